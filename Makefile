@@ -1,0 +1,53 @@
+# A thin driver for CMake. `make run` and `make test` are the two commands.
+BUILD   ?= build
+ASAN    ?= build-asan
+FUZZ    ?= build-fuzz
+HOME_DIR ?= $(CURDIR)/node-home
+FUZZ_SECONDS ?= 20
+JOBS    ?= $(shell nproc)
+
+.PHONY: all deps deps-test build run test test-asan fuzz bench clean
+
+all: build
+
+deps:
+	@scripts/deps.sh build
+
+deps-test:
+	@scripts/deps.sh test
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+# Creates the node home under the checkout on first use, then runs in the foreground.
+run: build
+	@test -f $(HOME_DIR)/SystemVars.json || $(BUILD)/leither init --home $(HOME_DIR)
+	@exec $(BUILD)/leither run --home $(HOME_DIR)
+
+test: deps-test build
+	cd $(BUILD) && ctest --output-on-failure
+	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory fuzz
+
+# The C tests and the integration suite once more under ASan + UBSan.
+test-asan:
+	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DLEITHER_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN) -j$(JOBS)
+	cd $(ASAN) && ctest --output-on-failure
+
+# Each libFuzzer target for FUZZ_SECONDS.
+fuzz:
+	@cmake -S . -B $(FUZZ) -DCMAKE_C_COMPILER=clang -DLEITHER_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ) -j$(JOBS) --target fuzz_targets
+	@for f in $(FUZZ)/tests/fuzz/fuzz_*; do \
+	  echo "fuzzing $$(basename $$f) for $(FUZZ_SECONDS) s"; \
+	  mkdir -p $(FUZZ)/corpus/$$(basename $$f); \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(FUZZ)/corpus/$$(basename $$f) tests/fuzz/seeds/$$(basename $$f) 2>&1 | tail -n 3 || exit 1; \
+	done
+
+bench: build
+	tests/bench/footprint.sh $(BUILD)/leither
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)

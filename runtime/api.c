@@ -1,0 +1,246 @@
+/*
+ * api: the node page at "/" and the JSON API under "/api/v0/".
+ * One table of routes; writes need a signature (auth.h) from the owner or a
+ * granted key, and only POST.
+ */
+#include "auth.h"
+#include "node.h"
+
+#include <h2o.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    h2o_handler_t super;
+    node *n;
+} handler;
+
+/* --- replies ------------------------------------------------------------ */
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    default: return "Internal Server Error";
+    }
+}
+
+static int reply(h2o_req_t *req, int status, const char *type, const char *body, size_t len)
+{
+    req->res.status = status;
+    req->res.reason = reason(status);
+    req->res.content_length = len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    h2o_send_inline(req, body, len);
+    return 0;
+}
+
+/* Sends doc (and drops the reference). */
+static int reply_json(h2o_req_t *req, int status, json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    size_t len = strlen(text);
+    text[len] = '\n'; /* json_dumps leaves room: its NUL */
+    reply(req, status, "application/json", text, len + 1);
+    free(text);
+    return 0;
+}
+
+/* Errors look like kubo's: {"Message": ..., "Code": 0, "Type": "error"}. */
+static int reply_error(h2o_req_t *req, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int reply_error(h2o_req_t *req, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return reply_json(req, status, json_pack("{s:s,s:i,s:s}", "Message", msg, "Code", 0, "Type", "error"));
+}
+
+/* Value of ?name=... (percent-decoding not needed for IDs); NULL if absent. */
+static const char *query_arg(h2o_req_t *req, const char *name, char *out, size_t cap)
+{
+    if (req->query_at == SIZE_MAX)
+        return NULL;
+    const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+    size_t nl = strlen(name);
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp ? amp : end;
+        if ((size_t)(stop - p) > nl && !memcmp(p, name, nl) && p[nl] == '=') {
+            size_t len = (size_t)(stop - p) - nl - 1;
+            if (len >= cap)
+                return NULL;
+            memcpy(out, p + nl + 1, len);
+            out[len] = '\0';
+            return out;
+        }
+        p = stop + 1;
+    }
+    return NULL;
+}
+
+/* --- routes ------------------------------------------------------------- */
+
+static int api_id(h2o_req_t *req, node *n)
+{
+    return reply_json(req, 200, node_identity_json(&n->key, n->home.port, n->home.listen));
+}
+
+static int api_version(h2o_req_t *req, node *n)
+{
+    (void)n;
+    return reply_json(req, 200, json_pack("{s:s,s:s,s:s}", "Version", LEITHER_VERSION, "System", "linux",
+                                          "Agent", "leither/" LEITHER_VERSION));
+}
+
+static double uptime(const node *n)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - n->started.tv_sec) + (double)(now.tv_nsec - n->started.tv_nsec) / 1e9;
+}
+
+static int api_status(h2o_req_t *req, node *n)
+{
+    return reply_json(req, 200,
+                      json_pack("{s:s,s:s,s:s,s:i,s:s,s:i,s:i,s:f}", "ID", n->id, "PeerID", n->peer_id, "Version",
+                                LEITHER_VERSION, "Pid", (int)getpid(), "Home", n->home.dir, "Port", n->home.port,
+                                "Threads", n->home.threads, "Uptime", uptime(n)));
+}
+
+static int api_shutdown(h2o_req_t *req, node *n)
+{
+    reply_json(req, 200, json_pack("{s:s}", "Message", "shutting down"));
+    node_request_stop(n);
+    return 0;
+}
+
+/* grant (add) or revoke (remove) ?arg=ID in "grants", saved at once */
+static int change_grant(h2o_req_t *req, node *n, int add)
+{
+    char id[64];
+    if (!query_arg(req, "arg", id, sizeof id) || !ids_is_leither_id(id))
+        return reply_error(req, 400, "arg= must be a Leither ID");
+    pthread_mutex_lock(&n->lock);
+    json_t *grants = json_object_get(n->home.doc, "grants");
+    if (!grants)
+        json_object_set_new(n->home.doc, "grants", grants = json_array());
+    size_t i, found = SIZE_MAX;
+    json_t *item;
+    json_array_foreach(grants, i, item) if (!strcmp(json_string_value(item), id)) found = i;
+    if (add && found == SIZE_MAX)
+        json_array_append_new(grants, json_string(id));
+    if (!add && found != SIZE_MAX)
+        json_array_remove(grants, found);
+    char err[512];
+    int rc = home_save(&n->home, err, sizeof err);
+    json_t *out = json_deep_copy(grants);
+    pthread_mutex_unlock(&n->lock);
+    if (rc != 0) {
+        json_decref(out);
+        return reply_error(req, 500, "%s", err);
+    }
+    return reply_json(req, 200, json_pack("{s:o}", "Grants", out));
+}
+
+static int api_grant(h2o_req_t *req, node *n) { return change_grant(req, n, 1); }
+static int api_revoke(h2o_req_t *req, node *n) { return change_grant(req, n, 0); }
+
+static const struct route {
+    const char *name; /* after /api/v0/ */
+    int write;        /* changes state: POST with a signature */
+    int (*fn)(h2o_req_t *, node *);
+} routes[] = {
+    {"id", 0, api_id},
+    {"version", 0, api_version},
+    {"node/status", 0, api_status},
+    {"shutdown", 1, api_shutdown},
+    {"lpki/grant", 1, api_grant},
+    {"lpki/revoke", 1, api_revoke},
+};
+
+static int is_method(h2o_req_t *req, const char *m)
+{
+    return h2o_memis(req->method.base, req->method.len, m, strlen(m));
+}
+
+static int on_api(h2o_handler_t *self, h2o_req_t *req)
+{
+    node *n = ((handler *)self)->n;
+    static const char prefix[] = "/api/v0/";
+    h2o_iovec_t p = req->path_normalized;
+    if (p.len < sizeof prefix - 1)
+        return reply_error(req, 404, "no API command here: see /api/v0/id");
+    const char *name = p.base + sizeof prefix - 1;
+    size_t len = p.len - (sizeof prefix - 1);
+    const struct route *r = NULL;
+    for (size_t i = 0; i < sizeof routes / sizeof *routes && !r; i++)
+        if (strlen(routes[i].name) == len && !memcmp(routes[i].name, name, len))
+            r = &routes[i];
+    if (!r)
+        return reply_error(req, 404, "no API command /api/v0/%.*s", (int)len, name);
+
+    if (!r->write) {
+        if (!is_method(req, "GET") && !is_method(req, "HEAD") && !is_method(req, "POST"))
+            return reply_error(req, 405, "use GET or POST");
+        return r->fn(req, n);
+    }
+    if (!is_method(req, "POST")) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("POST"));
+        return reply_error(req, 405, "this command changes state: use POST");
+    }
+    ssize_t at = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+    const char *hv = at < 0 ? NULL : req->headers.entries[at].value.base;
+    size_t hl = at < 0 ? 0 : req->headers.entries[at].value.len;
+    char signer[IDS_LID_LEN + 1], err[256];
+    if (auth_check(hv, hl, req->method.base, req->method.len, req->path.base, req->path.len, req->entity.base,
+                   req->entity.base ? req->entity.len : 0, (int64_t)time(NULL), signer, err, sizeof err) != 0)
+        return reply_error(req, 401, "%s", err);
+    pthread_mutex_lock(&n->lock);
+    int allowed = home_may_write(&n->home, n->id, signer);
+    pthread_mutex_unlock(&n->lock);
+    if (!allowed)
+        return reply_error(req, 401, "key %s is neither the node owner nor granted", signer);
+    return r->fn(req, n);
+}
+
+static int on_page(h2o_handler_t *self, h2o_req_t *req)
+{
+    node *n = ((handler *)self)->n;
+    if (!h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/")))
+        return reply(req, 404, "text/plain; charset=utf-8", H2O_STRLIT("404 not found\n"));
+    char page[2048];
+    int len = snprintf(page, sizeof page,
+                       "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Leither node %s</title>\n"
+                       "<style>body{font:15px/1.5 system-ui,sans-serif;max-width:44em;margin:2em auto;padding:0 1em}"
+                       "code{background:#f3f3f3;padding:.1em .3em}</style></head><body>\n"
+                       "<h1>Leither node</h1>\n<p>ID <code id=\"node-id\">%s</code><br>\n"
+                       "Peer ID <code id=\"peer-id\">%s</code><br>\nVersion %s, up %.0f s, %d threads</p>\n"
+                       "<p>API: <a href=\"/api/v0/id\">/api/v0/id</a>, <a href=\"/api/v0/version\">/api/v0/version</a>"
+                       ", <a href=\"/api/v0/node/status\">/api/v0/node/status</a></p>\n</body></html>\n",
+                       n->id, n->id, n->peer_id, LEITHER_VERSION, uptime(n), n->home.threads);
+    return reply(req, 200, "text/html; charset=utf-8", page, (size_t)len);
+}
+
+static void add_handler(h2o_hostconf_t *host, const char *path, node *n, int (*fn)(h2o_handler_t *, h2o_req_t *))
+{
+    h2o_pathconf_t *pc = h2o_config_register_path(host, path, 0);
+    handler *hd = (handler *)h2o_create_handler(pc, sizeof *hd);
+    hd->super.on_req = fn;
+    hd->n = n;
+}
+
+void api_register(h2o_hostconf_t *host, node *n)
+{
+    /* h2o matches paths in registration order: longest prefixes first */
+    add_handler(host, "/api/v0/", n, on_api);
+    add_handler(host, "/", n, on_page);
+}

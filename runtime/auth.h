@@ -1,0 +1,33 @@
+/*
+ * auth: signed API requests.
+ *
+ * A request that changes state carries
+ *   Authorization: Leither key=<base64url public key>,ts=<unix seconds>,sig=<base64url signature>
+ * where the signature is ed25519 over
+ *   "LEITHER-API-V1\n" METHOD "\n" PATH "\n" hex(SHA-256(body)) "\n" ts
+ * PATH includes the query string. The server accepts a timestamp at most
+ * AUTH_WINDOW seconds from its clock, and each signature only once (a
+ * replay inside the window is refused as well as one after it).
+ */
+#ifndef LEITHER_AUTH_H
+#define LEITHER_AUTH_H
+
+#include "ids.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AUTH_WINDOW 60
+#define AUTH_HEADER_MAX 256
+
+/* Builds the header value (without "Authorization: ") into out. */
+void auth_sign(char out[AUTH_HEADER_MAX], const ids_key *key, const char *method, const char *path, size_t pathlen,
+               const void *body, size_t bodylen, int64_t now);
+
+/* Checks a header value; on success writes the signer's Leither ID to
+ * signer and remembers the signature so that it cannot be used again. */
+int auth_check(const char *value, size_t valuelen, const char *method, size_t methodlen, const char *path,
+               size_t pathlen, const void *body, size_t bodylen, int64_t now, char signer[IDS_LID_LEN + 1], char *err,
+               size_t errlen);
+
+#endif

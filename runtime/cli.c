@@ -1,0 +1,100 @@
+/* cli: helpers every command shares: home and key loading, API calls. */
+#include "cli.h"
+
+#include "auth.h"
+#include "node.h"
+
+#include <curl/curl.h>
+#include <string.h>
+#include <time.h>
+
+int cli_load_home(const cli_args *a, home *h)
+{
+    char dir[PATH_MAX], err[PATH_MAX + 256];
+    if (home_resolve(dir, sizeof dir, a->home, err, sizeof err) != 0 || home_load(h, dir, err, sizeof err) != 0)
+        return cli_fail("%s", err);
+    return 0;
+}
+
+int cli_load_key(const cli_args *a, const home *h, ids_key *key)
+{
+    char path[PATH_MAX + 32], err[PATH_MAX + 256];
+    if (a->key)
+        snprintf(path, sizeof path, "%s", a->key);
+    else
+        home_path(h, path, sizeof path, NODE_KEY_FILE);
+    if (ids_key_load(key, path, err, sizeof err) != 0)
+        return cli_fail("%s", err);
+    return 0;
+}
+
+static size_t collect(char *data, size_t size, size_t n, void *userp)
+{
+    struct {
+        char *buf;
+        size_t len;
+    } *b = userp;
+    size_t add = size * n;
+    if (b->len + add > (16u << 20)) /* no API reply is this large */
+        return 0;
+    char *grown = realloc(b->buf, b->len + add + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + b->len, data, add);
+    b->buf = grown;
+    b->len += add;
+    b->buf[b->len] = '\0';
+    return add;
+}
+
+int cli_call(const home *h, const ids_key *signer, const char *method, const char *path, json_t **reply, char *err,
+             size_t errlen)
+{
+    char url[PATH_MAX + 160];
+    home_api_base(h, url, sizeof url);
+    size_t base = strlen(url);
+    snprintf(url + base, sizeof url - base, "%s", path);
+    *reply = NULL;
+
+    CURL *curl = curl_easy_init();
+    struct curl_slist *headers = NULL;
+    struct {
+        char *buf;
+        size_t len;
+    } body = {NULL, 0};
+    char cerr[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    if (!strcmp(method, "POST"))
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(curl, CURLOPT_NOPROXY, "*"); /* the node is local: never via a proxy */
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, cerr);
+    if (signer) {
+        char value[AUTH_HEADER_MAX], line[AUTH_HEADER_MAX + 32];
+        auth_sign(value, signer, method, path, strlen(path), "", 0, (int64_t)time(NULL));
+        snprintf(line, sizeof line, "Authorization: %s", value);
+        headers = curl_slist_append(headers, line);
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    }
+    long status = -1;
+    CURLcode rc = curl_easy_perform(curl);
+    if (rc != CURLE_OK)
+        snprintf(err, errlen, "cannot reach the node at %.*s: %s", (int)base, url, cerr[0] ? cerr : curl_easy_strerror(rc));
+    else {
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+        if (body.buf)
+            *reply = json_loads(body.buf, 0, NULL);
+        if (status != 200) {
+            const char *msg = json_string_value(json_object_get(*reply, "Message"));
+            snprintf(err, errlen, "%s (HTTP %ld)", msg ? msg : "the node refused the request", status);
+        }
+    }
+    free(body.buf);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    return (int)status;
+}

@@ -1,0 +1,69 @@
+/*
+ * cli: the `leither` (and `lapp`) command line. main.c holds the one command
+ * table; cmd_*.c the commands. Commands print results on stdout (JSON with
+ * --json), errors as one line "leither: reason" on stderr, and return the
+ * exit status: 0 done, 1 failed, 2 usage.
+ */
+#ifndef LEITHER_CLI_H
+#define LEITHER_CLI_H
+
+#include "home.h"
+#include "ids.h"
+
+#include <jansson.h>
+
+typedef struct {
+    const char *home;      /* --home DIR */
+    const char *key;       /* -k/--key FILE */
+    const char *out;       /* -o/--output FILE */
+    const char *bootstrap; /* -b/--bootstrap HOST[,HOST...] */
+    const char *signer;    /* -i/--signer ID */
+    int port;              /* -p/--port, 0 when not given */
+    int json;              /* --json */
+    int daemon;            /* -d/--daemon */
+    int nargs;
+    char **args; /* positional arguments */
+} cli_args;
+
+typedef struct {
+    const char *name; /* "init", "swarm id", ... */
+    int (*run)(const cli_args *);
+    const char *flags; /* option letters it takes: H(--home) j k o b i p d */
+    int min_args, max_args;
+    const char *synopsis; /* what follows the name in usage */
+    const char *summary;
+} cli_command;
+
+extern const char *cli_prog; /* "leither" or "lapp" */
+
+/* Prints "PROG: message" on stderr; returns 1. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints doc as indented JSON and drops the reference; returns 0. */
+int cli_print_json(json_t *doc);
+/* Resolves and loads the home; prints the error. 0 on success. */
+int cli_load_home(const cli_args *a, home *h);
+/* The -k key file, else the home's node key (h may be NULL only with -k). */
+int cli_load_key(const cli_args *a, const home *h, ids_key *key);
+
+/* Calls the API of the node of home h: method, path (with query). With a
+ * signer the request is signed (auth.h). Returns the HTTP status with *reply
+ * the parsed body (or NULL), or -1 with err set when the node cannot be
+ * reached. On a status other than 200, err holds the node's message. */
+int cli_call(const home *h, const ids_key *signer, const char *method, const char *path, json_t **reply, char *err,
+             size_t errlen);
+
+/* commands */
+int cmd_init(const cli_args *a);
+int cmd_run(const cli_args *a);
+int cmd_stop(const cli_args *a);
+int cmd_status(const cli_args *a);
+int cmd_swarm_id(const cli_args *a);
+int cmd_swarm_local(const cli_args *a);
+int cmd_lpki_genkey(const cli_args *a);
+int cmd_lpki_show(const cli_args *a);
+int cmd_lpki_sign(const cli_args *a);
+int cmd_lpki_verify(const cli_args *a);
+int cmd_lpki_grant(const cli_args *a);
+int cmd_lpki_revoke(const cli_args *a);
+
+#endif

@@ -1,0 +1,209 @@
+/* main: the command table and dispatch for `leither` and `lapp`. */
+#include "cli.h"
+#include "node.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *cli_prog = "leither";
+
+static int cmd_version(const cli_args *a);
+static int cmd_help(const cli_args *a);
+
+static const cli_command commands[] = {
+    {"init", cmd_init, "Hjpb", 0, 0, "[-p PORT] [-b HOST[,HOST...]] [--home DIR]",
+     "create a node home, or update its settings (the key is kept)"},
+    {"run", cmd_run, "Hd", 0, 0, "[-d] [--home DIR]", "run the node (-d: as a daemon, log in leither.log)"},
+    {"stop", cmd_stop, "Hk", 0, 0, "[-k KEYFILE] [--home DIR]", "stop the running node and wait until it is gone"},
+    {"status", cmd_status, "Hj", 0, 0, "[--home DIR] [--json]", "show whether the node runs (exit 3 when not)"},
+    {"swarm id", cmd_swarm_id, "Hj", 0, 0, "[--home DIR] [--json]", "print the node's Leither ID and libp2p peer ID"},
+    {"swarm local", cmd_swarm_local, "Hj", 0, 0, "[--home DIR] [--json]", "print the node's addresses as multiaddrs"},
+    {"lpki genkey", cmd_lpki_genkey, "jo", 0, 0, "-o FILE [--json]", "make a new ed25519 key file"},
+    {"lpki show", cmd_lpki_show, "Hj", 0, 1, "[FILE] [--json]", "show a key file's IDs (default: the node key)"},
+    {"lpki sign", cmd_lpki_sign, "Hjko", 1, 1, "FILE [-k KEYFILE] [-o SIGFILE] [--json]",
+     "sign a file (signature in FILE.sig unless -o)"},
+    {"lpki verify", cmd_lpki_verify, "Hji", 1, 2, "FILE [SIGFILE] [-i SIGNER_ID] [--json]",
+     "check a file's signature (and who made it)"},
+    {"lpki grant", cmd_lpki_grant, "Hjk", 1, 1, "ID [-k KEYFILE] [--json]",
+     "let key ID sign API writes to this node"},
+    {"lpki revoke", cmd_lpki_revoke, "Hjk", 1, 1, "ID [-k KEYFILE] [--json]", "take a grant back"},
+    {"version", cmd_version, "j", 0, 0, "[--json]", "print the version"},
+    {"help", cmd_help, "", 0, 3, "[COMMAND]", "show the commands, or one command's usage"},
+};
+#define NCOMMANDS (sizeof commands / sizeof *commands)
+
+int cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", cli_prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+int cli_print_json(json_t *doc)
+{
+    json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    putchar('\n');
+    json_decref(doc);
+    return 0;
+}
+
+static void usage_of(FILE *out, const cli_command *c)
+{
+    fprintf(out, "usage: %s %s %s\n%s\n", cli_prog, c->name, c->synopsis, c->summary);
+}
+
+/* `lapp` answers only its app commands (and help, version). */
+static int offered(const cli_command *c)
+{
+    return strcmp(cli_prog, "lapp") != 0 || !strcmp(c->name, "help") || !strcmp(c->name, "version");
+}
+
+static void usage_all(FILE *out)
+{
+    fprintf(out, "usage: %s COMMAND [ARGS]\n\ncommands:\n", cli_prog);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (offered(&commands[i]))
+            fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nEvery command takes --help. The home is --home DIR, else $LEITHER_HOME, else the current "
+                 "directory.\n");
+}
+
+static int cmd_version(const cli_args *a)
+{
+    if (a->json)
+        return cli_print_json(json_pack("{s:s,s:s}", "Version", LEITHER_VERSION, "Agent", "leither/" LEITHER_VERSION));
+    printf("leither version %s\n", LEITHER_VERSION);
+    return 0;
+}
+
+/* Finds the command named by the first one or two words of argv. */
+static const cli_command *lookup(int argc, char **argv, int *words)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        const char *name = commands[i].name, *sp = strchr(name, ' ');
+        if (!sp && argc >= 1 && !strcmp(argv[0], name)) {
+            *words = 1;
+            return &commands[i];
+        }
+        if (sp && argc >= 2 && strlen(argv[0]) == (size_t)(sp - name) && !strncmp(argv[0], name, (size_t)(sp - name)) &&
+            !strcmp(argv[1], sp + 1)) {
+            *words = 2;
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+static int cmd_help(const cli_args *a)
+{
+    int words;
+    const cli_command *c = a->nargs ? lookup(a->nargs, a->args, &words) : NULL;
+    if (a->nargs && !c)
+        return cli_fail("no command '%s': see '%s help'", a->args[0], cli_prog), 2;
+    if (c)
+        usage_of(stdout, c);
+    else
+        usage_all(stdout);
+    return 0;
+}
+
+/* Parses the options of command c from argv (after its name). */
+static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
+{
+    static const struct option longs[] = {
+        {"home", required_argument, NULL, 'H'},   {"json", no_argument, NULL, 'j'},
+        {"key", required_argument, NULL, 'k'},    {"output", required_argument, NULL, 'o'},
+        {"port", required_argument, NULL, 'p'},   {"bootstrap", required_argument, NULL, 'b'},
+        {"signer", required_argument, NULL, 'i'}, {"daemon", no_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    memset(a, 0, sizeof *a);
+    opterr = 0;
+    optind = 0; /* 0: reinitialize getopt */
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":k:o:p:b:i:dh", longs, NULL)) != -1) {
+        if (opt == 'h') {
+            usage_of(stdout, c);
+            return -1;
+        }
+        if (opt == '?' || opt == ':' || !strchr(c->flags, opt)) {
+            const char *flag = argv[optind - 1];
+            if (opt == ':')
+                fprintf(stderr, "%s %s: flag %s needs a value\n", cli_prog, c->name, flag);
+            else
+                fprintf(stderr, "%s %s: unknown flag %s\n", cli_prog, c->name, flag);
+            usage_of(stderr, c);
+            return 2;
+        }
+        switch (opt) {
+        case 'H': a->home = optarg; break;
+        case 'j': a->json = 1; break;
+        case 'k': a->key = optarg; break;
+        case 'o': a->out = optarg; break;
+        case 'b': a->bootstrap = optarg; break;
+        case 'i': a->signer = optarg; break;
+        case 'd': a->daemon = 1; break;
+        case 'p': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end || v < 1 || v > 65535) {
+                fprintf(stderr, "%s %s: -p needs a port from 1 to 65535, not '%s'\n", cli_prog, c->name, optarg);
+                usage_of(stderr, c);
+                return 2;
+            }
+            a->port = (int)v;
+            break;
+        }
+        }
+    }
+    a->args = argv + optind;
+    a->nargs = argc - optind;
+    if (a->nargs < c->min_args || a->nargs > c->max_args) {
+        fprintf(stderr, "%s %s: %s arguments\n", cli_prog, c->name, a->nargs < c->min_args ? "missing" : "too many");
+        usage_of(stderr, c);
+        return 2;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *base = strrchr(argv[0], '/');
+    base = base ? base + 1 : argv[0];
+    argc--, argv++;
+    if (!strcmp(base, "lapp") || (argc > 0 && !strcmp(argv[0], "lapp"))) {
+        cli_prog = "lapp";
+        if (strcmp(base, "lapp") != 0)
+            argc--, argv++;
+    }
+    if (ids_init() != 0)
+        return cli_fail("libsodium failed to initialize");
+    if (argc == 0) {
+        usage_all(stderr);
+        return 2;
+    }
+    int words = 0;
+    const cli_command *c = lookup(argc, argv, &words);
+    if (!c && argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
+        usage_all(stdout);
+        return 0;
+    }
+    if (!c || !offered(c)) {
+        fprintf(stderr, "%s: unknown command '%s'\n", cli_prog, argv[0]);
+        usage_all(stderr);
+        return 2;
+    }
+    cli_args a;
+    /* getopt sees the command words as argv[0] */
+    int rc = parse(c, argc - words + 1, argv + words - 1, &a);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    return c->run(&a);
+}

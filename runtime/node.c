@@ -1,0 +1,243 @@
+/* node: identity, addresses, and the life of the node process. */
+#include "node.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "errbuf.h"
+
+static void add_addr(json_t *arr, int family, const void *addr, int port)
+{
+    char ip[INET6_ADDRSTRLEN], ma[INET6_ADDRSTRLEN + 32];
+    inet_ntop(family, addr, ip, sizeof ip);
+    snprintf(ma, sizeof ma, "/ip%c/%s/tcp/%d", family == AF_INET ? '4' : '6', ip, port);
+    json_array_append_new(arr, json_string(ma));
+}
+
+json_t *node_multiaddrs(int port, const char *listen)
+{
+    json_t *arr = json_array();
+    unsigned char a[16];
+    int want4 = strcmp(listen, "::") == 0 || strcmp(listen, "0.0.0.0") == 0;
+    int want6 = strcmp(listen, "::") == 0;
+    if (!want4 && !want6) { /* one address */
+        int fam = inet_pton(AF_INET, listen, a) == 1 ? AF_INET : AF_INET6;
+        if (fam == AF_INET6)
+            inet_pton(AF_INET6, listen, a);
+        add_addr(arr, fam, a, port);
+        return arr;
+    }
+    struct ifaddrs *ifs, *i;
+    if (getifaddrs(&ifs) != 0)
+        return arr;
+    for (int pass = 0; pass < 2; pass++) /* IPv4 first, as the original lists them */
+        for (i = ifs; i; i = i->ifa_next) {
+            if (!i->ifa_addr)
+                continue;
+            if (pass == 0 && want4 && i->ifa_addr->sa_family == AF_INET)
+                add_addr(arr, AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, port);
+            if (pass == 1 && want6 && i->ifa_addr->sa_family == AF_INET6) {
+                const struct in6_addr *a6 = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+                if (!IN6_IS_ADDR_LINKLOCAL(a6)) /* needs a zone to be dialled */
+                    add_addr(arr, AF_INET6, a6, port);
+            }
+        }
+    freeifaddrs(ifs);
+    return arr;
+}
+
+json_t *node_identity_json(const ids_key *key, int port, const char *listen)
+{
+    char lid[IDS_LID_LEN + 1], pid[IDS_PEERID_MAX];
+    char pub[IDS_B64URL_LEN(IDS_PK_BYTES) + 1];
+    ids_leither_id(lid, key->pk);
+    ids_peer_id(pid, key->pk);
+    ids_b64url_encode(pub, key->pk, IDS_PK_BYTES);
+    return json_pack("{s:s,s:s,s:s,s:o,s:s}", "ID", lid, "PeerID", pid, "PublicKey", pub, "Addresses",
+                     node_multiaddrs(port, listen), "AgentVersion", "leither/" LEITHER_VERSION);
+}
+
+void node_request_stop(node *n)
+{
+    n->stopping = 1;
+    kill(getpid(), SIGTERM); /* the main thread waits for it in sigwait */
+}
+
+/* --- pid file ----------------------------------------------------------- */
+
+pid_t node_running_pid(const home *h)
+{
+    char path[PATH_MAX + 32], buf[32] = {0};
+    home_path(h, path, sizeof path, NODE_PID_FILE);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    pid_t pid = 0;
+    if (flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) { /* the node holds it */
+        ssize_t r = read(fd, buf, sizeof buf - 1);
+        pid = r > 0 ? (pid_t)atoi(buf) : 0;
+        if (pid <= 0)
+            pid = -1; /* running, pid not written yet */
+    }
+    close(fd);
+    return pid;
+}
+
+/* Takes the home's pid-file lock for this process's lifetime. */
+static int lock_pid_file(const home *h, int *fdp, char *err, size_t errlen)
+{
+    char path[PATH_MAX + 32];
+    home_path(h, path, sizeof path, NODE_PID_FILE);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return ERR("%s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        pid_t pid = node_running_pid(h);
+        return ERR("a node is already running in %s (pid %d)", h->dir, (int)pid);
+    }
+    *fdp = fd;
+    return 0;
+}
+
+static void write_pid(int fd)
+{
+    char buf[32];
+    int len = snprintf(buf, sizeof buf, "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)len, 0) != len)
+        perror("leither: writing the pid file");
+}
+
+/* --- run ---------------------------------------------------------------- */
+
+static void print_banner(FILE *out, const node *n)
+{
+    char base[128];
+    home_api_base(&n->home, base, sizeof base);
+    fprintf(out,
+            "Leither %s node %s\n"
+            "peer ID  %s\n"
+            "home     %s (%d threads)\n"
+            "node     %s/\n"
+            "API      %s/api/v0/\n",
+            LEITHER_VERSION, n->id, n->peer_id, n->home.dir, n->home.threads, base, base);
+    fflush(out);
+}
+
+/* Daemon start: the parent waits on a pipe until the child reports "ok" or
+ * the reason it failed, so `run -d` exits 1 when the node could not start. */
+static int daemonize(const home *h, int *report)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid > 0) {
+        close(p[1]);
+        char msg[1024];
+        ssize_t r, got = 0;
+        while (got < (ssize_t)sizeof msg - 1 && (r = read(p[0], msg + got, sizeof msg - 1 - (size_t)got)) > 0)
+            got += r;
+        msg[got > 0 ? got : 0] = '\0';
+        if (!strncmp(msg, "ok", 2)) {
+            fputs(msg + 3, stdout);
+            exit(0);
+        }
+        fprintf(stderr, "leither: %s\n", got > 0 ? msg : "the node exited while starting; see " NODE_LOG_FILE);
+        exit(1);
+    }
+    close(p[0]);
+    setsid();
+    char log[PATH_MAX + 32];
+    home_path(h, log, sizeof log, NODE_LOG_FILE);
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int null = open("/dev/null", O_RDONLY);
+    if (fd < 0 || null < 0)
+        return -1;
+    dup2(null, 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(null);
+    close(fd);
+    *report = p[1];
+    return 0;
+}
+
+int node_run(home *h, int daemon, char *err, size_t errlen)
+{
+    static node n; /* lives as long as the process */
+    n.home = *h;
+    pthread_mutex_init(&n.lock, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &n.started);
+
+    char keypath[PATH_MAX + 32];
+    home_path(h, keypath, sizeof keypath, NODE_KEY_FILE);
+    if (ids_key_load(&n.key, keypath, err, errlen) != 0)
+        return -1;
+    ids_leither_id(n.id, n.key.pk);
+    ids_peer_id(n.peer_id, n.key.pk);
+
+    int pidfd = -1;
+    if (lock_pid_file(h, &pidfd, err, errlen) != 0)
+        return -1;
+    int report = -1;
+    if (daemon && daemonize(h, &report) != 0) {
+        close(pidfd);
+        return ERR("cannot start the daemon: %s", strerror(errno));
+    }
+
+    /* Signals go to the main thread's sigwait; workers inherit the mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (http_start(&n, err, errlen) != 0) {
+        if (report >= 0 && write(report, err, strlen(err)) < 0)
+            perror("leither");
+        close(pidfd);
+        return -1;
+    }
+    write_pid(pidfd);
+    if (report >= 0) {
+        char base[128], msg[512];
+        home_api_base(h, base, sizeof base);
+        int len = snprintf(msg, sizeof msg, "ok\nLeither node %s started (pid %d)\nnode     %s/\nlog      %s/%s\n",
+                           n.id, (int)getpid(), base, h->dir, NODE_LOG_FILE);
+        if (write(report, msg, (size_t)len) < 0)
+            perror("leither");
+        close(report);
+    }
+    print_banner(stdout, &n);
+    if (!daemon)
+        printf("Ctrl-C stops the node\n");
+    fflush(stdout);
+
+    int sig = 0;
+    while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+        ; /* nothing to reload yet */
+    printf("\nleither: %s, stopping\n", n.stopping ? "shutdown requested" : strsignal(sig));
+    fflush(stdout);
+    http_stop(&n);
+    char pidpath[PATH_MAX + 32];
+    home_path(h, pidpath, sizeof pidpath, NODE_PID_FILE);
+    unlink(pidpath);
+    close(pidfd);
+    printf("leither: stopped\n");
+    fflush(stdout);
+    *h = n.home;
+    return 0;
+}

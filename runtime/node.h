@@ -1,0 +1,65 @@
+/*
+ * node: the running process. One node per home; it owns the settings, the
+ * node key, and the HTTP server's event loops (http.c).
+ */
+#ifndef LEITHER_NODE_H
+#define LEITHER_NODE_H
+
+#include "home.h"
+#include "ids.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define LEITHER_VERSION "0.1.0"
+#define NODE_KEY_FILE "keys/node.key"
+#define NODE_PID_FILE "leither.pid"
+#define NODE_LOG_FILE "leither.log"
+
+typedef struct node {
+    home home;
+    pthread_mutex_t lock; /* guards home.doc once the loops run (grants change) */
+    ids_key key;
+    char id[IDS_LID_LEN + 1];
+    char peer_id[IDS_PEERID_MAX];
+    struct timespec started;
+    volatile sig_atomic_t stopping;
+    struct http_server *http;
+} node;
+
+/* Identity as the API and `swarm id` show it: ID, PeerID, PublicKey,
+ * Addresses, AgentVersion. */
+json_t *node_identity_json(const ids_key *key, int port, const char *listen);
+
+/* The node's addresses as multiaddrs ("/ip4/A/tcp/PORT", "/ip6/A/tcp/PORT"):
+ * every interface address for a wildcard listen, else just that address. */
+json_t *node_multiaddrs(int port, const char *listen);
+
+/* Asks the process to stop as if it got SIGTERM. */
+void node_request_stop(node *n);
+
+/* Pid of the node running in this home: 0 when none holds the pid-file lock,
+ * -1 when one does but has not written its pid yet. */
+pid_t node_running_pid(const home *h);
+
+/* Runs the node of home h until SIGINT/SIGTERM or a signed shutdown;
+ * `daemon` detaches first (log in leither.log). Takes the settings in h. */
+int node_run(home *h, int daemon, char *err, size_t errlen);
+
+/* --- http.c ------------------------------------------------------------- */
+
+/* Binds the port (failing with "port N is already in use" and the like) and
+ * starts home.threads event loops sharing it. */
+int http_start(node *n, char *err, size_t errlen);
+/* Stops accepting, lets requests in flight finish (up to a second), joins. */
+void http_stop(node *n);
+
+/* --- api.c -------------------------------------------------------------- */
+struct st_h2o_hostconf_t;
+/* Registers "/" and "/api/v0/" on the host. */
+void api_register(struct st_h2o_hostconf_t *host, node *n);
+
+#endif

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Installs the Debian packages Leither needs, or says exactly what to run.
+# Usage: scripts/deps.sh build|test
+# The package lists are the single source of truth for dependencies.
+set -eu
+
+BUILD="cmake make gcc pkg-config libh2o-evloop-dev libssl-dev libsodium-dev \
+libjansson-dev libcurl4-openssl-dev"
+TEST="$BUILD libcmocka-dev lua5.4 lua-busted lua-dkjson curl clang \
+libclang-rt-14-dev procps"
+
+case "${1:-build}" in
+  build) want=$BUILD ;;
+  test) want=$TEST ;;
+  *) echo "usage: scripts/deps.sh build|test" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+    missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "leither: missing Debian packages; as root run:" >&2
+  echo "  apt-get install -y$missing" >&2
+  exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
