@@ -11,30 +11,35 @@
 
 /* The signed text: fixed prefix, method, path, body hash, timestamp. */
 static size_t signed_text(char *out, size_t cap, const char *method, size_t methodlen, const char *path,
-                          size_t pathlen, const void *body, size_t bodylen, int64_t ts)
+                          size_t pathlen, const void *body, size_t bodylen, int64_t ts, const char *nonce,
+                          size_t noncelen)
 {
     uint8_t h[IDS_SHA256_BYTES];
     char hex[2 * IDS_SHA256_BYTES + 1];
     ids_sha256(h, body, bodylen);
     ids_hex_encode(hex, h, sizeof h);
-    int n = snprintf(out, cap, "LEITHER-API-V1\n%.*s\n%.*s\n%s\n%" PRId64, (int)methodlen, method, (int)pathlen, path,
-                     hex, ts);
+    int n = snprintf(out, cap, "LEITHER-API-V1\n%.*s\n%.*s\n%s\n%" PRId64 "\n%.*s", (int)methodlen, method,
+                     (int)pathlen, path, hex, ts, (int)noncelen, nonce);
     return n < 0 ? 0 : (size_t)n;
 }
 
 void auth_sign(char out[AUTH_HEADER_MAX], const ids_key *key, const char *method, const char *path, size_t pathlen,
                const void *body, size_t bodylen, int64_t now)
 {
-    size_t cap = pathlen + 128;
+    uint8_t raw[AUTH_NONCE_BYTES];
+    char nonce[IDS_B64URL_LEN(AUTH_NONCE_BYTES) + 1];
+    ids_random(raw, sizeof raw);
+    ids_b64url_encode(nonce, raw, sizeof raw);
+    size_t cap = pathlen + strlen(method) + 160;
     char *text = malloc(cap);
-    size_t n = signed_text(text, cap, method, strlen(method), path, pathlen, body, bodylen, now);
+    size_t n = signed_text(text, cap, method, strlen(method), path, pathlen, body, bodylen, now, nonce, strlen(nonce));
     uint8_t sig[IDS_SIG_BYTES];
     ids_sign(sig, text, n, key);
     free(text);
     char k64[IDS_B64URL_LEN(IDS_PK_BYTES) + 1], s64[IDS_B64URL_LEN(IDS_SIG_BYTES) + 1];
     ids_b64url_encode(k64, key->pk, IDS_PK_BYTES);
     ids_b64url_encode(s64, sig, IDS_SIG_BYTES);
-    snprintf(out, AUTH_HEADER_MAX, "Leither key=%s,ts=%" PRId64 ",sig=%s", k64, now, s64);
+    snprintf(out, AUTH_HEADER_MAX, "Leither key=%s,ts=%" PRId64 ",nonce=%s,sig=%s", k64, now, nonce, s64);
 }
 
 /* Signatures seen in the last window, so each is accepted once. Fixed size:
@@ -94,10 +99,13 @@ int auth_check(const char *value, size_t valuelen, const char *method, size_t me
         return ERR("this request changes state and needs a signed Authorization header");
     if (valuelen < sizeof scheme || memcmp(value, scheme, sizeof scheme - 1))
         return ERR("Authorization scheme must be \"Leither\"");
-    const char *v = value + sizeof scheme - 1, *k, *t, *s;
-    size_t n = valuelen - (sizeof scheme - 1), kl, tl, sl;
-    if (param(v, n, "key", &k, &kl) || param(v, n, "ts", &t, &tl) || param(v, n, "sig", &s, &sl))
-        return ERR("Authorization needs key=, ts= and sig=");
+    const char *v = value + sizeof scheme - 1, *k, *t, *s, *nonce;
+    size_t n = valuelen - (sizeof scheme - 1), kl, tl, sl, nl;
+    if (param(v, n, "key", &k, &kl) || param(v, n, "ts", &t, &tl) || param(v, n, "nonce", &nonce, &nl) ||
+        param(v, n, "sig", &s, &sl))
+        return ERR("Authorization needs key=, ts=, nonce= and sig=");
+    if (nl == 0 || nl > 64)
+        return ERR("Authorization nonce= must be 1 to 64 characters");
 
     uint8_t pk[IDS_PK_BYTES + 1], sig[IDS_SIG_BYTES + 1];
     size_t got;
@@ -116,11 +124,11 @@ int auth_check(const char *value, size_t valuelen, const char *method, size_t me
     if (ts < now - AUTH_WINDOW || ts > now + AUTH_WINDOW)
         return ERR("signature timestamp is more than %d seconds from the node's clock", AUTH_WINDOW);
 
-    size_t cap = pathlen + methodlen + 128;
+    size_t cap = pathlen + methodlen + nl + 160;
     char *text = malloc(cap);
     if (!text)
         return ERR("out of memory");
-    size_t tn = signed_text(text, cap, method, methodlen, path, pathlen, body, bodylen, ts);
+    size_t tn = signed_text(text, cap, method, methodlen, path, pathlen, body, bodylen, ts, nonce, nl);
     int bad = ids_verify(sig, text, tn, pk);
     free(text);
     if (bad)

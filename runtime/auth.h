@@ -2,12 +2,15 @@
  * auth: signed API requests.
  *
  * A request that changes state carries
- *   Authorization: Leither key=<base64url public key>,ts=<unix seconds>,sig=<base64url signature>
+ *   Authorization: Leither key=<base64url public key>,ts=<unix seconds>,
+ *                  nonce=<base64url of 12 random bytes>,sig=<base64url signature>
  * where the signature is ed25519 over
- *   "LEITHER-API-V1\n" METHOD "\n" PATH "\n" hex(SHA-256(body)) "\n" ts
+ *   "LEITHER-API-V1\n" METHOD "\n" PATH "\n" hex(SHA-256(body)) "\n" ts "\n" nonce
  * PATH includes the query string. The server accepts a timestamp at most
  * AUTH_WINDOW seconds from its clock, and each signature only once (a
- * replay inside the window is refused as well as one after it).
+ * replay inside the window is refused as well as one after it). The nonce
+ * keeps two identical requests in one second apart: ed25519 is
+ * deterministic, so without it they would carry the same signature.
  */
 #ifndef LEITHER_AUTH_H
 #define LEITHER_AUTH_H
@@ -19,6 +22,7 @@
 
 #define AUTH_WINDOW 60
 #define AUTH_HEADER_MAX 256
+#define AUTH_NONCE_BYTES 12
 
 /* Builds the header value (without "Authorization: ") into out. */
 void auth_sign(char out[AUTH_HEADER_MAX], const ids_key *key, const char *method, const char *path, size_t pathlen,

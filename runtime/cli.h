@@ -65,5 +65,6 @@ int cmd_lpki_sign(const cli_args *a);
 int cmd_lpki_verify(const cli_args *a);
 int cmd_lpki_grant(const cli_args *a);
 int cmd_lpki_revoke(const cli_args *a);
+int cmd_lpki_authorize(const cli_args *a);
 
 #endif

@@ -1,9 +1,11 @@
 /* lpki: keys, file signatures, and grants of API write rights. */
+#include "auth.h"
 #include "cli.h"
 #include "node.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A key's public face: ID, PeerID, PublicKey. */
@@ -157,3 +159,22 @@ static int change_grant(const cli_args *a, const char *verb)
 
 int cmd_lpki_grant(const cli_args *a) { return change_grant(a, "grant"); }
 int cmd_lpki_revoke(const cli_args *a) { return change_grant(a, "revoke"); }
+
+int cmd_lpki_authorize(const cli_args *a)
+{
+    ids_key key;
+    home h = {0};
+    if (!a->key && cli_load_home(a, &h))
+        return 1;
+    int rc = cli_load_key(a, &h, &key);
+    home_free(&h);
+    if (rc)
+        return rc;
+    const char *path = a->args[1];
+    if (path[0] != '/')
+        return cli_fail("PATH must start with '/', as in /api/v0/shutdown");
+    char value[AUTH_HEADER_MAX];
+    auth_sign(value, &key, a->args[0], path, strlen(path), "", 0, (int64_t)time(NULL));
+    printf("%s\n", value);
+    return 0;
+}

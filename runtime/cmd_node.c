@@ -112,6 +112,22 @@ int cmd_run(const cli_args *a)
     return rc ? cli_fail("%s", err) : 0;
 }
 
+/* Alive and not a zombie: a daemon's reaper may be slow, or absent in a
+ * container whose init does not reap. */
+static int process_alive(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')'); /* the state follows the command name */
+    return paren && paren[1] == ' ' && paren[2] != 'Z';
+}
+
 int cmd_stop(const cli_args *a)
 {
     home h;
@@ -131,7 +147,7 @@ int cmd_stop(const cli_args *a)
         return home_free(&h), cli_fail("%s", err);
     if (status < 0 && pid > 0) /* API unreachable: a hung node still gets the signal */
         kill(pid, SIGTERM);
-    for (int waited = 0; node_running_pid(&h) != 0; waited += 20) {
+    for (int waited = 0; node_running_pid(&h) != 0 || (pid > 0 && process_alive(pid)); waited += 20) {
         if (waited >= 30000)
             return home_free(&h), cli_fail("the node (pid %d) did not stop within 30 s", (int)pid);
         nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);

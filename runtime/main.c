@@ -30,6 +30,8 @@ static const cli_command commands[] = {
     {"lpki grant", cmd_lpki_grant, "Hjk", 1, 1, "ID [-k KEYFILE] [--json]",
      "let key ID sign API writes to this node"},
     {"lpki revoke", cmd_lpki_revoke, "Hjk", 1, 1, "ID [-k KEYFILE] [--json]", "take a grant back"},
+    {"lpki authorize", cmd_lpki_authorize, "Hk", 2, 2, "METHOD PATH [-k KEYFILE]",
+     "print a signed Authorization header for one API request without a body (for curl)"},
     {"version", cmd_version, "j", 0, 0, "[--json]", "print the version"},
     {"help", cmd_help, "", 0, 3, "[COMMAND]", "show the commands, or one command's usage"},
 };

@@ -104,6 +104,8 @@ int ids_hex_decode(uint8_t *out, size_t outcap, size_t *outlen, const char *in, 
     return end == in + n ? 0 : -1;
 }
 
+void ids_random(void *out, size_t n) { randombytes_buf(out, n); }
+
 void ids_sha256(uint8_t out[IDS_SHA256_BYTES], const void *in, size_t n) { crypto_hash_sha256(out, in, n); }
 
 void ids_blake2b(uint8_t *out, size_t outlen, const void *in, size_t n)

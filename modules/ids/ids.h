@@ -58,6 +58,9 @@ int ids_base58_decode(uint8_t *out, size_t outcap, size_t *outlen, const char *i
 void ids_hex_encode(char *out, const uint8_t *in, size_t n);
 int ids_hex_decode(uint8_t *out, size_t outcap, size_t *outlen, const char *in, size_t n);
 
+/* Cryptographically secure random bytes. */
+void ids_random(void *out, size_t n);
+
 /* --- hashes ------------------------------------------------------------- */
 
 void ids_sha256(uint8_t out[IDS_SHA256_BYTES], const void *in, size_t n);

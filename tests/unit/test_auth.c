@@ -31,6 +31,17 @@ static void good_signature_once(void **state)
     assert_non_null(strstr(err, "replayed"));
 }
 
+static void same_request_twice_in_a_second(void **state)
+{
+    (void)state;
+    char a[AUTH_HEADER_MAX], b[AUTH_HEADER_MAX], signer[IDS_LID_LEN + 1], err[256];
+    auth_sign(a, &key, "POST", "/api/v0/lpki/revoke", 19, "", 0, now);
+    auth_sign(b, &key, "POST", "/api/v0/lpki/revoke", 19, "", 0, now);
+    assert_string_not_equal(a, b); /* the nonce differs */
+    assert_int_equal(check(a, "POST", "/api/v0/lpki/revoke", "", now, signer, err), 0);
+    assert_int_equal(check(b, "POST", "/api/v0/lpki/revoke", "", now, signer, err), 0);
+}
+
 static void altered_requests_refused(void **state)
 {
     (void)state;
@@ -66,7 +77,8 @@ static void malformed_headers(void **state)
         "Leither key=,ts=1,sig=",
         "Leither key=AAAA,ts=1700000000,sig=AAAA",
         "Leither ts=1700000000,sig=AAAA",
-        "Leither key=HtHo-uLEoUS4vo_UtHvz07NLhxw8rPYBDw5C1HT84n4,ts=17x,sig=AAAA",
+        "Leither key=HtHo-uLEoUS4vo_UtHvz07NLhxw8rPYBDw5C1HT84n4,ts=17x,nonce=abc,sig=AAAA",
+        "Leither key=HtHo-uLEoUS4vo_UtHvz07NLhxw8rPYBDw5C1HT84n4,ts=1700000000,nonce=,sig=AAAA",
     };
     assert_int_equal(check(NULL, "POST", "/x", "", now, signer, err), -1);
     assert_non_null(strstr(err, "needs a signed Authorization"));
@@ -80,6 +92,7 @@ int main(void)
     ids_key_generate(&key);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(good_signature_once),
+        cmocka_unit_test(same_request_twice_in_a_second),
         cmocka_unit_test(altered_requests_refused),
         cmocka_unit_test(window_enforced),
         cmocka_unit_test(malformed_headers),

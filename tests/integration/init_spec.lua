@@ -1,0 +1,99 @@
+-- leither init: the home, its settings and key; bad homes fail cleanly.
+local t = require("helpers")
+
+describe("leither init", function()
+  local home
+  before_each(function() home = t.tmpdir() end)
+  after_each(function() t.rmtree(home) end)
+
+  it("creates SystemVars.json, the node key and the data folder", function()
+    local r = t.leither("init", "--home", home, "-p", "4811", "-b", "a.example,b.example")
+    assert.are.equal(0, r.code, r.err)
+    assert.matches("initialized Leither home " .. home:gsub("%-", "%%-"), r.out)
+    local settings = t.decode(t.slurp(home .. "/SystemVars.json"))
+    assert.are.equal(4811, settings.port)
+    assert.are.same({ "a.example", "b.example" }, settings.bootstrap)
+    assert.is_true(t.exists(home .. "/data/"))
+    local mode = t.sh("stat -c %a " .. t.quote(home .. "/keys/node.key")).out
+    assert.are.equal("600\n", mode)
+    local key = t.decode(t.slurp(home .. "/keys/node.key"))
+    assert.are.equal("ed25519", key.type)
+    assert.are.equal(27, #key.id)
+  end)
+
+  it("updates settings on a second run and keeps the key and unknown settings", function()
+    assert.are.equal(0, t.leither("init", "--home", home).code)
+    local id = t.decode(t.leither("swarm", "id", "--home", home, "--json").out).ID
+    local settings = t.decode(t.slurp(home .. "/SystemVars.json"))
+    assert.are.equal(4800, settings.port)
+    settings.mine = "kept"
+    t.write(home .. "/SystemVars.json", require("dkjson").encode(settings))
+    local r = t.leither("init", "--home", home, "-p", "4900", "--json")
+    assert.are.equal(0, r.code, r.err)
+    local doc = t.decode(r.out)
+    assert.are.equal(id, doc.ID)
+    assert.is_false(doc.NewKey)
+    settings = t.decode(t.slurp(home .. "/SystemVars.json"))
+    assert.are.equal(4900, settings.port)
+    assert.are.equal("kept", settings.mine)
+  end)
+
+  it("uses $LEITHER_HOME, then the current directory", function()
+    local r = t.sh("LEITHER_HOME=" .. t.quote(home) .. " " .. t.quote(t.bin) .. " init")
+    assert.are.equal(0, r.code, r.err)
+    assert.is_true(t.exists(home .. "/SystemVars.json"))
+    local other = t.tmpdir()
+    r = t.sh("cd " .. t.quote(other) .. " && env -u LEITHER_HOME " .. t.quote(t.bin) .. " init")
+    assert.are.equal(0, r.code, r.err)
+    assert.is_true(t.exists(other .. "/keys/node.key"))
+    t.rmtree(other)
+  end)
+
+  it("refuses a malformed SystemVars.json, naming file and line, and changes nothing", function()
+    local broken = '{\n  "port": 4800,\n  "threads" 2\n}\n'
+    t.write(home .. "/SystemVars.json", broken)
+    for _, args in ipairs({ { "init", "-p", "4900" }, { "run" }, { "swarm", "id" }, { "status" } }) do
+      args[#args + 1] = "--home"
+      args[#args + 1] = home
+      local r = t.leither(table.unpack(args))
+      assert.are.equal(1, r.code, table.concat(args, " "))
+      assert.matches("^leither: " .. home:gsub("%-", "%%-") .. "/SystemVars.json:3:%d+: ", r.err)
+      assert.are.equal(1, select(2, r.err:gsub("\n", "")))
+    end
+    assert.are.equal(broken, t.slurp(home .. "/SystemVars.json"))
+    assert.is_false(t.exists(home .. "/keys/node.key"))
+  end)
+
+  it("refuses settings of the wrong type with the setting's name", function()
+    t.write(home .. "/SystemVars.json", '{"port": "http"}')
+    local r = t.leither("run", "--home", home)
+    assert.are.equal(1, r.code)
+    assert.matches('"port" must be an integer from 1 to 65535', r.err)
+  end)
+
+  it("refuses an unreadable or corrupted key and keeps it", function()
+    assert.are.equal(0, t.leither("init", "--home", home).code)
+    local keyfile = home .. "/keys/node.key"
+    t.write(keyfile, '{"type":"ed25519","private_key":"bm90IGEga2V5"}')
+    local r = t.leither("init", "--home", home, "-p", "4999")
+    assert.are.equal(1, r.code)
+    assert.matches("node%.key: not a libp2p Ed25519 private key", r.err)
+    assert.are.equal('{"type":"ed25519","private_key":"bm90IGEga2V5"}', t.slurp(keyfile))
+    r = t.leither("run", "--home", home)
+    assert.are.equal(1, r.code)
+    assert.matches("node%.key", r.err)
+    os.remove(keyfile)
+    os.execute("mkdir " .. t.quote(keyfile)) -- a directory where the key should be
+    r = t.leither("swarm", "id", "--home", home)
+    assert.are.equal(1, r.code)
+    assert.matches("node%.key", r.err)
+  end)
+
+  it("says a folder without settings is not a home", function()
+    local r = t.leither("run", "--home", home)
+    assert.are.equal(1, r.code)
+    assert.are.equal("leither: " .. home .. " is not a Leither home (no SystemVars.json): run 'leither init' first\n",
+      r.err)
+    assert.are.equal(1, t.leither("stop", "--home", home).code)
+  end)
+end)
