@@ -100,11 +100,19 @@ function M.start_node(opts)
   error("no free port found")
 end
 
+-- Stops the node and removes its home. In a sanitizer build a report goes
+-- to the daemon's log, so the log must have none.
 function M.stop_node(node)
   if M.leither("status", "--home", node.home).code == 0 then
     M.leither("stop", "--home", node.home)
   end
+  M.assert_clean_log(node.home)
   M.rmtree(node.home)
+end
+
+function M.assert_clean_log(home)
+  local log = slurp(home .. "/leither.log") or ""
+  assert(not log:find("Sanitizer") and not log:find("runtime error:"), "sanitizer report in leither.log:\n" .. log)
 end
 
 -- curl: returns {status=, body=, headers=}. extra: further curl arguments.

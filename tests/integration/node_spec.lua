@@ -134,6 +134,7 @@ describe("stopping a node", function()
     assert.are.equal(1, r.code)
     assert.matches("no node is running", r.err)
     assert.matches("stopping", t.slurp(node.home .. "/leither.log"))
+    t.assert_clean_log(node.home)
     t.rmtree(node.home)
   end)
 
@@ -158,7 +159,7 @@ describe("stopping a node", function()
       os.execute("sleep 0.02")
     end
     assert.is_false(t.alive(pid))
-    assert.matches("leither: stopped\n$", t.slurp(out))
+    assert.matches("leither: stopped\n$", t.slurp(out)) -- and no sanitizer report after it
     assert.is_false(t.exists(home .. "/leither.pid"))
     t.rmtree(home)
   end)
