@@ -36,14 +36,17 @@ test-asan:
 	@cmake --build $(ASAN) -j$(JOBS)
 	cd $(ASAN) && ctest --output-on-failure
 
-# Each libFuzzer target for FUZZ_SECONDS.
+# Each libFuzzer target for FUZZ_SECONDS; a crash input lands in $(FUZZ)/.
 fuzz:
 	@cmake -S . -B $(FUZZ) -DCMAKE_C_COMPILER=clang -DLEITHER_FUZZ=ON >/dev/null
 	@cmake --build $(FUZZ) -j$(JOBS) --target fuzz_targets
-	@for f in $(FUZZ)/tests/fuzz/fuzz_*; do \
-	  echo "fuzzing $$(basename $$f) for $(FUZZ_SECONDS) s"; \
-	  mkdir -p $(FUZZ)/corpus/$$(basename $$f); \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(FUZZ)/corpus/$$(basename $$f) tests/fuzz/seeds/$$(basename $$f) 2>&1 | tail -n 3 || exit 1; \
+	@set -e; for f in $(FUZZ)/tests/fuzz_*; do \
+	  name=$$(basename $$f); mkdir -p $(FUZZ)/corpus/$$name; \
+	  echo "fuzzing $$name for $(FUZZ_SECONDS) s"; \
+	  if ! $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -artifact_prefix=$(FUZZ)/ \
+	      $(FUZZ)/corpus/$$name tests/fuzz/seeds/$$name >$(FUZZ)/$$name.log 2>&1; then \
+	    tail -n 40 $(FUZZ)/$$name.log; echo "$$name FAILED"; exit 1; fi; \
+	  tail -n 1 $(FUZZ)/$$name.log; \
 	done
 
 bench: build

@@ -5,6 +5,7 @@
 #include "node.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <string.h>
 #include <time.h>
 
@@ -25,6 +26,51 @@ int cli_load_key(const cli_args *a, const home *h, ids_key *key)
         home_path(h, path, sizeof path, NODE_KEY_FILE);
     if (ids_key_load(key, path, err, sizeof err) != 0)
         return cli_fail("%s", err);
+    return 0;
+}
+
+/* libcurl is loaded when the CLI first calls a node, not linked: with its
+ * dependencies (GnuTLS, Kerberos, LDAP, SSH, ...) it would add some 3.5 MB
+ * to the resident memory of every running node, which never uses it. */
+static struct {
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+    CURLcode (*easy_perform)(CURL *);
+    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    const char *(*easy_strerror)(CURLcode);
+    void (*easy_cleanup)(CURL *);
+    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+    void (*slist_free_all)(struct curl_slist *);
+} curl;
+
+static int load_curl(char *err, size_t errlen)
+{
+    if (curl.easy_init)
+        return 0;
+    void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        snprintf(err, errlen, "cannot load libcurl: %s", dlerror());
+        return -1;
+    }
+    /* POSIX: a dlsym result converts to a function pointer through memcpy */
+    struct {
+        const char *name;
+        void *slot;
+    } syms[] = {
+        {"curl_easy_init", &curl.easy_init},         {"curl_easy_setopt", &curl.easy_setopt},
+        {"curl_easy_perform", &curl.easy_perform},   {"curl_easy_getinfo", &curl.easy_getinfo},
+        {"curl_easy_strerror", &curl.easy_strerror}, {"curl_easy_cleanup", &curl.easy_cleanup},
+        {"curl_slist_append", &curl.slist_append},   {"curl_slist_free_all", &curl.slist_free_all},
+    };
+    for (size_t i = 0; i < sizeof syms / sizeof *syms; i++) {
+        void *fn = dlsym(lib, syms[i].name);
+        if (!fn) {
+            snprintf(err, errlen, "libcurl lacks %s", syms[i].name);
+            curl.easy_init = NULL;
+            return -1;
+        }
+        memcpy(syms[i].slot, &fn, sizeof fn);
+    }
     return 0;
 }
 
@@ -55,37 +101,39 @@ int cli_call(const home *h, const ids_key *signer, const char *method, const cha
     size_t base = strlen(url);
     snprintf(url + base, sizeof url - base, "%s", path);
     *reply = NULL;
+    if (load_curl(err, errlen) != 0)
+        return -1;
 
-    CURL *curl = curl_easy_init();
+    CURL *easy = curl.easy_init();
     struct curl_slist *headers = NULL;
     struct {
         char *buf;
         size_t len;
     } body = {NULL, 0};
     char cerr[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl.easy_setopt(easy, CURLOPT_URL, url);
+    curl.easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
     if (!strcmp(method, "POST"))
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
-    curl_easy_setopt(curl, CURLOPT_NOPROXY, "*"); /* the node is local: never via a proxy */
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, cerr);
+        curl.easy_setopt(easy, CURLOPT_POSTFIELDS, "");
+    curl.easy_setopt(easy, CURLOPT_NOPROXY, "*"); /* the node is local: never via a proxy */
+    curl.easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+    curl.easy_setopt(easy, CURLOPT_TIMEOUT, 60L);
+    curl.easy_setopt(easy, CURLOPT_WRITEFUNCTION, collect);
+    curl.easy_setopt(easy, CURLOPT_WRITEDATA, &body);
+    curl.easy_setopt(easy, CURLOPT_ERRORBUFFER, cerr);
     if (signer) {
         char value[AUTH_HEADER_MAX], line[AUTH_HEADER_MAX + 32];
         auth_sign(value, signer, method, path, strlen(path), "", 0, (int64_t)time(NULL));
         snprintf(line, sizeof line, "Authorization: %s", value);
-        headers = curl_slist_append(headers, line);
-        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+        headers = curl.slist_append(headers, line);
+        curl.easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
     }
     long status = -1;
-    CURLcode rc = curl_easy_perform(curl);
+    CURLcode rc = curl.easy_perform(easy);
     if (rc != CURLE_OK)
-        snprintf(err, errlen, "cannot reach the node at %.*s: %s", (int)base, url, cerr[0] ? cerr : curl_easy_strerror(rc));
+        snprintf(err, errlen, "cannot reach the node at %.*s: %s", (int)base, url, cerr[0] ? cerr : curl.easy_strerror(rc));
     else {
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+        curl.easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
         if (body.buf)
             *reply = json_loads(body.buf, 0, NULL);
         if (status != 200) {
@@ -94,7 +142,7 @@ int cli_call(const home *h, const ids_key *signer, const char *method, const cha
         }
     }
     free(body.buf);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
+    curl.slist_free_all(headers);
+    curl.easy_cleanup(easy);
     return (int)status;
 }

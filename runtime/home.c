@@ -1,6 +1,7 @@
 /* home: see home.h. */
 #include "home.h"
 
+#include "atomicfile.h"
 #include "ids.h"
 
 #include <arpa/inet.h>
@@ -144,30 +145,14 @@ void home_defaults(home *h, const char *dir)
 
 int home_save(home *h, char *err, size_t errlen)
 {
-    char path[PATH_MAX + 32], tmp[PATH_MAX + 40];
+    char path[PATH_MAX + 32];
     home_path(h, path, sizeof path, HOME_SETTINGS);
     if (validate(h, path, err, errlen) != 0)
         return -1;
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     char *text = json_dumps(h->doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (!text)
         return ERR("%s: out of memory", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int rc = -1;
-    if (fd < 0) {
-        ERR("%s: %s", tmp, strerror(errno));
-    } else {
-        size_t len = strlen(text);
-        if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd) != 0)
-            ERR("%s: %s", tmp, strerror(errno));
-        else if (rename(tmp, path) != 0)
-            ERR("%s: %s", path, strerror(errno));
-        else
-            rc = 0;
-        close(fd);
-        if (rc != 0)
-            unlink(tmp);
-    }
+    int rc = atomicfile_write(path, text, strlen(text), 0644, err, errlen);
     free(text);
     return rc;
 }

@@ -1,6 +1,8 @@
 /* ids: see ids.h for the contract. */
 #include "ids.h"
 
+#include "atomicfile.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -19,9 +21,23 @@ size_t ids_b64url_encode(char *out, const uint8_t *in, size_t n)
     return IDS_B64URL_LEN(n);
 }
 
+/* libsodium 1.0.18 decodes every byte >= 0x80 as the 63rd digit, so the
+ * alphabet is checked here: one text, one spelling. */
+static int only_base64(const char *in, size_t n, const char *extra)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = in[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c && strchr(extra, c))))
+            return 0;
+    }
+    return 1;
+}
+
 int ids_b64url_decode(uint8_t *out, size_t outcap, size_t *outlen, const char *in, size_t n)
 {
     const char *end;
+    if (!only_base64(in, n, "-_"))
+        return -1;
     if (sodium_base642bin(out, outcap, in, n, NULL, outlen, &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
         return -1;
     return end == in + n ? 0 : -1;
@@ -189,24 +205,7 @@ int ids_key_save(const ids_key *key, const char *path, char *err, size_t errlen)
     if (!text)
         return ERR("%s: out of memory", path);
 
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int rc = -1;
-    if (fd < 0) {
-        ERR("%s: %s", tmp, strerror(errno));
-    } else {
-        size_t len = strlen(text);
-        if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd) != 0)
-            ERR("%s: %s", tmp, strerror(errno));
-        else if (rename(tmp, path) != 0)
-            ERR("%s: %s", path, strerror(errno));
-        else
-            rc = 0;
-        close(fd);
-        if (rc != 0)
-            unlink(tmp);
-    }
+    int rc = atomicfile_write(path, text, strlen(text), 0600, err, errlen);
     sodium_memzero(text, strlen(text));
     free(text);
     return rc;
@@ -231,7 +230,8 @@ int ids_key_load(ids_key *key, const char *path, char *err, size_t errlen)
         uint8_t proto[IDS_P2P_PRIV_BYTES + 8];
         size_t n;
         char why[128];
-        if (sodium_base642bin(proto, sizeof proto, b64, strlen(b64), NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL))
+        if (!only_base64(b64, strlen(b64), "+/=") ||
+            sodium_base642bin(proto, sizeof proto, b64, strlen(b64), NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL))
             ERR("%s: \"private_key\" is not base64", path);
         else if (ids_p2p_parse_private_key(key, proto, n, why, sizeof why) != 0)
             ERR("%s: %s", path, why);

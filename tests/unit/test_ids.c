@@ -128,6 +128,9 @@ static void base64url_and_hex(void **state)
     assert_int_equal(ids_b64url_decode(back, sizeof back, &n, "+/+/", 4), -1); /* standard alphabet */
     assert_int_equal(ids_b64url_decode(back, sizeof back, &n, "-_-_==", 6), -1); /* padding */
     assert_int_equal(ids_b64url_decode(back, sizeof back, &n, "-", 1), -1);
+    /* bytes >= 0x80 are not digits (libsodium alone reads them as '_') */
+    assert_int_equal(ids_b64url_decode(back, sizeof back, &n, "111gAbC\x90", 8), -1);
+    assert_false(ids_is_leither_id("\xe2SOk6RRCAf_MPUrIkdFKFN9DjFI"));
     assert_false(ids_is_leither_id("short"));
     assert_false(ids_is_leither_id("JOGzt69GuFPBqV9RCvz_Q8lULJ+"));
     ids_hex_encode(out, in, 3);
