@@ -25,10 +25,11 @@ run: build
 	@test -f $(HOME_DIR)/SystemVars.json || $(BUILD)/leither init --home $(HOME_DIR)
 	@exec $(BUILD)/leither run --home $(HOME_DIR)
 
+# ctest, the fuzzers, then ctest again under the sanitizers.
 test: deps-test build
 	cd $(BUILD) && ctest --output-on-failure
-	$(MAKE) --no-print-directory test-asan
 	$(MAKE) --no-print-directory fuzz
+	$(MAKE) --no-print-directory test-asan
 
 # The C tests and the integration suite once more under ASan + UBSan.
 test-asan:
