@@ -2,6 +2,7 @@
 #include "auth.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,4 +138,50 @@ int auth_check(const char *value, size_t valuelen, const char *method, size_t me
         return ERR("replayed request: this signature was already used");
     ids_leither_id(signer, pk);
     return 0;
+}
+
+int auth_token_make(char *out, size_t cap, const ids_key *key, int64_t exp)
+{
+    char lid[IDS_LID_LEN + 1], pub[IDS_B64URL_LEN(IDS_PK_BYTES) + 1];
+    ids_leither_id(lid, key->pk);
+    ids_b64url_encode(pub, key->pk, IDS_PK_BYTES);
+    char payload[256];
+    int n = snprintf(payload, sizeof payload, "{\"id\":\"%s\",\"pk\":\"%s\",\"exp\":%" PRId64 "}", lid, pub, exp);
+    uint8_t sig[IDS_SIG_BYTES];
+    ids_sign(sig, payload, (size_t)n, key);
+    char p64[IDS_B64URL_LEN(sizeof payload) + 1], s64[IDS_B64URL_LEN(IDS_SIG_BYTES) + 1];
+    ids_b64url_encode(p64, (const uint8_t *)payload, (size_t)n);
+    ids_b64url_encode(s64, sig, sizeof sig);
+    return snprintf(out, cap, "LT1.%s.%s", p64, s64) < (int)cap ? 0 : -1;
+}
+
+int auth_token_check(const char *token, int64_t now, char id[IDS_LID_LEN + 1], char *err, size_t errlen)
+{
+    const char *dot;
+    if (strncmp(token, "LT1.", 4) || !(dot = strchr(token + 4, '.')))
+        return ERR("not a Leither token");
+    uint8_t payload[300], sig[IDS_SIG_BYTES + 1], pk[IDS_PK_BYTES + 1];
+    size_t plen, slen, klen;
+    if (ids_b64url_decode(payload, sizeof payload - 1, &plen, token + 4, (size_t)(dot - token - 4)) ||
+        ids_b64url_decode(sig, sizeof sig, &slen, dot + 1, strlen(dot + 1)) || slen != IDS_SIG_BYTES)
+        return ERR("not a Leither token");
+    payload[plen] = '\0';
+    json_t *doc = json_loads((const char *)payload, 0, NULL);
+    const char *tid = NULL, *tpk = NULL;
+    json_int_t exp = 0;
+    int rc = -1;
+    if (!doc || json_unpack(doc, "{s:s,s:s,s:I}", "id", &tid, "pk", &tpk, "exp", &exp))
+        ERR("not a Leither token");
+    else if (ids_b64url_decode(pk, sizeof pk, &klen, tpk, strlen(tpk)) || klen != IDS_PK_BYTES)
+        ERR("the token's key is not an ed25519 key");
+    else if (ids_verify(sig, payload, plen, pk) != 0)
+        ERR("bad token signature");
+    else if (ids_leither_id(id, pk), strcmp(id, tid) != 0)
+        ERR("the token's id is not its key's");
+    else if (exp < now)
+        ERR("the token expired");
+    else
+        rc = 0;
+    json_decref(doc);
+    return rc;
 }

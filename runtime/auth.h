@@ -34,4 +34,13 @@ int auth_check(const char *value, size_t valuelen, const char *method, size_t me
                size_t pathlen, const void *body, size_t bodylen, int64_t now, char signer[IDS_LID_LEN + 1], char *err,
                size_t errlen);
 
+/* Tokens for the Redis protocol's AUTH: "LT1." base64url(payload) "."
+ * base64url(signature), payload {"id": LID, "pk": public key, "exp": unix
+ * seconds}, signed by the key they name. Anyone holding the token acts as
+ * that key until exp: hand it out like a password. */
+#define AUTH_TOKEN_MAX 512
+int auth_token_make(char *out, size_t cap, const ids_key *key, int64_t exp);
+/* 0 with the token's Leither ID in id, or -1 with a reason (bad, expired). */
+int auth_token_check(const char *token, int64_t now, char id[IDS_LID_LEN + 1], char *err, size_t errlen);
+
 #endif

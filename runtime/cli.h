@@ -18,6 +18,10 @@ typedef struct {
     const char *out;       /* -o/--output FILE */
     const char *bootstrap; /* -b/--bootstrap HOST[,HOST...] */
     const char *signer;    /* -i/--signer ID */
+    const char *type;      /* -t/--type */
+    const char *app;       /* -a/--app */
+    const char *ext;       /* --ext */
+    const char *version;   /* -v/--version N|last|cur, --ttl SECONDS */
     int port;              /* -p/--port, 0 when not given */
     int json;              /* --json */
     int daemon;            /* -d/--daemon */
@@ -28,7 +32,7 @@ typedef struct {
 typedef struct {
     const char *name; /* "init", "swarm id", ... */
     int (*run)(const cli_args *);
-    const char *flags; /* option letters it takes: H(--home) j k o b i p d */
+    const char *flags; /* option letters it takes: H(--home) j k o b i p d t a e v T(--ttl) */
     int min_args, max_args;
     const char *synopsis; /* what follows the name in usage */
     const char *summary;
@@ -66,5 +70,12 @@ int cmd_lpki_verify(const cli_args *a);
 int cmd_lpki_grant(const cli_args *a);
 int cmd_lpki_revoke(const cli_args *a);
 int cmd_lpki_authorize(const cli_args *a);
+int cmd_lpki_token(const cli_args *a);
+int cmd_mimei_create(const cli_args *a);
+int cmd_mimei_show(const cli_args *a);
+int cmd_mimei_backup(const cli_args *a);
+int cmd_mimei_grep(const cli_args *a);
+/* init: the owner's default database MiMei (SystemVars "db_default"). */
+int mimei_init_default(home *h, const ids_key *key);
 
 #endif

@@ -76,6 +76,8 @@ int cmd_init(const cli_args *a)
     } else if (ids_key_load(&key, path, err, sizeof err) != 0) {
         return home_free(&h), cli_fail("%s", err);
     }
+    if (mimei_init_default(&h, &key) != 0)
+        return home_free(&h), 1;
     if (home_save(&h, err, sizeof err) != 0)
         return home_free(&h), cli_fail("%s", err);
 
@@ -87,8 +89,9 @@ int cmd_init(const cli_args *a)
         cli_print_json(json_pack("{s:s,s:s,s:s,s:b,s:b,s:O}", "Home", h.dir, "ID", lid, "PeerID", pid, "NewKey",
                                  fresh, "Running", running, "Settings", h.doc));
     } else {
-        printf("%s Leither home %s\nID        %s\npeer ID   %s\nport      %d\nbootstrap ", fresh ? "initialized" : "updated",
-               h.dir, lid, pid, h.port);
+        printf("%s Leither home %s\nID        %s\npeer ID   %s\nport      %d\ndb_port   %d\ndatabase  %s\nbootstrap ",
+               fresh ? "initialized" : "updated", h.dir, lid, pid, h.port, h.db_port,
+               json_string_value(json_object_get(h.doc, "db_default")));
         json_t *item;
         size_t i;
         json_array_foreach(json_object_get(h.doc, "bootstrap"), i, item) printf("%s%s", i ? "," : "",

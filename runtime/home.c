@@ -58,8 +58,9 @@ static int validate(home *h, const char *file, char *err, size_t errlen)
     json_t *doc = h->doc;
     if (!json_is_object(doc))
         return ERR("%s: settings must be a JSON object", file);
-    long port, threads, body;
+    long port, threads, body, db_port;
     if (int_setting(doc, "port", 1, 65535, HOME_DEFAULT_PORT, &port, file, err, errlen) ||
+        int_setting(doc, "db_port", 1, 65535, HOME_DEFAULT_PORT + 1, &db_port, file, err, errlen) ||
         int_setting(doc, "threads", 0, 256, 0, &threads, file, err, errlen) ||
         int_setting(doc, "max_request_body", 1024, 1L << 30, 1 << 20, &body, file, err, errlen))
         return -1;
@@ -82,6 +83,21 @@ static int validate(home *h, const char *file, char *err, size_t errlen)
                 return ERR("%s: \"grants\": \"%s\" is not a Leither ID", file, json_string_value(item));
         }
     }
+    static const char *syncs[] = {"always", "everysec", "no"}; /* enum db_sync order */
+    json_t *sync = json_object_get(doc, "db_sync"), *auth = json_object_get(doc, "db_auth");
+    h->db_sync = sync ? -1 : 0;
+    for (int i = 0; i < 3 && sync; i++)
+        if (json_is_string(sync) && !strcmp(json_string_value(sync), syncs[i]))
+            h->db_sync = i;
+    if (h->db_sync < 0)
+        return ERR("%s: \"db_sync\" must be \"always\", \"everysec\" or \"no\"", file);
+    if (auth && (!json_is_string(auth) ||
+                 (strcmp(json_string_value(auth), "loopback") && strcmp(json_string_value(auth), "required"))))
+        return ERR("%s: \"db_auth\" must be \"loopback\" or \"required\"", file);
+    h->db_auth_required = auth && !strcmp(json_string_value(auth), "required");
+    if (db_port == port)
+        return ERR("%s: \"db_port\" and \"port\" must differ", file);
+    h->db_port = (int)db_port;
     h->port = (int)port;
     h->threads = threads ? (int)threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (h->threads < 1)
@@ -137,8 +153,10 @@ void home_defaults(home *h, const char *dir)
 {
     memset(h, 0, sizeof *h);
     snprintf(h->dir, sizeof h->dir, "%s", dir);
-    h->doc = json_pack("{s:i,s:s,s:i,s:[sss],s:[],s:i}", "port", HOME_DEFAULT_PORT, "listen", "::", "threads", 0,
-                       "bootstrap", "mimei.org", "leither.cn", "vzhan.cn", "grants", "max_request_body", 1 << 20);
+    h->doc = json_pack("{s:i,s:s,s:i,s:[sss],s:[],s:i,s:i,s:s,s:s}", "port", HOME_DEFAULT_PORT, "listen", "::",
+                       "threads", 0, "bootstrap", "mimei.org", "leither.cn", "vzhan.cn", "grants",
+                       "max_request_body", 1 << 20, "db_port", HOME_DEFAULT_PORT + 1, "db_sync", "always", "db_auth",
+                       "loopback");
     char ignored[8];
     validate(h, HOME_SETTINGS, ignored, sizeof ignored);
 }

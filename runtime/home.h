@@ -14,6 +14,9 @@
  *   bootstrap [...]      nodes to join through
  *   grants []            Leither IDs the owner allows to sign API writes
  *   max_request_body 1048576   bytes; larger API requests get 413
+ *   db_port 4801         the Redis protocol port of the databases
+ *   db_sync "always"     "always", "everysec" or "no": when writes reach the disk
+ *   db_auth "loopback"   "loopback": local clients are the owner; "required": all AUTH
  * Unknown keys are kept as they are when the file is written back.
  */
 #ifndef LEITHER_HOME_H
@@ -34,6 +37,9 @@ typedef struct {
     int threads; /* resolved: never 0 */
     const char *listen;
     size_t max_request_body;
+    int db_port;
+    int db_sync;      /* enum db_sync */
+    int db_auth_required;
 } home;
 
 /* Absolute home directory: flag (--home), else $LEITHER_HOME, else cwd. */

@@ -32,6 +32,14 @@ static const cli_command commands[] = {
     {"lpki revoke", cmd_lpki_revoke, "Hjk", 1, 1, "ID [-k KEYFILE] [--json]", "take a grant back"},
     {"lpki authorize", cmd_lpki_authorize, "Hk", 2, 2, "METHOD PATH [-k KEYFILE]",
      "print a signed Authorization header for one API request without a body (for curl)"},
+    {"lpki token", cmd_lpki_token, "HjkT", 0, 0, "[-k KEYFILE] [--ttl SECONDS] [--json]",
+     "a token for the databases' AUTH (default: valid one day)"},
+    {"mimei create", cmd_mimei_create, "Hjktae", 0, 0, "[-t db|file|app] [-a APPID] [--ext EXT] [-k KEYFILE] [--json]",
+     "create a MiMei (default type file) and print its ID"},
+    {"mimei show", cmd_mimei_show, "Hjk", 1, 1, "MID [-k KEYFILE] [--json]", "show a MiMei's info and versions"},
+    {"mimei backup", cmd_mimei_backup, "Hjk", 1, 1, "MID [-k KEYFILE] [--json]",
+     "freeze a database MiMei's current state as its next version"},
+    {"mimei grep", cmd_mimei_grep, "Hkv", 1, 1, "MID [-v N|last|cur] [-k KEYFILE]", "dump a database version"},
     {"version", cmd_version, "j", 0, 0, "[--json]", "print the version"},
     {"help", cmd_help, "", 0, 3, "[COMMAND]", "show the commands, or one command's usage"},
 };
@@ -124,13 +132,16 @@ static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
         {"key", required_argument, NULL, 'k'},    {"output", required_argument, NULL, 'o'},
         {"port", required_argument, NULL, 'p'},   {"bootstrap", required_argument, NULL, 'b'},
         {"signer", required_argument, NULL, 'i'}, {"daemon", no_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"type", required_argument, NULL, 't'},   {"app", required_argument, NULL, 'a'},
+        {"ext", required_argument, NULL, 'e'},    {"version", required_argument, NULL, 'v'},
+        {"ttl", required_argument, NULL, 'T'},    {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
     opterr = 0;
     optind = 0; /* 0: reinitialize getopt */
     int opt;
-    while ((opt = getopt_long(argc, argv, ":k:o:p:b:i:dh", longs, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":k:o:p:b:i:t:a:v:dh", longs, NULL)) != -1) {
         if (opt == 'h') {
             usage_of(stdout, c);
             return -1;
@@ -152,6 +163,11 @@ static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
         case 'b': a->bootstrap = optarg; break;
         case 'i': a->signer = optarg; break;
         case 'd': a->daemon = 1; break;
+        case 't': a->type = optarg; break;
+        case 'a': a->app = optarg; break;
+        case 'e': a->ext = optarg; break;
+        case 'v': a->version = optarg; break;
+        case 'T': a->version = optarg; break;
         case 'p': {
             char *end;
             long v = strtol(optarg, &end, 10);

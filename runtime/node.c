@@ -1,6 +1,8 @@
 /* node: identity, addresses, and the life of the node process. */
 #include "node.h"
 
+#include "db.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -127,8 +129,9 @@ static void print_banner(FILE *out, const node *n)
             "peer ID  %s\n"
             "home     %s (%d threads)\n"
             "node     %s/\n"
-            "API      %s/api/v0/\n",
-            LEITHER_VERSION, n->id, n->peer_id, n->home.dir, n->home.threads, base, base);
+            "API      %s/api/v0/\n"
+            "Redis    redis-cli -p %d\n",
+            LEITHER_VERSION, n->id, n->peer_id, n->home.dir, n->home.threads, base, base, n->home.db_port);
     fflush(out);
 }
 
@@ -205,9 +208,18 @@ int node_run(home *h, int daemon, char *err, size_t errlen)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (http_start(&n, err, errlen) != 0) {
+    char datadir[PATH_MAX + 32];
+    home_path(h, datadir, sizeof datadir, "data");
+    n.db = db_open(datadir, (enum db_sync)h->db_sync, err, errlen);
+    if (n.db)
+        dbhooks_install(&n);
+    if (!n.db || !(n.resp = resp_start(&n, n.db, h->db_port, h->db_auth_required, err, errlen)) ||
+        http_start(&n, err, errlen) != 0) {
         if (report >= 0 && write(report, err, strlen(err)) < 0)
             perror("leither");
+        n.stopping = 1;
+        resp_stop(n.resp);
+        db_close(n.db);
         close(pidfd);
         return -1;
     }
@@ -232,6 +244,8 @@ int node_run(home *h, int daemon, char *err, size_t errlen)
     printf("\nleither: %s, stopping\n", n.stopping ? "shutdown requested" : strsignal(sig));
     fflush(stdout);
     http_stop(&n);
+    resp_stop(n.resp); /* commits what was acknowledged */
+    db_close(n.db);
     char pidpath[PATH_MAX + 32];
     home_path(h, pidpath, sizeof pidpath, NODE_PID_FILE);
     unlink(pidpath);

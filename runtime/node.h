@@ -28,6 +28,8 @@ typedef struct node {
     struct timespec started;
     volatile sig_atomic_t stopping;
     struct http_server *http;
+    struct db *db;
+    struct resp_server *resp;
 } node;
 
 /* Identity as the API and `swarm id` show it: ID, PeerID, PublicKey,
@@ -56,6 +58,14 @@ int node_run(home *h, int daemon, char *err, size_t errlen);
 int http_start(node *n, char *err, size_t errlen);
 /* Stops accepting, lets requests in flight finish (up to a second), joins. */
 void http_stop(node *n);
+
+/* --- resp.c ------------------------------------------------------------- */
+struct db;
+/* Listens on port for the Redis protocol, on a loop thread of its own. */
+struct resp_server *resp_start(node *n, struct db *d, int port, int require_auth, char *err, size_t errlen);
+void resp_stop(struct resp_server *srv);
+/* dbhooks.c: AUTH, SELECT and MM.CREATE decisions; the default database. */
+void dbhooks_install(node *n);
 
 /* --- api.c -------------------------------------------------------------- */
 struct st_h2o_hostconf_t;

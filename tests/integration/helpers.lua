@@ -82,15 +82,15 @@ function M.start_node(opts)
     local port = M.random_port()
     local r = M.leither("init", "--home", home, "-p", tostring(port))
     assert(r.code == 0, r.err)
-    if opts.settings then
-      local path = home .. "/SystemVars.json"
-      local doc = M.decode(slurp(path))
-      for k, v in pairs(opts.settings) do doc[k] = v end
-      M.write(path, json.encode(doc))
-    end
+    local path = home .. "/SystemVars.json"
+    local doc = M.decode(slurp(path))
+    local db_port = M.random_port()
+    doc.db_port = db_port
+    for k, v in pairs(opts.settings or {}) do doc[k] = v end
+    M.write(path, json.encode(doc))
     r = M.leither("run", "-d", "--home", home)
     if r.code == 0 then
-      local node = { home = home, port = port, url = "http://127.0.0.1:" .. port }
+      local node = { home = home, port = port, db_port = db_port, url = "http://127.0.0.1:" .. port }
       local status = M.decode(M.leither("status", "--home", home, "--json").out)
       node.id, node.pid = status.ID, status.Pid
       return node
@@ -134,6 +134,57 @@ end
 function M.alive(pid)
   local stat = slurp("/proc/" .. tonumber(pid) .. "/stat")
   return stat ~= nil and stat:match("%) (%a)") ~= "Z"
+end
+
+-- RESP: redis-cli against a node's db_port or a real redis-server.
+
+-- Runs a script (one command a line) through redis-cli; returns its output
+-- in redis-cli's --no-raw form, e.g. "(integer) 1", "(error) ERR ...".
+function M.redis_cli(port, script, extra)
+  local f = os.tmpname()
+  M.write(f, script)
+  local r = M.sh("redis-cli --no-raw -p " .. tonumber(port) .. " " .. (extra or "") .. " < " .. f)
+  os.remove(f)
+  return r.out
+end
+
+-- One command, its arguments quoted for redis-cli's own tokenizer.
+function M.redis(port, ...)
+  local parts = { "redis-cli", "--no-raw", "-p", tostring(port) }
+  for _, a in ipairs({ ... }) do parts[#parts + 1] = quote(a) end
+  local r = M.sh(table.concat(parts, " "))
+  return (r.out:gsub("\n$", ""))
+end
+
+-- A real redis-server on a free port, as the reference for replies.
+function M.start_redis()
+  for _ = 1, 20 do
+    local port = M.random_port()
+    local dir = M.tmpdir()
+    local r = M.sh("redis-server --port " .. port .. " --bind 127.0.0.1 --save '' --appendonly no --daemonize yes"
+      .. " --dir " .. quote(dir) .. " --pidfile " .. quote(dir .. "/redis.pid") .. " --logfile " .. quote(dir .. "/log"))
+    if r.code == 0 then
+      for _ = 1, 100 do
+        if M.redis(port, "PING") == "PONG" then return { port = port, dir = dir } end
+        os.execute("sleep 0.02")
+      end
+    end
+    M.rmtree(dir)
+  end
+  error("could not start redis-server")
+end
+
+function M.stop_redis(r)
+  M.sh("redis-cli -p " .. r.port .. " shutdown nosave")
+  M.rmtree(r.dir)
+end
+
+-- Runs the same script on the node and on redis-server (each on an empty
+-- database first) and returns both outputs, for assert.are.equal.
+function M.both(node_port, redis_port, script)
+  M.redis(node_port, "FLUSHDB")
+  M.redis(redis_port, "FLUSHDB")
+  return M.redis_cli(node_port, script), M.redis_cli(redis_port, script)
 end
 
 return M

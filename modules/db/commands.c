@@ -1,0 +1,404 @@
+/*
+ * commands: the db itself (open, clients, batches) and the dispatcher that
+ * runs each command from the one command table, as Redis's processCommand.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --- the command table: every file's table, sorted by name -------------- */
+
+/* Type files still being written: until each lands, its table is empty
+ * (the archive is linked whole, so the real table overrides these). */
+__attribute__((weak)) const struct db_command db_hash_commands[] = {{NULL, NULL, 0, 0, 0, 0, 0}};
+__attribute__((weak)) const struct db_command db_set_commands[] = {{NULL, NULL, 0, 0, 0, 0, 0}};
+__attribute__((weak)) const struct db_command db_zset_commands[] = {{NULL, NULL, 0, 0, 0, 0, 0}};
+
+static const struct db_command **table;
+static size_t ntable;
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(const struct db_command *const *)a)->name, (*(const struct db_command *const *)b)->name);
+}
+
+static void build_table(void)
+{
+    const struct db_command *sets[] = {db_keyspace_commands, db_string_commands, db_hash_commands,
+                                       db_list_commands,     db_set_commands,    db_zset_commands,
+                                       db_server_commands,   db_multi_commands,  db_blocking_commands,
+                                       db_version_commands,  db_registry_commands};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++)
+        for (const struct db_command *c = sets[i]; c->name; c++)
+            n++;
+    table = malloc(n * sizeof *table);
+    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++)
+        for (const struct db_command *c = sets[i]; c->name; c++)
+            table[ntable++] = c;
+    qsort(table, ntable, sizeof *table, by_name);
+}
+
+const struct db_command *db_find_command(const char *name, size_t len)
+{
+    char lower[64];
+    if (len == 0 || len >= sizeof lower)
+        return NULL;
+    for (size_t i = 0; i < len; i++)
+        lower[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
+    lower[len] = '\0';
+    size_t lo = 0, hi = ntable;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int cmp = strcmp(table[mid]->name, lower);
+        if (cmp == 0)
+            return table[mid];
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+size_t db_command_count(void) { return ntable; }
+const struct db_command *db_command_at(size_t i) { return i < ntable ? table[i] : NULL; }
+
+/* --- open and close ----------------------------------------------------- */
+
+db *db_open(const char *dir, enum db_sync sync, char *err, size_t errlen)
+{
+    if (!table)
+        build_table();
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    db *d = calloc(1, sizeof *d);
+    d->sync = sync;
+    d->default_dbno = 1;
+    d->proto_max_bulk_len = 512u << 20;
+    d->output_limit = 64u << 20;
+    d->start_ms = d->last_sync_ms = now_ms();
+    int rc = mdb_env_create(&d->env);
+    if (!rc)
+        rc = mdb_env_set_maxdbs(d->env, 8);
+    if (!rc) /* address space only: the file grows as data does */
+        rc = mdb_env_set_mapsize(d->env, sizeof(void *) == 8 ? (size_t)64 << 30 : (size_t)1 << 30);
+    /* always: every commit is synced by LMDB; otherwise we sync ourselves */
+    unsigned flags = MDB_NOTLS | (sync == DB_SYNC_ALWAYS ? 0 : MDB_NOSYNC);
+    if (!rc)
+        rc = mdb_env_open(d->env, dir, flags, 0644);
+    MDB_txn *txn = NULL;
+    if (!rc)
+        rc = mdb_txn_begin(d->env, NULL, 0, &txn);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "data", MDB_CREATE, &d->data);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "expires", MDB_CREATE, &d->expires);
+    if (!rc)
+        rc = mdb_dbi_open(txn, "info", MDB_CREATE, &d->info);
+    if (!rc)
+        rc = mdb_txn_commit(txn);
+    else if (txn)
+        mdb_txn_abort(txn);
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", dir, mdb_strerror(rc));
+        if (d->env)
+            mdb_env_close(d->env);
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void db_close(db *d)
+{
+    if (!d)
+        return;
+    db_commit(d);
+    while (d->clients)
+        db_client_free(d->clients);
+    mdb_env_sync(d->env, 1);
+    mdb_env_close(d->env);
+    free(d->batch);
+    free(d);
+}
+
+void db_set_default(db *d, uint32_t dbno) { d->default_dbno = dbno; }
+void db_set_hooks(db *d, const db_hooks *hooks) { d->hooks = *hooks; }
+void db_client_require_auth(db_client *c) { c->flags &= ~DB_CLIENT_OWNER; }
+const char *db_client_user(const db_client *c) { return c->user; }
+size_t db_proto_max_bulk_len(const db *d) { return d->proto_max_bulk_len; }
+size_t db_client_output_limit(const db *d) { return d->output_limit; }
+
+/* --- clients ------------------------------------------------------------ */
+
+db_client *db_client_new(db *d, void *io)
+{
+    db_client *c = calloc(1, sizeof *c);
+    c->db = d;
+    c->io = io;
+    c->id = ++d->next_client_id;
+    c->resp = 2;
+    c->dbno = d->default_dbno;
+    c->read_epoch = UINT32_MAX;
+    c->batch_cmds = -1;
+    c->flags = DB_CLIENT_OWNER; /* the runtime narrows this when AUTH is required */
+    c->may_write = 1;
+    c->created_ms = c->last_ms = now_ms();
+    c->next = d->clients;
+    if (d->clients)
+        d->clients->prev = c;
+    d->clients = c;
+    d->stat_connections++;
+    return c;
+}
+
+void db_client_free(db_client *c)
+{
+    db *d = c->db;
+    db_multi_reset(c);
+    db_unwatch_all(c);
+    db_unblock(c);
+    for (size_t i = 0; i < d->nbatch; i++)
+        if (d->batch[i] == c)
+            d->batch[i] = NULL;
+    if (d->woken == c)
+        d->woken = c->next_woken;
+    else
+        for (db_client *w = d->woken; w; w = w->next_woken)
+            if (w->next_woken == c) {
+                w->next_woken = c->next_woken;
+                break;
+            }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        d->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    db_buf_free(&c->out);
+    free(c);
+}
+
+void *db_client_io(const db_client *c) { return c->io; }
+const char *db_output(db_client *c, size_t *len)
+{
+    *len = c->out.len;
+    return c->out.buf;
+}
+
+void db_output_consumed(db_client *c, size_t n)
+{
+    if (n >= c->out.len) {
+        c->out.len = 0;
+        if (c->out.cap > (1u << 20)) /* give a big buffer back once drained */
+            db_buf_free(&c->out);
+    } else {
+        memmove(c->out.buf, c->out.buf + n, c->out.len - n);
+        c->out.len -= n;
+    }
+    if (c->batch_cmds >= 0)
+        c->batch_start = c->batch_start > n ? c->batch_start - n : 0;
+}
+
+int db_client_closing(const db_client *c) { return (c->flags & DB_CLIENT_CLOSE) != 0; }
+int db_client_blocked(const db_client *c) { return (c->flags & DB_CLIENT_BLOCKED) != 0; }
+
+void db_protocol_error(db_client *c, const char *what)
+{
+    reply_errorf(c, "ERR Protocol error: %s", what);
+    c->flags |= DB_CLIENT_CLOSE;
+}
+
+db_client *db_next_woken(db *d)
+{
+    db_client *c = d->woken;
+    if (c) {
+        d->woken = c->next_woken;
+        c->next_woken = NULL;
+        c->woken = 0;
+    }
+    return c;
+}
+
+void db_wake(db_client *c)
+{
+    if (c->woken)
+        return;
+    c->woken = 1;
+    c->next_woken = c->db->woken;
+    c->db->woken = c;
+}
+
+/* --- batches ------------------------------------------------------------ */
+
+/* Joins the current batch (beginning it if needed); 0, or -1 with the
+ * batch failed. */
+int db_batch_join(db_client *c)
+{
+    db *d = c->db;
+    if (!d->txn) {
+        int rc = mdb_txn_begin(d->env, NULL, 0, &d->txn);
+        if (rc) {
+            d->txn = NULL;
+            snprintf(d->batch_error, sizeof d->batch_error, "ERR storage error: %s", mdb_strerror(rc));
+            d->batch_failed = 1;
+        }
+    }
+    if (c->batch_cmds < 0) {
+        if (d->nbatch == d->capbatch) {
+            d->capbatch = d->capbatch ? 2 * d->capbatch : 64;
+            d->batch = realloc(d->batch, d->capbatch * sizeof *d->batch);
+        }
+        d->batch[d->nbatch++] = c;
+        c->batch_start = c->out.len;
+        c->batch_cmds = 0;
+    }
+    c->txn = d->txn;
+    c->now_ms = now_ms();
+    return d->batch_failed ? -1 : 0;
+}
+
+int db_commit(db *d)
+{
+    if (!d->txn && !d->batch_failed && !d->nbatch)
+        return 0;
+    int rc = 0;
+    if (d->txn && !d->batch_failed) {
+        rc = mdb_txn_commit(d->txn);
+        if (rc) {
+            snprintf(d->batch_error, sizeof d->batch_error, "ERR storage error: %s", mdb_strerror(rc));
+            d->batch_failed = 1;
+        }
+    } else if (d->txn) {
+        mdb_txn_abort(d->txn);
+    }
+    d->txn = NULL;
+    int failed = d->batch_failed;
+    for (size_t i = 0; i < d->nbatch; i++) {
+        db_client *c = d->batch[i];
+        if (!c)
+            continue;
+        if (failed) { /* nothing of the batch happened: say so to every command */
+            c->out.len = c->batch_start;
+            for (int k = 0; k < c->batch_cmds; k++)
+                reply_error(c, d->batch_error);
+        }
+        c->batch_cmds = -1;
+        c->txn = NULL;
+    }
+    d->nbatch = 0;
+    d->batch_failed = 0;
+    return failed ? -1 : 0;
+}
+
+void db_tick(db *d)
+{
+    static db_client sys; /* the node itself, for expiry */
+    sys.db = d;
+    sys.read_epoch = UINT32_MAX;
+    sys.batch_cmds = -1;
+    if (db_batch_join(&sys) == 0) {
+        db_expire_due(&sys, 200);
+        db_block_timeouts(d, sys.now_ms);
+    }
+    /* sys is not a real client: take it out of the batch list */
+    for (size_t i = 0; i < d->nbatch; i++)
+        if (d->batch[i] == &sys)
+            d->batch[i] = NULL;
+    sys.batch_cmds = -1;
+    db_buf_free(&sys.out);
+    if (d->sync == DB_SYNC_EVERYSEC && sys.now_ms - d->last_sync_ms >= 1000) {
+        db_commit(d);
+        mdb_env_sync(d->env, 1);
+        d->last_sync_ms = sys.now_ms;
+    }
+}
+
+/* --- dispatch ----------------------------------------------------------- */
+
+static void unknown_command(db_client *c)
+{
+    db_buf msg = {0};
+    db_buf_printf(&msg, "ERR unknown command '%.*s', with args beginning with: ", (int)(c->argvlen[0] > 128 ? 128 : c->argvlen[0]),
+                  c->argv[0]);
+    for (int i = 1; i < c->argc && msg.len < 128; i++)
+        db_buf_printf(&msg, "'%.*s' ", (int)(c->argvlen[i] > 128 ? 128 : c->argvlen[i]), c->argv[i]);
+    db_buf_append(&msg, "", 1);
+    reply_error(c, msg.buf);
+    db_buf_free(&msg);
+}
+
+void db_call(db_client *c, const struct db_command *cmd)
+{
+    c->cmd = cmd;
+    if (!c->readonly)
+        c->write_epoch = db_epoch(c, c->dbno);
+    cmd->proc(c);
+    c->db->stat_commands++;
+}
+
+void db_exec(db_client *c, int argc, const char **argv, const size_t *argvlen)
+{
+    c->argc = argc;
+    c->argv = argv;
+    c->argvlen = argvlen;
+    if (argc == 0)
+        return;
+    int joined = db_batch_join(c);
+    c->batch_cmds++;
+    c->last_ms = c->now_ms;
+    if (joined < 0) {
+        reply_error(c, c->db->batch_error);
+        return;
+    }
+    const struct db_command *cmd = db_find_command(argv[0], argvlen[0]);
+    if (!cmd) {
+        if (c->flags & DB_CLIENT_MULTI)
+            c->flags |= DB_CLIENT_DIRTY_EXEC;
+        unknown_command(c);
+        return;
+    }
+    if ((cmd->arity > 0 && argc != cmd->arity) || argc < -cmd->arity) {
+        if (c->flags & DB_CLIENT_MULTI)
+            c->flags |= DB_CLIENT_DIRTY_EXEC;
+        reply_errorf(c, "ERR wrong number of arguments for '%s' command", cmd->name);
+        return;
+    }
+    if (!(c->flags & DB_CLIENT_OWNER) && !c->user_ok && !(cmd->flags & CMD_NOAUTH)) {
+        if (c->flags & DB_CLIENT_MULTI)
+            c->flags |= DB_CLIENT_DIRTY_EXEC;
+        reply_error(c, "NOAUTH Authentication required.");
+        return;
+    }
+    if ((c->flags & DB_CLIENT_MULTI) && !(cmd->flags & CMD_NOMULTI)) {
+        db_multi_queue(c, cmd);
+        reply_status(c, "QUEUED");
+        return;
+    }
+    if ((cmd->flags & CMD_WRITE) && c->readonly) {
+        reply_error(c, "READONLY You can't write against a read only version (SELECT MID@N).");
+        return;
+    }
+    if ((cmd->flags & CMD_WRITE) && !c->may_write) {
+        reply_errorf(c, "NOPERM this connection may not write to %s", c->mid[0] ? c->mid : "this database");
+        return;
+    }
+    db_call(c, cmd);
+    db_serve_blocked(c->db);
+}

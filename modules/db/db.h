@@ -1,0 +1,113 @@
+/*
+ * db: Redis-compatible databases stored in LMDB, with versions.
+ *
+ * The runtime owns the sockets; this module owns the data and the command
+ * semantics. For each connection it makes a client, feeds it parsed commands
+ * (db_exec), and writes out what db_output returns. Writes of all commands
+ * executed between two db_commit calls share one LMDB transaction and one
+ * fsync (group commit): the runtime sends replies only after db_commit, so
+ * an acknowledged write is on disk under DB_SYNC_ALWAYS.
+ *
+ * Not thread-safe: one thread (the RESP event loop) drives a db.
+ */
+#ifndef LEITHER_DB_H
+#define LEITHER_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct db db;
+typedef struct db_client db_client;
+
+enum db_sync {
+    DB_SYNC_ALWAYS,   /* commit is durable before any reply is sent */
+    DB_SYNC_EVERYSEC, /* synced once a second (db_tick) */
+    DB_SYNC_NO        /* the OS decides */
+};
+
+/* Opens (creating) the LMDB environment in dir. */
+db *db_open(const char *dir, enum db_sync sync, char *err, size_t errlen);
+void db_close(db *db);
+
+/* The default database number of a client (the owner's default MiMei). */
+void db_set_default(db *db, uint32_t dbno);
+
+db_client *db_client_new(db *db, void *io);
+void db_client_free(db_client *c);
+/* The runtime connection a client was made with. */
+void *db_client_io(const db_client *c);
+
+/* Executes one command (argv[0] is its name). Replies are appended to the
+ * client's output; nothing is committed yet. */
+void db_exec(db_client *c, int argc, const char **argv, const size_t *argvlen);
+
+/* Commits the current batch (fsync under DB_SYNC_ALWAYS). On failure every
+ * reply of the batch that acknowledged a write is replaced by an error.
+ * Returns 0, or -1 when the commit failed. */
+int db_commit(db *db);
+
+/* Called about every 100 ms: expires keys, times out blocked clients,
+ * syncs under DB_SYNC_EVERYSEC. */
+void db_tick(db *db);
+
+/* Output waiting to be written, and how much was written. */
+const char *db_output(db_client *c, size_t *len);
+void db_output_consumed(db_client *c, size_t n);
+/* Nonzero when the connection should close once its output is written. */
+int db_client_closing(const db_client *c);
+/* Nonzero while the client waits in a blocking command. */
+int db_client_blocked(const db_client *c);
+/* Clients that got output outside db_exec (woken from a blocking pop) since
+ * the last call: the runtime writes them out after db_commit. */
+db_client *db_next_woken(db *db);
+
+/* Protocol errors the runtime found: replied as Redis does, then closed. */
+void db_protocol_error(db_client *c, const char *what);
+
+/* What the runtime decides: who a client is (AUTH) and which database a
+ * MiMei ID names (SELECT). Each returns 0, or -1 with a Redis error text
+ * ("ERR ...", "WRONGPASS ...", "NOPERM ...") in err. */
+typedef struct {
+    void *arg;
+    int (*auth)(void *arg, db_client *c, const char *user, const char *token, char *err, size_t errlen);
+    /* mid is "MID" or "MID@N": the database number, the version to read
+     * (0: the writable cur) and whether the client may write */
+    int (*select)(void *arg, db_client *c, const char *mid, uint32_t *dbno, uint32_t *version, int *may_write,
+                  char *err, size_t errlen);
+    /* MM.CREATE: checks a signed MiMei info record and that this client may
+     * register it; writes its ID (27 characters) to mid */
+    int (*create)(void *arg, db_client *c, const char *info, size_t len, char *mid, char *err, size_t errlen);
+} db_hooks;
+
+/* --- the MiMei registry (in the same LMDB environment) ------------------- */
+
+/* Registers a MiMei's info (JSON text) and gives it a database number, in
+ * a transaction of its own (not on the RESP thread while it runs). If mid
+ * is registered already, *dbno is its number and nothing changes. */
+int db_mimei_register(db *db, const char *mid, const char *info, uint32_t *dbno, char *err, size_t errlen);
+/* Looks a MiMei up in a transaction of its own: 1 found (*info malloc'd,
+ * caller frees; dbno may be NULL), 0 not. */
+int db_mimei_get(db *db, const char *mid, char **info, uint32_t *dbno);
+/* The same inside the client's current batch (for hooks). */
+int db_mimei_lookup(db_client *c, const char *mid, char **info, uint32_t *dbno);
+/* Nonzero when version n of database dbno exists (for SELECT MID@N). */
+int db_version_exists(db_client *c, uint32_t dbno, uint32_t n);
+/* Sets who the client authenticated as (a Leither ID), and whether it may
+ * write to the database it has selected. */
+void db_client_set_user(db_client *c, const char *id);
+void db_client_set_may_write(db_client *c, int may_write);
+/* The default database's number (for SELECT 0). */
+uint32_t db_default(const db *db);
+void db_set_hooks(db *db, const db_hooks *hooks);
+
+/* A client that must AUTH before anything else (db_auth "required", or not
+ * from loopback). */
+void db_client_require_auth(db_client *c);
+/* The Leither ID a client authenticated as ("" for the node owner). */
+const char *db_client_user(const db_client *c);
+
+/* Limits, as Redis names them (CONFIG GET/SET proto-max-bulk-len, ...). */
+size_t db_proto_max_bulk_len(const db *db);
+size_t db_client_output_limit(const db *db);
+
+#endif

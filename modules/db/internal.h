@@ -1,0 +1,294 @@
+/*
+ * db internals: what the command files (t_*.c, keyspace.c, server.c) share.
+ * Modelled on Redis's server.h: a client with its current command, reply
+ * helpers, a command table, and a keyspace API over the versioned store.
+ *
+ * Storage (store.c). One LMDB environment; all databases live in one DBI.
+ * Every record is (dbno, kind, key, sub) -> value, where kind is
+ *   DB_REC_META   the key itself: type, expiry, element count, list bounds,
+ *                 and for strings the value;
+ *   DB_REC_ELEM   an element: hash field, set member, list index, zset member;
+ *   DB_REC_SCORE  the zset score index (sub = db_score_bytes(score) + member).
+ * Versions are invisible here: the store keeps older entries for backups and
+ * answers every read as of the client's version. Commands never see them.
+ *
+ * Rules for command code:
+ *   - Pointers from a read (values, subs) stay valid only until the next write
+ *     in the same transaction: copy what you still need before writing.
+ *   - Do not write while an iterator is open: collect, close, then write.
+ *   - All writes of one command are atomic (the dispatcher wraps them).
+ *   - Lookups handle expiry: an expired key is reported absent.
+ */
+#ifndef LEITHER_DB_INTERNAL_H
+#define LEITHER_DB_INTERNAL_H
+
+#include "db.h"
+
+#include <lmdb.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* --- types --------------------------------------------------------------- */
+
+enum db_type { DB_NONE = 0, DB_STRING = 1, DB_LIST = 2, DB_SET = 3, DB_ZSET = 4, DB_HASH = 5 };
+enum db_rec { DB_REC_META = 'k', DB_REC_ELEM = 'e', DB_REC_SCORE = 's' };
+
+typedef struct {
+    uint8_t type;      /* enum db_type */
+    int64_t expire_ms; /* absolute unix time in ms; 0: none */
+    int64_t count;     /* elements of a list, hash, set or zset */
+    int64_t head;      /* lists: index of the first element ... */
+    int64_t tail;      /* ... and one past the last (count == tail - head) */
+} db_meta;
+
+/* A growable byte buffer (replies, scratch). */
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} db_buf;
+void db_buf_append(db_buf *b, const void *p, size_t n);
+void db_buf_printf(db_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void db_buf_free(db_buf *b);
+
+/* --- the database -------------------------------------------------------- */
+
+struct db {
+    MDB_env *env;
+    MDB_dbi data;    /* every record of every database (see the top of this file) */
+    MDB_dbi expires; /* (dbno, expire_ms, key) -> "": keys with a TTL, soonest first */
+    MDB_dbi info;    /* per database: epoch, versions; the MiMei registry */
+    MDB_txn *txn;    /* the current batch's write transaction, or NULL */
+    int batch_failed;
+    char batch_error[256];
+    struct db_client **batch; /* clients that executed commands in this batch */
+    size_t nbatch, capbatch;
+    enum db_sync sync;
+    uint32_t default_dbno;
+    struct db_client *clients;
+    long long next_client_id;
+    int64_t last_sync_ms, start_ms;
+    /* statistics for INFO */
+    long long stat_commands, stat_connections, stat_expired, stat_keyspace_hits, stat_keyspace_misses;
+    /* limits (CONFIG) */
+    size_t proto_max_bulk_len, output_limit;
+    db_hooks hooks;
+    void *config;   /* server.c: CONFIG SET values echoed back */
+    void *watches;  /* multi.c: watched keys */
+    void *blocking; /* blocking.c: clients waiting on keys */
+    struct db_client *woken; /* clients with output from outside db_exec */
+};
+
+/* --- the client ---------------------------------------------------------- */
+
+struct db_client {
+    struct db *db;
+    /* the command being executed */
+    int argc;
+    const char **argv;
+    const size_t *argvlen;
+    const struct db_command *cmd;
+    /* where it executes */
+    MDB_txn *txn;        /* read or write transaction of the current batch */
+    uint32_t dbno;       /* the selected database */
+    uint32_t read_epoch; /* reads see entries of epochs <= this (version) */
+    uint32_t write_epoch;
+    int readonly;  /* a frozen version (SELECT MID@N) */
+    int64_t now_ms;
+    int resp;      /* 2 or 3 (HELLO) */
+    db_buf out;    /* replies, in order */
+    /* connection state (server.c, multi.c, blocking.c) */
+    long long id;
+    char name[128];
+    char mid[64]; /* the selected database's MiMei ID, "" for the default */
+    int flags;    /* DB_CLIENT_* */
+    void *multi;   /* queued MULTI commands */
+    void *watched; /* WATCHed keys */
+    void *blocked; /* state of a blocking pop */
+    void *io;      /* the runtime's connection */
+    size_t batch_start; /* output length when this batch began */
+    int batch_cmds;     /* commands executed in this batch (-1: not in it) */
+    struct db_client *next_woken;
+    int woken;
+    int user_ok;   /* AUTH succeeded */
+    char user[64]; /* who AUTH said */
+    int may_write; /* rights on the selected database allow writes */
+    int64_t created_ms, last_ms;
+    struct db_client *next, *prev; /* all clients */
+};
+
+#define DB_CLIENT_MULTI 1      /* inside MULTI */
+#define DB_CLIENT_DIRTY_EXEC 2 /* a queued command failed: EXEC aborts */
+#define DB_CLIENT_DIRTY_CAS 4  /* a WATCHed key changed */
+#define DB_CLIENT_CLOSE 8      /* close after the reply is written (QUIT, protocol error) */
+#define DB_CLIENT_BLOCKED 16
+#define DB_CLIENT_OWNER 32     /* authenticated as the node owner */
+
+/* --- the command table --------------------------------------------------- */
+
+#define CMD_WRITE 1    /* changes data: refused on a read-only version */
+#define CMD_READONLY 2 /* reads data */
+#define CMD_ADMIN 4
+#define CMD_NOMULTI 8   /* runs at once even inside MULTI (EXEC, DISCARD, WATCH...) */
+#define CMD_FAST 16
+#define CMD_BLOCKING 32
+#define CMD_DENYOOM 64
+#define CMD_NOAUTH 128 /* allowed before AUTH (AUTH, HELLO, QUIT, PING) */
+
+struct db_command {
+    const char *name; /* lowercase */
+    void (*proc)(db_client *c);
+    int arity; /* Redis's: n exact, -n at least n (the name counts) */
+    int flags;
+    int first_key, last_key, key_step; /* for COMMAND and key extraction */
+};
+
+/* Each command file exports its table; commands.c joins them. */
+extern const struct db_command db_string_commands[], db_keyspace_commands[], db_hash_commands[],
+    db_list_commands[], db_set_commands[], db_zset_commands[], db_server_commands[], db_multi_commands[],
+    db_blocking_commands[], db_version_commands[], db_registry_commands[];
+/* each table ends with an entry whose name is NULL */
+
+/* --- replies (reply.c): RESP2, or RESP3 after HELLO 3 --------------------- */
+
+void reply_ok(db_client *c);
+void reply_status(db_client *c, const char *s);            /* +s */
+void reply_error(db_client *c, const char *msg);           /* -msg, e.g. "ERR syntax error" */
+void reply_errorf(db_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void reply_int(db_client *c, long long v);                 /* :v */
+void reply_bulk(db_client *c, const void *p, size_t n);    /* $n */
+void reply_bulk_cstr(db_client *c, const char *s);
+void reply_bulk_ll(db_client *c, long long v);             /* a number as a bulk string */
+void reply_double(db_client *c, double d);                 /* RESP2: bulk "%.17g" as Redis; RESP3: , */
+void reply_null(db_client *c);                             /* RESP2: $-1   RESP3: _ */
+void reply_null_array(db_client *c);                       /* RESP2: *-1   RESP3: _ */
+void reply_array(db_client *c, long n);                    /* *n */
+void reply_map(db_client *c, long n);                      /* RESP2: *2n   RESP3: %n (n pairs) */
+void reply_set(db_client *c, long n);                      /* RESP2: *n    RESP3: ~n */
+void reply_bool(db_client *c, int v);                      /* RESP2: :0/:1 RESP3: #f/#t */
+/* Unknown length: reserve, write the elements, then fill the header in. */
+size_t reply_defer(db_client *c);
+void reply_defer_array(db_client *c, size_t at, long n);
+void reply_defer_map(db_client *c, size_t at, long n);
+void reply_defer_set(db_client *c, size_t at, long n);
+
+/* Redis 7's shared error texts */
+#define ERR_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
+#define ERR_SYNTAX "ERR syntax error"
+#define ERR_NOTINT "ERR value is not an integer or out of range"
+#define ERR_NOTFLOAT "ERR value is not a valid float"
+#define ERR_NOKEY "ERR no such key"
+#define ERR_OVERFLOW "ERR increment or decrement would overflow"
+#define ERR_OUTOFRANGE "ERR index out of range"
+#define ERR_NEGATIVE "ERR value is out of range, must be positive"
+
+/* --- arguments ------------------------------------------------------------ */
+
+/* Parse argv[i]; on failure reply the Redis error and return -1. */
+int arg_ll(db_client *c, int i, long long *v);              /* ERR_NOTINT */
+int arg_double(db_client *c, int i, double *v);             /* ERR_NOTFLOAT; accepts inf, -inf */
+int arg_is(const db_client *c, int i, const char *word);    /* case-insensitive equality */
+/* Plain parsers without replies: 0 on success. */
+int parse_ll(const char *s, size_t n, long long *v);        /* Redis's string2ll: strict */
+int parse_double(const char *s, size_t n, double *v);       /* strtod, no NaN, whole string */
+/* Formats as Redis 7.0 replies a double: "%.17g", inf and -inf. */
+int format_double(char *buf, size_t cap, double d);
+/* Formats as INCRBYFLOAT does: "%.17Lf" without trailing zeros. */
+int format_long_double(char *buf, size_t cap, long double d);
+/* Redis's glob-style pattern match (KEYS, SCAN MATCH): * ? [a-z] [^x] \x */
+int glob_match(const char *pat, size_t patlen, const char *s, size_t slen, int nocase);
+
+/* --- the keyspace (store.c) ----------------------------------------------- */
+
+/* Looks key up as of the client's version. 1 found (meta filled; for strings
+ * val and vallen are the value), 0 absent or expired. */
+int db_lookup(db_client *c, const void *key, size_t keylen, db_meta *meta, const uint8_t **val, size_t *vallen);
+/* The same, checking the type: replies WRONGTYPE and returns -1 when the key
+ * holds another type; 0 absent, 1 found. */
+int db_lookup_type(db_client *c, const void *key, size_t keylen, int type, db_meta *meta);
+/* Writes the key's meta record (and a string's value). For a list, hash, set
+ * or zset with count 0 it deletes the key instead, as Redis does. */
+int db_meta_write(db_client *c, const void *key, size_t keylen, const db_meta *meta, const void *val, size_t vallen);
+/* Deletes key with all its elements; 1 if it existed. */
+int db_delete(db_client *c, const void *key, size_t keylen);
+/* Copies key (all its records) to dst, replacing dst: RENAME, SMOVE-style ops. */
+int db_copy_key(db_client *c, const void *key, size_t keylen, const void *dst, size_t dstlen);
+
+/* Elements: (key, sub) -> value, in sub byte order. get: 1 found, 0 not. */
+int db_elem_get(db_client *c, char kind, const void *key, size_t keylen, const void *sub, size_t sublen,
+                const uint8_t **val, size_t *vallen);
+int db_elem_put(db_client *c, char kind, const void *key, size_t keylen, const void *sub, size_t sublen,
+                const void *val, size_t vallen);
+/* 1 if it existed */
+int db_elem_del(db_client *c, char kind, const void *key, size_t keylen, const void *sub, size_t sublen);
+
+typedef struct {
+    db_client *c;
+    MDB_cursor *cur;
+    char kind;
+    int reverse, started, done;
+    db_buf prefix; /* encoded (dbno, kind, key) */
+    db_buf seek;
+} db_iter;
+/* Elements of key from sub `from` (inclusive; NULL: the first, or with
+ * reverse the last) in ascending, or with reverse descending, sub order. */
+void db_iter_init(db_iter *it, db_client *c, char kind, const void *key, size_t keylen, const void *from,
+                  size_t fromlen, int reverse);
+/* 1 with the next element, 0 at the end. */
+int db_iter_next(db_iter *it, const uint8_t **sub, size_t *sublen, const uint8_t **val, size_t *vallen);
+void db_iter_close(db_iter *it);
+
+/* Every key of the selected database, in key order, from `after` (exclusive;
+ * NULL: the first). Expired keys are skipped. */
+int db_keys_next(db_client *c, db_iter *it, const void *after, size_t afterlen, const uint8_t **key,
+                 size_t *keylen, db_meta *meta);
+
+/* List indexes and zset scores as order-preserving bytes. */
+#define DB_INDEX_BYTES 8
+void db_index_bytes(uint8_t out[DB_INDEX_BYTES], int64_t index);
+int64_t db_index_from(const uint8_t in[DB_INDEX_BYTES]);
+#define DB_SCORE_BYTES 8
+void db_score_bytes(uint8_t out[DB_SCORE_BYTES], double score);
+double db_score_from(const uint8_t in[DB_SCORE_BYTES]);
+
+/* Marks key as changed: WATCH and blocked clients learn of it. The store
+ * calls it on every write; commands need not. */
+void db_signal_key(db_client *c, const void *key, size_t keylen);
+
+/* Marks the batch failed after an LMDB error: its commands will be answered
+ * with errors and nothing of it is committed. Returns -1. */
+int db_fail(db_client *c, int mdb_rc);
+
+/* The write epoch of a database: entries written now carry it. */
+uint32_t db_epoch(db_client *c, uint32_t dbno);
+int db_epoch_set(db_client *c, uint32_t dbno, uint32_t epoch);
+/* Deletes up to max keys whose TTL has passed; returns how many. */
+int db_expire_due(db_client *c, int max);
+
+/* --- dispatcher, transactions, blocking (commands.c, multi.c, blocking.c) */
+
+const struct db_command *db_find_command(const char *name, size_t len);
+size_t db_command_count(void);
+const struct db_command *db_command_at(size_t i);
+/* Runs cmd with the client's current argv (no checks). */
+void db_call(db_client *c, const struct db_command *cmd);
+int db_batch_join(db_client *c);
+/* Queues the current command inside MULTI; drops MULTI state. */
+void db_multi_queue(db_client *c, const struct db_command *cmd);
+void db_multi_reset(db_client *c);
+void db_unwatch_all(db_client *c);
+/* Blocks the client on keys argv[first..last] until timeout_ms (0: for ever). */
+void db_block(db_client *c, int first, int last, int64_t timeout_ms);
+void db_unblock(db_client *c);
+/* Re-runs the commands of clients blocked on keys written since last call. */
+void db_serve_blocked(struct db *d);
+void db_block_timeouts(struct db *d, int64_t now_ms);
+/* FLUSHDB's work: deletes every key of the selected database. */
+void db_flush_selected(db_client *c);
+
+/* Notes that key changed, for clients blocked on it (blocking.c). */
+void db_key_ready(db_client *c, const void *key, size_t keylen);
+/* Puts a client with new output on the woken list for the runtime. */
+void db_wake(db_client *c);
+
+#endif

@@ -1,0 +1,143 @@
+/*
+ * registry: MiMei info records and their database numbers, in the info DBI:
+ *     "mm:" MID     -> the info record (JSON, as its author signed it)
+ *     "dbno:" MID   -> database number (4 bytes)
+ *     "nextdbno"    -> the next number to give (1 is the default database)
+ * Commands: MM.CREATE info-json, MM.INFO [MID].
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static MDB_val text_key(char *buf, size_t cap, const char *prefix, const char *mid)
+{
+    int n = snprintf(buf, cap, "%s%s", prefix, mid);
+    return (MDB_val){(size_t)n, buf};
+}
+
+static int lookup(MDB_txn *txn, db *d, const char *mid, char **info, uint32_t *dbno)
+{
+    char kb[128];
+    MDB_val k = text_key(kb, sizeof kb, "mm:", mid), v;
+    if (strlen(mid) > 64 || mdb_get(txn, d->info, &k, &v) != 0)
+        return 0;
+    if (info) {
+        *info = malloc(v.mv_size + 1);
+        memcpy(*info, v.mv_data, v.mv_size);
+        (*info)[v.mv_size] = '\0';
+    }
+    if (dbno) {
+        k = text_key(kb, sizeof kb, "dbno:", mid);
+        *dbno = 0;
+        if (mdb_get(txn, d->info, &k, &v) == 0 && v.mv_size == 4)
+            memcpy(dbno, v.mv_data, 4);
+    }
+    return 1;
+}
+
+static int register_in(MDB_txn *txn, db *d, const char *mid, const char *info, uint32_t *dbno)
+{
+    if (lookup(txn, d, mid, NULL, dbno))
+        return 0;
+    MDB_val k = {8, "nextdbno"}, v;
+    uint32_t next = 2; /* 1 stays the default database of a node without MiMei */
+    if (mdb_get(txn, d->info, &k, &v) == 0 && v.mv_size == 4)
+        memcpy(&next, v.mv_data, 4);
+    uint32_t after = next + 1;
+    v = (MDB_val){4, &after};
+    int rc = mdb_put(txn, d->info, &k, &v, 0);
+    char kb[128];
+    if (!rc) {
+        k = text_key(kb, sizeof kb, "dbno:", mid);
+        v = (MDB_val){4, &next};
+        rc = mdb_put(txn, d->info, &k, &v, 0);
+    }
+    if (!rc) {
+        k = text_key(kb, sizeof kb, "mm:", mid);
+        v = (MDB_val){strlen(info), (void *)info};
+        rc = mdb_put(txn, d->info, &k, &v, 0);
+    }
+    *dbno = next;
+    return rc;
+}
+
+int db_mimei_register(db *d, const char *mid, const char *info, uint32_t *dbno, char *err, size_t errlen)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(d->env, NULL, 0, &txn);
+    if (!rc) {
+        rc = register_in(txn, d, mid, info, dbno);
+        rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
+    }
+    if (rc)
+        snprintf(err, errlen, "registering MiMei %s: %s", mid, mdb_strerror(rc));
+    return rc ? -1 : 0;
+}
+
+int db_mimei_get(db *d, const char *mid, char **info, uint32_t *dbno)
+{
+    MDB_txn *txn;
+    if (mdb_txn_begin(d->env, NULL, MDB_RDONLY, &txn))
+        return 0;
+    int found = lookup(txn, d, mid, info, dbno);
+    mdb_txn_abort(txn);
+    return found;
+}
+
+int db_mimei_lookup(db_client *c, const char *mid, char **info, uint32_t *dbno)
+{
+    return c->txn ? lookup(c->txn, c->db, mid, info, dbno) : 0;
+}
+
+void db_client_set_user(db_client *c, const char *id) { snprintf(c->user, sizeof c->user, "%s", id); }
+void db_client_set_may_write(db_client *c, int may_write) { c->may_write = may_write; }
+uint32_t db_default(const db *d) { return d->default_dbno; }
+
+/* MM.CREATE info: registers a MiMei its author signed; replies its ID. */
+static void cmd_create(db_client *c)
+{
+    char mid[64], err[256] = "ERR MiMei records cannot be created here";
+    if (!c->db->hooks.create ||
+        c->db->hooks.create(c->db->hooks.arg, c, c->argv[1], c->argvlen[1], mid, err, sizeof err) != 0) {
+        reply_error(c, err);
+        return;
+    }
+    char *info = strndup(c->argv[1], c->argvlen[1]);
+    uint32_t dbno;
+    int rc = register_in(c->txn, c->db, mid, info, &dbno);
+    free(info);
+    if (rc) {
+        db_fail(c, rc);
+        reply_error(c, c->db->batch_error);
+        return;
+    }
+    reply_bulk_cstr(c, mid);
+}
+
+/* MM.INFO [MID]: the info record of MID, or of the selected database. */
+static void cmd_info(db_client *c)
+{
+    char mid[80];
+    if (c->argc == 2)
+        snprintf(mid, sizeof mid, "%.*s", (int)(c->argvlen[1] < 64 ? c->argvlen[1] : 64), c->argv[1]);
+    else
+        snprintf(mid, sizeof mid, "%s", c->mid);
+    char *at = strchr(mid, '@');
+    if (at)
+        *at = '\0';
+    char *info = NULL;
+    if (!mid[0] || !lookup(c->txn, c->db, mid, &info, NULL)) {
+        reply_null(c);
+        return;
+    }
+    reply_bulk_cstr(c, info);
+    free(info);
+}
+
+const struct db_command db_registry_commands[] = {
+    {"mm.create", cmd_create, 2, CMD_WRITE, 0, 0, 0},
+    {"mm.info", cmd_info, -1, CMD_READONLY, 0, 0, 0},
+    {NULL, NULL, 0, 0, 0, 0, 0},
+};

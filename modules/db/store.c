@@ -1,0 +1,773 @@
+/*
+ * store: versioned records in LMDB.
+ *
+ * A record key is
+ *     dbno (4, big-endian) | kind (1) | esc(key) [| esc(sub)] | ~epoch (4, big-endian)
+ * where esc() writes 0x00 as 00 FF and ends with 00 01: byte order is kept
+ * and no key or sub can run into the next part. The value is one flag byte
+ * (live or tombstone) and the payload.
+ *
+ * Epochs are the versions: a database writes in its current epoch E; a
+ * backup freezes E as version E and moves on to E+1. Because the epoch is
+ * stored inverted, the entries of one record sort newest first, and the
+ * newest entry at or before epoch N is the first one at or after
+ * (record | ~N). A write overwrites an entry of the current epoch in place
+ * and adds a new entry otherwise, so a backup costs nothing when taken and
+ * one entry per changed record afterwards. With no backups every record
+ * has exactly one entry.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIVE 0
+#define TOMBSTONE 1
+#define META_HEADER 33 /* type(1) expire(8) count(8) head(8) tail(8) */
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+void db_index_bytes(uint8_t out[DB_INDEX_BYTES], int64_t index) { put_u64(out, (uint64_t)index ^ (1ULL << 63)); }
+int64_t db_index_from(const uint8_t in[DB_INDEX_BYTES]) { return (int64_t)(get_u64(in) ^ (1ULL << 63)); }
+
+/* IEEE 754 bits made to sort as the numbers do: flip all bits of negatives,
+ * the sign bit of the rest. -0.0 is stored as 0.0, as Redis treats them. */
+void db_score_bytes(uint8_t out[DB_SCORE_BYTES], double score)
+{
+    if (score == 0)
+        score = 0;
+    uint64_t bits;
+    memcpy(&bits, &score, 8);
+    bits = (bits >> 63) ? ~bits : bits | (1ULL << 63);
+    put_u64(out, bits);
+}
+
+double db_score_from(const uint8_t in[DB_SCORE_BYTES])
+{
+    uint64_t bits = get_u64(in);
+    bits = (bits >> 63) ? bits & ~(1ULL << 63) : ~bits;
+    double d;
+    memcpy(&d, &bits, 8);
+    return d;
+}
+
+/* --- record keys -------------------------------------------------------- */
+
+static void esc(db_buf *b, const void *p, size_t n)
+{
+    const uint8_t *s = p, *run = s;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == 0) {
+            db_buf_append(b, run, (size_t)(s + i - run));
+            db_buf_append(b, "\0\xff", 2);
+            run = s + i + 1;
+        }
+    db_buf_append(b, run, (size_t)(s + n - run));
+    db_buf_append(b, "\0\x01", 2);
+}
+
+/* Decodes one esc() part; returns bytes consumed, 0 if malformed. */
+static size_t unesc(db_buf *out, const uint8_t *p, size_t n)
+{
+    out->len = 0;
+    size_t i = 0;
+    while (i < n) {
+        const uint8_t *z = memchr(p + i, 0, n - i);
+        if (!z || (size_t)(z - p) + 1 >= n)
+            return 0;
+        db_buf_append(out, p + i, (size_t)(z - (p + i)));
+        i = (size_t)(z - p);
+        if (p[i + 1] == 0x01)
+            return i + 2;
+        if (p[i + 1] != 0xff)
+            return 0;
+        db_buf_append(out, "", 1);
+        i += 2;
+    }
+    return 0;
+}
+
+static void rec_prefix(db_buf *b, uint32_t dbno, char kind, const void *key, size_t keylen)
+{
+    uint8_t head[5];
+    put_u32(head, dbno);
+    head[4] = (uint8_t)kind;
+    b->len = 0;
+    db_buf_append(b, head, 5);
+    if (key)
+        esc(b, key, keylen);
+}
+
+static void rec_key(db_buf *b, uint32_t dbno, char kind, const void *key, size_t keylen, const void *sub,
+                    size_t sublen)
+{
+    rec_prefix(b, dbno, kind, key, keylen);
+    if (kind != DB_REC_META)
+        esc(b, sub, sublen);
+}
+
+int db_fail(db_client *c, int rc)
+{
+    if (!c->db->batch_failed)
+        snprintf(c->db->batch_error, sizeof c->db->batch_error, "ERR storage error: %s", mdb_strerror(rc));
+    c->db->batch_failed = 1;
+    return -1;
+}
+
+/* The newest entry of record rk at or before epoch: 1 found, 0 none. The
+ * cursor is left on it. */
+static int rec_find(db_client *c, MDB_cursor *cur, const db_buf *rk, uint32_t epoch, MDB_val *k, MDB_val *v)
+{
+    uint8_t seek[4096];
+    db_buf big = {0};
+    uint8_t *sk = seek;
+    if (rk->len + 4 > sizeof seek) {
+        db_buf_append(&big, rk->buf, rk->len + 4);
+        sk = (uint8_t *)big.buf;
+    }
+    memcpy(sk, rk->buf, rk->len);
+    put_u32(sk + rk->len, ~epoch);
+    k->mv_data = sk;
+    k->mv_size = rk->len + 4;
+    int rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+    db_buf_free(&big);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return db_fail(c, rc);
+    return k->mv_size == rk->len + 4 && !memcmp(k->mv_data, rk->buf, rk->len);
+}
+
+static MDB_cursor *cursor(db_client *c)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(c->txn, c->db->data, &cur);
+    if (rc != 0) {
+        db_fail(c, rc);
+        return NULL;
+    }
+    return cur;
+}
+
+/* Reads record rk as of the client's version; 1 with a live value. */
+static int rec_get(db_client *c, const db_buf *rk, const uint8_t **val, size_t *vallen)
+{
+    MDB_cursor *cur = cursor(c);
+    if (!cur)
+        return -1;
+    MDB_val k, v;
+    int found = rec_find(c, cur, rk, c->read_epoch, &k, &v);
+    mdb_cursor_close(cur);
+    if (found <= 0 || v.mv_size < 1 || ((uint8_t *)v.mv_data)[0] != LIVE)
+        return found < 0 ? -1 : 0;
+    *val = (uint8_t *)v.mv_data + 1;
+    *vallen = v.mv_size - 1;
+    return 1;
+}
+
+/* Writes record rk in the current epoch: a value, or a tombstone (val NULL).
+ * Returns 1 if a live value was there before, 0 if not, -1 on error. */
+static int rec_put(db_client *c, const db_buf *rk, const void *val, size_t vallen)
+{
+    MDB_cursor *cur = cursor(c);
+    if (!cur)
+        return -1;
+    MDB_val k, v;
+    int rc = 0, found = rec_find(c, cur, rk, UINT32_MAX, &k, &v);
+    if (found < 0) {
+        mdb_cursor_close(cur);
+        return -1;
+    }
+    uint32_t e = c->write_epoch;
+    int was_live = found && v.mv_size >= 1 && ((uint8_t *)v.mv_data)[0] == LIVE;
+    int same_epoch = found && ~get_u32((uint8_t *)k.mv_data + rk->len) == e;
+    if (!val) {
+        if (!was_live) {
+            mdb_cursor_close(cur);
+            return 0;
+        }
+        if (same_epoch) {
+            /* older entries (kept for a backup) must be hidden by a tombstone */
+            MDB_val k2, v2;
+            int older = mdb_cursor_get(cur, &k2, &v2, MDB_NEXT) == 0 && k2.mv_size == rk->len + 4 &&
+                        !memcmp(k2.mv_data, rk->buf, rk->len);
+            if (!older) {
+                /* back onto the record itself: MDB_PREV would be wrong when
+                 * MDB_NEXT found nothing (the record was the last one) */
+                if (rec_find(c, cur, rk, UINT32_MAX, &k2, &v2) <= 0) {
+                    mdb_cursor_close(cur);
+                    return -1;
+                }
+                rc = mdb_cursor_del(cur, 0);
+                mdb_cursor_close(cur);
+                return rc ? db_fail(c, rc) : 1;
+            }
+        }
+    }
+    mdb_cursor_close(cur);
+    uint8_t keybuf[4096];
+    db_buf big = {0};
+    uint8_t *kb = keybuf;
+    if (rk->len + 4 > sizeof keybuf) {
+        db_buf_append(&big, rk->buf, rk->len + 4);
+        kb = (uint8_t *)big.buf;
+    }
+    memcpy(kb, rk->buf, rk->len);
+    put_u32(kb + rk->len, ~e);
+    k.mv_data = kb;
+    k.mv_size = rk->len + 4;
+    v.mv_size = 1 + (val ? vallen : 0);
+    v.mv_data = NULL;
+    rc = mdb_put(c->txn, c->db->data, &k, &v, MDB_RESERVE);
+    if (rc == 0) {
+        ((uint8_t *)v.mv_data)[0] = val ? LIVE : TOMBSTONE;
+        if (val && vallen)
+            memcpy((uint8_t *)v.mv_data + 1, val, vallen);
+    }
+    db_buf_free(&big);
+    return rc ? db_fail(c, rc) : was_live;
+}
+
+/* --- elements ----------------------------------------------------------- */
+
+int db_elem_get(db_client *c, char kind, const void *key, size_t keylen, const void *sub, size_t sublen,
+                const uint8_t **val, size_t *vallen)
+{
+    db_buf rk = {0};
+    rec_key(&rk, c->dbno, kind, key, keylen, sub, sublen);
+    int rc = rec_get(c, &rk, val, vallen);
+    db_buf_free(&rk);
+    return rc < 0 ? 0 : rc;
+}
+
+int db_elem_put(db_client *c, char kind, const void *key, size_t keylen, const void *sub, size_t sublen,
+                const void *val, size_t vallen)
+{
+    db_buf rk = {0};
+    rec_key(&rk, c->dbno, kind, key, keylen, sub, sublen);
+    int rc = rec_put(c, &rk, val ? val : "", val ? vallen : 0);
+    db_buf_free(&rk);
+    if (rc >= 0)
+        db_signal_key(c, key, keylen);
+    return rc;
+}
+
+int db_elem_del(db_client *c, char kind, const void *key, size_t keylen, const void *sub, size_t sublen)
+{
+    db_buf rk = {0};
+    rec_key(&rk, c->dbno, kind, key, keylen, sub, sublen);
+    int rc = rec_put(c, &rk, NULL, 0);
+    db_buf_free(&rk);
+    if (rc > 0)
+        db_signal_key(c, key, keylen);
+    return rc < 0 ? 0 : rc;
+}
+
+/* --- iteration ---------------------------------------------------------- */
+
+/* The smallest byte string greater than every string starting with p. */
+static int successor(db_buf *out, const db_buf *p)
+{
+    out->len = 0;
+    db_buf_append(out, p->buf, p->len);
+    for (size_t i = out->len; i-- > 0;) {
+        if ((uint8_t)out->buf[i] != 0xff) {
+            out->buf[i]++;
+            out->len = i + 1;
+            return 1;
+        }
+    }
+    return 0; /* all 0xff: nothing is greater */
+}
+
+static void iter_setup(db_iter *it, db_client *c, char kind, const void *key, size_t keylen, const void *from,
+                       size_t fromlen, int reverse)
+{
+    memset(it, 0, sizeof *it);
+    it->c = c;
+    it->kind = kind;
+    it->reverse = reverse;
+    rec_prefix(&it->prefix, c->dbno, kind, key, keylen);
+    it->seek.len = 0;
+    db_buf_append(&it->seek, it->prefix.buf, it->prefix.len);
+    if (from) {
+        esc(&it->seek, from, fromlen);
+        if (reverse) /* the end of that sub's group */
+            db_buf_append(&it->seek, "\xff\xff\xff\xff", 4);
+    } else if (reverse) {
+        db_buf tmp = {0};
+        if (!successor(&tmp, &it->prefix))
+            tmp.len = 0;
+        it->seek.len = 0;
+        db_buf_append(&it->seek, tmp.buf, tmp.len);
+        db_buf_free(&tmp);
+    }
+    it->cur = cursor(c);
+    if (!it->cur)
+        it->done = 1;
+}
+
+void db_iter_init(db_iter *it, db_client *c, char kind, const void *key, size_t keylen, const void *from,
+                  size_t fromlen, int reverse)
+{
+    iter_setup(it, c, kind, key, keylen, from, fromlen, reverse);
+}
+
+/* state in it->started: 0 not positioned, 1 on an entry already used,
+ * 2 on an entry not yet looked at */
+static int step(db_iter *it, MDB_val *k, MDB_val *v)
+{
+    int rc;
+    if (it->started == 0) {
+        it->started = 2;
+        if (it->reverse) {
+            if (it->seek.len == 0) {
+                rc = mdb_cursor_get(it->cur, k, v, MDB_LAST);
+            } else {
+                k->mv_data = it->seek.buf;
+                k->mv_size = it->seek.len;
+                rc = mdb_cursor_get(it->cur, k, v, MDB_SET_RANGE);
+                rc = rc == 0 ? mdb_cursor_get(it->cur, k, v, MDB_PREV)
+                             : (rc == MDB_NOTFOUND ? mdb_cursor_get(it->cur, k, v, MDB_LAST) : rc);
+            }
+        } else {
+            k->mv_data = it->seek.buf;
+            k->mv_size = it->seek.len;
+            rc = mdb_cursor_get(it->cur, k, v, MDB_SET_RANGE);
+        }
+    } else if (it->started == 2) {
+        rc = mdb_cursor_get(it->cur, k, v, MDB_GET_CURRENT);
+    } else {
+        rc = mdb_cursor_get(it->cur, k, v, it->reverse ? MDB_PREV : MDB_NEXT);
+    }
+    it->started = 1;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return db_fail(it->c, rc);
+    if (k->mv_size < it->prefix.len + 4 || memcmp(k->mv_data, it->prefix.buf, it->prefix.len))
+        return 0;
+    return 1;
+}
+
+/* The next visible group: its key without the epoch (copied to it->seek)
+ * and the value of the entry the client's version sees. */
+static int group_next(db_iter *it, const uint8_t **gkey, size_t *gkeylen, const uint8_t **val, size_t *vallen)
+{
+    MDB_val k, v;
+    uint32_t read = it->c->read_epoch;
+    while (!it->done) {
+        int rc = step(it, &k, &v);
+        if (rc <= 0) {
+            it->done = 1;
+            return 0;
+        }
+        size_t glen = k.mv_size - 4;
+        db_buf *g = &it->seek;
+        g->len = 0;
+        db_buf_append(g, k.mv_data, glen);
+        int have = 0;
+        MDB_val best = {0, NULL};
+        /* walk the group: newest first forward, oldest first in reverse */
+        for (;;) {
+            uint32_t e = ~get_u32((uint8_t *)k.mv_data + glen);
+            if (e <= read && (it->reverse || !have)) {
+                best = v;
+                have = 1;
+            }
+            rc = step(it, &k, &v);
+            if (rc <= 0) {
+                it->done = 1;
+                break;
+            }
+            if (k.mv_size - 4 != glen || memcmp(k.mv_data, g->buf, glen)) {
+                it->started = 2; /* the next group starts here */
+                break;
+            }
+        }
+        if (have && best.mv_size >= 1 && ((uint8_t *)best.mv_data)[0] == LIVE) {
+            *gkey = (const uint8_t *)g->buf;
+            *gkeylen = glen;
+            *val = (uint8_t *)best.mv_data + 1;
+            *vallen = best.mv_size - 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int db_iter_next(db_iter *it, const uint8_t **sub, size_t *sublen, const uint8_t **val, size_t *vallen)
+{
+    const uint8_t *g;
+    size_t glen;
+    static __thread db_buf decoded;
+    if (!group_next(it, &g, &glen, val, vallen))
+        return 0;
+    if (!unesc(&decoded, g + it->prefix.len, glen - it->prefix.len))
+        return 0;
+    *sub = (const uint8_t *)decoded.buf;
+    *sublen = decoded.len;
+    return 1;
+}
+
+void db_iter_close(db_iter *it)
+{
+    if (it->cur)
+        mdb_cursor_close(it->cur);
+    db_buf_free(&it->prefix);
+    db_buf_free(&it->seek);
+    it->cur = NULL;
+}
+
+/* --- keys --------------------------------------------------------------- */
+
+static void meta_decode(db_meta *m, const uint8_t *p)
+{
+    m->type = p[0];
+    m->expire_ms = (int64_t)get_u64(p + 1);
+    m->count = (int64_t)get_u64(p + 9);
+    m->head = (int64_t)get_u64(p + 17);
+    m->tail = (int64_t)get_u64(p + 25);
+}
+
+static int expired(const db_client *c, const db_meta *m)
+{
+    return m->expire_ms && m->expire_ms <= c->now_ms && !c->readonly;
+}
+
+int db_keys_next(db_client *c, db_iter *it, const void *after, size_t afterlen, const uint8_t **key, size_t *keylen,
+                 db_meta *meta)
+{
+    if (!it->cur && !it->done) {
+        iter_setup(it, c, DB_REC_META, NULL, 0, NULL, 0, 0);
+        if (after) {
+            esc(&it->seek, after, afterlen);
+            db_buf_append(&it->seek, "\xff\xff\xff\xff", 4); /* past every entry of `after` */
+        }
+    }
+    const uint8_t *g, *val;
+    size_t glen, vallen;
+    static __thread db_buf decoded;
+    while (group_next(it, &g, &glen, &val, &vallen)) {
+        if (vallen < META_HEADER || !unesc(&decoded, g + 5, glen - 5))
+            continue;
+        meta_decode(meta, val);
+        if (expired(c, meta))
+            continue;
+        *key = (const uint8_t *)decoded.buf;
+        *keylen = decoded.len;
+        return 1;
+    }
+    return 0;
+}
+
+/* --- the keyspace ------------------------------------------------------- */
+
+static void expire_key(db_buf *b, uint32_t dbno, int64_t when, const void *key, size_t keylen)
+{
+    uint8_t head[12];
+    put_u32(head, dbno);
+    put_u64(head + 4, (uint64_t)when);
+    b->len = 0;
+    db_buf_append(b, head, 12);
+    db_buf_append(b, key, keylen);
+}
+
+static int expire_index(db_client *c, const void *key, size_t keylen, int64_t old, int64_t now)
+{
+    if (old == now)
+        return 0;
+    db_buf b = {0};
+    MDB_val k, v = {0, ""};
+    int rc = 0;
+    if (old) {
+        expire_key(&b, c->dbno, old, key, keylen);
+        k.mv_data = b.buf, k.mv_size = b.len;
+        rc = mdb_del(c->txn, c->db->expires, &k, NULL);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    if (!rc && now) {
+        expire_key(&b, c->dbno, now, key, keylen);
+        k.mv_data = b.buf, k.mv_size = b.len;
+        rc = mdb_put(c->txn, c->db->expires, &k, &v, 0);
+    }
+    db_buf_free(&b);
+    return rc ? db_fail(c, rc) : 0;
+}
+
+int db_lookup(db_client *c, const void *key, size_t keylen, db_meta *meta, const uint8_t **val, size_t *vallen)
+{
+    db_buf rk = {0};
+    const uint8_t *v;
+    size_t vl;
+    rec_key(&rk, c->dbno, DB_REC_META, key, keylen, NULL, 0);
+    int rc = rec_get(c, &rk, &v, &vl);
+    db_buf_free(&rk);
+    if (rc <= 0 || vl < META_HEADER) {
+        c->db->stat_keyspace_misses++;
+        return 0;
+    }
+    meta_decode(meta, v);
+    if (expired(c, meta)) {
+        db_delete(c, key, keylen);
+        c->db->stat_expired++;
+        c->db->stat_keyspace_misses++;
+        return 0;
+    }
+    if (val) {
+        *val = v + META_HEADER;
+        *vallen = vl - META_HEADER;
+    }
+    c->db->stat_keyspace_hits++;
+    return 1;
+}
+
+int db_lookup_type(db_client *c, const void *key, size_t keylen, int type, db_meta *meta)
+{
+    int found = db_lookup(c, key, keylen, meta, NULL, NULL);
+    if (found && meta->type != type) {
+        reply_error(c, ERR_WRONGTYPE);
+        return -1;
+    }
+    return found;
+}
+
+int db_meta_write(db_client *c, const void *key, size_t keylen, const db_meta *meta, const void *val, size_t vallen)
+{
+    if (meta->type != DB_STRING && meta->count <= 0) {
+        db_delete(c, key, keylen);
+        return 0;
+    }
+    db_buf rk = {0}, rec = {0};
+    rec_key(&rk, c->dbno, DB_REC_META, key, keylen, NULL, 0);
+    /* the previous expiry, to keep the expiry index right */
+    const uint8_t *old;
+    size_t oldlen;
+    uint32_t saved = c->read_epoch;
+    c->read_epoch = UINT32_MAX;
+    int had = rec_get(c, &rk, &old, &oldlen);
+    c->read_epoch = saved;
+    int64_t old_expire = had > 0 && oldlen >= META_HEADER ? (int64_t)get_u64(old + 1) : 0;
+    uint8_t head[META_HEADER];
+    head[0] = meta->type;
+    put_u64(head + 1, (uint64_t)meta->expire_ms);
+    put_u64(head + 9, (uint64_t)meta->count);
+    put_u64(head + 17, (uint64_t)meta->head);
+    put_u64(head + 25, (uint64_t)meta->tail);
+    db_buf_append(&rec, head, sizeof head);
+    db_buf_append(&rec, val, vallen);
+    int rc = rec_put(c, &rk, rec.buf, rec.len);
+    db_buf_free(&rk);
+    db_buf_free(&rec);
+    if (rc < 0 || expire_index(c, key, keylen, old_expire, meta->expire_ms) < 0)
+        return -1;
+    db_signal_key(c, key, keylen);
+    return 0;
+}
+
+/* Tombstones (or removes) every live element of one kind under key. */
+static int delete_kind(db_client *c, char kind, const void *key, size_t keylen)
+{
+    /* collect the subs first: the store may not change under an iterator */
+    db_buf subs = {0};
+    size_t n = 0;
+    db_iter it;
+    const uint8_t *sub, *val;
+    size_t sublen, vallen;
+    uint32_t saved = c->read_epoch;
+    c->read_epoch = UINT32_MAX;
+    db_iter_init(&it, c, kind, key, keylen, NULL, 0, 0);
+    while (db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
+        uint32_t len = (uint32_t)sublen;
+        db_buf_append(&subs, &len, sizeof len);
+        db_buf_append(&subs, sub, sublen);
+        n++;
+    }
+    db_iter_close(&it);
+    c->read_epoch = saved;
+    db_buf rk = {0};
+    for (size_t off = 0; off < subs.len && !c->db->batch_failed;) {
+        uint32_t len;
+        memcpy(&len, subs.buf + off, sizeof len);
+        rec_key(&rk, c->dbno, kind, key, keylen, subs.buf + off + sizeof len, len);
+        rec_put(c, &rk, NULL, 0);
+        off += sizeof len + len;
+    }
+    db_buf_free(&rk);
+    db_buf_free(&subs);
+    return c->db->batch_failed ? -1 : (int)(n > 0);
+}
+
+int db_delete(db_client *c, const void *key, size_t keylen)
+{
+    db_buf rk = {0};
+    const uint8_t *v;
+    size_t vl;
+    rec_key(&rk, c->dbno, DB_REC_META, key, keylen, NULL, 0);
+    uint32_t saved = c->read_epoch;
+    c->read_epoch = UINT32_MAX;
+    int found = rec_get(c, &rk, &v, &vl);
+    c->read_epoch = saved;
+    if (found <= 0 || vl < META_HEADER) {
+        db_buf_free(&rk);
+        return 0;
+    }
+    db_meta m;
+    meta_decode(&m, v);
+    if (m.type != DB_STRING) {
+        delete_kind(c, DB_REC_ELEM, key, keylen);
+        if (m.type == DB_ZSET)
+            delete_kind(c, DB_REC_SCORE, key, keylen);
+    }
+    rec_put(c, &rk, NULL, 0);
+    expire_index(c, key, keylen, m.expire_ms, 0);
+    db_buf_free(&rk);
+    db_signal_key(c, key, keylen);
+    /* an expired key was already gone for the user */
+    return c->db->batch_failed ? 0 : !(m.expire_ms && m.expire_ms <= c->now_ms);
+}
+
+/* Copies the elements of one kind from key to dst. */
+static void copy_kind(db_client *c, char kind, const void *key, size_t keylen, const void *dst, size_t dstlen)
+{
+    db_buf all = {0};
+    db_iter it;
+    const uint8_t *sub, *val;
+    size_t sublen, vallen;
+    db_iter_init(&it, c, kind, key, keylen, NULL, 0, 0);
+    while (db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
+        uint32_t l[2] = {(uint32_t)sublen, (uint32_t)vallen};
+        db_buf_append(&all, l, sizeof l);
+        db_buf_append(&all, sub, sublen);
+        db_buf_append(&all, val, vallen);
+    }
+    db_iter_close(&it);
+    for (size_t off = 0; off < all.len && !c->db->batch_failed;) {
+        uint32_t l[2];
+        memcpy(l, all.buf + off, sizeof l);
+        const char *s = all.buf + off + sizeof l;
+        db_elem_put(c, kind, dst, dstlen, s, l[0], s + l[0], l[1]);
+        off += sizeof l + l[0] + l[1];
+    }
+    db_buf_free(&all);
+}
+
+int db_copy_key(db_client *c, const void *key, size_t keylen, const void *dst, size_t dstlen)
+{
+    db_meta m;
+    const uint8_t *val;
+    size_t vallen;
+    if (!db_lookup(c, key, keylen, &m, &val, &vallen))
+        return 0;
+    db_buf copy = {0};
+    db_buf_append(&copy, val, vallen);
+    db_delete(c, dst, dstlen);
+    if (m.type != DB_STRING) {
+        copy_kind(c, DB_REC_ELEM, key, keylen, dst, dstlen);
+        if (m.type == DB_ZSET)
+            copy_kind(c, DB_REC_SCORE, key, keylen, dst, dstlen);
+    }
+    int rc = db_meta_write(c, dst, dstlen, &m, copy.buf, copy.len);
+    db_buf_free(&copy);
+    return rc < 0 ? -1 : 1;
+}
+
+/* --- epochs ------------------------------------------------------------- */
+
+static void epoch_key(uint8_t out[9], uint32_t dbno)
+{
+    memcpy(out, "epoch", 5);
+    put_u32(out + 5, dbno);
+}
+
+uint32_t db_epoch(db_client *c, uint32_t dbno)
+{
+    uint8_t kb[9];
+    epoch_key(kb, dbno);
+    MDB_val k = {sizeof kb, kb}, v;
+    if (mdb_get(c->txn, c->db->info, &k, &v) == 0 && v.mv_size == 4)
+        return get_u32(v.mv_data);
+    return 1;
+}
+
+int db_epoch_set(db_client *c, uint32_t dbno, uint32_t epoch)
+{
+    uint8_t kb[9], vb[4];
+    epoch_key(kb, dbno);
+    put_u32(vb, epoch);
+    MDB_val k = {sizeof kb, kb}, v = {4, vb};
+    int rc = mdb_put(c->txn, c->db->info, &k, &v, 0);
+    return rc ? db_fail(c, rc) : 0;
+}
+
+/* --- expiry ------------------------------------------------------------- */
+
+/* Deletes up to `max` keys whose time has come, across databases. */
+int db_expire_due(db_client *c, int max)
+{
+    MDB_cursor *cur;
+    if (mdb_cursor_open(c->txn, c->db->expires, &cur) != 0)
+        return 0;
+    db_buf batch = {0};
+    int n = 0;
+    MDB_val k, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    /* keys are ordered by database first: look at each database's soonest */
+    while (rc == 0 && n < max) {
+        const uint8_t *p = k.mv_data;
+        if (k.mv_size < 12)
+            break;
+        uint32_t dbno = get_u32(p);
+        if ((int64_t)get_u64(p + 4) <= c->now_ms) {
+            uint32_t len = (uint32_t)k.mv_size;
+            db_buf_append(&batch, &len, sizeof len);
+            db_buf_append(&batch, k.mv_data, k.mv_size);
+            n++;
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        } else { /* next database */
+            uint8_t next[4];
+            put_u32(next, dbno + 1);
+            if (dbno == UINT32_MAX)
+                break;
+            k.mv_data = next, k.mv_size = 4;
+            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        }
+    }
+    mdb_cursor_close(cur);
+    /* entries are (u32 length, expiry index key) back to back */
+    uint32_t saved_db = c->dbno;
+    for (size_t off = 0; off < batch.len;) {
+        uint32_t len;
+        memcpy(&len, batch.buf + off, sizeof len);
+        const uint8_t *p = (const uint8_t *)batch.buf + off + sizeof len;
+        c->dbno = get_u32(p);
+        c->write_epoch = db_epoch(c, c->dbno);
+        db_delete(c, p + 12, len - 12);
+        c->db->stat_expired++;
+        off += sizeof len + len;
+    }
+    c->dbno = saved_db;
+    c->write_epoch = db_epoch(c, saved_db);
+    db_buf_free(&batch);
+    return n;
+}

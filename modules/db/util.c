@@ -1,0 +1,237 @@
+/* util: buffers, number parsing and formatting as Redis does them, globs. */
+#include "internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void db_buf_append(db_buf *b, const void *p, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n)
+            cap *= 2;
+        char *grown = realloc(b->buf, cap);
+        if (!grown)
+            abort(); /* out of memory: the output limit keeps buffers bounded */
+        b->buf = grown;
+        b->cap = cap;
+    }
+    if (n)
+        memcpy(b->buf + b->len, p, n);
+    b->len += n;
+}
+
+void db_buf_printf(db_buf *b, const char *fmt, ...)
+{
+    char tmp[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < (int)sizeof tmp) {
+        db_buf_append(b, tmp, (size_t)n);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    db_buf_append(b, big, (size_t)n);
+    free(big);
+}
+
+void db_buf_free(db_buf *b)
+{
+    free(b->buf);
+    b->buf = NULL;
+    b->len = b->cap = 0;
+}
+
+/* Strict: what Redis's string2ll accepts (no spaces, no '+', no leading
+ * zeros, no "-0"), within long long. */
+int parse_ll(const char *s, size_t n, long long *v)
+{
+    if (n == 0 || n > 20)
+        return -1;
+    if (n == 1 && s[0] == '0') {
+        *v = 0;
+        return 0;
+    }
+    size_t i = 0;
+    int neg = 0;
+    if (s[0] == '-') {
+        neg = 1;
+        if (++i == n)
+            return -1;
+    }
+    if (s[i] < '1' || s[i] > '9')
+        return -1;
+    unsigned long long acc = 0;
+    for (; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        if (acc > (ULLONG_MAX - (unsigned)(s[i] - '0')) / 10)
+            return -1;
+        acc = acc * 10 + (unsigned)(s[i] - '0');
+    }
+    if (neg) {
+        if (acc > (unsigned long long)LLONG_MAX + 1)
+            return -1;
+        *v = (long long)(0 - acc);
+    } else {
+        if (acc > (unsigned long long)LLONG_MAX)
+            return -1;
+        *v = (long long)acc;
+    }
+    return 0;
+}
+
+/* As Redis's getDoubleFromObject: strtod over the whole string, no leading
+ * space, no NaN. */
+int parse_double(const char *s, size_t n, double *v)
+{
+    char buf[256];
+    if (n == 0 || n >= sizeof buf || isspace((unsigned char)s[0]))
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    char *end;
+    errno = 0;
+    double d = strtod(buf, &end);
+    if ((size_t)(end - buf) != n || isnan(d) || (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL || d == 0)))
+        return -1;
+    *v = d;
+    return 0;
+}
+
+int format_double(char *buf, size_t cap, double d)
+{
+    if (isinf(d))
+        return snprintf(buf, cap, "%s", d > 0 ? "inf" : "-inf");
+    return snprintf(buf, cap, "%.17g", d);
+}
+
+int format_long_double(char *buf, size_t cap, long double d)
+{
+    if (isinf(d))
+        return snprintf(buf, cap, "%s", d > 0 ? "inf" : "-inf");
+    int n = snprintf(buf, cap, "%.17Lf", d);
+    if (n < 0 || (size_t)n >= cap)
+        return n;
+    if (strchr(buf, '.')) { /* drop trailing zeros, and the dot if nothing follows */
+        while (n > 0 && buf[n - 1] == '0')
+            n--;
+        if (n > 0 && buf[n - 1] == '.')
+            n--;
+        buf[n] = '\0';
+    }
+    if (n == 2 && !strcmp(buf, "-0"))
+        n = snprintf(buf, cap, "0");
+    return n;
+}
+
+static int fold(int c, int nocase) { return nocase ? tolower(c) : c; }
+
+int glob_match(const char *p, size_t pl, const char *s, size_t sl, int nocase)
+{
+    while (pl) {
+        switch (p[0]) {
+        case '*':
+            while (pl > 1 && p[1] == '*')
+                p++, pl--;
+            if (pl == 1)
+                return 1;
+            for (;;) {
+                if (glob_match(p + 1, pl - 1, s, sl, nocase))
+                    return 1;
+                if (sl == 0)
+                    return 0;
+                s++, sl--;
+            }
+        case '?':
+            if (sl == 0)
+                return 0;
+            s++, sl--;
+            break;
+        case '[': {
+            if (sl == 0)
+                return 0;
+            p++, pl--;
+            int neg = pl && p[0] == '^', hit = 0;
+            if (neg)
+                p++, pl--;
+            while (pl && p[0] != ']') {
+                if (p[0] == '\\' && pl >= 2) {
+                    p++, pl--;
+                    hit |= fold((unsigned char)p[0], nocase) == fold((unsigned char)s[0], nocase);
+                } else if (pl >= 3 && p[1] == '-') {
+                    int a = fold((unsigned char)p[0], nocase), b = fold((unsigned char)p[2], nocase);
+                    int c = fold((unsigned char)s[0], nocase);
+                    if (a > b) {
+                        int t = a;
+                        a = b, b = t;
+                    }
+                    hit |= c >= a && c <= b;
+                    p += 2, pl -= 2;
+                } else {
+                    hit |= fold((unsigned char)p[0], nocase) == fold((unsigned char)s[0], nocase);
+                }
+                p++, pl--;
+            }
+            if (pl == 0) /* no closing ']': Redis treats the end as it */
+                pl = 1, p--;
+            if (neg)
+                hit = !hit;
+            if (!hit)
+                return 0;
+            s++, sl--;
+            break;
+        }
+        case '\\':
+            if (pl >= 2)
+                p++, pl--;
+            /* fall through */
+        default:
+            if (sl == 0 || fold((unsigned char)p[0], nocase) != fold((unsigned char)s[0], nocase))
+                return 0;
+            s++, sl--;
+            break;
+        }
+        p++, pl--;
+        if (sl == 0) {
+            while (pl && p[0] == '*')
+                p++, pl--;
+            break;
+        }
+    }
+    return pl == 0 && sl == 0;
+}
+
+int arg_is(const db_client *c, int i, const char *word)
+{
+    return i < c->argc && strlen(word) == c->argvlen[i] && !strncasecmp(c->argv[i], word, c->argvlen[i]);
+}
+
+int arg_ll(db_client *c, int i, long long *v)
+{
+    if (parse_ll(c->argv[i], c->argvlen[i], v) != 0) {
+        reply_error(c, ERR_NOTINT);
+        return -1;
+    }
+    return 0;
+}
+
+int arg_double(db_client *c, int i, double *v)
+{
+    if (parse_double(c->argv[i], c->argvlen[i], v) != 0) {
+        reply_error(c, ERR_NOTFLOAT);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,98 @@
+/* mimei: see mimei.h. */
+#include "mimei.h"
+
+#include "errbuf.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void mimei_id(char *out, const char *author, const char *apptype, const char *ext, const char *mark)
+{
+    size_t n = strlen(author) + strlen(apptype) + strlen(ext) + strlen(mark) + 4;
+    char *text = malloc(n);
+    int len = snprintf(text, n, "%s\n%s\n%s\n%s", author, apptype, ext, mark);
+    uint8_t h[IDS_HASH160_BYTES];
+    ids_blake2b(h, sizeof h, text, (size_t)len);
+    free(text);
+    ids_b64url_encode(out, h, sizeof h);
+}
+
+const char *mimei_str(const json_t *info, const char *field)
+{
+    const char *s = json_string_value(json_object_get(info, field));
+    return s ? s : "";
+}
+
+int mimei_right(const json_t *info) { return (int)json_integer_value(json_object_get(info, "Right")); }
+
+/* The bytes the signature covers: the record without Sig, sorted, compact. */
+static char *signed_bytes(const json_t *info)
+{
+    json_t *copy = json_deep_copy(info);
+    json_object_del(copy, "Sig");
+    char *text = json_dumps(copy, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(copy);
+    return text;
+}
+
+json_t *mimei_new(const ids_key *key, const char *apptype, const char *ext, const char *app, int right)
+{
+    char author[IDS_LID_LEN + 1], id[IDS_LID_LEN + 1], pub[IDS_B64URL_LEN(IDS_PK_BYTES) + 1];
+    char mark[64], created[40];
+    ids_leither_id(author, key->pk);
+    ids_b64url_encode(pub, key->pk, IDS_PK_BYTES);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint32_t r;
+    ids_random(&r, sizeof r);
+    snprintf(mark, sizeof mark, "%lld%09ld%05u", (long long)ts.tv_sec, ts.tv_nsec, r % 100000);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    mimei_id(id, author, apptype, ext, mark);
+    json_t *info = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s}", "ID", id, "Author", author, "AppType", apptype,
+                             "Ext", ext, "Mark", mark, "Create", created, "Right", right, "App", app, "PublicKey", pub);
+    char *text = signed_bytes(info);
+    uint8_t sig[IDS_SIG_BYTES];
+    char s64[IDS_B64URL_LEN(IDS_SIG_BYTES) + 1];
+    ids_sign(sig, text, strlen(text), key);
+    free(text);
+    ids_b64url_encode(s64, sig, sizeof sig);
+    json_object_set_new(info, "Sig", json_string(s64));
+    return info;
+}
+
+int mimei_verify(const json_t *info, char *err, size_t errlen)
+{
+    static const char *fields[] = {"ID", "Author", "AppType", "Ext", "Mark", "Create", "App", "PublicKey", "Sig"};
+    if (!json_is_object(info))
+        return ERR("MiMei info must be a JSON object");
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+        if (!json_is_string(json_object_get(info, fields[i])))
+            return ERR("MiMei info needs a string \"%s\"", fields[i]);
+    if (!json_is_integer(json_object_get(info, "Right")))
+        return ERR("MiMei info needs an integer \"Right\"");
+    uint8_t pk[IDS_PK_BYTES + 1], sig[IDS_SIG_BYTES + 1];
+    size_t n;
+    const char *pub = mimei_str(info, "PublicKey"), *s64 = mimei_str(info, "Sig");
+    if (ids_b64url_decode(pk, sizeof pk, &n, pub, strlen(pub)) || n != IDS_PK_BYTES)
+        return ERR("MiMei info: \"PublicKey\" is not an ed25519 public key");
+    char author[IDS_LID_LEN + 1], id[IDS_LID_LEN + 1];
+    ids_leither_id(author, pk);
+    if (strcmp(author, mimei_str(info, "Author")))
+        return ERR("MiMei info: \"Author\" is not the ID of \"PublicKey\"");
+    mimei_id(id, author, mimei_str(info, "AppType"), mimei_str(info, "Ext"), mimei_str(info, "Mark"));
+    if (strcmp(id, mimei_str(info, "ID")))
+        return ERR("MiMei info: \"ID\" does not follow from Author, AppType, Ext and Mark");
+    if (ids_b64url_decode(sig, sizeof sig, &n, s64, strlen(s64)) || n != IDS_SIG_BYTES)
+        return ERR("MiMei info: \"Sig\" is not an ed25519 signature");
+    char *text = signed_bytes(info);
+    int bad = ids_verify(sig, text, strlen(text), pk);
+    free(text);
+    if (bad)
+        return ERR("MiMei info: bad signature");
+    return 0;
+}

@@ -1,0 +1,46 @@
+/*
+ * mimei: the MiMei info record, its ID rule, signatures and rights.
+ *
+ * A MiMei ID is the base64url (no padding) of BLAKE2b-160 over
+ *     Author "\n" AppType "\n" Ext "\n" Mark
+ * so it never changes and names exactly one (author, type, ext, mark).
+ * The info record is a JSON object:
+ *     {"ID", "Author", "AppType", "Ext", "Mark", "Create", "Right", "App",
+ *      "PublicKey", "Sig"}
+ * signed by the author: Sig is the ed25519 signature (base64url) of the
+ * record without Sig, serialized compactly with sorted keys. PublicKey is
+ * the author's key (its Leither ID must be Author).
+ *
+ * Right is a bit set: MIMEI_RIGHT_READ lets anyone read; without it only the
+ * author (and keys the node owner granted, for the owner's MiMei) may.
+ * Writes always need the author or a grant.
+ */
+#ifndef LEITHER_MIMEI_H
+#define LEITHER_MIMEI_H
+
+#include "ids.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define MIMEI_RIGHT_READ 1
+#define MIMEI_DEFAULT_RIGHT MIMEI_RIGHT_READ
+
+/* The MiMei ID of (author, type, ext, mark); out needs IDS_LID_LEN + 1. */
+void mimei_id(char *out, const char *author, const char *apptype, const char *ext, const char *mark);
+
+/* A new signed info record for key's MiMei of type apptype ("db", "file",
+ * "app"), with extension ext and default app (both may be ""). The mark is
+ * the creation time in nanoseconds and random digits, so every call names a
+ * new MiMei. */
+json_t *mimei_new(const ids_key *key, const char *apptype, const char *ext, const char *app, int right);
+
+/* Checks an info record: fields, ID rule, Author = ID of PublicKey, and the
+ * signature. 0, or -1 with a one-line reason. */
+int mimei_verify(const json_t *info, char *err, size_t errlen);
+
+/* Field accessors ("" when absent). */
+const char *mimei_str(const json_t *info, const char *field);
+int mimei_right(const json_t *info);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * dbhooks: what the node decides for the databases: who a Redis client is
+ * (AUTH with a token), which database a MiMei ID names and what the client
+ * may do there (SELECT), and whether a MiMei record may be registered.
+ *
+ * Rights: a client is the node owner (loopback without AUTH, or a token of
+ * the node key), a granted key (SystemVars "grants"), or anyone else with a
+ * token. It may write to MiMei it authored, and a granted key to the
+ * owner's; it may read those, and any MiMei whose Right allows reading.
+ */
+#include "auth.h"
+#include "db.h"
+#include "mimei.h"
+#include "node.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *identity(node *n, db_client *c)
+{
+    const char *u = db_client_user(c);
+    return u[0] ? u : n->id;
+}
+
+static int granted(node *n, const char *id)
+{
+    pthread_mutex_lock(&n->lock);
+    int ok = home_may_write(&n->home, n->id, id);
+    pthread_mutex_unlock(&n->lock);
+    return ok;
+}
+
+static int on_auth(void *arg, db_client *c, const char *user, const char *token, char *err, size_t errlen)
+{
+    node *n = arg;
+    char id[IDS_LID_LEN + 1], why[128];
+    if (auth_token_check(token, (int64_t)time(NULL), id, why, sizeof why) != 0 ||
+        (user[0] && strcmp(user, "default") && strcmp(user, id))) {
+        snprintf(err, errlen, "WRONGPASS invalid username-password pair or user is disabled.");
+        return -1;
+    }
+    db_client_set_user(c, id);
+    db_client_set_may_write(c, granted(n, id)); /* the default database is the owner's */
+    return 0;
+}
+
+static int on_select(void *arg, db_client *c, const char *target, uint32_t *dbno, uint32_t *version, int *may_write,
+                     char *err, size_t errlen)
+{
+    node *n = arg;
+    const char *who = identity(n, c);
+    *version = 0;
+    if (!strcmp(target, "0")) {
+        *dbno = db_default(n->db);
+        *may_write = granted(n, who);
+        return 0;
+    }
+    char mid[64];
+    snprintf(mid, sizeof mid, "%s", target);
+    char *at = strchr(mid, '@');
+    if (at) {
+        *at = '\0';
+        char *end;
+        unsigned long v = strtoul(at + 1, &end, 10);
+        if (!at[1] || *end || v == 0 || v > UINT32_MAX) {
+            snprintf(err, errlen, "ERR invalid version '%s': use MID@N with N from MM.VERSIONS", at + 1);
+            return -1;
+        }
+        *version = (uint32_t)v;
+    }
+    char *text = NULL;
+    if (!ids_is_leither_id(mid) || !db_mimei_lookup(c, mid, &text, dbno)) {
+        snprintf(err, errlen, "ERR no database MiMei %s on this node", mid);
+        return -1;
+    }
+    json_t *info = json_loads(text, 0, NULL);
+    free(text);
+    int rc = -1;
+    const char *author = mimei_str(info, "Author");
+    int writer = !strcmp(who, author) || (!strcmp(author, n->id) && granted(n, who));
+    if (strcmp(mimei_str(info, "AppType"), "db"))
+        snprintf(err, errlen, "ERR %s is a \"%s\" MiMei, not a database", mid, mimei_str(info, "AppType"));
+    else if (!writer && !(mimei_right(info) & MIMEI_RIGHT_READ) && strcmp(who, n->id))
+        snprintf(err, errlen, "NOPERM %s may not read MiMei %s", who, mid);
+    else if (*version && !db_version_exists(c, *dbno, *version))
+        snprintf(err, errlen, "ERR no version %u of %s", *version, mid);
+    else {
+        *may_write = writer;
+        rc = 0;
+    }
+    json_decref(info);
+    return rc;
+}
+
+static int on_create(void *arg, db_client *c, const char *text, size_t len, char *mid, char *err, size_t errlen)
+{
+    node *n = arg;
+    json_error_t jerr;
+    json_t *info = json_loadb(text, len, 0, &jerr);
+    char why[200];
+    int rc = -1;
+    if (!info)
+        snprintf(err, errlen, "ERR MiMei info is not JSON: %s", jerr.text);
+    else if (mimei_verify(info, why, sizeof why) != 0)
+        snprintf(err, errlen, "ERR %s", why);
+    else if (strcmp(mimei_str(info, "Author"), identity(n, c)) && strcmp(identity(n, c), n->id))
+        snprintf(err, errlen, "NOPERM only its author (or the node owner) may register MiMei %s",
+                 mimei_str(info, "ID"));
+    else {
+        snprintf(mid, IDS_LID_LEN + 1, "%s", mimei_str(info, "ID"));
+        rc = 0;
+    }
+    json_decref(info);
+    return rc;
+}
+
+void dbhooks_install(node *n)
+{
+    db_hooks hooks = {.arg = n, .auth = on_auth, .select = on_select, .create = on_create};
+    db_set_hooks(n->db, &hooks);
+    const char *mid = json_string_value(json_object_get(n->home.doc, "db_default"));
+    uint32_t dbno;
+    if (mid && db_mimei_get(n->db, mid, NULL, &dbno))
+        db_set_default(n->db, dbno);
+}
