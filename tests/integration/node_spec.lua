@@ -20,7 +20,7 @@ describe("a running node", function()
     local doc = t.decode(t.curl(node.url .. "/api/v0/node/status").body)
     assert.are.equal(3, doc.Threads)
     local tasks = t.sh("ls /proc/" .. node.pid .. "/task | wc -l").out
-    assert.are.equal(4, tonumber(tasks)) -- three loops and the main thread
+    assert.are.equal(5, tonumber(tasks)) -- three HTTP loops, the RESP loop and the main thread
   end)
 
   it("prints the Leither ID and the libp2p peer ID", function()
