@@ -8,20 +8,17 @@
  * before any reply of that iteration is written. That is the group commit:
  * one fsync for every client that wrote meanwhile.
  *
- * Requests: a scanner checks the framing first (counts, "$" headers, bulk
- * lengths against proto-max-bulk-len) so that hostile headers are refused
- * before anything is allocated; each complete frame then goes through
- * hiredis's redisReader, which builds the argument vector. Lines that do
- * not start with '*' are inline commands, split on blanks as Redis does.
+ * Requests are parsed by resp_parse.c (framing checked first, then hiredis's
+ * redisReader builds the arguments; inline commands too).
  */
 #include "db.h"
 #include "node.h"
+#include "resp_parse.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <h2o.h>
-#include <hiredis/read.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,24 +26,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_MULTIBULK (1024 * 1024)
-#define MAX_INLINE (64 * 1024)
 #define READ_PAUSE_BYTES (1 << 20) /* stop reading while this much output waits */
-
-typedef struct {
-    int argc, cap;
-    char **argv;
-    size_t *lens;
-} request;
 
 typedef struct conn {
     struct resp_server *srv;
     h2o_socket_t *sock;
     db_client *client;
-    redisReader *reader;
-    /* framing scan of sock->input */
-    size_t scan;        /* bytes of the current frame checked so far */
-    long long elements; /* elements of the current frame still to check; -1 at a boundary */
+    void *reader; /* hiredis's redisReader */
+    resp_scan scan;
     char *out;          /* the output being written */
     size_t outlen;
     int writing, paused, closing, dirty, has_input;
@@ -63,63 +50,6 @@ struct resp_server {
     int require_auth;
     conn *dirty; /* connections that ran commands this iteration */
 };
-
-/* --- redisReader objects: one request (an array of bulk strings) -------- */
-
-static void *make_array(const redisReadTask *task, int elements)
-{
-    if (task->parent || elements < 0 || elements > MAX_MULTIBULK)
-        return NULL; /* the scanner refuses these first; never allocate for them */
-    request *r = calloc(1, sizeof *r);
-    r->cap = elements;
-    r->argv = calloc((size_t)(elements ? elements : 1), sizeof *r->argv);
-    r->lens = calloc((size_t)(elements ? elements : 1), sizeof *r->lens);
-    return r;
-}
-
-static void *make_string(const redisReadTask *task, char *str, size_t len)
-{
-    if (!task->parent)
-        return NULL;
-    request *r = task->parent->obj;
-    char *copy = malloc(len + 1);
-    memcpy(copy, str, len);
-    copy[len] = '\0';
-    r->argv[task->idx] = copy;
-    r->lens[task->idx] = len;
-    if (task->idx + 1 > r->argc)
-        r->argc = task->idx + 1;
-    return copy;
-}
-
-static void *make_other(const redisReadTask *task)
-{
-    (void)task;
-    return NULL;
-}
-
-static void *make_integer(const redisReadTask *task, long long v)
-{
-    (void)v;
-    return make_other(task);
-}
-
-static void free_request(void *p)
-{
-    request *r = p;
-    if (!r)
-        return;
-    for (int i = 0; i < r->argc; i++)
-        free(r->argv[i]);
-    free(r->argv);
-    free(r->lens);
-    free(r);
-}
-
-/* hiredis hands freeObject only whole replies (on errors): the strings
- * belong to their request. */
-static redisReplyObjectFunctions request_functions = {make_string, make_array, make_integer, make_other,
-                                                      free_request};
 
 /* --- output ------------------------------------------------------------- */
 
@@ -185,187 +115,40 @@ static void protocol_error(conn *cn, const char *what)
     mark_dirty(cn);
 }
 
-/* Splits an inline command line on blanks, with "double" and 'single'
- * quotes as Redis's sdssplitargs; -1 on unbalanced quotes. */
-static int split_inline(const char *p, size_t n, request *r)
-{
-    size_t i = 0;
-    for (;;) {
-        while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r'))
-            i++;
-        if (i >= n)
-            return 0;
-        char *arg = malloc(n - i + 1);
-        size_t len = 0;
-        char quote = 0;
-        for (; i < n; i++) {
-            char ch = p[i];
-            if (quote) {
-                if (ch == '\\' && quote == '"' && i + 1 < n) {
-                    char e = p[++i];
-                    arg[len++] = e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e;
-                } else if (ch == quote) {
-                    quote = 0;
-                    if (i + 1 < n && p[i + 1] != ' ' && p[i + 1] != '\t' && p[i + 1] != '\r') {
-                        free(arg);
-                        return -1; /* closing quote must be followed by a space */
-                    }
-                } else {
-                    arg[len++] = ch;
-                }
-            } else if (ch == '"' || ch == '\'') {
-                quote = ch;
-            } else if (ch == ' ' || ch == '\t' || ch == '\r') {
-                break;
-            } else {
-                arg[len++] = ch;
-            }
-        }
-        if (quote) {
-            free(arg);
-            return -1;
-        }
-        if (r->argc == r->cap) {
-            r->cap = r->cap ? 2 * r->cap : 8;
-            r->argv = realloc(r->argv, (size_t)r->cap * sizeof *r->argv);
-            r->lens = realloc(r->lens, (size_t)r->cap * sizeof *r->lens);
-        }
-        arg[len] = '\0';
-        r->argv[r->argc] = arg;
-        r->lens[r->argc++] = len;
-    }
-}
-
-static void run(conn *cn, request *r)
+static void run(conn *cn, resp_request *r)
 {
     if (r->argc > 0)
         db_exec(cn->client, r->argc, (const char **)r->argv, r->lens);
     mark_dirty(cn);
 }
 
-/* A line in buf[from..len): the offset of its '\n', or -1. */
-static long find_newline(const char *buf, size_t from, size_t len)
-{
-    const char *nl = memchr(buf + from, '\n', len - from);
-    return nl ? nl - buf : -1;
-}
-
-/* Parses the number of a "*N\r\n" or "$N\r\n" header at buf[at]; -2 bad. */
-static long long header_number(const char *buf, size_t at, long nl)
-{
-    if (nl < 1 || buf[nl - 1] != '\r')
-        return -2;
-    long long v = 0;
-    size_t i = at + 1, end = (size_t)nl - 1;
-    int neg = i < end && buf[i] == '-';
-    if (neg)
-        i++;
-    if (i == end || end - i > 18)
-        return -2;
-    for (; i < end; i++) {
-        if (buf[i] < '0' || buf[i] > '9')
-            return -2;
-        v = v * 10 + (buf[i] - '0');
-    }
-    return neg ? -v : v;
-}
-
 /* Runs every complete request in the input, until blocked or paused. */
 static void process(conn *cn)
 {
-    h2o_buffer_t *in = cn->sock->input;
-    size_t max_bulk = db_proto_max_bulk_len(cn->srv->db);
-    while (!cn->closing && !db_client_blocked(cn->client) && !cn->paused) {
-        const char *buf = in->bytes;
-        size_t len = in->size;
-        if (cn->elements < 0) { /* at a request boundary */
-            if (len == 0)
-                break;
-            if (buf[0] != '*') {
-                long nl = find_newline(buf, 0, len);
-                if (nl < 0) {
-                    if (len > MAX_INLINE)
-                        protocol_error(cn, "too big inline request");
-                    break;
-                }
-                request r = {0};
-                int bad = split_inline(buf, (size_t)nl, &r);
-                h2o_buffer_consume(&cn->sock->input, (size_t)nl + 1);
-                in = cn->sock->input;
-                if (bad)
-                    protocol_error(cn, "unbalanced quotes in request");
-                else
-                    run(cn, &r);
-                for (int i = 0; i < r.argc; i++)
-                    free(r.argv[i]);
-                free(r.argv);
-                free(r.lens);
-                continue;
-            }
-            long nl = find_newline(buf, 0, len);
-            if (nl < 0) {
-                if (len > MAX_INLINE)
-                    protocol_error(cn, "too big mbulk count string");
-                break;
-            }
-            long long count = header_number(buf, 0, nl);
-            if (count == -2 || count > MAX_MULTIBULK) {
-                protocol_error(cn, "invalid multibulk length");
-                break;
-            }
-            if (count <= 0) { /* an empty request: nothing to run */
-                h2o_buffer_consume(&cn->sock->input, (size_t)nl + 1);
-                in = cn->sock->input;
-                continue;
-            }
-            cn->elements = count;
-            cn->scan = (size_t)nl + 1;
-        }
-        while (cn->elements > 0) { /* check each "$len\r\n" + payload */
-            if (cn->scan >= len)
-                break;
-            if (buf[cn->scan] != '$') {
-                char what[64];
-                snprintf(what, sizeof what, "expected '$', got '%c'", buf[cn->scan]);
-                protocol_error(cn, what);
-                return;
-            }
-            long nl = find_newline(buf, cn->scan, len);
-            if (nl < 0) {
-                if (len - cn->scan > MAX_INLINE)
-                    protocol_error(cn, "too big bulk count string");
-                break;
-            }
-            long long blen = header_number(buf, cn->scan, nl);
-            if (blen < 0 || (unsigned long long)blen > max_bulk) {
-                protocol_error(cn, "invalid bulk length");
-                return;
-            }
-            if ((size_t)nl + 1 + (size_t)blen + 2 > len)
-                break; /* wait for the payload */
-            if (buf[nl + 1 + blen] != '\r' || buf[nl + 2 + blen] != '\n') {
-                protocol_error(cn, "expected '\\r\\n' after bulk");
-                return;
-            }
-            cn->scan = (size_t)nl + 1 + (size_t)blen + 2;
-            cn->elements--;
-        }
-        if (cn->elements > 0 || cn->closing)
+    while (!cn->closing && !db_client_closing(cn->client) && !db_client_blocked(cn->client) && !cn->paused) {
+        h2o_buffer_t *in = cn->sock->input;
+        size_t max_bulk = db_proto_max_bulk_len(cn->srv->db); /* CONFIG SET may have changed it */
+        size_t used = 0;
+        const char *error = NULL;
+        int kind = resp_next(&cn->scan, in->bytes, in->size, max_bulk, &used, &error);
+        if (kind == RESP_MORE)
             break;
-        /* one complete, checked frame: let redisReader build it */
-        void *obj = NULL;
-        if (redisReaderFeed(cn->reader, buf, cn->scan) != REDIS_OK ||
-            redisReaderGetReply(cn->reader, &obj) != REDIS_OK || !obj) {
-            protocol_error(cn, cn->reader->err ? cn->reader->errstr : "incomplete request");
-            free_request(obj);
-            return;
+        if (kind == RESP_ERROR) {
+            protocol_error(cn, error);
+            break;
         }
-        h2o_buffer_consume(&cn->sock->input, cn->scan);
-        in = cn->sock->input;
-        cn->elements = -1;
-        cn->scan = 0;
-        run(cn, obj);
-        free_request(obj);
+        resp_request r = {0};
+        int bad = 0;
+        if (kind == RESP_INLINE && resp_split_inline(in->bytes, used - 1, &r) != 0)
+            bad = 1, error = "unbalanced quotes in request";
+        else if (kind == RESP_MULTIBULK && resp_build(cn->reader, in->bytes, used, &r) != 0)
+            bad = 1, error = "malformed request";
+        h2o_buffer_consume(&cn->sock->input, used);
+        if (bad)
+            protocol_error(cn, error);
+        else
+            run(cn, &r);
+        resp_request_free(&r);
         /* back-pressure: a client that reads nothing cannot grow our memory */
         size_t pending;
         db_output(cn->client, &pending);
@@ -397,7 +180,7 @@ static void close_conn(conn *cn)
             *p = cn->next_dirty;
     }
     db_client_free(cn->client);
-    redisReaderFree(cn->reader);
+    resp_reader_free(cn->reader);
     h2o_socket_close(cn->sock);
     free(cn->out);
     free(cn);
@@ -429,11 +212,11 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     conn *cn = calloc(1, sizeof *cn);
     cn->srv = srv;
     cn->sock = sock;
-    cn->elements = -1;
+    resp_scan_init(&cn->scan);
     cn->client = db_client_new(srv->db, cn);
     if (srv->require_auth || !from_loopback(sock))
         db_client_require_auth(cn->client);
-    cn->reader = redisReaderCreateWithFunctions(&request_functions);
+    cn->reader = resp_reader_new();
     sock->data = cn;
     h2o_socket_read_start(sock, on_read);
 }

@@ -109,5 +109,6 @@ const char *db_client_user(const db_client *c);
 /* Limits, as Redis names them (CONFIG GET/SET proto-max-bulk-len, ...). */
 size_t db_proto_max_bulk_len(const db *db);
 size_t db_client_output_limit(const db *db);
+void db_set_limits(db *db, size_t proto_max_bulk_len, size_t output_limit);
 
 #endif

@@ -123,6 +123,7 @@ struct db_client {
 #define DB_CLIENT_CLOSE 8      /* close after the reply is written (QUIT, protocol error) */
 #define DB_CLIENT_BLOCKED 16
 #define DB_CLIENT_OWNER 32     /* authenticated as the node owner */
+#define DB_CLIENT_OVERFLOW 64  /* its output passed the limit: closing */
 
 /* --- the command table --------------------------------------------------- */
 
@@ -166,6 +167,9 @@ void reply_array(db_client *c, long n);                    /* *n */
 void reply_map(db_client *c, long n);                      /* RESP2: *2n   RESP3: %n (n pairs) */
 void reply_set(db_client *c, long n);                      /* RESP2: *n    RESP3: ~n */
 void reply_bool(db_client *c, int v);                      /* RESP2: :0/:1 RESP3: #f/#t */
+/* Nonzero once the client's output passed the limit: loops that reply
+ * many elements stop early, the connection is closing anyway. */
+int reply_overflowed(const db_client *c);
 /* Unknown length: reserve, write the elements, then fill the header in. */
 size_t reply_defer(db_client *c);
 void reply_defer_array(db_client *c, size_t at, long n);
@@ -229,6 +233,7 @@ typedef struct {
     int reverse, started, done;
     db_buf prefix; /* encoded (dbno, kind, key) */
     db_buf seek;
+    db_buf sub; /* the element last returned: valid until the next call */
 } db_iter;
 /* Elements of key from sub `from` (inclusive; NULL: the first, or with
  * reverse the last) in ascending, or with reverse descending, sub order. */

@@ -4,7 +4,18 @@
 #include <stdio.h>
 #include <string.h>
 
-static void raw(db_client *c, const void *p, size_t n) { db_buf_append(&c->out, p, n); }
+/* Past the output limit a client is closed, as Redis's
+ * client-output-buffer-limit does: what it asked for is dropped. */
+static void raw(db_client *c, const void *p, size_t n)
+{
+    if (c->out.len + n > c->db->output_limit) {
+        c->flags |= DB_CLIENT_CLOSE | DB_CLIENT_OVERFLOW;
+        return;
+    }
+    db_buf_append(&c->out, p, n);
+}
+
+int reply_overflowed(const db_client *c) { return (c->flags & DB_CLIENT_OVERFLOW) != 0; }
 
 static void header(db_client *c, char type, long long n)
 {

@@ -420,13 +420,12 @@ int db_iter_next(db_iter *it, const uint8_t **sub, size_t *sublen, const uint8_t
 {
     const uint8_t *g;
     size_t glen;
-    static __thread db_buf decoded;
     if (!group_next(it, &g, &glen, val, vallen))
         return 0;
-    if (!unesc(&decoded, g + it->prefix.len, glen - it->prefix.len))
+    if (!unesc(&it->sub, g + it->prefix.len, glen - it->prefix.len))
         return 0;
-    *sub = (const uint8_t *)decoded.buf;
-    *sublen = decoded.len;
+    *sub = (const uint8_t *)it->sub.buf;
+    *sublen = it->sub.len;
     return 1;
 }
 
@@ -436,6 +435,7 @@ void db_iter_close(db_iter *it)
         mdb_cursor_close(it->cur);
     db_buf_free(&it->prefix);
     db_buf_free(&it->seek);
+    db_buf_free(&it->sub);
     it->cur = NULL;
 }
 
@@ -467,15 +467,14 @@ int db_keys_next(db_client *c, db_iter *it, const void *after, size_t afterlen, 
     }
     const uint8_t *g, *val;
     size_t glen, vallen;
-    static __thread db_buf decoded;
     while (group_next(it, &g, &glen, &val, &vallen)) {
-        if (vallen < META_HEADER || !unesc(&decoded, g + 5, glen - 5))
+        if (vallen < META_HEADER || !unesc(&it->sub, g + 5, glen - 5))
             continue;
         meta_decode(meta, val);
         if (expired(c, meta))
             continue;
-        *key = (const uint8_t *)decoded.buf;
-        *keylen = decoded.len;
+        *key = (const uint8_t *)it->sub.buf;
+        *keylen = it->sub.len;
         return 1;
     }
     return 0;

@@ -703,5 +703,5 @@ const struct db_command db_list_commands[] = {
     {"lmove", lmove_command, 5, CMD_WRITE | CMD_DENYOOM, 1, 2, 1},
     {"lclear", lclear_command, 2, CMD_WRITE, 1, 1, 1},
     {"lmclear", lmclear_command, -2, CMD_WRITE, 1, -1, 1},
-    {NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0},
 };

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STRING_MAX ((size_t)512 << 20)
+/* Strings are limited as Redis limits them: by proto-max-bulk-len. */
+#define STRING_MAX (c->db->proto_max_bulk_len)
 
 /* The string at key: 1 found (copied into out), 0 absent, -1 WRONGTYPE. */
 static int get_string(db_client *c, int i, db_meta *m, db_buf *out)

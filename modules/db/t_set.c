@@ -1,0 +1,1178 @@
+/*
+ * Sets: SADD SREM SCARD SISMEMBER SMISMEMBER SMEMBERS SPOP SRANDMEMBER SMOVE
+ * SINTER SINTERCARD SUNION SDIFF SINTERSTORE SUNIONSTORE SDIFFSTORE SSCAN,
+ * and Leither's SCLEAR and SMCLEAR.
+ *
+ * A set is its meta record (type DB_SET, count = number of members) and one
+ * DB_REC_ELEM record per member: sub = the member's bytes, value empty. So
+ * members come back in byte order, which is the order SMEMBERS, SINTER,
+ * SUNION and SDIFF answer in (Redis leaves the order unspecified).
+ *
+ * Random members (SPOP, SRANDMEMBER). The store gives ordered iteration, not
+ * access by rank. A set of at most SMALL_SET members is read through and the
+ * pick is exactly uniform. A bigger one is sampled by descending the byte
+ * trie of its members: at each level take the least and the greatest member
+ * under the current prefix, skip their common prefix, and choose uniformly
+ * among the next bytes present (drawing a byte of the range and seeking to
+ * it until it is one present); then walk forward a random 0..RANDOM_WALK-1
+ * members. Each pick costs O(member length) seeks. The result is random but
+ * not exactly uniform (a branch with few members weighs as much as one with
+ * many), as Redis itself promises only "random"; on ids, hashes and UUIDs it
+ * is close. Distinct picks of a large share of a set use one
+ * selection-sampling pass instead (exactly uniform, O(size) <= O(3 count)).
+ *
+ * SSCAN cursors carry the position themselves: the cursor is a decimal
+ * number whose bytes (base 256, after a leading 0x01 marker byte) are a seek
+ * key K. All members < K were returned by earlier calls, and the scan goes on
+ * from the first member >= K, so a member present for the whole scan is
+ * returned, whatever is added or removed meanwhile. K is the shortest prefix
+ * of the next member that sorts after the last one returned; the batch end is
+ * chosen among the last half of the COUNT window to make K short (a K of up
+ * to 6 bytes gives a cursor below 2^53, up to 7 bytes one below 2^64). When
+ * members share prefixes longer than SCAN_SEP_MAX, a batch grows past COUNT
+ * until K fits. "0" starts and ends a scan, as in Redis.
+ */
+#include "internal.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SMALL_SET 1024    /* sets up to this size are sampled exactly */
+#define RANDOM_WALK 64    /* a random pick from a bigger set ends with a walk of up to this */
+#define SCAN_SEP_MAX 64   /* longest seek key an SSCAN cursor carries */
+#define SCAN_CURSOR_MAX 200 /* digits accepted in a cursor */
+
+/* --- member lists ---------------------------------------------------------- */
+
+typedef struct {
+    size_t off, len;
+} mref;
+
+/* Members copied out of the store (their pointers die with the next write). */
+typedef struct {
+    db_buf data;
+    mref *v;
+    size_t n, cap;
+} mlist;
+
+static void ml_add(mlist *l, const void *p, size_t n)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        mref *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            abort();
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n].off = l->data.len;
+    l->v[l->n].len = n;
+    l->n++;
+    if (n)
+        db_buf_append(&l->data, p, n);
+}
+
+static const char *ml_ptr(const mlist *l, size_t i)
+{
+    return l->data.buf ? l->data.buf + l->v[i].off : "";
+}
+
+static void ml_free(mlist *l)
+{
+    db_buf_free(&l->data);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+static void buf_set(db_buf *b, const void *p, size_t n)
+{
+    b->len = 0;
+    if (n)
+        db_buf_append(b, p, n);
+}
+
+static const char *buf_ptr(const db_buf *b)
+{
+    return b->buf ? b->buf : "";
+}
+
+static size_t lcp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    size_t n = an < bn ? an : bn, i = 0;
+    while (i < n && a[i] == b[i])
+        i++;
+    return i;
+}
+
+static int bytes_cmp(const void *a, size_t an, const void *b, size_t bn)
+{
+    size_t n = an < bn ? an : bn;
+    int r = n ? memcmp(a, b, n) : 0;
+    if (r)
+        return r;
+    return an < bn ? -1 : an > bn;
+}
+
+/* --- store helpers ------------------------------------------------------------ */
+
+#define KEY(i) c->argv[i], c->argvlen[i]
+
+/* 1 set found (m filled), 0 absent (m zeroed as a new set), -1 WRONGTYPE replied. */
+static int get_set(db_client *c, const char *key, size_t keylen, db_meta *m)
+{
+    memset(m, 0, sizeof *m);
+    int r = db_lookup_type(c, key, keylen, DB_SET, m);
+    if (r == 0) {
+        memset(m, 0, sizeof *m);
+        m->type = DB_SET;
+    }
+    return r;
+}
+
+static int is_member(db_client *c, const char *key, size_t keylen, const void *mem, size_t memlen)
+{
+    const uint8_t *v;
+    size_t vl;
+    return db_elem_get(c, DB_REC_ELEM, key, keylen, memlen ? mem : "", memlen, &v, &vl) == 1;
+}
+
+static int add_member(db_client *c, const char *key, size_t keylen, const void *mem, size_t memlen)
+{
+    return db_elem_put(c, DB_REC_ELEM, key, keylen, memlen ? mem : "", memlen, "", 0);
+}
+
+static int del_member(db_client *c, const char *key, size_t keylen, const void *mem, size_t memlen)
+{
+    return db_elem_del(c, DB_REC_ELEM, key, keylen, memlen ? mem : "", memlen);
+}
+
+/* Replaces dst by a set of the members of l (deletes it when l is empty). */
+static void store_set(db_client *c, const char *dst, size_t dstlen, const mlist *l)
+{
+    db_delete(c, dst, dstlen);
+    if (!l->n)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        add_member(c, dst, dstlen, ml_ptr(l, i), l->v[i].len);
+    db_meta m;
+    memset(&m, 0, sizeof m);
+    m.type = DB_SET;
+    m.count = (int64_t)l->n;
+    db_meta_write(c, dst, dstlen, &m, NULL, 0);
+}
+
+/* Reads all members of key into l. */
+static void load_all(db_client *c, const char *key, size_t keylen, mlist *l)
+{
+    db_iter it;
+    const uint8_t *sub, *val;
+    size_t sublen, vallen;
+    db_iter_init(&it, c, DB_REC_ELEM, key, keylen, NULL, 0, 0);
+    while (db_iter_next(&it, &sub, &sublen, &val, &vallen))
+        ml_add(l, sub, sublen);
+    db_iter_close(&it);
+}
+
+static void reply_members(db_client *c, const mlist *l, int as_set)
+{
+    if (as_set)
+        reply_set(c, (long)l->n);
+    else
+        reply_array(c, (long)l->n);
+    for (size_t i = 0; i < l->n; i++)
+        reply_bulk(c, ml_ptr(l, i), l->v[i].len);
+}
+
+/* --- randomness ----------------------------------------------------------------- */
+
+static uint64_t rnd64(void)
+{
+    static uint64_t s;
+    if (!s) {
+        if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t)sizeof s) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            s = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 24) ^ ((uint64_t)getpid() << 44);
+        }
+        if (!s)
+            s = 0x9E3779B97F4A7C15ULL;
+    }
+    s ^= s >> 12;
+    s ^= s << 25;
+    s ^= s >> 27;
+    return s * 2685821657736338717ULL;
+}
+
+/* Uniform in [0, n), n > 0. */
+static uint64_t rnd_below(uint64_t n)
+{
+    uint64_t lim = UINT64_MAX - UINT64_MAX % n, r;
+    do
+        r = rnd64();
+    while (r >= lim);
+    return r % n;
+}
+
+/* The first member >= from (reverse: the last <= from; from NULL: the first
+ * or last of all) that starts with prefix; copied into out. 1 found. */
+static int seek_member(db_client *c, const char *key, size_t keylen, const void *from, size_t fromlen, int reverse,
+                       const db_buf *prefix, db_buf *out)
+{
+    db_iter it;
+    const uint8_t *sub, *val;
+    size_t sublen, vallen;
+    int found = 0;
+    db_iter_init(&it, c, DB_REC_ELEM, key, keylen, from ? (fromlen ? from : "") : NULL, fromlen, reverse);
+    /* going back from the prefix's successor, the successor itself may come first */
+    for (int tries = 0; tries < 2 && db_iter_next(&it, &sub, &sublen, &val, &vallen); tries++) {
+        if (sublen >= prefix->len && (!prefix->len || !memcmp(sub, prefix->buf, prefix->len))) {
+            buf_set(out, sub, sublen);
+            found = 1;
+            break;
+        }
+        if (!reverse)
+            break;
+    }
+    db_iter_close(&it);
+    return found;
+}
+
+/* One member of a set of more than SMALL_SET members, by the trie descent
+ * described at the top; then a walk of 0..RANDOM_WALK-1 members forward
+ * (wrapping round) smooths what bias is left. 1 found (copied into out). */
+static int random_member_big(db_client *c, const char *key, size_t keylen, db_buf *out)
+{
+    db_buf p = {0}, lo = {0}, hi = {0}, from = {0}, e = {0}, empty = {0};
+    int ok = 0;
+    if (!seek_member(c, key, keylen, NULL, 0, 0, &empty, &lo))
+        goto done;
+    for (;;) {
+        /* lo: the least member under prefix p; hi: the greatest */
+        size_t k = p.len;
+        while (k > 0 && (uint8_t)p.buf[k - 1] == 0xff)
+            k--;
+        int found;
+        if (k == 0) {
+            found = seek_member(c, key, keylen, NULL, 0, 1, &p, &hi);
+        } else {
+            buf_set(&from, p.buf, k);
+            from.buf[k - 1] = (char)((uint8_t)from.buf[k - 1] + 1);
+            found = seek_member(c, key, keylen, from.buf, k, 1, &p, &hi);
+        }
+        if (!found)
+            goto done;
+        if (bytes_cmp(buf_ptr(&lo), lo.len, buf_ptr(&hi), hi.len) >= 0)
+            break;
+        /* the branches after the common prefix: the member equal to it (-1)
+         * and the next bytes present; draw among them uniformly by drawing a
+         * byte of the range until it is one present (a bounded number of times) */
+        size_t d = lcp((const uint8_t *)lo.buf, lo.len, (const uint8_t *)hi.buf, hi.len);
+        buf_set(&p, lo.buf, d);
+        int low = lo.len == d ? -1 : (uint8_t)lo.buf[d];
+        int high = (uint8_t)hi.buf[d];
+        int terminal = 0;
+        for (int tries = 0;; tries++) {
+            int b = low + (int)rnd_below((uint64_t)(high - low + 1));
+            if (b < 0) {
+                terminal = 1;
+                break;
+            }
+            buf_set(&from, buf_ptr(&p), p.len);
+            uint8_t bb = (uint8_t)b;
+            db_buf_append(&from, &bb, 1);
+            if (!seek_member(c, key, keylen, from.buf, from.len, 0, &p, &e))
+                goto done;
+            if ((uint8_t)e.buf[d] == bb || tries >= 32)
+                break;
+        }
+        if (terminal)
+            break; /* lo is the member equal to the prefix */
+        buf_set(&lo, e.buf, e.len);
+        db_buf_append(&p, &lo.buf[d], 1);
+    }
+    /* the walk */
+    {
+        uint64_t steps = rnd_below(RANDOM_WALK);
+        db_iter it;
+        const uint8_t *sub, *val;
+        size_t sublen, vallen;
+        int wrapped = 0;
+        buf_set(out, buf_ptr(&lo), lo.len);
+        db_iter_init(&it, c, DB_REC_ELEM, key, keylen, buf_ptr(&lo), lo.len, 0);
+        db_iter_next(&it, &sub, &sublen, &val, &vallen); /* lo itself */
+        while (steps > 0) {
+            if (db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
+                buf_set(out, sub, sublen);
+                steps--;
+            } else if (!wrapped) {
+                db_iter_close(&it);
+                db_iter_init(&it, c, DB_REC_ELEM, key, keylen, NULL, 0, 0);
+                wrapped = 1;
+            } else {
+                break;
+            }
+        }
+        db_iter_close(&it);
+        ok = 1;
+    }
+done:
+    db_buf_free(&p);
+    db_buf_free(&lo);
+    db_buf_free(&hi);
+    db_buf_free(&from);
+    db_buf_free(&e);
+    return ok;
+}
+
+/* One random member of a set of size members, copied into out. 1 found. */
+static int random_member(db_client *c, const char *key, size_t keylen, int64_t size, db_buf *out)
+{
+    if (size <= 0)
+        return 0;
+    if (size > SMALL_SET)
+        return random_member_big(c, key, keylen, out);
+    uint64_t r = rnd_below((uint64_t)size);
+    db_iter it;
+    const uint8_t *sub, *val;
+    size_t sublen, vallen;
+    int found = 0;
+    db_iter_init(&it, c, DB_REC_ELEM, key, keylen, NULL, 0, 0);
+    while (db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
+        buf_set(out, sub, sublen);
+        found = 1;
+        if (r-- == 0)
+            break;
+    }
+    db_iter_close(&it);
+    return found;
+}
+
+/* k of the size members, chosen in one ordered pass (Knuth's selection
+ * sampling: every k-subset equally likely). */
+static void select_pass(db_client *c, const char *key, size_t keylen, int64_t size, int64_t k, mlist *out)
+{
+    db_iter it;
+    const uint8_t *sub, *val;
+    size_t sublen, vallen;
+    int64_t seen = 0, need = k;
+    db_iter_init(&it, c, DB_REC_ELEM, key, keylen, NULL, 0, 0);
+    while (need > 0 && db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
+        int64_t left = size - seen;
+        if (left <= need || rnd_below((uint64_t)left) < (uint64_t)need) {
+            ml_add(out, sub, sublen);
+            need--;
+        }
+        seen++;
+    }
+    db_iter_close(&it);
+}
+
+static uint64_t hash_bytes(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (uint8_t)p[i];
+        h *= 1099511628211ULL;
+    }
+    return h ^ (h >> 29);
+}
+
+/* k distinct random members (0 < k < size) into out. */
+static void random_distinct(db_client *c, const char *key, size_t keylen, int64_t size, int64_t k, mlist *out)
+{
+    if (size <= SMALL_SET || k > size / 3) {
+        select_pass(c, key, keylen, size, k, out);
+        return;
+    }
+    /* repeated single picks, duplicates dropped */
+    size_t cap = 16;
+    while (cap < (size_t)k * 2)
+        cap *= 2;
+    size_t *slot = calloc(cap, sizeof *slot); /* index + 1 into out */
+    if (!slot)
+        abort();
+    db_buf one = {0};
+    int64_t attempts = 0, limit = k * 8 + 64;
+    while ((int64_t)out->n < k) {
+        if (++attempts > limit || !random_member_big(c, key, keylen, &one)) {
+            /* a very skewed set: fall back to the exact pass */
+            ml_free(out);
+            select_pass(c, key, keylen, size, k, out);
+            break;
+        }
+        size_t h = (size_t)hash_bytes(buf_ptr(&one), one.len) & (cap - 1);
+        int dup = 0;
+        while (slot[h]) {
+            size_t i = slot[h] - 1;
+            if (out->v[i].len == one.len && (!one.len || !memcmp(ml_ptr(out, i), one.buf, one.len))) {
+                dup = 1;
+                break;
+            }
+            h = (h + 1) & (cap - 1);
+        }
+        if (dup)
+            continue;
+        ml_add(out, buf_ptr(&one), one.len);
+        slot[h] = out->n;
+    }
+    db_buf_free(&one);
+    free(slot);
+}
+
+/* --- SADD SREM SCARD SISMEMBER SMISMEMBER SMEMBERS ------------------------------ */
+
+static void saddCommand(db_client *c)
+{
+    db_meta m;
+    if (get_set(c, KEY(1), &m) < 0)
+        return;
+    long long added = 0;
+    for (int j = 2; j < c->argc; j++) {
+        if (is_member(c, KEY(1), KEY(j)))
+            continue;
+        add_member(c, KEY(1), KEY(j));
+        added++;
+    }
+    if (added) {
+        m.count += added;
+        db_meta_write(c, KEY(1), &m, NULL, 0);
+    }
+    reply_int(c, added);
+}
+
+static void sremCommand(db_client *c)
+{
+    db_meta m;
+    int r = get_set(c, KEY(1), &m);
+    if (r <= 0) {
+        if (r == 0)
+            reply_int(c, 0);
+        return;
+    }
+    long long removed = 0;
+    for (int j = 2; j < c->argc && removed < m.count; j++)
+        if (del_member(c, KEY(1), KEY(j)) == 1)
+            removed++;
+    if (removed) {
+        m.count -= removed;
+        db_meta_write(c, KEY(1), &m, NULL, 0);
+    }
+    reply_int(c, removed);
+}
+
+static void scardCommand(db_client *c)
+{
+    db_meta m;
+    int r = get_set(c, KEY(1), &m);
+    if (r >= 0)
+        reply_int(c, r ? m.count : 0);
+}
+
+static void sismemberCommand(db_client *c)
+{
+    db_meta m;
+    int r = get_set(c, KEY(1), &m);
+    if (r >= 0)
+        reply_int(c, r && is_member(c, KEY(1), KEY(2)));
+}
+
+static void smismemberCommand(db_client *c)
+{
+    db_meta m;
+    int r = get_set(c, KEY(1), &m);
+    if (r < 0)
+        return;
+    reply_array(c, c->argc - 2);
+    for (int j = 2; j < c->argc; j++)
+        reply_int(c, r && is_member(c, KEY(1), KEY(j)));
+}
+
+static void smembersCommand(db_client *c)
+{
+    db_meta m;
+    int r = get_set(c, KEY(1), &m);
+    if (r < 0)
+        return;
+    if (r == 0) {
+        reply_set(c, 0);
+        return;
+    }
+    size_t at = reply_defer(c);
+    long n = 0;
+    db_iter it;
+    const uint8_t *sub, *val;
+    size_t sublen, vallen;
+    db_iter_init(&it, c, DB_REC_ELEM, KEY(1), NULL, 0, 0);
+    while (db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
+        reply_bulk(c, sub, sublen);
+        n++;
+    }
+    db_iter_close(&it);
+    reply_defer_set(c, at, n);
+}
+
+/* --- SPOP SRANDMEMBER ------------------------------------------------------------ */
+
+static void spopCommand(db_client *c)
+{
+    if (c->argc > 3) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    db_meta m;
+    if (c->argc == 2) {
+        int r = get_set(c, KEY(1), &m);
+        if (r <= 0) {
+            if (r == 0)
+                reply_null(c);
+            return;
+        }
+        db_buf one = {0};
+        if (!random_member(c, KEY(1), m.count, &one)) {
+            reply_null(c);
+        } else {
+            reply_bulk(c, buf_ptr(&one), one.len);
+            del_member(c, KEY(1), buf_ptr(&one), one.len);
+            m.count--;
+            db_meta_write(c, KEY(1), &m, NULL, 0);
+        }
+        db_buf_free(&one);
+        return;
+    }
+    long long count;
+    /* Redis answers the one error for a negative count and for no integer */
+    if (parse_ll(c->argv[2], c->argvlen[2], &count) != 0 || count < 0) {
+        reply_error(c, ERR_NEGATIVE);
+        return;
+    }
+    int r = get_set(c, KEY(1), &m);
+    if (r < 0)
+        return;
+    if (r == 0 || count == 0) {
+        reply_set(c, 0);
+        return;
+    }
+    mlist l = {0};
+    if (count >= m.count) {
+        load_all(c, KEY(1), &l);
+        db_delete(c, KEY(1));
+    } else {
+        random_distinct(c, KEY(1), m.count, count, &l);
+        for (size_t i = 0; i < l.n; i++)
+            del_member(c, KEY(1), ml_ptr(&l, i), l.v[i].len);
+        m.count -= (int64_t)l.n;
+        db_meta_write(c, KEY(1), &m, NULL, 0);
+    }
+    reply_members(c, &l, 1);
+    ml_free(&l);
+}
+
+static void srandmemberCommand(db_client *c)
+{
+    if (c->argc > 3) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    db_meta m;
+    if (c->argc == 2) {
+        int r = get_set(c, KEY(1), &m);
+        if (r <= 0) {
+            if (r == 0)
+                reply_null(c);
+            return;
+        }
+        db_buf one = {0};
+        if (random_member(c, KEY(1), m.count, &one))
+            reply_bulk(c, buf_ptr(&one), one.len);
+        else
+            reply_null(c);
+        db_buf_free(&one);
+        return;
+    }
+    long long count;
+    if (arg_ll(c, 2, &count) < 0)
+        return;
+    if (count == LLONG_MIN) {
+        reply_errorf(c, "ERR value is out of range, value must between %lld and %lld", -LLONG_MAX, LLONG_MAX);
+        return;
+    }
+    int r = get_set(c, KEY(1), &m);
+    if (r < 0)
+        return;
+    if (r == 0 || count == 0) {
+        reply_array(c, 0);
+        return;
+    }
+    mlist l = {0};
+    if (count < 0) { /* repeats allowed */
+        long long n = -count;
+        reply_array(c, (long)n);
+        /* picks with repeats come from the members loaded once: exact, and
+         * fast, so a huge count reaches the output limit (reply.c) soon */
+        if (m.count <= (1 << 20)) {
+            load_all(c, KEY(1), &l);
+            for (long long i = 0; i < n; i++) {
+                if (reply_overflowed(c))
+                    break;
+                size_t j = l.n ? (size_t)rnd_below(l.n) : 0;
+                if (l.n)
+                    reply_bulk(c, ml_ptr(&l, j), l.v[j].len);
+                else
+                    reply_null(c);
+            }
+        } else {
+            db_buf one = {0};
+            for (long long i = 0; i < n; i++) {
+                if (reply_overflowed(c))
+                    break;
+                if (random_member_big(c, KEY(1), &one))
+                    reply_bulk(c, buf_ptr(&one), one.len);
+                else
+                    reply_null(c);
+            }
+            db_buf_free(&one);
+        }
+    } else if (count >= m.count) {
+        load_all(c, KEY(1), &l);
+        reply_members(c, &l, 0);
+    } else {
+        random_distinct(c, KEY(1), m.count, count, &l);
+        reply_members(c, &l, 0);
+    }
+    ml_free(&l);
+}
+
+/* --- SMOVE ------------------------------------------------------------------------ */
+
+static void smoveCommand(db_client *c)
+{
+    db_meta src, dst;
+    int r = get_set(c, KEY(1), &src);
+    if (r < 0)
+        return;
+    if (r == 0) {
+        /* Redis answers 0 before looking at the destination's type */
+        reply_int(c, 0);
+        return;
+    }
+    int rd = get_set(c, KEY(2), &dst);
+    if (rd < 0)
+        return;
+    if (c->argvlen[1] == c->argvlen[2] && !memcmp(c->argv[1], c->argv[2], c->argvlen[1])) {
+        reply_int(c, is_member(c, KEY(1), KEY(3)));
+        return;
+    }
+    if (del_member(c, KEY(1), KEY(3)) != 1) {
+        reply_int(c, 0);
+        return;
+    }
+    src.count--;
+    db_meta_write(c, KEY(1), &src, NULL, 0);
+    if (!is_member(c, KEY(2), KEY(3))) {
+        add_member(c, KEY(2), KEY(3));
+        dst.count++;
+        db_meta_write(c, KEY(2), &dst, NULL, 0);
+    }
+    reply_int(c, 1);
+}
+
+/* --- SINTER SINTERCARD SINTERSTORE ------------------------------------------------ */
+
+/* Looks up the nkeys keys from argv[first]: -1 if one is not a set (replied),
+ * else the number of missing keys. */
+static int lookup_sets(db_client *c, int first, int nkeys, db_meta *m, int *exists)
+{
+    int missing = 0;
+    for (int j = 0; j < nkeys; j++) {
+        int r = get_set(c, KEY(first + j), &m[j]);
+        if (r < 0)
+            return -1;
+        exists[j] = r;
+        if (!r)
+            missing++;
+    }
+    return missing;
+}
+
+/* dst: argv index of the destination or 0; cardinality: SINTERCARD with
+ * limit (0: none). */
+static void sinter_generic(db_client *c, int first, int nkeys, int dst, int cardinality, long long limit)
+{
+    db_meta *m = calloc((size_t)nkeys, sizeof *m);
+    int *exists = calloc((size_t)nkeys, sizeof *exists);
+    if (!m || !exists)
+        abort();
+    int missing = lookup_sets(c, first, nkeys, m, exists);
+    if (missing < 0)
+        goto done;
+    if (missing > 0) {
+        if (dst) {
+            db_delete(c, KEY(dst));
+            reply_int(c, 0);
+        } else if (cardinality) {
+            reply_int(c, 0);
+        } else {
+            reply_set(c, 0);
+        }
+        goto done;
+    }
+    int small = 0;
+    for (int j = 1; j < nkeys; j++)
+        if (m[j].count < m[small].count)
+            small = j;
+    const char *skey = c->argv[first + small];
+    size_t sklen = c->argvlen[first + small];
+
+    mlist l = {0};
+    long long n = 0;
+    size_t at = 0;
+    if (!dst && !cardinality)
+        at = reply_defer(c);
+    db_iter it;
+    const uint8_t *sub, *val;
+    size_t sublen, vallen;
+    db_iter_init(&it, c, DB_REC_ELEM, skey, sklen, NULL, 0, 0);
+    while (db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
+        int in = 1;
+        for (int j = 0; j < nkeys && in; j++) {
+            if (j == small ||
+                (c->argvlen[first + j] == sklen && !memcmp(c->argv[first + j], skey, sklen)))
+                continue;
+            in = is_member(c, KEY(first + j), sub, sublen);
+        }
+        if (!in)
+            continue;
+        n++;
+        if (dst)
+            ml_add(&l, sub, sublen);
+        else if (!cardinality)
+            reply_bulk(c, sub, sublen);
+        else if (limit && n >= limit)
+            break;
+    }
+    db_iter_close(&it);
+    if (dst) {
+        store_set(c, KEY(dst), &l);
+        reply_int(c, n);
+    } else if (cardinality) {
+        reply_int(c, n);
+    } else {
+        reply_defer_set(c, at, (long)n);
+    }
+    ml_free(&l);
+done:
+    free(m);
+    free(exists);
+}
+
+static void sinterCommand(db_client *c)
+{
+    sinter_generic(c, 1, c->argc - 1, 0, 0, 0);
+}
+
+static void sinterstoreCommand(db_client *c)
+{
+    sinter_generic(c, 2, c->argc - 2, 1, 0, 0);
+}
+
+static void sintercardCommand(db_client *c)
+{
+    long long numkeys, limit = 0;
+    if (parse_ll(c->argv[1], c->argvlen[1], &numkeys) != 0 || numkeys < 1) {
+        reply_error(c, "ERR numkeys should be greater than 0");
+        return;
+    }
+    if (numkeys > c->argc - 2) {
+        reply_error(c, "ERR Number of keys can't be greater than number of args");
+        return;
+    }
+    for (int j = 2 + (int)numkeys; j < c->argc; j++) {
+        if (arg_is(c, j, "limit") && j + 1 < c->argc) {
+            j++;
+            if (parse_ll(c->argv[j], c->argvlen[j], &limit) != 0 || limit < 0) {
+                reply_error(c, "ERR LIMIT can't be negative");
+                return;
+            }
+        } else {
+            reply_error(c, ERR_SYNTAX);
+            return;
+        }
+    }
+    sinter_generic(c, 2, (int)numkeys, 0, 1, limit);
+}
+
+/* --- SUNION SDIFF and their STORE forms -------------------------------------------- */
+
+/* dst: argv index of the destination or 0. A merge of the sets' ordered
+ * iterators; the heads are copied, as an iterator's sub lives only until the
+ * next db_iter_next of any iterator. */
+static void sunion_generic(db_client *c, int first, int nkeys, int dst)
+{
+    db_meta *m = calloc((size_t)nkeys, sizeof *m);
+    int *exists = calloc((size_t)nkeys, sizeof *exists);
+    db_iter *it = calloc((size_t)nkeys, sizeof *it);
+    db_buf *head = calloc((size_t)nkeys, sizeof *head);
+    int *live = calloc((size_t)nkeys, sizeof *live);
+    if (!m || !exists || !it || !head || !live)
+        abort();
+    if (lookup_sets(c, first, nkeys, m, exists) < 0)
+        goto done;
+    const uint8_t *sub, *val;
+    size_t sublen, vallen;
+    /* live: 0 no iterator, 1 iterator at its end, 2 head holds a member */
+    for (int j = 0; j < nkeys; j++) {
+        if (!exists[j])
+            continue;
+        db_iter_init(&it[j], c, DB_REC_ELEM, KEY(first + j), NULL, 0, 0);
+        live[j] = 1;
+        if (db_iter_next(&it[j], &sub, &sublen, &val, &vallen)) {
+            buf_set(&head[j], sub, sublen);
+            live[j] = 2;
+        }
+    }
+    mlist l = {0};
+    long n = 0;
+    size_t at = 0;
+    if (!dst)
+        at = reply_defer(c);
+    for (;;) {
+        int min = -1;
+        for (int j = 0; j < nkeys; j++)
+            if (live[j] == 2 &&
+                (min < 0 || bytes_cmp(buf_ptr(&head[j]), head[j].len, buf_ptr(&head[min]), head[min].len) < 0))
+                min = j;
+        if (min < 0)
+            break;
+        if (dst)
+            ml_add(&l, buf_ptr(&head[min]), head[min].len);
+        else
+            reply_bulk(c, buf_ptr(&head[min]), head[min].len);
+        n++;
+        /* advance every iterator standing on this member, the minimum last */
+        for (int k = 0; k <= nkeys; k++) {
+            int j = k < nkeys ? k : min;
+            if (live[j] != 2 || (k < nkeys && (j == min || bytes_cmp(buf_ptr(&head[j]), head[j].len,
+                                                                     buf_ptr(&head[min]), head[min].len))))
+                continue;
+            if (db_iter_next(&it[j], &sub, &sublen, &val, &vallen))
+                buf_set(&head[j], sub, sublen);
+            else
+                live[j] = 1;
+        }
+    }
+    for (int j = 0; j < nkeys; j++)
+        if (live[j])
+            db_iter_close(&it[j]);
+    if (dst) {
+        store_set(c, KEY(dst), &l);
+        reply_int(c, (long long)l.n);
+    } else {
+        reply_defer_set(c, at, n);
+    }
+    ml_free(&l);
+done:
+    for (int j = 0; j < nkeys; j++)
+        db_buf_free(&head[j]);
+    free(m);
+    free(exists);
+    free(it);
+    free(head);
+    free(live);
+}
+
+static void sdiff_generic(db_client *c, int first, int nkeys, int dst)
+{
+    db_meta *m = calloc((size_t)nkeys, sizeof *m);
+    int *exists = calloc((size_t)nkeys, sizeof *exists);
+    if (!m || !exists)
+        abort();
+    if (lookup_sets(c, first, nkeys, m, exists) < 0)
+        goto done;
+    mlist l = {0};
+    long n = 0;
+    size_t at = 0;
+    if (!dst)
+        at = reply_defer(c);
+    int same = 0; /* the first key again: nothing is left */
+    for (int j = 1; j < nkeys; j++)
+        if (c->argvlen[first + j] == c->argvlen[first] && !memcmp(c->argv[first + j], c->argv[first], c->argvlen[first]))
+            same = 1;
+    if (exists[0] && !same) {
+        db_iter it;
+        const uint8_t *sub, *val;
+        size_t sublen, vallen;
+        db_iter_init(&it, c, DB_REC_ELEM, KEY(first), NULL, 0, 0);
+        while (db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
+            int out = 0;
+            for (int j = 1; j < nkeys && !out; j++)
+                out = exists[j] && is_member(c, KEY(first + j), sub, sublen);
+            if (out)
+                continue;
+            if (dst)
+                ml_add(&l, sub, sublen);
+            else
+                reply_bulk(c, sub, sublen);
+            n++;
+        }
+        db_iter_close(&it);
+    }
+    if (dst) {
+        store_set(c, KEY(dst), &l);
+        reply_int(c, (long long)l.n);
+    } else {
+        reply_defer_set(c, at, n);
+    }
+    ml_free(&l);
+done:
+    free(m);
+    free(exists);
+}
+
+static void sunionCommand(db_client *c)
+{
+    sunion_generic(c, 1, c->argc - 1, 0);
+}
+
+static void sunionstoreCommand(db_client *c)
+{
+    sunion_generic(c, 2, c->argc - 2, 1);
+}
+
+static void sdiffCommand(db_client *c)
+{
+    sdiff_generic(c, 1, c->argc - 1, 0);
+}
+
+static void sdiffstoreCommand(db_client *c)
+{
+    sdiff_generic(c, 2, c->argc - 2, 1);
+}
+
+/* --- SSCAN ------------------------------------------------------------------------ */
+
+/* Cursor text to seek key: 1 ok (key in out, empty: from the start), 0 invalid. */
+static int cursor_decode(const char *s, size_t n, db_buf *out)
+{
+    out->len = 0;
+    size_t i = 0;
+    if (n && (s[0] == '+' || s[0] == '-')) {
+        i = 1;
+        if (n == 1)
+            return 0;
+    }
+    if (n - i > SCAN_CURSOR_MAX)
+        return 0;
+    uint8_t num[SCAN_CURSOR_MAX]; /* little-endian base 256; 200 digits < 84 bytes */
+    size_t len = 0;
+    for (; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        unsigned carry = (unsigned)(s[i] - '0');
+        for (size_t k = 0; k < len; k++) {
+            unsigned v = num[k] * 10u + carry;
+            num[k] = (uint8_t)v;
+            carry = v >> 8;
+        }
+        while (carry) {
+            num[len++] = (uint8_t)carry;
+            carry >>= 8;
+        }
+    }
+    while (len && !num[len - 1])
+        len--;
+    /* the most significant byte is the marker (0x01 in our cursors) */
+    for (size_t k = len > 0 ? len - 1 : 0; k-- > 0;)
+        db_buf_append(out, &num[k], 1);
+    return 1;
+}
+
+/* Seek key to cursor text: the number 0x01 k[0] k[1] ... in decimal. */
+static void cursor_encode(const uint8_t *k, size_t n, char *out, size_t cap)
+{
+    uint8_t num[SCAN_SEP_MAX + 1]; /* big-endian */
+    size_t len = n + 1, start = 0;
+    num[0] = 1;
+    memcpy(num + 1, k, n);
+    char digits[SCAN_CURSOR_MAX];
+    size_t nd = 0;
+    while (start < len) {
+        unsigned rem = 0;
+        for (size_t i = start; i < len; i++) {
+            unsigned v = rem * 256u + num[i];
+            num[i] = (uint8_t)(v / 10);
+            rem = v % 10;
+        }
+        digits[nd++] = (char)('0' + rem);
+        while (start < len && !num[start])
+            start++;
+    }
+    size_t o = 0;
+    while (nd && o + 1 < cap)
+        out[o++] = digits[--nd];
+    out[o] = 0;
+}
+
+static void sscanCommand(db_client *c)
+{
+    db_buf seek = {0};
+    if (!cursor_decode(c->argv[2], c->argvlen[2], &seek)) {
+        reply_error(c, "ERR invalid cursor");
+        return;
+    }
+    db_meta m;
+    int r = get_set(c, KEY(1), &m);
+    if (r <= 0) {
+        if (r == 0) {
+            reply_array(c, 2);
+            reply_bulk(c, "0", 1);
+            reply_array(c, 0);
+        }
+        db_buf_free(&seek);
+        return;
+    }
+    long long count = 10;
+    const char *pat = NULL;
+    size_t patlen = 0;
+    for (int i = 3; i < c->argc; i += 2) {
+        int more = c->argc - i >= 2;
+        if (arg_is(c, i, "count") && more) {
+            if (arg_ll(c, i + 1, &count) < 0)
+                goto out;
+            if (count < 1) {
+                reply_error(c, ERR_SYNTAX);
+                goto out;
+            }
+        } else if (arg_is(c, i, "match") && more) {
+            pat = c->argv[i + 1];
+            patlen = c->argvlen[i + 1];
+            if (patlen == 1 && pat[0] == '*')
+                pat = NULL;
+        } else {
+            reply_error(c, ERR_SYNTAX);
+            goto out;
+        }
+    }
+
+    /* Read members from the seek key: batch = the first `end` of them, and
+     * the cursor points at member `end` (none: the scan is over). */
+    mlist l = {0};
+    size_t end = 0, sep = 0, lo = count > 1 ? (size_t)((count + 1) / 2) : 1;
+    int more = 0;
+    db_iter it;
+    const uint8_t *sub, *val;
+    size_t sublen, vallen;
+    db_iter_init(&it, c, DB_REC_ELEM, KEY(1), seek.len ? seek.buf : NULL, seek.len, 0);
+    while (db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
+        ml_add(&l, sub, sublen);
+        size_t i = l.n - 1;
+        if (i < (size_t)count)
+            continue;
+        if (i == (size_t)count) {
+            /* the shortest cursor among boundaries lo..count, the latest on ties */
+            size_t best = 0, bestsep = SIZE_MAX;
+            for (size_t b = lo; b <= i; b++) {
+                size_t s = lcp((const uint8_t *)ml_ptr(&l, b - 1), l.v[b - 1].len, (const uint8_t *)ml_ptr(&l, b),
+                               l.v[b].len) + 1;
+                if (s <= bestsep) {
+                    best = b;
+                    bestsep = s;
+                }
+            }
+            if (bestsep <= SCAN_SEP_MAX) {
+                end = best;
+                sep = bestsep;
+                more = 1;
+                break;
+            }
+        } else {
+            /* members share long prefixes: take more until a short boundary */
+            size_t s = lcp((const uint8_t *)ml_ptr(&l, i - 1), l.v[i - 1].len, (const uint8_t *)ml_ptr(&l, i),
+                           l.v[i].len) + 1;
+            if (s <= SCAN_SEP_MAX) {
+                end = i;
+                sep = s;
+                more = 1;
+                break;
+            }
+        }
+    }
+    db_iter_close(&it);
+    if (!more)
+        end = l.n;
+
+    char cursor[SCAN_CURSOR_MAX + 1] = "0";
+    if (more)
+        cursor_encode((const uint8_t *)ml_ptr(&l, end), sep, cursor, sizeof cursor);
+    reply_array(c, 2);
+    reply_bulk_cstr(c, cursor);
+    size_t at = reply_defer(c);
+    long n = 0;
+    for (size_t i = 0; i < end; i++) {
+        if (pat && !glob_match(pat, patlen, ml_ptr(&l, i), l.v[i].len, 0))
+            continue;
+        reply_bulk(c, ml_ptr(&l, i), l.v[i].len);
+        n++;
+    }
+    reply_defer_array(c, at, n);
+    ml_free(&l);
+out:
+    db_buf_free(&seek);
+}
+
+/* --- SCLEAR SMCLEAR (Leither) ----------------------------------------------------- */
+
+static void sclearCommand(db_client *c)
+{
+    db_meta m;
+    int r = get_set(c, KEY(1), &m);
+    if (r < 0)
+        return;
+    if (r == 0) {
+        reply_int(c, 0);
+        return;
+    }
+    db_delete(c, KEY(1));
+    reply_int(c, m.count);
+}
+
+static void smclearCommand(db_client *c)
+{
+    db_meta m;
+    for (int j = 1; j < c->argc; j++)
+        if (get_set(c, KEY(j), &m) < 0)
+            return;
+    long long n = 0;
+    for (int j = 1; j < c->argc; j++)
+        if (db_delete(c, KEY(j)) == 1)
+            n++;
+    reply_int(c, n);
+}
+
+/* --- the table ---------------------------------------------------------------------- */
+
+const struct db_command db_set_commands[] = {
+    {"sadd", saddCommand, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
+    {"srem", sremCommand, -3, CMD_WRITE | CMD_FAST, 1, 1, 1},
+    {"scard", scardCommand, 2, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"sismember", sismemberCommand, 3, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"smismember", smismemberCommand, -3, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"smembers", smembersCommand, 2, CMD_READONLY, 1, 1, 1},
+    {"spop", spopCommand, -2, CMD_WRITE | CMD_FAST, 1, 1, 1},
+    {"srandmember", srandmemberCommand, -2, CMD_READONLY, 1, 1, 1},
+    {"smove", smoveCommand, 4, CMD_WRITE | CMD_FAST, 1, 2, 1},
+    {"sinter", sinterCommand, -2, CMD_READONLY, 1, -1, 1},
+    {"sintercard", sintercardCommand, -3, CMD_READONLY, 0, 0, 0},
+    {"sinterstore", sinterstoreCommand, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 1},
+    {"sunion", sunionCommand, -2, CMD_READONLY, 1, -1, 1},
+    {"sunionstore", sunionstoreCommand, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 1},
+    {"sdiff", sdiffCommand, -2, CMD_READONLY, 1, -1, 1},
+    {"sdiffstore", sdiffstoreCommand, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 1},
+    {"sscan", sscanCommand, -3, CMD_READONLY, 1, 1, 1},
+    {"sclear", sclearCommand, 2, CMD_WRITE, 1, 1, 1},
+    {"smclear", smclearCommand, -2, CMD_WRITE, 1, -1, 1},
+    {NULL, NULL, 0, 0, 0, 0, 0},
+};
