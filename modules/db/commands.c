@@ -292,7 +292,10 @@ int db_commit(db *d)
         mdb_txn_abort(d->txn);
     }
     d->txn = NULL;
+    d->cursor = NULL; /* LMDB closed it with the transaction */
     int failed = d->batch_failed;
+    if (failed)
+        d->epoch_dbno = 0;
     for (size_t i = 0; i < d->nbatch; i++) {
         db_client *c = d->batch[i];
         if (!c)

@@ -42,11 +42,14 @@ typedef struct {
     int64_t tail;      /* ... and one past the last (count == tail - head) */
 } db_meta;
 
-/* A growable byte buffer (replies, scratch). */
+/* A growable byte buffer (replies, scratch). It may start on the caller's
+ * stack (DB_BUF_STACK): it moves to the heap only if it outgrows that. */
 typedef struct {
     char *buf;
     size_t len, cap;
+    int on_stack;
 } db_buf;
+#define DB_BUF_STACK(storage) {(storage), 0, sizeof(storage), 1}
 void db_buf_append(db_buf *b, const void *p, size_t n);
 void db_buf_printf(db_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void db_buf_free(db_buf *b);
@@ -59,6 +62,8 @@ struct db {
     MDB_dbi expires; /* (dbno, expire_ms, key) -> "": keys with a TTL, soonest first */
     MDB_dbi info;    /* per database: epoch, versions; the MiMei registry */
     MDB_txn *txn;    /* the current batch's write transaction, or NULL */
+    MDB_cursor *cursor; /* on data, for point reads and writes in this batch */
+    uint32_t epoch_dbno, epoch_value; /* the last epoch read (valid if dbno != 0) */
     int batch_failed;
     char batch_error[256];
     struct db_client **batch; /* clients that executed commands in this batch */

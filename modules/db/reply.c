@@ -17,11 +17,30 @@ static void raw(db_client *c, const void *p, size_t n)
 
 int reply_overflowed(const db_client *c) { return (c->flags & DB_CLIENT_OVERFLOW) != 0; }
 
+/* type, the number, CRLF: the most frequent thing a reply writes, so no
+ * printf (it showed up as a third of LRANGE's time) */
+static size_t format_header(char *buf, char type, long long n)
+{
+    char digits[24];
+    size_t len = 0, i = 0;
+    unsigned long long v = n < 0 ? 0 - (unsigned long long)n : (unsigned long long)n;
+    do
+        digits[len++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    buf[i++] = type;
+    if (n < 0)
+        buf[i++] = '-';
+    while (len)
+        buf[i++] = digits[--len];
+    buf[i++] = '\r';
+    buf[i++] = '\n';
+    return i;
+}
+
 static void header(db_client *c, char type, long long n)
 {
     char buf[32];
-    int len = snprintf(buf, sizeof buf, "%c%lld\r\n", type, n);
-    raw(c, buf, (size_t)len);
+    raw(c, buf, format_header(buf, type, n));
 }
 
 void reply_ok(db_client *c) { raw(c, "+OK\r\n", 5); }
@@ -56,9 +75,15 @@ void reply_int(db_client *c, long long v) { header(c, ':', v); }
 
 void reply_bulk(db_client *c, const void *p, size_t n)
 {
-    header(c, '$', (long long)n);
-    raw(c, p, n);
-    raw(c, "\r\n", 2);
+    char head[32];
+    size_t hl = format_header(head, '$', (long long)n);
+    if (c->out.len + hl + n + 2 > c->db->output_limit) {
+        c->flags |= DB_CLIENT_CLOSE | DB_CLIENT_OVERFLOW; /* as raw() does */
+        return;
+    }
+    db_buf_append(&c->out, head, hl);
+    db_buf_append(&c->out, p, n);
+    db_buf_append(&c->out, "\r\n", 2);
 }
 
 void reply_bulk_cstr(db_client *c, const char *s) { reply_bulk(c, s, strlen(s)); }
@@ -124,8 +149,10 @@ size_t reply_defer(db_client *c)
 
 static void defer_fill(db_client *c, size_t at, char type, long long n)
 {
+    if (reply_overflowed(c) && at + DEFER_ROOM > c->out.len)
+        return; /* the reservation itself was dropped */
     char buf[DEFER_ROOM];
-    int len = snprintf(buf, sizeof buf, "%c%lld\r\n", type, n);
+    int len = (int)format_header(buf, type, n);
     char *base = c->out.buf + at;
     memmove(base + len, base + DEFER_ROOM, c->out.len - at - DEFER_ROOM);
     memcpy(base, buf, (size_t)len);

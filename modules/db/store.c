@@ -158,6 +158,7 @@ static int rec_find(db_client *c, MDB_cursor *cur, const db_buf *rk, uint32_t ep
     return k->mv_size == rk->len + 4 && !memcmp(k->mv_data, rk->buf, rk->len);
 }
 
+/* A cursor of its own (iterators: they may be nested). */
 static MDB_cursor *cursor(db_client *c)
 {
     MDB_cursor *cur;
@@ -169,15 +170,25 @@ static MDB_cursor *cursor(db_client *c)
     return cur;
 }
 
+/* The batch's cursor for point reads and writes: opened once per batch
+ * (LMDB frees it with the transaction), not once per lookup. */
+static MDB_cursor *point_cursor(db_client *c)
+{
+    if (!c->db->cursor && mdb_cursor_open(c->txn, c->db->data, &c->db->cursor) != 0) {
+        c->db->cursor = NULL;
+        db_fail(c, MDB_PANIC);
+    }
+    return c->db->cursor;
+}
+
 /* Reads record rk as of the client's version; 1 with a live value. */
 static int rec_get(db_client *c, const db_buf *rk, const uint8_t **val, size_t *vallen)
 {
-    MDB_cursor *cur = cursor(c);
+    MDB_cursor *cur = point_cursor(c);
     if (!cur)
         return -1;
     MDB_val k, v;
     int found = rec_find(c, cur, rk, c->read_epoch, &k, &v);
-    mdb_cursor_close(cur);
     if (found <= 0 || v.mv_size < 1 || ((uint8_t *)v.mv_data)[0] != LIVE)
         return found < 0 ? -1 : 0;
     *val = (uint8_t *)v.mv_data + 1;
@@ -189,23 +200,19 @@ static int rec_get(db_client *c, const db_buf *rk, const uint8_t **val, size_t *
  * Returns 1 if a live value was there before, 0 if not, -1 on error. */
 static int rec_put(db_client *c, const db_buf *rk, const void *val, size_t vallen)
 {
-    MDB_cursor *cur = cursor(c);
+    MDB_cursor *cur = point_cursor(c);
     if (!cur)
         return -1;
     MDB_val k, v;
     int rc = 0, found = rec_find(c, cur, rk, UINT32_MAX, &k, &v);
-    if (found < 0) {
-        mdb_cursor_close(cur);
+    if (found < 0)
         return -1;
-    }
     uint32_t e = c->write_epoch;
     int was_live = found && v.mv_size >= 1 && ((uint8_t *)v.mv_data)[0] == LIVE;
     int same_epoch = found && ~get_u32((uint8_t *)k.mv_data + rk->len) == e;
     if (!val) {
-        if (!was_live) {
-            mdb_cursor_close(cur);
+        if (!was_live)
             return 0;
-        }
         if (same_epoch) {
             /* older entries (kept for a backup) must be hidden by a tombstone */
             MDB_val k2, v2;
@@ -214,17 +221,13 @@ static int rec_put(db_client *c, const db_buf *rk, const void *val, size_t valle
             if (!older) {
                 /* back onto the record itself: MDB_PREV would be wrong when
                  * MDB_NEXT found nothing (the record was the last one) */
-                if (rec_find(c, cur, rk, UINT32_MAX, &k2, &v2) <= 0) {
-                    mdb_cursor_close(cur);
+                if (rec_find(c, cur, rk, UINT32_MAX, &k2, &v2) <= 0)
                     return -1;
-                }
                 rc = mdb_cursor_del(cur, 0);
-                mdb_cursor_close(cur);
                 return rc ? db_fail(c, rc) : 1;
             }
         }
     }
-    mdb_cursor_close(cur);
     uint8_t keybuf[4096];
     db_buf big = {0};
     uint8_t *kb = keybuf;
@@ -253,7 +256,8 @@ static int rec_put(db_client *c, const db_buf *rk, const void *val, size_t valle
 int db_elem_get(db_client *c, char kind, const void *key, size_t keylen, const void *sub, size_t sublen,
                 const uint8_t **val, size_t *vallen)
 {
-    db_buf rk = {0};
+    char rkbuf[512];
+    db_buf rk = DB_BUF_STACK(rkbuf);
     rec_key(&rk, c->dbno, kind, key, keylen, sub, sublen);
     int rc = rec_get(c, &rk, val, vallen);
     db_buf_free(&rk);
@@ -263,7 +267,8 @@ int db_elem_get(db_client *c, char kind, const void *key, size_t keylen, const v
 int db_elem_put(db_client *c, char kind, const void *key, size_t keylen, const void *sub, size_t sublen,
                 const void *val, size_t vallen)
 {
-    db_buf rk = {0};
+    char rkbuf[512];
+    db_buf rk = DB_BUF_STACK(rkbuf);
     rec_key(&rk, c->dbno, kind, key, keylen, sub, sublen);
     int rc = rec_put(c, &rk, val ? val : "", val ? vallen : 0);
     db_buf_free(&rk);
@@ -274,7 +279,8 @@ int db_elem_put(db_client *c, char kind, const void *key, size_t keylen, const v
 
 int db_elem_del(db_client *c, char kind, const void *key, size_t keylen, const void *sub, size_t sublen)
 {
-    db_buf rk = {0};
+    char rkbuf[512];
+    db_buf rk = DB_BUF_STACK(rkbuf);
     rec_key(&rk, c->dbno, kind, key, keylen, sub, sublen);
     int rc = rec_put(c, &rk, NULL, 0);
     db_buf_free(&rk);
@@ -516,7 +522,8 @@ static int expire_index(db_client *c, const void *key, size_t keylen, int64_t ol
 
 int db_lookup(db_client *c, const void *key, size_t keylen, db_meta *meta, const uint8_t **val, size_t *vallen)
 {
-    db_buf rk = {0};
+    char rkbuf[512];
+    db_buf rk = DB_BUF_STACK(rkbuf);
     const uint8_t *v;
     size_t vl;
     rec_key(&rk, c->dbno, DB_REC_META, key, keylen, NULL, 0);
@@ -557,7 +564,8 @@ int db_meta_write(db_client *c, const void *key, size_t keylen, const db_meta *m
         db_delete(c, key, keylen);
         return 0;
     }
-    db_buf rk = {0}, rec = {0};
+    char rkbuf[512], recbuf[1024];
+    db_buf rk = DB_BUF_STACK(rkbuf), rec = DB_BUF_STACK(recbuf);
     rec_key(&rk, c->dbno, DB_REC_META, key, keylen, NULL, 0);
     /* the previous expiry, to keep the expiry index right */
     const uint8_t *old;
@@ -619,7 +627,8 @@ static int delete_kind(db_client *c, char kind, const void *key, size_t keylen)
 
 int db_delete(db_client *c, const void *key, size_t keylen)
 {
-    db_buf rk = {0};
+    char rkbuf[512];
+    db_buf rk = DB_BUF_STACK(rkbuf);
     const uint8_t *v;
     size_t vl;
     rec_key(&rk, c->dbno, DB_REC_META, key, keylen, NULL, 0);
@@ -699,14 +708,19 @@ static void epoch_key(uint8_t out[9], uint32_t dbno)
     put_u32(out + 5, dbno);
 }
 
+/* Read on every command, changed only by MM.BACKUP: cached (db_commit
+ * forgets the cache when a batch fails, as its change did not happen). */
 uint32_t db_epoch(db_client *c, uint32_t dbno)
 {
+    if (c->db->epoch_dbno == dbno)
+        return c->db->epoch_value;
     uint8_t kb[9];
     epoch_key(kb, dbno);
     MDB_val k = {sizeof kb, kb}, v;
-    if (mdb_get(c->txn, c->db->info, &k, &v) == 0 && v.mv_size == 4)
-        return get_u32(v.mv_data);
-    return 1;
+    uint32_t e = mdb_get(c->txn, c->db->info, &k, &v) == 0 && v.mv_size == 4 ? get_u32(v.mv_data) : 1;
+    c->db->epoch_dbno = dbno;
+    c->db->epoch_value = e;
+    return e;
 }
 
 int db_epoch_set(db_client *c, uint32_t dbno, uint32_t epoch)
@@ -716,6 +730,7 @@ int db_epoch_set(db_client *c, uint32_t dbno, uint32_t epoch)
     put_u32(vb, epoch);
     MDB_val k = {sizeof kb, kb}, v = {4, vb};
     int rc = mdb_put(c->txn, c->db->info, &k, &v, 0);
+    c->db->epoch_dbno = 0;
     return rc ? db_fail(c, rc) : 0;
 }
 

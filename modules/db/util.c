@@ -16,9 +16,12 @@ void db_buf_append(db_buf *b, const void *p, size_t n)
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + n)
             cap *= 2;
-        char *grown = realloc(b->buf, cap);
+        char *grown = b->on_stack ? malloc(cap) : realloc(b->buf, cap);
         if (!grown)
             abort(); /* out of memory: the output limit keeps buffers bounded */
+        if (b->on_stack && b->len)
+            memcpy(grown, b->buf, b->len);
+        b->on_stack = 0;
         b->buf = grown;
         b->cap = cap;
     }
@@ -48,9 +51,11 @@ void db_buf_printf(db_buf *b, const char *fmt, ...)
 
 void db_buf_free(db_buf *b)
 {
-    free(b->buf);
+    if (!b->on_stack)
+        free(b->buf);
     b->buf = NULL;
     b->len = b->cap = 0;
+    b->on_stack = 0;
 }
 
 /* Strict: what Redis's string2ll accepts (no spaces, no '+', no leading
