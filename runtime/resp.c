@@ -77,7 +77,7 @@ static void flush(conn *cn)
     size_t len;
     const char *data = db_output(cn->client, &len);
     if (len == 0) {
-        if (cn->closing || db_client_closing(cn->client)) {
+        if ((cn->closing || db_client_closing(cn->client)) && db_output_size(cn->client) == 0) {
             close_conn(cn);
             return;
         }
@@ -150,9 +150,7 @@ static void process(conn *cn)
             run(cn, &r);
         resp_request_free(&r);
         /* back-pressure: a client that reads nothing cannot grow our memory */
-        size_t pending;
-        db_output(cn->client, &pending);
-        if (pending > READ_PAUSE_BYTES) {
+        if (db_output_size(cn->client) > READ_PAUSE_BYTES) {
             cn->paused = 1;
             h2o_socket_read_stop(cn->sock);
             break;

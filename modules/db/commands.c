@@ -201,9 +201,11 @@ void db_client_free(db_client *c)
 void *db_client_io(const db_client *c) { return c->io; }
 const char *db_output(db_client *c, size_t *len)
 {
-    *len = c->out.len;
+    *len = c->batch_cmds >= 0 ? c->batch_start : c->out.len;
     return c->out.buf;
 }
+
+size_t db_output_size(const db_client *c) { return c->out.len; }
 
 void db_output_consumed(db_client *c, size_t n)
 {

@@ -50,9 +50,13 @@ int db_commit(db *db);
  * syncs under DB_SYNC_EVERYSEC. */
 void db_tick(db *db);
 
-/* Output waiting to be written, and how much was written. */
+/* Output that may be written now, and how much was written. Replies of the
+ * batch still open are held back until db_commit: whatever path writes a
+ * client out, no acknowledgement leaves before its write is committed. */
 const char *db_output(db_client *c, size_t *len);
 void db_output_consumed(db_client *c, size_t n);
+/* Bytes of output waiting, sendable or held back. */
+size_t db_output_size(const db_client *c);
 /* Nonzero when the connection should close once its output is written. */
 int db_client_closing(const db_client *c);
 /* Nonzero while the client waits in a blocking command. */
