@@ -179,6 +179,59 @@ function M.stop_redis(r)
   M.rmtree(r.dir)
 end
 
+-- A script: one command a line.
+function M.lines(...)
+  return table.concat({ ... }, "\n") .. "\n"
+end
+
+-- Undoes redis-cli's quoting of a string reply ("a\nb", "\xff").
+function M.unquote(q)
+  local map = { n = "\n", r = "\r", t = "\t", a = "\a", b = "\b" }
+  local out, i = {}, 1
+  while i <= #q do
+    local ch = q:sub(i, i)
+    if ch == "\\" then
+      local nx = q:sub(i + 1, i + 1)
+      if nx == "x" then
+        out[#out + 1] = string.char(tonumber(q:sub(i + 2, i + 3), 16))
+        i = i + 4
+      else
+        out[#out + 1] = map[nx] or nx
+        i = i + 2
+      end
+    else
+      out[#out + 1] = ch
+      i = i + 1
+    end
+  end
+  return table.concat(out)
+end
+
+-- One command: the strings of its reply in order (a SCAN's cursor first),
+-- from redis-cli --no-raw output.
+function M.strings(port, ...)
+  local parts = { "redis-cli", "--no-raw", "-p", tostring(port) }
+  for _, a in ipairs({ ... }) do parts[#parts + 1] = quote(a) end
+  local r = M.sh(table.concat(parts, " "))
+  local out = {}
+  for l in r.out:gmatch("[^\n]+") do
+    local q = l:match('^[%s%d%)]*"(.*)"$')
+    if q then out[#out + 1] = M.unquote(q) end
+  end
+  return out
+end
+
+-- redis-cli --no-raw output with "N) " markers stripped and lines sorted:
+-- equal for two replies with the same elements in any order.
+function M.sorted_lines(out)
+  local ls = {}
+  for l in out:gmatch("[^\n]+") do
+    ls[#ls + 1] = l:gsub("^%s*%d+%)%s*", ""):gsub("^%d+~%s*", "")
+  end
+  table.sort(ls)
+  return table.concat(ls, "\n")
+end
+
 -- Runs the same script on the node and on redis-server (each on an empty
 -- database first) and returns both outputs, for assert.are.equal.
 function M.both(node_port, redis_port, script)

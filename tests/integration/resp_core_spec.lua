@@ -2,10 +2,8 @@
 -- blocking pops, versions, AUTH and rights, protocol errors, server commands.
 -- Replies are compared with a real redis-server wherever Redis defines them.
 local t = require("helpers")
+local lines = t.lines
 
-local function lines(...)
-  return table.concat({ ... }, "\n") .. "\n"
-end
 
 -- Sends raw bytes on one connection (curl's telnet:// keeps it open for
 -- `secs`) and returns what came back.

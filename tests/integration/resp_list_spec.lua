@@ -2,10 +2,8 @@
 -- every script runs on both (each on an empty database) and the redis-cli
 -- outputs must be equal, replies and error texts byte for byte.
 local t = require("helpers")
+local lines = t.lines
 
-local function lines(...)
-  return table.concat({ ... }, "\n") .. "\n"
-end
 
 -- A small deterministic generator (independent of math.random's seed).
 local function lcg(seed)

@@ -4,10 +4,11 @@
 -- (SMEMBERS, SINTER, SUNION, SDIFF, SPOP, SRANDMEMBER, SSCAN) each reply is
 -- compared as a sorted list, or properties are asserted.
 local t = require("helpers")
+local lines = t.lines
+local unquote = t.unquote
+local raw = t.strings
+local normalize = t.sorted_lines
 
-local function lines(...)
-  return table.concat({ ... }, "\n") .. "\n"
-end
 
 local function sorted(list)
   local copy = {}
@@ -16,54 +17,8 @@ local function sorted(list)
   return copy
 end
 
--- redis-cli --no-raw output of one command, with "N) " markers stripped and
--- the lines sorted: equal for two replies with the same members in any order.
-local function normalize(out)
-  local ls = {}
-  for l in out:gmatch("[^\n]+") do
-    l = l:gsub("^%s*%d+%)%s*", ""):gsub("^%d+~%s*", "")
-    ls[#ls + 1] = l
-  end
-  table.sort(ls)
-  return table.concat(ls, "\n")
-end
 
--- Undoes redis-cli's quoting of a string reply.
-local function unquote(q)
-  local map = { n = "\n", r = "\r", t = "\t", a = "\a", b = "\b" }
-  local out, i = {}, 1
-  while i <= #q do
-    local ch = q:sub(i, i)
-    if ch == "\\" then
-      local nx = q:sub(i + 1, i + 1)
-      if nx == "x" then
-        out[#out + 1] = string.char(tonumber(q:sub(i + 2, i + 3), 16))
-        i = i + 4
-      else
-        out[#out + 1] = map[nx] or nx
-        i = i + 2
-      end
-    else
-      out[#out + 1] = ch
-      i = i + 1
-    end
-  end
-  return table.concat(out)
-end
 
--- One command: the strings of its reply in order (for SSCAN the cursor
--- first, then the members), parsed from redis-cli --no-raw output.
-local function raw(port, ...)
-  local parts = { "redis-cli", "--no-raw", "-p", tostring(port) }
-  for _, a in ipairs({ ... }) do parts[#parts + 1] = t.quote(a) end
-  local r = t.sh(table.concat(parts, " "))
-  local out = {}
-  for l in r.out:gmatch("[^\n]+") do
-    local q = l:match('^[%s%d%)]*"(.*)"$')
-    if q then out[#out + 1] = unquote(q) end
-  end
-  return out
-end
 
 -- A whole SSCAN: the members of every batch (duplicates kept), the number
 -- of calls, and the cursors seen. between(i) runs after call i.

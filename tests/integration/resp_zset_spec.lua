@@ -3,46 +3,12 @@
 -- sorted sets have a defined order, so only ZSCAN of a big set (whose order
 -- Redis leaves unspecified) is checked by properties instead.
 local t = require("helpers")
+local lines = t.lines
+local unquote = t.unquote
+local raw = t.strings
 
-local function lines(...)
-  return table.concat({ ... }, "\n") .. "\n"
-end
 
--- Undoes redis-cli's quoting of a string reply.
-local function unquote(q)
-  local map = { n = "\n", r = "\r", t = "\t", a = "\a", b = "\b" }
-  local out, i = {}, 1
-  while i <= #q do
-    local ch = q:sub(i, i)
-    if ch == "\\" then
-      local nx = q:sub(i + 1, i + 1)
-      if nx == "x" then
-        out[#out + 1] = string.char(tonumber(q:sub(i + 2, i + 3), 16))
-        i = i + 4
-      else
-        out[#out + 1] = map[nx] or nx
-        i = i + 2
-      end
-    else
-      out[#out + 1] = ch
-      i = i + 1
-    end
-  end
-  return table.concat(out)
-end
 
--- One command: the strings of its reply in order, from redis-cli --no-raw.
-local function raw(port, ...)
-  local parts = { "redis-cli", "--no-raw", "-p", tostring(port) }
-  for _, a in ipairs({ ... }) do parts[#parts + 1] = t.quote(a) end
-  local r = t.sh(table.concat(parts, " "))
-  local out = {}
-  for l in r.out:gmatch("[^\n]+") do
-    local q = l:match('^[%s%d%)]*"(.*)"$')
-    if q then out[#out + 1] = unquote(q) end
-  end
-  return out
-end
 
 -- A whole ZSCAN: member -> score of every batch, the duplicates seen, calls.
 local function zscan_all(port, key, opts)
