@@ -5,7 +5,6 @@
 -- compared as a sorted list, or properties are asserted.
 local t = require("helpers")
 local lines = t.lines
-local unquote = t.unquote
 local raw = t.strings
 local normalize = t.sorted_lines
 

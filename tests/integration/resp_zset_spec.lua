@@ -4,7 +4,6 @@
 -- Redis leaves unspecified) is checked by properties instead.
 local t = require("helpers")
 local lines = t.lines
-local unquote = t.unquote
 local raw = t.strings
 
 
