@@ -1,0 +1,1035 @@
+/*
+ * Hashes: HSET HSETNX HGET HMSET HMGET HGETALL HKEYS HVALS HLEN HEXISTS HDEL
+ * HINCRBY HINCRBYFLOAT HSTRLEN HSCAN HRANDFIELD, and Leither's HCLEAR and
+ * HMCLEAR.
+ *
+ * A hash is its meta record (type DB_HASH, count = number of fields) and one
+ * DB_REC_ELEM record per field: sub = the field's bytes, value = its value.
+ * Fields come back in byte order, which is the order HGETALL, HKEYS and HVALS
+ * answer in (Redis leaves it unspecified).
+ *
+ * HSCAN cursors carry their position themselves and always fit in 64 bits.
+ * A cursor names a seek key S: every field < S was returned by earlier calls,
+ * and the scan goes on from the first field >= S, so a field present for the
+ * whole scan is returned whatever is added or removed meanwhile (scanning
+ * and deleting works). S is the shortest prefix of the next field N that
+ * sorts after the last field returned. It is written as an anchor A (the
+ * first 0 to 3 bytes of N), plen, and a tail T: S = F[0..plen) + T, where F
+ * is the first field >= A, whose first plen bytes N shares, so a cursor needs
+ * only A and T (at most 5 bytes together) plus a 13-bit check of F[0..plen).
+ * The longest anchor that fits is used: the first field under it is the
+ * least likely to change. If F has changed when the scan resumes (the check
+ * fails: a field was added under A before F), the scan goes on from A itself:
+ * fields may then come twice, none is lost (unless the check collides, 1 in
+ * 8192, after every field from F to N was deleted). A batch
+ * ends after COUNT fields, or at an earlier point in the last half of that
+ * window, or later, wherever S fits; so a batch exceeds COUNT (a hint, as in
+ * Redis) only where many consecutive fields agree on more than 4 bytes beyond
+ * what they share with the first field under their anchor. A hash of at most
+ * 128 fields is answered whole with cursor 0, as Redis does for a listpack;
+ * a cursor that is not one of ours starts over. "0" starts and ends a scan.
+ *
+ * Random fields (HRANDFIELD). The store gives ordered iteration, not access
+ * by rank. A hash of at most SMALL_HASH fields is read through and the pick
+ * is exactly uniform. For a bigger one, a pick descends the byte trie of the
+ * fields: take the least and greatest field of the current range, draw a byte
+ * uniformly between their first differing bytes (or the least field itself if
+ * it is their common prefix), drawing again when no field has that byte (up
+ * to 16 times, then the next existing byte is taken), and narrow the range
+ * to the fields under it. A pick costs O(field length) seeks and is random
+ * but not exactly uniform: each branch of the trie is about equally likely,
+ * whatever its size; Redis too promises only "random". When a count asks for a large
+ * share of the hash (>= 1/16), one exact pass over it is used instead.
+ */
+#include "internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#define KEY(i) c->argv[i], c->argvlen[i]
+#define SMALL_HASH 1024     /* random picks read hashes up to this size whole */
+#define RANDOM_REDRAW 16    /* draws of a byte no field has before taking the next */
+#define SCAN_WHOLE 128      /* HSCAN answers such hashes at once (Redis's listpack) */
+#define SCAN_PREFIX_MAX 63  /* longest prefix a cursor takes from an anchor field */
+#define SCAN_ANCHOR_MAX 3   /* longest anchor a cursor carries */
+#define LD_CHARS 5120       /* Redis's MAX_LONG_DOUBLE_CHARS */
+
+/* --- helpers --------------------------------------------------------------- */
+
+static const char *bptr(const db_buf *b) { return b->buf ? b->buf : ""; }
+
+static void bset(db_buf *b, const void *p, size_t n)
+{
+    b->len = 0;
+    db_buf_append(b, p, n);
+}
+
+static size_t lcp(const void *a, size_t al, const void *b, size_t bl)
+{
+    const uint8_t *x = a, *y = b;
+    size_t n = al < bl ? al : bl, i = 0;
+    while (i < n && x[i] == y[i])
+        i++;
+    return i;
+}
+
+/* Fields (and values) copied out of the store: its pointers die with the
+ * next write, and a field's bytes with the next db_iter_next. */
+typedef struct {
+    size_t f, flen, v, vlen;
+} eref;
+
+typedef struct {
+    db_buf data;
+    eref *e;
+    size_t n, cap;
+} elist;
+
+static void el_add(elist *l, const void *f, size_t flen, const void *v, size_t vlen)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        eref *e = realloc(l->e, cap * sizeof *e);
+        if (!e)
+            abort();
+        l->e = e;
+        l->cap = cap;
+    }
+    eref *r = &l->e[l->n++];
+    r->f = l->data.len;
+    r->flen = flen;
+    db_buf_append(&l->data, f, flen);
+    r->v = l->data.len;
+    r->vlen = vlen;
+    db_buf_append(&l->data, v, vlen);
+}
+
+static const char *el_field(const elist *l, size_t i) { return bptr(&l->data) + l->e[i].f; }
+static const char *el_value(const elist *l, size_t i) { return bptr(&l->data) + l->e[i].v; }
+
+static void el_free(elist *l)
+{
+    db_buf_free(&l->data);
+    free(l->e);
+    memset(l, 0, sizeof *l);
+}
+
+/* The hash at argv[1]: -1 (WRONGTYPE replied), 0 absent (with create, m is
+ * a fresh empty hash), 1 found. */
+static int get_hash(db_client *c, db_meta *m, int create)
+{
+    int r = db_lookup_type(c, KEY(1), DB_HASH, m);
+    if (r == 0 && create) {
+        memset(m, 0, sizeof *m);
+        m->type = DB_HASH;
+    }
+    return r;
+}
+
+/* Puts a field; returns 1 if the field is new. */
+static int put_field(db_client *c, const void *f, size_t fl, const void *v, size_t vl)
+{
+    return db_elem_put(c, DB_REC_ELEM, KEY(1), f, fl, v, vl) == 0;
+}
+
+/* The first field >= from, or with reverse the last <= from (from NULL: the
+ * first or the last field), copied to out (and its value to val). */
+static int seek_field(db_client *c, const void *from, size_t fromlen, int reverse, db_buf *out, db_buf *val)
+{
+    db_iter it;
+    const uint8_t *f, *v;
+    size_t fl, vl;
+    db_iter_init(&it, c, DB_REC_ELEM, KEY(1), from, fromlen, reverse);
+    int r = db_iter_next(&it, &f, &fl, &v, &vl);
+    if (r) {
+        bset(out, f, fl);
+        if (val)
+            bset(val, v, vl);
+    }
+    db_iter_close(&it);
+    return r;
+}
+
+/* The last field < x, copied to out. */
+static int last_below(db_client *c, const void *x, size_t xl, db_buf *out)
+{
+    db_iter it;
+    const uint8_t *f, *v;
+    size_t fl, vl;
+    db_iter_init(&it, c, DB_REC_ELEM, KEY(1), x, xl, 1);
+    int r = db_iter_next(&it, &f, &fl, &v, &vl);
+    if (r && fl == xl && !memcmp(f, x, xl))
+        r = db_iter_next(&it, &f, &fl, &v, &vl);
+    if (r)
+        bset(out, f, fl);
+    db_iter_close(&it);
+    return r;
+}
+
+static uint64_t fnv(const void *p, size_t n)
+{
+    const uint8_t *s = p;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* --- random numbers ---------------------------------------------------------- */
+
+static uint64_t rnd(void)
+{
+    static _Thread_local uint64_t s;
+    static _Thread_local int seeded;
+    if (!seeded) {
+        if (getrandom(&s, sizeof s, 0) != (ssize_t)sizeof s)
+            s = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&s;
+        seeded = 1;
+    }
+    uint64_t z = (s += 0x9e3779b97f4a7c15ULL); /* splitmix64 */
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n), n > 0. */
+static uint64_t rand_below(uint64_t n)
+{
+    uint64_t min = -n % n, x;
+    do
+        x = rnd();
+    while (x < min);
+    return x % n;
+}
+
+/* --- HSET HSETNX HMSET HGET HMGET HLEN HEXISTS HSTRLEN HDEL ------------------- */
+
+static void hset_generic(db_client *c, const char *name, int ok)
+{
+    if (c->argc % 2) {
+        reply_errorf(c, "ERR wrong number of arguments for '%s' command", name);
+        return;
+    }
+    db_meta m;
+    if (get_hash(c, &m, 1) < 0)
+        return;
+    long long created = 0;
+    for (int j = 2; j < c->argc; j += 2)
+        created += put_field(c, KEY(j), KEY(j + 1));
+    m.count += created;
+    db_meta_write(c, KEY(1), &m, NULL, 0);
+    if (ok)
+        reply_ok(c);
+    else
+        reply_int(c, created);
+}
+
+static void hsetCommand(db_client *c) { hset_generic(c, "hset", 0); }
+static void hmsetCommand(db_client *c) { hset_generic(c, "hmset", 1); }
+
+static void hsetnxCommand(db_client *c)
+{
+    db_meta m;
+    int r = get_hash(c, &m, 1);
+    if (r < 0)
+        return;
+    const uint8_t *v;
+    size_t vl;
+    if (r && db_elem_get(c, DB_REC_ELEM, KEY(1), KEY(2), &v, &vl)) {
+        reply_int(c, 0);
+        return;
+    }
+    m.count += put_field(c, KEY(2), KEY(3));
+    db_meta_write(c, KEY(1), &m, NULL, 0);
+    reply_int(c, 1);
+}
+
+static void hgetCommand(db_client *c)
+{
+    db_meta m;
+    int r = get_hash(c, &m, 0);
+    if (r < 0)
+        return;
+    const uint8_t *v;
+    size_t vl;
+    if (r && db_elem_get(c, DB_REC_ELEM, KEY(1), KEY(2), &v, &vl))
+        reply_bulk(c, v, vl);
+    else
+        reply_null(c);
+}
+
+static void hmgetCommand(db_client *c)
+{
+    db_meta m;
+    int r = get_hash(c, &m, 0);
+    if (r < 0)
+        return;
+    reply_array(c, c->argc - 2);
+    for (int j = 2; j < c->argc; j++) {
+        const uint8_t *v;
+        size_t vl;
+        if (r && db_elem_get(c, DB_REC_ELEM, KEY(1), KEY(j), &v, &vl))
+            reply_bulk(c, v, vl);
+        else
+            reply_null(c);
+    }
+}
+
+static void hlenCommand(db_client *c)
+{
+    db_meta m;
+    int r = get_hash(c, &m, 0);
+    if (r >= 0)
+        reply_int(c, r ? m.count : 0);
+}
+
+static void hexistsCommand(db_client *c)
+{
+    db_meta m;
+    int r = get_hash(c, &m, 0);
+    if (r < 0)
+        return;
+    const uint8_t *v;
+    size_t vl;
+    reply_int(c, r && db_elem_get(c, DB_REC_ELEM, KEY(1), KEY(2), &v, &vl));
+}
+
+static void hstrlenCommand(db_client *c)
+{
+    db_meta m;
+    int r = get_hash(c, &m, 0);
+    if (r < 0)
+        return;
+    const uint8_t *v;
+    size_t vl;
+    reply_int(c, r && db_elem_get(c, DB_REC_ELEM, KEY(1), KEY(2), &v, &vl) ? (long long)vl : 0);
+}
+
+static void hdelCommand(db_client *c)
+{
+    db_meta m;
+    int r = get_hash(c, &m, 0);
+    if (r <= 0) {
+        if (r == 0)
+            reply_int(c, 0);
+        return;
+    }
+    long long removed = 0;
+    for (int j = 2; j < c->argc && removed < m.count; j++)
+        if (db_elem_del(c, DB_REC_ELEM, KEY(1), KEY(j)) == 1)
+            removed++;
+    if (removed) {
+        m.count -= removed;
+        db_meta_write(c, KEY(1), &m, NULL, 0);
+    }
+    reply_int(c, removed);
+}
+
+/* --- HINCRBY HINCRBYFLOAT ----------------------------------------------------- */
+
+static void hincrbyCommand(db_client *c)
+{
+    long long incr, value = 0;
+    if (arg_ll(c, 3, &incr) < 0)
+        return;
+    db_meta m;
+    int r = get_hash(c, &m, 1);
+    if (r < 0)
+        return;
+    const uint8_t *v;
+    size_t vl;
+    int exists = r && db_elem_get(c, DB_REC_ELEM, KEY(1), KEY(2), &v, &vl);
+    if (exists && parse_ll((const char *)v, vl, &value) != 0) {
+        reply_error(c, "ERR hash value is not an integer");
+        return;
+    }
+    if ((incr < 0 && value < 0 && incr < LLONG_MIN - value) || (incr > 0 && value > 0 && incr > LLONG_MAX - value)) {
+        reply_error(c, ERR_OVERFLOW);
+        return;
+    }
+    value += incr;
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%lld", value);
+    m.count += put_field(c, KEY(2), buf, (size_t)n);
+    db_meta_write(c, KEY(1), &m, NULL, 0);
+    reply_int(c, value);
+}
+
+/* Redis's string2ld: strtold over the whole string, no leading space, no
+ * NaN, no overflow. 0 on success. */
+static int parse_ld(const void *s, size_t n, long double *out)
+{
+    char buf[LD_CHARS];
+    if (n == 0 || n >= sizeof buf)
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    if (isspace((unsigned char)buf[0]))
+        return -1;
+    char *end;
+    errno = 0;
+    long double v = strtold(buf, &end);
+    if (*end != '\0' || (errno == ERANGE && (isinf(v) || v == 0)) || errno == EINVAL || isnan(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static void hincrbyfloatCommand(db_client *c)
+{
+    long double incr, value = 0;
+    if (parse_ld(KEY(3), &incr) != 0) {
+        reply_error(c, ERR_NOTFLOAT);
+        return;
+    }
+    if (isnan(incr) || isinf(incr)) {
+        reply_error(c, "ERR value is NaN or Infinity");
+        return;
+    }
+    db_meta m;
+    int r = get_hash(c, &m, 1);
+    if (r < 0)
+        return;
+    const uint8_t *v;
+    size_t vl;
+    int exists = r && db_elem_get(c, DB_REC_ELEM, KEY(1), KEY(2), &v, &vl);
+    if (exists && parse_ld(v, vl, &value) != 0) {
+        reply_error(c, "ERR hash value is not a float");
+        return;
+    }
+    value += incr;
+    if (isnan(value) || isinf(value)) {
+        reply_error(c, "ERR increment would produce NaN or Infinity");
+        return;
+    }
+    char buf[LD_CHARS];
+    int n = format_long_double(buf, sizeof buf, value);
+    if (n < 0 || (size_t)n >= sizeof buf)
+        n = 0;
+    m.count += put_field(c, KEY(2), buf, (size_t)n);
+    db_meta_write(c, KEY(1), &m, NULL, 0);
+    reply_bulk(c, buf, (size_t)n);
+}
+
+/* --- HGETALL HKEYS HVALS ------------------------------------------------------- */
+
+static void getall_generic(db_client *c, int keys, int vals)
+{
+    db_meta m;
+    int r = get_hash(c, &m, 0);
+    if (r < 0)
+        return;
+    int map = keys && vals;
+    if (r == 0) {
+        if (map)
+            reply_map(c, 0);
+        else
+            reply_array(c, 0);
+        return;
+    }
+    size_t at = reply_defer(c);
+    long n = 0;
+    db_iter it;
+    const uint8_t *f, *v;
+    size_t fl, vl;
+    db_iter_init(&it, c, DB_REC_ELEM, KEY(1), NULL, 0, 0);
+    while (db_iter_next(&it, &f, &fl, &v, &vl)) {
+        if (keys)
+            reply_bulk(c, f, fl);
+        if (vals)
+            reply_bulk(c, v, vl);
+        n++;
+    }
+    db_iter_close(&it);
+    if (map)
+        reply_defer_map(c, at, n);
+    else
+        reply_defer_array(c, at, n);
+}
+
+static void hgetallCommand(db_client *c) { getall_generic(c, 1, 1); }
+static void hkeysCommand(db_client *c) { getall_generic(c, 1, 0); }
+static void hvalsCommand(db_client *c) { getall_generic(c, 0, 1); }
+
+/* --- HSCAN --------------------------------------------------------------------- */
+
+/* Redis's parseScanCursorOrReply: strtoul over the whole string. */
+static int parse_cursor(db_client *c, int i, uint64_t *out)
+{
+    size_t n = c->argvlen[i];
+    char *buf = malloc(n + 1);
+    if (!buf)
+        abort();
+    memcpy(buf, c->argv[i], n);
+    buf[n] = '\0';
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(buf, &end, 10);
+    int ok = !isspace((unsigned char)buf[0]) && *end == '\0' && errno != ERANGE;
+    free(buf);
+    *out = v;
+    return ok ? 0 : -1;
+}
+
+/* Cursor layout, low bits first: a (2 bits, anchor length 0..3), plen (6),
+ * tlen (3, 1..5), check (13), then 5 bytes: the anchor and T. */
+#define CUR_BYTES 5
+#define CUR_CHECK 0x1fff
+
+static uint64_t prefix_check(const void *p, size_t n) { return fnv(p, n) & CUR_CHECK; }
+
+static uint64_t cursor_encode(size_t a, size_t plen, const char *next, size_t tlen)
+{
+    uint8_t bytes[CUR_BYTES] = {0};
+    memcpy(bytes, next, a);
+    memcpy(bytes + a, next + plen, tlen);
+    uint64_t v = 0;
+    for (int i = 0; i < CUR_BYTES; i++)
+        v = v << 8 | bytes[i];
+    return v << 24 | prefix_check(next, plen) << 11 | (uint64_t)tlen << 8 | (uint64_t)plen << 2 | (uint64_t)a;
+}
+
+/* The first field under each short anchor, cached for one HSCAN call. */
+typedef struct {
+    db_buf anchor[SCAN_ANCHOR_MAX + 1], first[SCAN_ANCHOR_MAX + 1];
+    int have[SCAN_ANCHOR_MAX + 1], found[SCAN_ANCHOR_MAX + 1];
+} anchors;
+
+static void anchors_free(anchors *an)
+{
+    for (int a = 0; a <= SCAN_ANCHOR_MAX; a++) {
+        db_buf_free(&an->anchor[a]);
+        db_buf_free(&an->first[a]);
+    }
+}
+
+/* A cursor that goes on from field next, whose common prefix with the field
+ * before it is cl bytes; 0 when none fits. The longest anchor that fits is
+ * taken: the first field under it is the least likely to change. */
+static uint64_t scan_cursor(db_client *c, anchors *an, const char *next, size_t nl, size_t cl)
+{
+    for (size_t a = SCAN_ANCHOR_MAX + 1; a-- > 0;) {
+        if (a > cl)
+            continue;
+        if (!an->have[a] || memcmp(bptr(&an->anchor[a]), next, a)) {
+            bset(&an->anchor[a], next, a);
+            an->found[a] = seek_field(c, a ? next : NULL, a, 0, &an->first[a], NULL);
+            an->have[a] = 1;
+        }
+        if (!an->found[a])
+            continue;
+        size_t q = lcp(bptr(&an->first[a]), an->first[a].len, next, nl);
+        if (q > SCAN_PREFIX_MAX)
+            q = SCAN_PREFIX_MAX;
+        if (q > cl)
+            q = cl;
+        size_t plen = q > a ? q : a, tlen = cl + 1 - plen;
+        if (a + tlen <= CUR_BYTES)
+            return cursor_encode(a, plen, next, tlen);
+    }
+    return 0;
+}
+
+/* The seek key a cursor names (empty: from the first field). */
+static void scan_seek(db_client *c, uint64_t cursor, db_buf *seek)
+{
+    size_t a = cursor & 3, plen = (cursor >> 2) & 63, tlen = (cursor >> 8) & 7;
+    uint64_t check = (cursor >> 11) & CUR_CHECK, v = cursor >> 24;
+    seek->len = 0;
+    if (!cursor || tlen < 1 || a + tlen > CUR_BYTES || plen < a || (v & ((1ULL << (8 * (CUR_BYTES - a - tlen))) - 1)))
+        return; /* not a cursor of ours: from the start */
+    uint8_t bytes[CUR_BYTES];
+    for (int i = CUR_BYTES - 1; i >= 0; i--, v >>= 8)
+        bytes[i] = (uint8_t)v;
+    db_buf_append(seek, bytes, a);
+    if (plen > a) { /* the prefix comes from the first field under the anchor */
+        db_buf first = {0};
+        int ok = seek_field(c, a ? bytes : NULL, a, 0, &first, NULL) && first.len >= plen &&
+                 !memcmp(bptr(&first), bytes, a) && prefix_check(bptr(&first), plen) == check;
+        if (ok)
+            bset(seek, bptr(&first), plen);
+        db_buf_free(&first);
+        if (!ok)
+            return; /* that field changed: go on from the anchor itself */
+    }
+    db_buf_append(seek, bytes + a, tlen);
+}
+
+static void hscanCommand(db_client *c)
+{
+    uint64_t cursor;
+    if (parse_cursor(c, 2, &cursor) < 0) {
+        reply_error(c, "ERR invalid cursor");
+        return;
+    }
+    db_meta m;
+    int r = get_hash(c, &m, 0);
+    if (r < 0)
+        return;
+    if (r == 0) {
+        reply_array(c, 2);
+        reply_bulk_cstr(c, "0");
+        reply_array(c, 0);
+        return;
+    }
+    long long count = 10;
+    const char *pat = NULL;
+    size_t patlen = 0;
+    for (int i = 3; i < c->argc; i += 2) {
+        int left = c->argc - i;
+        if (arg_is(c, i, "count") && left >= 2) {
+            if (arg_ll(c, i + 1, &count) < 0)
+                return;
+            if (count < 1) {
+                reply_error(c, ERR_SYNTAX);
+                return;
+            }
+        } else if (arg_is(c, i, "match") && left >= 2) {
+            pat = c->argv[i + 1];
+            patlen = c->argvlen[i + 1];
+            if (patlen == 1 && pat[0] == '*')
+                pat = NULL;
+        } else {
+            reply_error(c, ERR_SYNTAX);
+            return;
+        }
+    }
+
+    elist out = {0};
+    uint64_t next = 0;
+    db_buf prev = {0}, cur = {0}, seek = {0};
+    anchors an;
+    memset(&an, 0, sizeof an);
+    db_iter it;
+    const uint8_t *f, *v;
+    size_t fl, vl;
+    if (m.count > SCAN_WHOLE)
+        scan_seek(c, cursor, &seek);
+    long long i = 0; /* fields examined */
+    size_t cand_n = SIZE_MAX;
+    uint64_t cand = 0;
+    db_iter_init(&it, c, DB_REC_ELEM, KEY(1), seek.len ? seek.buf : NULL, seek.len, 0);
+    while (db_iter_next(&it, &f, &fl, &v, &vl)) {
+        bset(&cur, f, fl); /* f dies with the next read */
+        if (m.count > SCAN_WHOLE && i > 0 && 2 * i >= count) { /* end the batch before cur? */
+            size_t cl = lcp(bptr(&prev), prev.len, bptr(&cur), cur.len);
+            uint64_t here = cl < cur.len ? scan_cursor(c, &an, bptr(&cur), cur.len, cl) : 0;
+            if (i >= count) {
+                if (here) {
+                    next = here;
+                    break;
+                }
+                if (cand_n != SIZE_MAX) {
+                    out.n = cand_n;
+                    next = cand;
+                    break;
+                }
+            } else if (here) {
+                cand_n = out.n;
+                cand = here;
+            }
+        }
+        if (!pat || glob_match(pat, patlen, bptr(&cur), cur.len, 0))
+            el_add(&out, bptr(&cur), cur.len, v, vl);
+        db_buf tmp = prev;
+        prev = cur;
+        cur = tmp;
+        i++;
+    }
+    db_iter_close(&it);
+    char cb[24];
+    snprintf(cb, sizeof cb, "%llu", (unsigned long long)next);
+    reply_array(c, 2);
+    reply_bulk_cstr(c, cb);
+    reply_array(c, (long)(2 * out.n));
+    for (size_t j = 0; j < out.n; j++) {
+        reply_bulk(c, el_field(&out, j), out.e[j].flen);
+        reply_bulk(c, el_value(&out, j), out.e[j].vlen);
+    }
+    el_free(&out);
+    anchors_free(&an);
+    db_buf_free(&prev);
+    db_buf_free(&cur);
+    db_buf_free(&seek);
+}
+
+/* --- HRANDFIELD ---------------------------------------------------------------- */
+
+/* Reads every field (and value) of the hash. */
+static void load_all(db_client *c, elist *l)
+{
+    db_iter it;
+    const uint8_t *f, *v;
+    size_t fl, vl;
+    db_iter_init(&it, c, DB_REC_ELEM, KEY(1), NULL, 0, 0);
+    while (db_iter_next(&it, &f, &fl, &v, &vl))
+        el_add(l, f, fl, v, vl);
+    db_iter_close(&it);
+}
+
+/* One random field of a hash of n fields, copied to out. */
+static int random_field(db_client *c, uint64_t n, db_buf *out)
+{
+    db_iter it;
+    const uint8_t *f, *v;
+    size_t fl, vl;
+    int found = 0;
+    if (n <= SMALL_HASH) { /* exact: walk to a random rank */
+        uint64_t r = rand_below(n ? n : 1), i = 0;
+        db_iter_init(&it, c, DB_REC_ELEM, KEY(1), NULL, 0, 0);
+        while (db_iter_next(&it, &f, &fl, &v, &vl)) {
+            bset(out, f, fl);
+            found = 1;
+            if (i++ == r)
+                break;
+        }
+        db_iter_close(&it);
+        return found;
+    }
+    /* descend the byte trie between the least (lo) and greatest (hi) field */
+    db_buf lo = {0}, hi = {0}, q = {0}, g = {0};
+    if (seek_field(c, NULL, 0, 0, &lo, NULL) && seek_field(c, NULL, 0, 1, &hi, NULL)) {
+        found = 1;
+        for (;;) {
+            size_t cp = lcp(bptr(&lo), lo.len, bptr(&hi), hi.len);
+            if (cp >= hi.len) /* lo == hi (or an inconsistent range) */
+                break;
+            int blo = lo.len > cp ? (uint8_t)lo.buf[cp] : -1, bhi = (uint8_t)hi.buf[cp];
+            if (blo > bhi)
+                break;
+            /* draw a next byte; a draw that no field has is drawn again
+             * (up to SCAN_REDRAW times), then the next existing one is taken */
+            int b, b2 = -1, ok = 0;
+            for (int tries = 0;; tries++) {
+                b = blo + (int)rand_below((uint64_t)(bhi - blo + 1));
+                if (b < 0) /* lo is the common prefix itself */
+                    break;
+                bset(&q, bptr(&lo), cp);
+                uint8_t byte = (uint8_t)b;
+                db_buf_append(&q, &byte, 1);
+                ok = seek_field(c, q.buf, q.len, 0, &g, NULL) && g.len > cp && !memcmp(g.buf, hi.buf, cp);
+                if (!ok)
+                    break;
+                b2 = (uint8_t)g.buf[cp];
+                if (b2 == b || tries >= RANDOM_REDRAW)
+                    break;
+            }
+            if (b < 0 || !ok || b2 > bhi)
+                break;
+            bset(&lo, bptr(&g), g.len);
+            if (b2 != bhi) { /* hi: the last field under prefix + b2 */
+                q.buf[cp] = (char)(b2 + 1);
+                if (!last_below(c, q.buf, q.len, &hi))
+                    break;
+            }
+        }
+        bset(out, bptr(&lo), lo.len);
+    }
+    db_buf_free(&lo);
+    db_buf_free(&hi);
+    db_buf_free(&q);
+    db_buf_free(&g);
+    return found;
+}
+
+static void emit(db_client *c, const void *f, size_t fl, const void *v, size_t vl, int withvalues)
+{
+    if (withvalues && c->resp >= 3)
+        reply_array(c, 2);
+    reply_bulk(c, f, fl);
+    if (withvalues)
+        reply_bulk(c, v, vl);
+}
+
+/* Emits field f with its value read from the store. */
+static void emit_lookup(db_client *c, const db_buf *f, int withvalues)
+{
+    const uint8_t *v = (const uint8_t *)"";
+    size_t vl = 0;
+    if (withvalues && !db_elem_get(c, DB_REC_ELEM, KEY(1), bptr(f), f->len, &v, &vl))
+        v = (const uint8_t *)"", vl = 0;
+    emit(c, bptr(f), f->len, v, vl, withvalues);
+}
+
+/* Redis closes a client whose output outgrows its limit. */
+static int over_limit(db_client *c, size_t at)
+{
+    size_t limit = db_client_output_limit(c->db);
+    if (limit && c->out.len - at > limit) {
+        c->flags |= DB_CLIENT_CLOSE;
+        return 1;
+    }
+    return 0;
+}
+
+static void finish(db_client *c, size_t at, long n, int withvalues)
+{
+    reply_defer_array(c, at, withvalues && c->resp < 3 ? 2 * n : n);
+}
+
+typedef struct {
+    uint64_t rank;
+    size_t slot;
+} pick;
+
+static int pick_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const pick *)a)->rank, y = ((const pick *)b)->rank;
+    return x < y ? -1 : x > y;
+}
+
+
+/* Picks with repeats: k of a hash of n fields. */
+static void random_repeats(db_client *c, uint64_t k, uint64_t n, int withvalues)
+{
+    size_t at = reply_defer(c);
+    long emitted = 0;
+    elist l = {0};
+    if (n <= SMALL_HASH || k >= n) { /* the output is as big as the hash anyway */
+        load_all(c, &l);
+        for (uint64_t s = 0; l.n && s < k && !over_limit(c, at); s++, emitted++) {
+            size_t j = (size_t)rand_below(l.n);
+            emit(c, el_field(&l, j), l.e[j].flen, el_value(&l, j), l.e[j].vlen, withvalues);
+        }
+    } else if (k >= n / 16) { /* one pass over the hash for sorted random ranks */
+        pick *p = malloc(k * sizeof *p);
+        size_t *res = malloc(k * sizeof *res);
+        if (!p || !res)
+            abort();
+        for (size_t s = 0; s < k; s++) {
+            p[s].rank = rand_below(n);
+            p[s].slot = s;
+            res[s] = SIZE_MAX;
+        }
+        qsort(p, k, sizeof *p, pick_cmp);
+        db_iter it;
+        const uint8_t *f, *v;
+        size_t fl, vl, j = 0;
+        uint64_t rank = 0;
+        db_iter_init(&it, c, DB_REC_ELEM, KEY(1), NULL, 0, 0);
+        while (j < k && db_iter_next(&it, &f, &fl, &v, &vl)) {
+            if (p[j].rank == rank) {
+                el_add(&l, f, fl, v, vl);
+                for (; j < k && p[j].rank == rank; j++)
+                    res[p[j].slot] = l.n - 1;
+            }
+            rank++;
+        }
+        db_iter_close(&it);
+        for (size_t s = 0; s < k && !over_limit(c, at); s++) {
+            if (res[s] == SIZE_MAX)
+                continue;
+            size_t e = res[s];
+            emit(c, el_field(&l, e), l.e[e].flen, el_value(&l, e), l.e[e].vlen, withvalues);
+            emitted++;
+        }
+        free(p);
+        free(res);
+    } else {
+        db_buf f = {0};
+        for (uint64_t s = 0; s < k && !over_limit(c, at); s++) {
+            if (!random_field(c, n, &f))
+                break;
+            emit_lookup(c, &f, withvalues);
+            emitted++;
+        }
+        db_buf_free(&f);
+    }
+    el_free(&l);
+    finish(c, at, emitted, withvalues);
+}
+
+/* k distinct fields of a hash of n > k fields, by one selection-sampling
+ * pass (exactly uniform). */
+static void select_pass(db_client *c, uint64_t k, uint64_t n, elist *l)
+{
+    db_iter it;
+    const uint8_t *f, *v;
+    size_t fl, vl;
+    uint64_t seen = 0;
+    db_iter_init(&it, c, DB_REC_ELEM, KEY(1), NULL, 0, 0);
+    while (l->n < k && db_iter_next(&it, &f, &fl, &v, &vl)) {
+        uint64_t left = n > seen ? n - seen : 1;
+        if (rand_below(left) < k - l->n)
+            el_add(l, f, fl, v, vl);
+        seen++;
+    }
+    db_iter_close(&it);
+}
+
+/* k distinct fields by trie picks; 0 if that takes too many tries. */
+static int distinct_picks(db_client *c, uint64_t k, uint64_t n, elist *l)
+{
+    size_t cap = 16;
+    while (cap < 2 * k)
+        cap *= 2;
+    size_t *slot = malloc(cap * sizeof *slot);
+    if (!slot)
+        abort();
+    for (size_t i = 0; i < cap; i++)
+        slot[i] = SIZE_MAX;
+    db_buf f = {0};
+    uint64_t tries = 0, max_tries = 8 * k + 64;
+    while (l->n < k && tries++ < max_tries) {
+        if (!random_field(c, n, &f))
+            break;
+        size_t h = (size_t)fnv(bptr(&f), f.len) & (cap - 1);
+        int dup = 0;
+        for (; slot[h] != SIZE_MAX; h = (h + 1) & (cap - 1))
+            if (l->e[slot[h]].flen == f.len && !memcmp(el_field(l, slot[h]), bptr(&f), f.len)) {
+                dup = 1;
+                break;
+            }
+        if (dup)
+            continue;
+        const uint8_t *v;
+        size_t vl;
+        if (!db_elem_get(c, DB_REC_ELEM, KEY(1), bptr(&f), f.len, &v, &vl))
+            v = (const uint8_t *)"", vl = 0;
+        el_add(l, bptr(&f), f.len, v, vl);
+        slot[h] = l->n - 1;
+    }
+    db_buf_free(&f);
+    free(slot);
+    return l->n == k;
+}
+
+static void hrandfield_count(db_client *c, long long count, int withvalues)
+{
+    db_meta m;
+    int r = get_hash(c, &m, 0);
+    if (r < 0)
+        return;
+    if (r == 0 || count == 0 || m.count <= 0) {
+        reply_array(c, 0);
+        return;
+    }
+    uint64_t n = (uint64_t)m.count, k = count < 0 ? (uint64_t)-count : (uint64_t)count;
+    if (count < 0 || k == 1) {
+        random_repeats(c, k, n, withvalues);
+        return;
+    }
+    size_t at = reply_defer(c);
+    long emitted = 0;
+    elist l = {0};
+    if (k >= n) { /* the whole hash */
+        db_iter it;
+        const uint8_t *f, *v;
+        size_t fl, vl;
+        db_iter_init(&it, c, DB_REC_ELEM, KEY(1), NULL, 0, 0);
+        while (db_iter_next(&it, &f, &fl, &v, &vl)) {
+            emit(c, f, fl, v, vl, withvalues);
+            emitted++;
+        }
+        db_iter_close(&it);
+    } else {
+        if (n <= SMALL_HASH || k >= n / 16 || !distinct_picks(c, k, n, &l)) {
+            el_free(&l);
+            select_pass(c, k, n, &l);
+        }
+        for (size_t i = l.n; i > 1; i--) { /* shuffle: the pass yields byte order */
+            size_t j = (size_t)rand_below(i);
+            eref t = l.e[i - 1];
+            l.e[i - 1] = l.e[j];
+            l.e[j] = t;
+        }
+        for (size_t i = 0; i < l.n; i++, emitted++)
+            emit(c, el_field(&l, i), l.e[i].flen, el_value(&l, i), l.e[i].vlen, withvalues);
+    }
+    el_free(&l);
+    finish(c, at, emitted, withvalues);
+}
+
+static void hrandfieldCommand(db_client *c)
+{
+    if (c->argc >= 3) {
+        long long count;
+        if (arg_ll(c, 2, &count) < 0)
+            return;
+        if (count == LLONG_MIN) {
+            reply_errorf(c, "ERR value is out of range, value must between %lld and %lld", -LLONG_MAX, LLONG_MAX);
+            return;
+        }
+        int withvalues = 0;
+        if (c->argc > 4 || (c->argc == 4 && !arg_is(c, 3, "withvalues"))) {
+            reply_error(c, ERR_SYNTAX);
+            return;
+        }
+        if (c->argc == 4) {
+            withvalues = 1;
+            if (count < -LLONG_MAX / 2 || count > LLONG_MAX / 2) {
+                reply_error(c, "ERR value is out of range");
+                return;
+            }
+        }
+        hrandfield_count(c, count, withvalues);
+        return;
+    }
+    db_meta m;
+    int r = get_hash(c, &m, 0);
+    if (r < 0)
+        return;
+    db_buf f = {0};
+    if (r && m.count > 0 && random_field(c, (uint64_t)m.count, &f))
+        reply_bulk(c, bptr(&f), f.len);
+    else
+        reply_null(c);
+    db_buf_free(&f);
+}
+
+/* --- HCLEAR HMCLEAR (Leither) ----------------------------------------------------- */
+
+static void hclearCommand(db_client *c)
+{
+    db_meta m;
+    int r = get_hash(c, &m, 0);
+    if (r < 0)
+        return;
+    if (r)
+        db_delete(c, KEY(1));
+    reply_int(c, r ? m.count : 0);
+}
+
+static void hmclearCommand(db_client *c)
+{
+    db_meta m;
+    for (int j = 1; j < c->argc; j++) /* all type checks first: nothing changes on WRONGTYPE */
+        if (db_lookup_type(c, KEY(j), DB_HASH, &m) < 0)
+            return;
+    long long deleted = 0;
+    for (int j = 1; j < c->argc; j++)
+        if (db_lookup_type(c, KEY(j), DB_HASH, &m) > 0 && db_delete(c, KEY(j)) > 0)
+            deleted++;
+    reply_int(c, deleted);
+}
+
+/* --- the table ------------------------------------------------------------------ */
+
+const struct db_command db_hash_commands[] = {
+    {"hset", hsetCommand, -4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
+    {"hsetnx", hsetnxCommand, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
+    {"hget", hgetCommand, 3, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"hmset", hmsetCommand, -4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
+    {"hmget", hmgetCommand, -3, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"hgetall", hgetallCommand, 2, CMD_READONLY, 1, 1, 1},
+    {"hkeys", hkeysCommand, 2, CMD_READONLY, 1, 1, 1},
+    {"hvals", hvalsCommand, 2, CMD_READONLY, 1, 1, 1},
+    {"hlen", hlenCommand, 2, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"hexists", hexistsCommand, 3, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"hdel", hdelCommand, -3, CMD_WRITE | CMD_FAST, 1, 1, 1},
+    {"hincrby", hincrbyCommand, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
+    {"hincrbyfloat", hincrbyfloatCommand, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
+    {"hstrlen", hstrlenCommand, 3, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"hscan", hscanCommand, -3, CMD_READONLY, 1, 1, 1},
+    {"hrandfield", hrandfieldCommand, -2, CMD_READONLY, 1, 1, 1},
+    {"hclear", hclearCommand, 2, CMD_WRITE, 1, 1, 1},
+    {"hmclear", hmclearCommand, -2, CMD_WRITE, 1, -1, 1},
+    {NULL, NULL, 0, 0, 0, 0, 0},
+};
