@@ -4,8 +4,12 @@
  * A record key is
  *     dbno (4, big-endian) | kind (1) | esc(key) [| esc(sub)] | ~epoch (4, big-endian)
  * where esc() writes 0x00 as 00 FF and ends with 00 01: byte order is kept
- * and no key or sub can run into the next part. The value is one flag byte
- * (live or tombstone) and the payload.
+ * and no key or sub can run into the next part. LMDB keys hold at most 511
+ * bytes, so a part longer than PART_MAX escaped bytes is kept as its escaped
+ * start, 00 02 and a BLAKE2b-128 of the whole part, and the whole part goes
+ * into the value (parts sharing their first PART_MAX bytes then sort by
+ * hash, not by their bytes). The value is a flag byte (tombstone, long),
+ * [u32 length + the whole last part, if long,] then the payload.
  *
  * Epochs are the versions: a database writes in its current epoch E; a
  * backup freezes E as version E and moves on to E+1. Because the epoch is
@@ -18,12 +22,17 @@
  */
 #include "internal.h"
 
+#include "ids.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define LIVE 0
-#define TOMBSTONE 1
+#define TOMBSTONE 1 /* flag bits */
+#define LONG 2      /* the record's last part (key of a meta record, sub of an element) is in the value */
+#define PART_MAX 128
+#define PART_HASH 16
 #define META_HEADER 33 /* type(1) expire(8) count(8) head(8) tail(8) */
 
 static void put_u32(uint8_t *p, uint32_t v)
@@ -107,6 +116,29 @@ static size_t unesc(db_buf *out, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* esc(), or for a long part its escaped start, 00 02 and a hash (see the
+ * top). Returns 1 when the part was hashed. */
+static int part(db_buf *b, const void *p, size_t n)
+{
+    const uint8_t *s = p;
+    size_t escaped = n, keep = 0;
+    for (size_t i = 0; i < n; i++)
+        escaped += s[i] == 0;
+    if (escaped <= PART_MAX) {
+        esc(b, p, n);
+        return 0;
+    }
+    for (size_t room = PART_MAX; keep < n && room >= (s[keep] ? 1u : 2u); keep++)
+        room -= s[keep] ? 1 : 2;
+    for (size_t i = 0; i < keep; i++)
+        db_buf_append(b, s[i] ? (const char *)&s[i] : "\0\xff", s[i] ? 1 : 2);
+    uint8_t h[PART_HASH];
+    ids_blake2b(h, sizeof h, p, n);
+    db_buf_append(b, "\0\x02", 2);
+    db_buf_append(b, h, sizeof h);
+    return 1;
+}
+
 static void rec_prefix(db_buf *b, uint32_t dbno, char kind, const void *key, size_t keylen)
 {
     uint8_t head[5];
@@ -115,15 +147,46 @@ static void rec_prefix(db_buf *b, uint32_t dbno, char kind, const void *key, siz
     b->len = 0;
     db_buf_append(b, head, 5);
     if (key)
-        esc(b, key, keylen);
+        part(b, key, keylen);
 }
 
-static void rec_key(db_buf *b, uint32_t dbno, char kind, const void *key, size_t keylen, const void *sub,
-                    size_t sublen)
+/* The record key; 1 when its last part was hashed (the value must carry it). */
+static int rec_key(db_buf *b, uint32_t dbno, char kind, const void *key, size_t keylen, const void *sub,
+                   size_t sublen)
 {
-    rec_prefix(b, dbno, kind, key, keylen);
+    uint8_t head[5];
+    put_u32(head, dbno);
+    head[4] = (uint8_t)kind;
+    b->len = 0;
+    db_buf_append(b, head, 5);
+    int hashed = part(b, key, keylen);
     if (kind != DB_REC_META)
-        esc(b, sub, sublen);
+        hashed = part(b, sub, sublen);
+    return hashed;
+}
+
+/* A stored value: live or not, the whole last part if long, the payload. */
+static int split_value(const MDB_val *v, const uint8_t **payload, size_t *plen, const uint8_t **whole,
+                       size_t *wlen)
+{
+    const uint8_t *p = v->mv_data;
+    if (v->mv_size < 1 || (p[0] & TOMBSTONE))
+        return 0;
+    size_t at = 1;
+    *whole = NULL;
+    *wlen = 0;
+    if (p[0] & LONG) {
+        if (v->mv_size < 5)
+            return 0;
+        *wlen = get_u32(p + 1);
+        if (v->mv_size < 5 + *wlen)
+            return 0;
+        *whole = p + 5;
+        at = 5 + *wlen;
+    }
+    *payload = p + at;
+    *plen = v->mv_size - at;
+    return 1;
 }
 
 int db_fail(db_client *c, int rc)
@@ -189,16 +252,17 @@ static int rec_get(db_client *c, const db_buf *rk, const uint8_t **val, size_t *
         return -1;
     MDB_val k, v;
     int found = rec_find(c, cur, rk, c->read_epoch, &k, &v);
-    if (found <= 0 || v.mv_size < 1 || ((uint8_t *)v.mv_data)[0] != LIVE)
-        return found < 0 ? -1 : 0;
-    *val = (uint8_t *)v.mv_data + 1;
-    *vallen = v.mv_size - 1;
-    return 1;
+    const uint8_t *whole;
+    size_t wlen;
+    if (found <= 0)
+        return found;
+    return split_value(&v, val, vallen, &whole, &wlen);
 }
 
 /* Writes record rk in the current epoch: a value, or a tombstone (val NULL).
+ * whole is the record's last part when rec_key hashed it, else NULL.
  * Returns 1 if a live value was there before, 0 if not, -1 on error. */
-static int rec_put(db_client *c, const db_buf *rk, const void *val, size_t vallen)
+static int rec_put(db_client *c, const db_buf *rk, const void *whole, size_t wlen, const void *val, size_t vallen)
 {
     MDB_cursor *cur = point_cursor(c);
     if (!cur)
@@ -208,7 +272,7 @@ static int rec_put(db_client *c, const db_buf *rk, const void *val, size_t valle
     if (found < 0)
         return -1;
     uint32_t e = c->write_epoch;
-    int was_live = found && v.mv_size >= 1 && ((uint8_t *)v.mv_data)[0] == LIVE;
+    int was_live = found && v.mv_size >= 1 && !(((uint8_t *)v.mv_data)[0] & TOMBSTONE);
     int same_epoch = found && ~get_u32((uint8_t *)k.mv_data + rk->len) == e;
     if (!val) {
         if (!was_live)
@@ -239,13 +303,21 @@ static int rec_put(db_client *c, const db_buf *rk, const void *val, size_t valle
     put_u32(kb + rk->len, ~e);
     k.mv_data = kb;
     k.mv_size = rk->len + 4;
-    v.mv_size = 1 + (val ? vallen : 0);
+    if (!val)
+        whole = NULL; /* a tombstone is never read back */
+    size_t head = 1 + (whole ? 4 + wlen : 0);
+    v.mv_size = head + (val ? vallen : 0);
     v.mv_data = NULL;
     rc = mdb_put(c->txn, c->db->data, &k, &v, MDB_RESERVE);
     if (rc == 0) {
-        ((uint8_t *)v.mv_data)[0] = val ? LIVE : TOMBSTONE;
+        uint8_t *out = v.mv_data;
+        out[0] = (uint8_t)((val ? LIVE : TOMBSTONE) | (whole ? LONG : 0));
+        if (whole) {
+            put_u32(out + 1, (uint32_t)wlen);
+            memcpy(out + 5, whole, wlen);
+        }
         if (val && vallen)
-            memcpy((uint8_t *)v.mv_data + 1, val, vallen);
+            memcpy(out + head, val, vallen);
     }
     db_buf_free(&big);
     return rc ? db_fail(c, rc) : was_live;
@@ -269,8 +341,8 @@ int db_elem_put(db_client *c, char kind, const void *key, size_t keylen, const v
 {
     char rkbuf[512];
     db_buf rk = DB_BUF_STACK(rkbuf);
-    rec_key(&rk, c->dbno, kind, key, keylen, sub, sublen);
-    int rc = rec_put(c, &rk, val ? val : "", val ? vallen : 0);
+    int hashed = rec_key(&rk, c->dbno, kind, key, keylen, sub, sublen);
+    int rc = rec_put(c, &rk, hashed ? sub : NULL, sublen, val ? val : "", val ? vallen : 0);
     db_buf_free(&rk);
     if (rc >= 0)
         db_signal_key(c, key, keylen);
@@ -282,7 +354,7 @@ int db_elem_del(db_client *c, char kind, const void *key, size_t keylen, const v
     char rkbuf[512];
     db_buf rk = DB_BUF_STACK(rkbuf);
     rec_key(&rk, c->dbno, kind, key, keylen, sub, sublen);
-    int rc = rec_put(c, &rk, NULL, 0);
+    int rc = rec_put(c, &rk, NULL, 0, NULL, 0);
     db_buf_free(&rk);
     if (rc > 0)
         db_signal_key(c, key, keylen);
@@ -317,7 +389,7 @@ static void iter_setup(db_iter *it, db_client *c, char kind, const void *key, si
     it->seek.len = 0;
     db_buf_append(&it->seek, it->prefix.buf, it->prefix.len);
     if (from) {
-        esc(&it->seek, from, fromlen);
+        part(&it->seek, from, fromlen);
         if (reverse) /* the end of that sub's group */
             db_buf_append(&it->seek, "\xff\xff\xff\xff", 4);
     } else if (reverse) {
@@ -378,7 +450,8 @@ static int step(db_iter *it, MDB_val *k, MDB_val *v)
 
 /* The next visible group: its key without the epoch (copied to it->seek)
  * and the value of the entry the client's version sees. */
-static int group_next(db_iter *it, const uint8_t **gkey, size_t *gkeylen, const uint8_t **val, size_t *vallen)
+static int group_next(db_iter *it, const uint8_t **gkey, size_t *gkeylen, const uint8_t **val, size_t *vallen,
+                      const uint8_t **whole, size_t *wlen)
 {
     MDB_val k, v;
     uint32_t read = it->c->read_epoch;
@@ -411,11 +484,9 @@ static int group_next(db_iter *it, const uint8_t **gkey, size_t *gkeylen, const 
                 break;
             }
         }
-        if (have && best.mv_size >= 1 && ((uint8_t *)best.mv_data)[0] == LIVE) {
+        if (have && split_value(&best, val, vallen, whole, wlen)) {
             *gkey = (const uint8_t *)g->buf;
             *gkeylen = glen;
-            *val = (uint8_t *)best.mv_data + 1;
-            *vallen = best.mv_size - 1;
             return 1;
         }
     }
@@ -424,12 +495,16 @@ static int group_next(db_iter *it, const uint8_t **gkey, size_t *gkeylen, const 
 
 int db_iter_next(db_iter *it, const uint8_t **sub, size_t *sublen, const uint8_t **val, size_t *vallen)
 {
-    const uint8_t *g;
-    size_t glen;
-    if (!group_next(it, &g, &glen, val, vallen))
+    const uint8_t *g, *whole;
+    size_t glen, wlen;
+    if (!group_next(it, &g, &glen, val, vallen, &whole, &wlen))
         return 0;
-    if (!unesc(&it->sub, g + it->prefix.len, glen - it->prefix.len))
+    if (whole) {
+        it->sub.len = 0;
+        db_buf_append(&it->sub, whole, wlen);
+    } else if (!unesc(&it->sub, g + it->prefix.len, glen - it->prefix.len)) {
         return 0;
+    }
     *sub = (const uint8_t *)it->sub.buf;
     *sublen = it->sub.len;
     return 1;
@@ -467,15 +542,21 @@ int db_keys_next(db_client *c, db_iter *it, const void *after, size_t afterlen, 
     if (!it->cur && !it->done) {
         iter_setup(it, c, DB_REC_META, NULL, 0, NULL, 0, 0);
         if (after) {
-            esc(&it->seek, after, afterlen);
+            part(&it->seek, after, afterlen);
             db_buf_append(&it->seek, "\xff\xff\xff\xff", 4); /* past every entry of `after` */
         }
     }
-    const uint8_t *g, *val;
-    size_t glen, vallen;
-    while (group_next(it, &g, &glen, &val, &vallen)) {
-        if (vallen < META_HEADER || !unesc(&it->sub, g + 5, glen - 5))
+    const uint8_t *g, *val, *whole;
+    size_t glen, vallen, wlen;
+    while (group_next(it, &g, &glen, &val, &vallen, &whole, &wlen)) {
+        if (vallen < META_HEADER)
             continue;
+        if (whole) {
+            it->sub.len = 0;
+            db_buf_append(&it->sub, whole, wlen);
+        } else if (!unesc(&it->sub, g + 5, glen - 5)) {
+            continue;
+        }
         meta_decode(meta, val);
         if (expired(c, meta))
             continue;
@@ -566,7 +647,7 @@ int db_meta_write(db_client *c, const void *key, size_t keylen, const db_meta *m
     }
     char rkbuf[512], recbuf[1024];
     db_buf rk = DB_BUF_STACK(rkbuf), rec = DB_BUF_STACK(recbuf);
-    rec_key(&rk, c->dbno, DB_REC_META, key, keylen, NULL, 0);
+    int hashed = rec_key(&rk, c->dbno, DB_REC_META, key, keylen, NULL, 0);
     /* the previous expiry, to keep the expiry index right */
     const uint8_t *old;
     size_t oldlen;
@@ -583,7 +664,7 @@ int db_meta_write(db_client *c, const void *key, size_t keylen, const db_meta *m
     put_u64(head + 25, (uint64_t)meta->tail);
     db_buf_append(&rec, head, sizeof head);
     db_buf_append(&rec, val, vallen);
-    int rc = rec_put(c, &rk, rec.buf, rec.len);
+    int rc = rec_put(c, &rk, hashed ? key : NULL, keylen, rec.buf, rec.len);
     db_buf_free(&rk);
     db_buf_free(&rec);
     if (rc < 0 || expire_index(c, key, keylen, old_expire, meta->expire_ms) < 0)
@@ -617,7 +698,7 @@ static int delete_kind(db_client *c, char kind, const void *key, size_t keylen)
         uint32_t len;
         memcpy(&len, subs.buf + off, sizeof len);
         rec_key(&rk, c->dbno, kind, key, keylen, subs.buf + off + sizeof len, len);
-        rec_put(c, &rk, NULL, 0);
+        rec_put(c, &rk, NULL, 0, NULL, 0);
         off += sizeof len + len;
     }
     db_buf_free(&rk);
@@ -647,7 +728,7 @@ int db_delete(db_client *c, const void *key, size_t keylen)
         if (m.type == DB_ZSET)
             delete_kind(c, DB_REC_SCORE, key, keylen);
     }
-    rec_put(c, &rk, NULL, 0);
+    rec_put(c, &rk, NULL, 0, NULL, 0);
     expire_index(c, key, keylen, m.expire_ms, 0);
     db_buf_free(&rk);
     db_signal_key(c, key, keylen);

@@ -149,7 +149,7 @@ static void cmd_dropversion(db_client *c)
                 db_buf_append(&group, p, glen);
                 newer = UINT32_MAX;
             }
-            int tomb = val.mv_size >= 1 && ((uint8_t *)val.mv_data)[0] != 0;
+            int tomb = val.mv_size >= 1 && (((uint8_t *)val.mv_data)[0] & 1); /* store.c's TOMBSTONE bit */
             int keep_it = (first && !tomb) || needed(&keep, e, newer - 1);
             /* a tombstone is needed only while something older is kept */
             if (keep_it || (first && tomb)) {

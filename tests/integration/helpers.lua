@@ -226,7 +226,12 @@ end
 function M.sorted_lines(out)
   local ls = {}
   for l in out:gmatch("[^\n]+") do
-    ls[#ls + 1] = l:gsub("^%s*%d+%)%s*", ""):gsub("^%d+~%s*", "")
+    local prev
+    repeat -- nested replies carry one "N) " per level
+      prev = l
+      l = l:gsub("^%s*%d+%)%s*", ""):gsub("^%d+~%s*", "")
+    until l == prev
+    ls[#ls + 1] = l
   end
   table.sort(ls)
   return table.concat(ls, "\n")

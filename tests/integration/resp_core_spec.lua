@@ -65,6 +65,17 @@ describe("RESP: strings and keys", function()
     assert.are.equal('1) "a"\n2) "ab"', t.redis(node.db_port, "KEYS", "a*"))
   end)
 
+  it("takes keys, fields and members longer than LMDB's keys (511 bytes)", function()
+    local k, f = string.rep("k", 3000), string.rep("f", 1000)
+    same(lines("SET " .. k .. " v", "GET " .. k, "STRLEN " .. k, "HSET h " .. f .. " x " .. f .. "2 y s z", "HLEN h",
+      "HGET h " .. f .. "2", "SADD s " .. f .. " " .. f .. " a", "SCARD s", "SISMEMBER s " .. f,
+      "ZADD z 1 " .. f .. " 2 b", "ZSCORE z " .. f, "ZRANGE z 0 0", "HDEL h " .. f, "HLEN h", "DEL " .. k,
+      "EXISTS " .. k))
+    t.redis(node.db_port, "SET", k, "again")
+    local keys = t.strings(node.db_port, "KEYS", "k*")
+    assert.are.same({ k }, keys)
+  end)
+
   it("scans every key once, with MATCH, COUNT and TYPE", function()
     local script = {}
     for i = 1, 300 do script[#script + 1] = "SET key:" .. i .. " " .. i end
