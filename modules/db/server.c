@@ -212,7 +212,9 @@ static void cmd_command(db_client *c)
             cmd ? command_entry(c, cmd) : reply_null_array(c);
         }
     } else if (arg_is(c, 1, "docs")) {
-        reply_map(c, 0); /* redis-cli then uses its own hints */
+        /* no per-command docs here: answered as Redis 6 answers, so that
+         * redis-cli uses its own help table for its hints */
+        reply_error(c, "ERR unknown subcommand 'DOCS'. Try COMMAND HELP.");
     } else if (arg_is(c, 1, "list")) {
         reply_array(c, (long)db_command_count());
         for (size_t i = 0; i < db_command_count(); i++)

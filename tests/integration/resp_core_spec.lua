@@ -348,6 +348,15 @@ describe("RESP: bad input and server commands", function()
     assert.matches("id=%d+ addr=", t.redis(port, "CLIENT", "LIST"))
     assert.matches("^%(integer%) %d+$", t.redis(port, "COMMAND", "COUNT"))
     assert.matches('"get"', t.redis(port, "COMMAND", "INFO", "get"))
+    -- redis-cli shows argument hints as typed (it reads them from COMMAND)
+    local session = "leither-test-hints-" .. port
+    t.sh("tmux new-session -d -s " .. session .. " -x 120 -y 5 'redis-cli -p " .. port .. "'")
+    os.execute("sleep 0.4")
+    t.sh("tmux send-keys -t " .. session .. " 'HSET '")
+    os.execute("sleep 0.3")
+    local screen = t.sh("tmux capture-pane -t " .. session .. " -p").out
+    t.sh("tmux kill-session -t " .. session)
+    assert.matches("HSET key field value", screen)
     local info = t.redis(port, "INFO")
     for _, section in ipairs({ "# Server", "# Clients", "# Memory", "# Stats", "# Keyspace" }) do
       assert.truthy(info:find(section, 1, true), section)
