@@ -238,13 +238,14 @@ typedef struct {
     int reverse, started, done;
     db_buf prefix; /* encoded (dbno, kind, key) */
     db_buf seek;
-    db_buf sub; /* the element last returned: valid until the next call */
+    db_buf sub; /* scratch for an element with escaped bytes */
 } db_iter;
 /* Elements of key from sub `from` (inclusive; NULL: the first, or with
  * reverse the last) in ascending, or with reverse descending, sub order. */
 void db_iter_init(db_iter *it, db_client *c, char kind, const void *key, size_t keylen, const void *from,
                   size_t fromlen, int reverse);
-/* 1 with the next element, 0 at the end. */
+/* 1 with the next element, 0 at the end. sub and val point into the store
+ * or the iterator: valid until the next write or db_iter_close. */
 int db_iter_next(db_iter *it, const uint8_t **sub, size_t *sublen, const uint8_t **val, size_t *vallen);
 void db_iter_close(db_iter *it);
 

@@ -461,10 +461,10 @@ static int group_next(db_iter *it, const uint8_t **gkey, size_t *gkeylen, const 
             it->done = 1;
             return 0;
         }
+        /* the group's key stays where LMDB has it: nothing is written while
+         * an iterator is open, so its pages do not move */
         size_t glen = k.mv_size - 4;
-        db_buf *g = &it->seek;
-        g->len = 0;
-        db_buf_append(g, k.mv_data, glen);
+        const uint8_t *g = k.mv_data;
         int have = 0;
         MDB_val best = {0, NULL};
         /* walk the group: newest first forward, oldest first in reverse */
@@ -479,13 +479,13 @@ static int group_next(db_iter *it, const uint8_t **gkey, size_t *gkeylen, const 
                 it->done = 1;
                 break;
             }
-            if (k.mv_size - 4 != glen || memcmp(k.mv_data, g->buf, glen)) {
+            if (k.mv_size - 4 != glen || memcmp(k.mv_data, g, glen)) {
                 it->started = 2; /* the next group starts here */
                 break;
             }
         }
         if (have && split_value(&best, val, vallen, whole, wlen)) {
-            *gkey = (const uint8_t *)g->buf;
+            *gkey = g;
             *gkeylen = glen;
             return 1;
         }
@@ -499,14 +499,21 @@ int db_iter_next(db_iter *it, const uint8_t **sub, size_t *sublen, const uint8_t
     size_t glen, wlen;
     if (!group_next(it, &g, &glen, val, vallen, &whole, &wlen))
         return 0;
-    if (whole) {
-        it->sub.len = 0;
-        db_buf_append(&it->sub, whole, wlen);
-    } else if (!unesc(&it->sub, g + it->prefix.len, glen - it->prefix.len)) {
+    const uint8_t *p = g + it->prefix.len;
+    size_t n = glen - it->prefix.len;
+    const uint8_t *zero = memchr(p, 0, n);
+    if (whole) { /* a long part: whole, from the value */
+        *sub = whole;
+        *sublen = wlen;
+    } else if (zero && zero + 1 < p + n && zero[1] == 0x01) { /* no escapes: the bytes as they are */
+        *sub = p;
+        *sublen = (size_t)(zero - p);
+    } else if (unesc(&it->sub, p, n)) {
+        *sub = (const uint8_t *)it->sub.buf;
+        *sublen = it->sub.len;
+    } else {
         return 0;
     }
-    *sub = (const uint8_t *)it->sub.buf;
-    *sublen = it->sub.len;
     return 1;
 }
 
