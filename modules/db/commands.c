@@ -291,6 +291,7 @@ int db_commit(db *d)
     }
     d->txn = NULL;
     d->cursor = NULL; /* LMDB closed it with the transaction */
+    d->last_meta.valid = 0;
     int failed = d->batch_failed;
     if (failed)
         d->epoch_dbno = 0;

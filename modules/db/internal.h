@@ -64,6 +64,15 @@ struct db {
     MDB_txn *txn;    /* the current batch's write transaction, or NULL */
     MDB_cursor *cursor; /* on data, for point reads and writes in this batch */
     uint32_t epoch_dbno, epoch_value; /* the last epoch read (valid if dbno != 0) */
+    /* the expiry of the last key whose current meta was read or written:
+     * saves db_meta_write a second lookup (store.c) */
+    struct {
+        int valid;
+        uint32_t dbno;
+        size_t keylen;
+        int64_t expire_ms;
+        char key[200];
+    } last_meta;
     int batch_failed;
     char batch_error[256];
     struct db_client **batch; /* clients that executed commands in this batch */

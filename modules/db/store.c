@@ -576,6 +576,32 @@ int db_keys_next(db_client *c, db_iter *it, const void *after, size_t afterlen, 
 
 /* --- the keyspace ------------------------------------------------------- */
 
+/* The one-entry cache of a current meta's expiry (see struct db). Every
+ * change of a meta record passes through db_meta_write or db_delete, which
+ * keep it right; db_commit forgets it. */
+static void remember_expiry(db_client *c, const void *key, size_t keylen, int64_t expire_ms)
+{
+    if (c->read_epoch != UINT32_MAX || keylen > sizeof c->db->last_meta.key) {
+        if (keylen > sizeof c->db->last_meta.key)
+            c->db->last_meta.valid = 0;
+        return;
+    }
+    c->db->last_meta.valid = 1;
+    c->db->last_meta.dbno = c->dbno;
+    c->db->last_meta.keylen = keylen;
+    c->db->last_meta.expire_ms = expire_ms;
+    memcpy(c->db->last_meta.key, key, keylen);
+}
+
+static int recall_expiry(db_client *c, const void *key, size_t keylen, int64_t *expire_ms)
+{
+    if (!c->db->last_meta.valid || c->db->last_meta.dbno != c->dbno || c->db->last_meta.keylen != keylen ||
+        memcmp(c->db->last_meta.key, key, keylen))
+        return 0;
+    *expire_ms = c->db->last_meta.expire_ms;
+    return 1;
+}
+
 static void expire_key(db_buf *b, uint32_t dbno, int64_t when, const void *key, size_t keylen)
 {
     uint8_t head[12];
@@ -618,10 +644,13 @@ int db_lookup(db_client *c, const void *key, size_t keylen, db_meta *meta, const
     int rc = rec_get(c, &rk, &v, &vl);
     db_buf_free(&rk);
     if (rc <= 0 || vl < META_HEADER) {
+        if (rc == 0)
+            remember_expiry(c, key, keylen, 0); /* absent: no expiry to unindex */
         c->db->stat_keyspace_misses++;
         return 0;
     }
     meta_decode(meta, v);
+    remember_expiry(c, key, keylen, meta->expire_ms);
     if (expired(c, meta)) {
         db_delete(c, key, keylen);
         c->db->stat_expired++;
@@ -656,13 +685,16 @@ int db_meta_write(db_client *c, const void *key, size_t keylen, const db_meta *m
     db_buf rk = DB_BUF_STACK(rkbuf), rec = DB_BUF_STACK(recbuf);
     int hashed = rec_key(&rk, c->dbno, DB_REC_META, key, keylen, NULL, 0);
     /* the previous expiry, to keep the expiry index right */
-    const uint8_t *old;
-    size_t oldlen;
-    uint32_t saved = c->read_epoch;
-    c->read_epoch = UINT32_MAX;
-    int had = rec_get(c, &rk, &old, &oldlen);
-    c->read_epoch = saved;
-    int64_t old_expire = had > 0 && oldlen >= META_HEADER ? (int64_t)get_u64(old + 1) : 0;
+    int64_t old_expire = 0;
+    if (!recall_expiry(c, key, keylen, &old_expire)) {
+        const uint8_t *old;
+        size_t oldlen;
+        uint32_t saved = c->read_epoch;
+        c->read_epoch = UINT32_MAX;
+        int had = rec_get(c, &rk, &old, &oldlen);
+        c->read_epoch = saved;
+        old_expire = had > 0 && oldlen >= META_HEADER ? (int64_t)get_u64(old + 1) : 0;
+    }
     uint8_t head[META_HEADER];
     head[0] = meta->type;
     put_u64(head + 1, (uint64_t)meta->expire_ms);
@@ -676,6 +708,10 @@ int db_meta_write(db_client *c, const void *key, size_t keylen, const db_meta *m
     db_buf_free(&rec);
     if (rc < 0 || expire_index(c, key, keylen, old_expire, meta->expire_ms) < 0)
         return -1;
+    uint32_t saved_read = c->read_epoch;
+    c->read_epoch = UINT32_MAX;
+    remember_expiry(c, key, keylen, meta->expire_ms);
+    c->read_epoch = saved_read;
     db_signal_key(c, key, keylen);
     return 0;
 }
@@ -737,6 +773,10 @@ int db_delete(db_client *c, const void *key, size_t keylen)
     }
     rec_put(c, &rk, NULL, 0, NULL, 0);
     expire_index(c, key, keylen, m.expire_ms, 0);
+    uint32_t saved_read = c->read_epoch;
+    c->read_epoch = UINT32_MAX;
+    remember_expiry(c, key, keylen, 0);
+    c->read_epoch = saved_read;
     db_buf_free(&rk);
     db_signal_key(c, key, keylen);
     /* an expired key was already gone for the user */

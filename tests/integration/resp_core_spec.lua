@@ -116,6 +116,28 @@ describe("RESP: strings and keys", function()
     local info = t.redis(node.db_port, "INFO", "stats")
     assert.truthy(tonumber(info:match("expired_keys:(%d+)")) >= 1)
   end)
+
+  it("keeps the expiry index right when TTLs change from several connections", function()
+    local p = node.db_port
+    local function expired()
+      return tonumber(t.redis(p, "INFO", "stats"):match("expired_keys:(%d+)"))
+    end
+    local before = expired()
+    t.redis(p, "SET", "e1", "v", "EX", "100")
+    t.redis(p, "PEXPIRE", "e1", "200")             -- moved earlier, from another connection
+    t.redis(p, "SET", "e2", "v", "PX", "200")
+    t.redis(p, "PEXPIRE", "e2", "100000")          -- moved later
+    t.redis(p, "SET", "e3", "v", "PX", "200")
+    t.redis(p, "PERSIST", "e3")                    -- no TTL any more
+    t.redis(p, "HSET", "e4", "f", "v")
+    t.redis(p, "PEXPIRE", "e4", "200")
+    t.redis(p, "HSET", "e4", "g", "w")             -- a write keeps the TTL
+    os.execute("sleep 0.6")
+    -- nobody touched them: only the expiry cycle can have removed e1 and e4
+    assert.are.equal(before + 2, expired())
+    assert.are.equal("(integer) 2", t.redis(p, "EXISTS", "e2", "e3"))
+    assert.are.equal("(integer) -1", t.redis(p, "TTL", "e3"))
+  end)
 end)
 
 describe("RESP: transactions", function()
