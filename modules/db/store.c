@@ -280,12 +280,13 @@ static int rec_put(db_client *c, const db_buf *rk, const void *whole, size_t wle
         if (same_epoch) {
             /* older entries (kept for a backup) must be hidden by a tombstone */
             MDB_val k2, v2;
-            int older = mdb_cursor_get(cur, &k2, &v2, MDB_NEXT) == 0 && k2.mv_size == rk->len + 4 &&
-                        !memcmp(k2.mv_data, rk->buf, rk->len);
+            int next = mdb_cursor_get(cur, &k2, &v2, MDB_NEXT);
+            int older = next == 0 && k2.mv_size == rk->len + 4 && !memcmp(k2.mv_data, rk->buf, rk->len);
             if (!older) {
-                /* back onto the record itself: MDB_PREV would be wrong when
-                 * MDB_NEXT found nothing (the record was the last one) */
-                if (rec_find(c, cur, rk, UINT32_MAX, &k2, &v2) <= 0)
+                /* back onto the record itself: one step back when there was a
+                 * next entry; at the end of the database, seek it again */
+                if (next == 0 ? mdb_cursor_get(cur, &k2, &v2, MDB_PREV) != 0
+                              : rec_find(c, cur, rk, UINT32_MAX, &k2, &v2) <= 0)
                     return -1;
                 rc = mdb_cursor_del(cur, 0);
                 return rc ? db_fail(c, rc) : 1;
