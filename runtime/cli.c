@@ -74,6 +74,16 @@ static int load_curl(char *err, size_t errlen)
     return 0;
 }
 
+int cli_signing_key(const cli_args *a, ids_key *key)
+{
+    home h = {0};
+    if (!a->key && cli_load_home(a, &h))
+        return 1;
+    int rc = cli_load_key(a, &h, key);
+    home_free(&h);
+    return rc;
+}
+
 static size_t collect(char *data, size_t size, size_t n, void *userp)
 {
     struct {

@@ -48,6 +48,9 @@ int cli_print_json(json_t *doc);
 int cli_load_home(const cli_args *a, home *h);
 /* The -k key file, else the home's node key (h may be NULL only with -k). */
 int cli_load_key(const cli_args *a, const home *h, ids_key *key);
+/* The key a command signs with: -k, else the node key of the home (loaded
+ * only for that). Prints the error; 0 on success. */
+int cli_signing_key(const cli_args *a, ids_key *key);
 
 /* Calls the API of the node of home h: method, path (with query). With a
  * signer the request is signed (auth.h). Returns the HTTP status with *reply

@@ -61,13 +61,8 @@ int cmd_lpki_show(const cli_args *a)
 int cmd_lpki_sign(const cli_args *a)
 {
     ids_key key;
-    home h = {0};
-    if (!a->key && cli_load_home(a, &h))
+    if (cli_signing_key(a, &key))
         return 1;
-    int rc = cli_load_key(a, &h, &key);
-    home_free(&h);
-    if (rc)
-        return rc;
     const char *file = a->args[0];
     char sigpath[PATH_MAX + 8], err[PATH_MAX + 256];
     snprintf(sigpath, sizeof sigpath, "%s", a->out ? a->out : file);
@@ -163,13 +158,8 @@ int cmd_lpki_revoke(const cli_args *a) { return change_grant(a, "revoke"); }
 int cmd_lpki_authorize(const cli_args *a)
 {
     ids_key key;
-    home h = {0};
-    if (!a->key && cli_load_home(a, &h))
+    if (cli_signing_key(a, &key))
         return 1;
-    int rc = cli_load_key(a, &h, &key);
-    home_free(&h);
-    if (rc)
-        return rc;
     const char *path = a->args[1];
     if (path[0] != '/')
         return cli_fail("PATH must start with '/', as in /api/v0/shutdown");

@@ -51,6 +51,17 @@ static redisContext *connect_db(const cli_args *a, const home *h)
     return rc;
 }
 
+/* connect_db for the home the command names. */
+static redisContext *open_db(const cli_args *a)
+{
+    home h;
+    if (cli_load_home(a, &h))
+        return NULL;
+    redisContext *ctx = connect_db(a, &h);
+    home_free(&h);
+    return ctx;
+}
+
 /* Runs a command; prints the error and returns NULL when it failed. */
 static redisReply *call(redisContext *rc, const char *fmt, ...)
 {
@@ -105,11 +116,7 @@ int cmd_mimei_create(const cli_args *a)
 
 int cmd_mimei_show(const cli_args *a)
 {
-    home h;
-    if (cli_load_home(a, &h))
-        return 1;
-    redisContext *ctx = connect_db(a, &h);
-    home_free(&h);
+    redisContext *ctx = open_db(a);
     if (!ctx)
         return 1;
     const char *mid = a->args[0];
@@ -164,11 +171,7 @@ int cmd_mimei_show(const cli_args *a)
 
 int cmd_mimei_backup(const cli_args *a)
 {
-    home h;
-    if (cli_load_home(a, &h))
-        return 1;
-    redisContext *ctx = connect_db(a, &h);
-    home_free(&h);
+    redisContext *ctx = open_db(a);
     if (!ctx)
         return 1;
     int rc = 1;
@@ -214,11 +217,7 @@ static void print_value(const redisReply *r, int pairs)
 
 int cmd_mimei_grep(const cli_args *a)
 {
-    home h;
-    if (cli_load_home(a, &h))
-        return 1;
-    redisContext *ctx = connect_db(a, &h);
-    home_free(&h);
+    redisContext *ctx = open_db(a);
     if (!ctx)
         return 1;
     char target[128];
@@ -288,13 +287,8 @@ int cmd_mimei_grep(const cli_args *a)
 int cmd_lpki_token(const cli_args *a)
 {
     ids_key key;
-    home h = {0};
-    if (!a->key && cli_load_home(a, &h))
+    if (cli_signing_key(a, &key))
         return 1;
-    int rc = cli_load_key(a, &h, &key);
-    home_free(&h);
-    if (rc)
-        return rc;
     long long ttl = 24 * 3600;
     if (a->version) { /* --ttl SECONDS shares the -v slot */
         char *end;
