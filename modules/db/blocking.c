@@ -257,8 +257,11 @@ static void blocking_pop(db_client *c, int type, const char *pop)
                 run_as(c, pop, 2);
             } else {
                 run_as(c, pop, 2); /* answers *2 member score */
+                const char *nl = c->out.len > at ? memchr(c->out.buf + at, '\n', c->out.len - at) : NULL;
+                if (!nl) /* nothing was written: the output limit dropped it */
+                    goto done;
                 db_buf tail = {0};
-                const char *body = memchr(c->out.buf + at, '\n', c->out.len - at) + 1;
+                const char *body = nl + 1;
                 db_buf_append(&tail, body, (size_t)(c->out.buf + c->out.len - body));
                 c->out.len = at;
                 reply_array(c, 3);
@@ -266,6 +269,7 @@ static void blocking_pop(db_client *c, int type, const char *pop)
                 db_buf_append(&c->out, tail.buf, tail.len);
                 db_buf_free(&tail);
             }
+        done:
             ((const char **)c->argv)[1] = argv1;
             ((size_t *)c->argvlen)[1] = len1;
             return;
