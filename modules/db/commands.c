@@ -128,6 +128,7 @@ void db_close(db *d)
         db_client_free(d->clients);
     mdb_env_sync(d->env, 1);
     mdb_env_close(d->env);
+    db_cursors_free(d);
     free(d->batch);
     free(d);
 }

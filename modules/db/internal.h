@@ -88,6 +88,7 @@ struct db {
     size_t proto_max_bulk_len, output_limit;
     db_hooks hooks;
     void *config;   /* server.c: CONFIG SET values echoed back */
+    void *cursors;  /* cursors.c: positions of scans */
     void *watches;  /* multi.c: watched keys */
     void *blocking; /* blocking.c: clients waiting on keys */
     struct db_client *woken; /* clients with output from outside db_exec */
@@ -303,6 +304,12 @@ void db_unblock(db_client *c);
 /* Re-runs the commands of clients blocked on keys written since last call. */
 void db_serve_blocked(struct db *d);
 void db_block_timeouts(struct db *d, int64_t now_ms);
+/* Scan cursors (cursors.c): a position kept in the node, a number for the
+ * client (never 0, below 2^63). get: 1 with the position, 0 if unknown. */
+unsigned long long db_cursor_put(struct db *d, const void *pos, size_t len);
+int db_cursor_get(struct db *d, unsigned long long id, db_buf *pos);
+void db_cursors_free(struct db *d);
+
 /* FLUSHDB's work: deletes every key of the selected database. */
 void db_flush_selected(db_client *c);
 

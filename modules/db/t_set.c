@@ -21,20 +21,18 @@
  * is close. Distinct picks of a large share of a set use one
  * selection-sampling pass instead (exactly uniform, O(size) <= O(3 count)).
  *
- * SSCAN cursors carry the position themselves: the cursor is a decimal
- * number whose bytes (base 256, after a leading 0x01 marker byte) are a seek
- * key K. All members < K were returned by earlier calls, and the scan goes on
- * from the first member >= K, so a member present for the whole scan is
- * returned, whatever is added or removed meanwhile. K is the shortest prefix
- * of the next member that sorts after the last one returned; the batch end is
- * chosen among the last half of the COUNT window to make K short (a K of up
- * to 6 bytes gives a cursor below 2^53, up to 7 bytes one below 2^64). When
- * members share prefixes longer than SCAN_SEP_MAX, a batch grows past COUNT
- * until K fits. "0" starts and ends a scan, as in Redis.
+ * SSCAN's position is a seek key K, kept by the node (cursors.c) behind the
+ * number the client gets. All members < K were returned by earlier calls,
+ * and the scan goes on from the first member >= K, so a member present for
+ * the whole scan is returned, whatever is added or removed meanwhile. K is
+ * the shortest prefix of the next member that sorts after the last one
+ * returned, at most SCAN_SEP_MAX bytes: when members share longer prefixes,
+ * a batch grows past COUNT until K fits. "0" starts and ends a scan.
  */
 #include "internal.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -44,7 +42,7 @@
 #define SMALL_SET 1024    /* sets up to this size are sampled exactly */
 #define RANDOM_WALK 64    /* a random pick from a bigger set ends with a walk of up to this */
 #define SCAN_SEP_MAX 64   /* longest seek key an SSCAN cursor carries */
-#define SCAN_CURSOR_MAX 200 /* digits accepted in a cursor */
+#define SCAN_CURSOR_MAX 24 /* room for a cursor number */
 
 /* --- member lists ---------------------------------------------------------- */
 
@@ -954,72 +952,34 @@ static void sdiffstoreCommand(db_client *c)
 
 /* --- SSCAN ------------------------------------------------------------------------ */
 
-/* Cursor text to seek key: 1 ok (key in out, empty: from the start), 0 invalid. */
-static int cursor_decode(const char *s, size_t n, db_buf *out)
+/* Cursor text to seek key: 1 ok (key in out, empty: from the start), 0 not
+ * a cursor. The position itself is kept by the node (cursors.c). */
+static int cursor_decode(db_client *c, const char *s, size_t n, db_buf *out)
 {
     out->len = 0;
-    size_t i = 0;
-    if (n && (s[0] == '+' || s[0] == '-')) {
-        i = 1;
-        if (n == 1)
-            return 0;
-    }
-    if (n - i > SCAN_CURSOR_MAX)
+    if (n == 0 || n > 20)
         return 0;
-    uint8_t num[SCAN_CURSOR_MAX]; /* little-endian base 256; 200 digits < 84 bytes */
-    size_t len = 0;
-    for (; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
+    unsigned long long id = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9' || id > (~0ULL - (unsigned)(s[i] - '0')) / 10)
             return 0;
-        unsigned carry = (unsigned)(s[i] - '0');
-        for (size_t k = 0; k < len; k++) {
-            unsigned v = num[k] * 10u + carry;
-            num[k] = (uint8_t)v;
-            carry = v >> 8;
-        }
-        while (carry) {
-            num[len++] = (uint8_t)carry;
-            carry >>= 8;
-        }
+        id = id * 10 + (unsigned)(s[i] - '0');
     }
-    while (len && !num[len - 1])
-        len--;
-    /* the most significant byte is the marker (0x01 in our cursors) */
-    for (size_t k = len > 0 ? len - 1 : 0; k-- > 0;)
-        db_buf_append(out, &num[k], 1);
+    if (id != 0)
+        db_cursor_get(c->db, id, out); /* unknown: from the start again */
     return 1;
 }
 
-/* Seek key to cursor text: the number 0x01 k[0] k[1] ... in decimal. */
-static void cursor_encode(const uint8_t *k, size_t n, char *out, size_t cap)
+/* Seek key to cursor text. */
+static void cursor_encode(db_client *c, const uint8_t *k, size_t n, char *out, size_t cap)
 {
-    uint8_t num[SCAN_SEP_MAX + 1]; /* big-endian */
-    size_t len = n + 1, start = 0;
-    num[0] = 1;
-    memcpy(num + 1, k, n);
-    char digits[SCAN_CURSOR_MAX];
-    size_t nd = 0;
-    while (start < len) {
-        unsigned rem = 0;
-        for (size_t i = start; i < len; i++) {
-            unsigned v = rem * 256u + num[i];
-            num[i] = (uint8_t)(v / 10);
-            rem = v % 10;
-        }
-        digits[nd++] = (char)('0' + rem);
-        while (start < len && !num[start])
-            start++;
-    }
-    size_t o = 0;
-    while (nd && o + 1 < cap)
-        out[o++] = digits[--nd];
-    out[o] = 0;
+    snprintf(out, cap, "%llu", db_cursor_put(c->db, k, n));
 }
 
 static void sscanCommand(db_client *c)
 {
     db_buf seek = {0};
-    if (!cursor_decode(c->argv[2], c->argvlen[2], &seek)) {
+    if (!cursor_decode(c, c->argv[2], c->argvlen[2], &seek)) {
         reply_error(c, "ERR invalid cursor");
         return;
     }
@@ -1106,7 +1066,7 @@ static void sscanCommand(db_client *c)
 
     char cursor[SCAN_CURSOR_MAX + 1] = "0";
     if (more)
-        cursor_encode((const uint8_t *)ml_ptr(&l, end), sep, cursor, sizeof cursor);
+        cursor_encode(c, (const uint8_t *)ml_ptr(&l, end), sep, cursor, sizeof cursor);
     reply_array(c, 2);
     reply_bulk_cstr(c, cursor);
     size_t at = reply_defer(c);

@@ -18,8 +18,8 @@
  * either side is done.
  *
  * ZSCAN answers a set of up to 128 members whole (cursor 0, score order),
- * as Redis answers a small set; a bigger one in member order, the cursor
- * holding the first bytes of the next member.
+ * as Redis answers a small set; a bigger one in member order, COUNT at a
+ * time, the position kept by the node behind the cursor (cursors.c).
  */
 #include "internal.h"
 
@@ -1127,25 +1127,6 @@ static void zpopmaxCommand(db_client *c)
 
 /* --- ZSCAN ---------------------------------------------------------------- */
 
-/* The cursor of a big set: up to 7 leading bytes of the next member to
- * return (high bytes) and their count (low byte). A call ends only where
- * that prefix changes, so no member is returned twice. */
-static unsigned long long zscan_cursor(const uint8_t *m, size_t ml)
-{
-    size_t k = ml < 7 ? ml : 7;
-    unsigned long long cur = k;
-    for (size_t i = 0; i < k; i++) cur |= (unsigned long long)m[i] << (56 - 8 * i);
-    return cur;
-}
-
-static size_t zscan_prefix(unsigned long long cur, uint8_t out[7])
-{
-    size_t k = cur & 0xff;
-    if (k > 7) k = 7;
-    for (size_t i = 0; i < k; i++) out[i] = (uint8_t)(cur >> (56 - 8 * i));
-    return k;
-}
-
 /* A score as ZSCAN shows it: Redis answers the stored string, which is an
  * integer when the score is one that fits (d2string), else "%.17g". */
 static int zscan_score(char *buf, size_t cap, double d)
@@ -1216,24 +1197,23 @@ static void zscanCommand(db_client *c)
         }
         db_iter_close(&it);
     } else {
-        uint8_t from[7];
-        size_t fl = cursor ? zscan_prefix(cursor, from) : 0;
-        uint8_t last[7];
-        size_t lastl = 0;
+        /* the next member to return is kept by the node behind the cursor
+         * (cursors.c); an unknown cursor starts over */
+        db_buf from = {0};
+        if (cursor)
+            db_cursor_get(c->db, cursor, &from);
         long long seen = 0;
-        db_iter_init(&it, c, DB_REC_ELEM, key, klen, fl ? from : NULL, fl, 0);
+        db_iter_init(&it, c, DB_REC_ELEM, key, klen, from.len ? from.buf : NULL, from.len, 0);
         while (db_iter_next(&it, &sub, &sl, &v, &vl)) {
-            size_t k = sl < 7 ? sl : 7;
-            if (seen >= count && (k != lastl || memcmp(sub, last, k) != 0)) {
-                next = zscan_cursor(sub, sl);
+            if (seen >= count) {
+                next = db_cursor_put(c->db, sub, sl);
                 break;
             }
             if (vl < DB_SCORE_BYTES) continue;
             zcol_add(&col, sub, sl, db_score_from(v));
-            memcpy(last, sub, k);
-            lastl = k;
             seen++;
         }
+        db_buf_free(&from);
         db_iter_close(&it);
     }
     long n = 0;

@@ -76,6 +76,34 @@ describe("RESP: strings and keys", function()
     assert.are.same({ k }, keys)
   end)
 
+  it("gives scan cursors of every kind that fit in 63 bits, a batch at a time", function()
+    local p = node.db_port
+    local script = { "FLUSHDB" }
+    for i = 1, 600 do
+      local m = "member:with:a:long:shared:prefix:" .. i
+      script[#script + 1] = "SADD s " .. m .. "\nZADD z " .. i .. " " .. m .. "\nHSET h " .. m .. " v"
+    end
+    t.redis_cli(p, table.concat(script, "\n") .. "\n")
+    for _, cmd in ipairs({ "SSCAN", "ZSCAN", "HSCAN" }) do
+      local seen, n, cursor, calls = {}, 0, "0", 0
+      repeat
+        local out = t.strings(p, cmd, cmd == "SSCAN" and "s" or cmd == "ZSCAN" and "z" or "h", cursor, "COUNT", "20")
+        cursor = out[1]
+        assert.matches("^%d+$", cursor)
+        assert.truthy(#cursor < 19 or (#cursor == 19 and cursor < "9223372036854775808"), cmd .. " " .. cursor)
+        local step = cmd == "SSCAN" and 1 or 2
+        assert.truthy((#out - 1) / step <= 200, cmd .. " batch of " .. (#out - 1) / step)
+        for i = 2, #out, step do
+          if not seen[out[i]] then n = n + 1 end
+          seen[out[i]] = true
+        end
+        calls = calls + 1
+      until cursor == "0" or calls > 1000
+      assert.are.equal(600, n, cmd)
+      assert.truthy(calls >= 3, cmd .. " took " .. calls .. " calls")
+    end
+  end)
+
   it("scans every key once, with MATCH, COUNT and TYPE", function()
     local script = {}
     for i = 1, 300 do script[#script + 1] = "SET key:" .. i .. " " .. i end
