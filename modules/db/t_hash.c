@@ -8,26 +8,12 @@
  * Fields come back in byte order, which is the order HGETALL, HKEYS and HVALS
  * answer in (Redis leaves it unspecified).
  *
- * HSCAN cursors carry their position themselves and always fit in 64 bits.
- * A cursor names a seek key S: every field < S was returned by earlier calls,
- * and the scan goes on from the first field >= S, so a field present for the
- * whole scan is returned whatever is added or removed meanwhile (scanning
- * and deleting works). S is the shortest prefix of the next field N that
- * sorts after the last field returned. It is written as an anchor A (the
- * first 0 to 3 bytes of N), plen, and a tail T: S = F[0..plen) + T, where F
- * is the first field >= A, whose first plen bytes N shares, so a cursor needs
- * only A and T (at most 5 bytes together) plus a 13-bit check of F[0..plen).
- * The longest anchor that fits is used: the first field under it is the
- * least likely to change. If F has changed when the scan resumes (the check
- * fails: a field was added under A before F), the scan goes on from A itself:
- * fields may then come twice, none is lost (unless the check collides, 1 in
- * 8192, after every field from F to N was deleted). A batch
- * ends after COUNT fields, or at an earlier point in the last half of that
- * window, or later, wherever S fits; so a batch exceeds COUNT (a hint, as in
- * Redis) only where many consecutive fields agree on more than 4 bytes beyond
- * what they share with the first field under their anchor. A hash of at most
- * 128 fields is answered whole with cursor 0, as Redis does for a listpack;
- * a cursor that is not one of ours starts over. "0" starts and ends a scan.
+ * HSCAN goes through the fields in byte order, COUNT at a time; the node
+ * keeps the next field behind the cursor (cursors.c), so a field present
+ * for the whole scan is returned whatever is added or removed meanwhile
+ * (scanning and deleting works). A hash of at most 128 fields is answered
+ * whole with cursor 0, as Redis does for a listpack; an unknown cursor
+ * starts over. "0" starts and ends a scan.
  *
  * Random fields (HRANDFIELD). The store gives ordered iteration, not access
  * by rank. A hash of at most SMALL_HASH fields is read through and the pick
@@ -57,8 +43,6 @@
 #define SMALL_HASH 1024     /* random picks read hashes up to this size whole */
 #define RANDOM_REDRAW 16    /* draws of a byte no field has before taking the next */
 #define SCAN_WHOLE 128      /* HSCAN answers such hashes at once (Redis's listpack) */
-#define SCAN_PREFIX_MAX 63  /* longest prefix a cursor takes from an anchor field */
-#define SCAN_ANCHOR_MAX 3   /* longest anchor a cursor carries */
 #define LD_CHARS 5120       /* Redis's MAX_LONG_DOUBLE_CHARS */
 
 /* --- helpers --------------------------------------------------------------- */
@@ -478,90 +462,6 @@ static int parse_cursor(db_client *c, int i, uint64_t *out)
     return ok ? 0 : -1;
 }
 
-/* Cursor layout, low bits first: a (2 bits, anchor length 0..3), plen (6),
- * tlen (3, 1..5), check (13), then 5 bytes: the anchor and T. */
-#define CUR_BYTES 5
-#define CUR_CHECK 0x1fff
-
-static uint64_t prefix_check(const void *p, size_t n) { return fnv(p, n) & CUR_CHECK; }
-
-static uint64_t cursor_encode(size_t a, size_t plen, const char *next, size_t tlen)
-{
-    uint8_t bytes[CUR_BYTES] = {0};
-    memcpy(bytes, next, a);
-    memcpy(bytes + a, next + plen, tlen);
-    uint64_t v = 0;
-    for (int i = 0; i < CUR_BYTES; i++)
-        v = v << 8 | bytes[i];
-    return v << 24 | prefix_check(next, plen) << 11 | (uint64_t)tlen << 8 | (uint64_t)plen << 2 | (uint64_t)a;
-}
-
-/* The first field under each short anchor, cached for one HSCAN call. */
-typedef struct {
-    db_buf anchor[SCAN_ANCHOR_MAX + 1], first[SCAN_ANCHOR_MAX + 1];
-    int have[SCAN_ANCHOR_MAX + 1], found[SCAN_ANCHOR_MAX + 1];
-} anchors;
-
-static void anchors_free(anchors *an)
-{
-    for (int a = 0; a <= SCAN_ANCHOR_MAX; a++) {
-        db_buf_free(&an->anchor[a]);
-        db_buf_free(&an->first[a]);
-    }
-}
-
-/* A cursor that goes on from field next, whose common prefix with the field
- * before it is cl bytes; 0 when none fits. The longest anchor that fits is
- * taken: the first field under it is the least likely to change. */
-static uint64_t scan_cursor(db_client *c, anchors *an, const char *next, size_t nl, size_t cl)
-{
-    for (size_t a = SCAN_ANCHOR_MAX + 1; a-- > 0;) {
-        if (a > cl)
-            continue;
-        if (!an->have[a] || memcmp(bptr(&an->anchor[a]), next, a)) {
-            bset(&an->anchor[a], next, a);
-            an->found[a] = seek_field(c, a ? next : NULL, a, 0, &an->first[a], NULL);
-            an->have[a] = 1;
-        }
-        if (!an->found[a])
-            continue;
-        size_t q = lcp(bptr(&an->first[a]), an->first[a].len, next, nl);
-        if (q > SCAN_PREFIX_MAX)
-            q = SCAN_PREFIX_MAX;
-        if (q > cl)
-            q = cl;
-        size_t plen = q > a ? q : a, tlen = cl + 1 - plen;
-        if (a + tlen <= CUR_BYTES)
-            return cursor_encode(a, plen, next, tlen);
-    }
-    return 0;
-}
-
-/* The seek key a cursor names (empty: from the first field). */
-static void scan_seek(db_client *c, uint64_t cursor, db_buf *seek)
-{
-    size_t a = cursor & 3, plen = (cursor >> 2) & 63, tlen = (cursor >> 8) & 7;
-    uint64_t check = (cursor >> 11) & CUR_CHECK, v = cursor >> 24;
-    seek->len = 0;
-    if (!cursor || tlen < 1 || a + tlen > CUR_BYTES || plen < a || (v & ((1ULL << (8 * (CUR_BYTES - a - tlen))) - 1)))
-        return; /* not a cursor of ours: from the start */
-    uint8_t bytes[CUR_BYTES];
-    for (int i = CUR_BYTES - 1; i >= 0; i--, v >>= 8)
-        bytes[i] = (uint8_t)v;
-    db_buf_append(seek, bytes, a);
-    if (plen > a) { /* the prefix comes from the first field under the anchor */
-        db_buf first = {0};
-        int ok = seek_field(c, a ? bytes : NULL, a, 0, &first, NULL) && first.len >= plen &&
-                 !memcmp(bptr(&first), bytes, a) && prefix_check(bptr(&first), plen) == check;
-        if (ok)
-            bset(seek, bptr(&first), plen);
-        db_buf_free(&first);
-        if (!ok)
-            return; /* that field changed: go on from the anchor itself */
-    }
-    db_buf_append(seek, bytes + a, tlen);
-}
-
 static void hscanCommand(db_client *c)
 {
     uint64_t cursor;
@@ -604,43 +504,21 @@ static void hscanCommand(db_client *c)
 
     elist out = {0};
     uint64_t next = 0;
-    db_buf prev = {0}, cur = {0}, seek = {0};
-    anchors an;
-    memset(&an, 0, sizeof an);
+    db_buf seek = {0};
     db_iter it;
     const uint8_t *f, *v;
     size_t fl, vl;
-    if (m.count > SCAN_WHOLE)
-        scan_seek(c, cursor, &seek);
+    if (m.count > SCAN_WHOLE && cursor)
+        db_cursor_get(c->db, cursor, &seek); /* unknown: from the start */
     long long i = 0; /* fields examined */
-    size_t cand_n = SIZE_MAX;
-    uint64_t cand = 0;
     db_iter_init(&it, c, DB_REC_ELEM, KEY(1), seek.len ? seek.buf : NULL, seek.len, 0);
     while (db_iter_next(&it, &f, &fl, &v, &vl)) {
-        bset(&cur, f, fl); /* f dies with the next read */
-        if (m.count > SCAN_WHOLE && i > 0 && 2 * i >= count) { /* end the batch before cur? */
-            size_t cl = lcp(bptr(&prev), prev.len, bptr(&cur), cur.len);
-            uint64_t here = cl < cur.len ? scan_cursor(c, &an, bptr(&cur), cur.len, cl) : 0;
-            if (i >= count) {
-                if (here) {
-                    next = here;
-                    break;
-                }
-                if (cand_n != SIZE_MAX) {
-                    out.n = cand_n;
-                    next = cand;
-                    break;
-                }
-            } else if (here) {
-                cand_n = out.n;
-                cand = here;
-            }
+        if (m.count > SCAN_WHOLE && i >= count) {
+            next = db_cursor_put(c->db, f, fl);
+            break;
         }
-        if (!pat || glob_match(pat, patlen, bptr(&cur), cur.len, 0))
-            el_add(&out, bptr(&cur), cur.len, v, vl);
-        db_buf tmp = prev;
-        prev = cur;
-        cur = tmp;
+        if (!pat || glob_match(pat, patlen, (const char *)f, fl, 0))
+            el_add(&out, f, fl, v, vl);
         i++;
     }
     db_iter_close(&it);
@@ -654,9 +532,6 @@ static void hscanCommand(db_client *c)
         reply_bulk(c, el_value(&out, j), out.e[j].vlen);
     }
     el_free(&out);
-    anchors_free(&an);
-    db_buf_free(&prev);
-    db_buf_free(&cur);
     db_buf_free(&seek);
 }
 
