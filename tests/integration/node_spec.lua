@@ -142,6 +142,9 @@ describe("stopping a node", function()
     local home = t.tmpdir()
     local port = t.random_port()
     assert.are.equal(0, t.leither("init", "--home", home, "-p", tostring(port)).code)
+    local settings = t.decode(t.slurp(home .. "/SystemVars.json"))
+    settings.db_port = t.random_port() -- never a fixed port: another node may hold it
+    t.write(home .. "/SystemVars.json", require("dkjson").encode(settings))
     local out = home .. "/out"
     os.execute(t.quote(t.bin) .. " run --home " .. t.quote(home) .. " >" .. out .. " 2>&1 & echo $! >" .. home .. "/fg.pid")
     local pid = tonumber(t.slurp(home .. "/fg.pid"))
@@ -151,8 +154,8 @@ describe("stopping a node", function()
     end
     local text = t.slurp(out)
     local id = t.decode(t.leither("swarm", "id", "--home", home, "--json").out).ID
-    assert.truthy(text:find("node " .. id, 1, true))
-    assert.truthy(text:find("http://127.0.0.1:" .. port .. "/", 1, true))
+    assert.truthy(text:find("node " .. id, 1, true), text)
+    assert.truthy(text:find("http://127.0.0.1:" .. port .. "/", 1, true), text)
     os.execute("kill -INT " .. pid)
     for _ = 1, 100 do
       if not t.alive(pid) then break end
