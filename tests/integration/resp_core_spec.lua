@@ -221,22 +221,24 @@ describe("RESP: blocking pops", function()
     assert.truthy(os.time() - t0 <= 2)
     assert.matches("timeout is negative", t.redis(port, "BLPOP", "x", "-1"))
     assert.matches("timeout is not a float", t.redis(port, "BLPOP", "x", "abc"))
-    local r = t.sh("redis-cli -p " .. port .. " BRPOP q 5 > /tmp/leither-test-first & sleep 0.2; "
-      .. "redis-cli -p " .. port .. " BRPOP q 5 > /tmp/leither-test-second & sleep 0.2; "
-      .. "redis-cli -p " .. port .. " RPUSH q a b > /dev/null; wait; cat /tmp/leither-test-first /tmp/leither-test-second")
+    local first, second = os.tmpname(), os.tmpname()
+    local r = t.sh("redis-cli -p " .. port .. " BRPOP q 5 > " .. first .. " & sleep 0.2; "
+      .. "redis-cli -p " .. port .. " BRPOP q 5 > " .. second .. " & sleep 0.2; "
+      .. "redis-cli -p " .. port .. " RPUSH q a b > /dev/null; wait; cat " .. first .. " " .. second)
     assert.are.equal("q\nb\nq\na\n", r.out)
-    os.remove("/tmp/leither-test-first")
-    os.remove("/tmp/leither-test-second")
+    os.remove(first)
+    os.remove(second)
   end)
 
   it("BLMOVE and BZPOPMIN wake up too; INFO counts blocked clients", function()
     local port = node.db_port
+    local info = os.tmpname()
     local r = t.sh("(sleep 0.4; redis-cli -p " .. port .. " ZADD z 2 b 1 a >/dev/null) & "
-      .. "(sleep 0.2; redis-cli -p " .. port .. " INFO clients > /tmp/leither-test-info) & "
+      .. "(sleep 0.2; redis-cli -p " .. port .. " INFO clients > " .. info .. ") & "
       .. "redis-cli --no-raw -p " .. port .. " BZPOPMIN z 5; wait")
     assert.are.equal('1) "z"\n2) "a"\n3) "1"\n', r.out)
-    assert.matches("blocked_clients:1", t.slurp("/tmp/leither-test-info"))
-    os.remove("/tmp/leither-test-info")
+    assert.matches("blocked_clients:1", t.slurp(info))
+    os.remove(info)
     r = t.sh("(sleep 0.2; redis-cli -p " .. port .. " RPUSH src x >/dev/null) & "
       .. "redis-cli -p " .. port .. " BLMOVE src dst RIGHT LEFT 5; wait")
     assert.are.equal("x\n", r.out)
