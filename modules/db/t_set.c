@@ -21,13 +21,10 @@
  * is close. Distinct picks of a large share of a set use one
  * selection-sampling pass instead (exactly uniform, O(size) <= O(3 count)).
  *
- * SSCAN's position is a seek key K, kept by the node (cursors.c) behind the
- * number the client gets. All members < K were returned by earlier calls,
- * and the scan goes on from the first member >= K, so a member present for
- * the whole scan is returned, whatever is added or removed meanwhile. K is
- * the shortest prefix of the next member that sorts after the last one
- * returned, at most SCAN_SEP_MAX bytes: when members share longer prefixes,
- * a batch grows past COUNT until K fits. "0" starts and ends a scan.
+ * SSCAN goes through the members in byte order, COUNT at a time; the node
+ * keeps the next member behind the cursor (cursors.c), so a member present
+ * for the whole scan is returned, whatever is added or removed meanwhile.
+ * "0" starts and ends a scan.
  */
 #include "internal.h"
 
@@ -41,7 +38,6 @@
 
 #define SMALL_SET 1024    /* sets up to this size are sampled exactly */
 #define RANDOM_WALK 64    /* a random pick from a bigger set ends with a walk of up to this */
-#define SCAN_SEP_MAX 64   /* longest seek key an SSCAN cursor carries */
 #define SCAN_CURSOR_MAX 24 /* room for a cursor number */
 
 /* --- member lists ---------------------------------------------------------- */
@@ -1017,10 +1013,8 @@ static void sscanCommand(db_client *c)
         }
     }
 
-    /* Read members from the seek key: batch = the first `end` of them, and
-     * the cursor points at member `end` (none: the scan is over). */
+    /* COUNT members from the seek key; the cursor keeps the next one */
     mlist l = {0};
-    size_t end = 0, sep = 0, lo = count > 1 ? (size_t)((count + 1) / 2) : 1;
     int more = 0;
     db_iter it;
     const uint8_t *sub, *val;
@@ -1028,45 +1022,17 @@ static void sscanCommand(db_client *c)
     db_iter_init(&it, c, DB_REC_ELEM, KEY(1), seek.len ? seek.buf : NULL, seek.len, 0);
     while (db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
         ml_add(&l, sub, sublen);
-        size_t i = l.n - 1;
-        if (i < (size_t)count)
-            continue;
-        if (i == (size_t)count) {
-            /* the shortest cursor among boundaries lo..count, the latest on ties */
-            size_t best = 0, bestsep = SIZE_MAX;
-            for (size_t b = lo; b <= i; b++) {
-                size_t s = lcp((const uint8_t *)ml_ptr(&l, b - 1), l.v[b - 1].len, (const uint8_t *)ml_ptr(&l, b),
-                               l.v[b].len) + 1;
-                if (s <= bestsep) {
-                    best = b;
-                    bestsep = s;
-                }
-            }
-            if (bestsep <= SCAN_SEP_MAX) {
-                end = best;
-                sep = bestsep;
-                more = 1;
-                break;
-            }
-        } else {
-            /* members share long prefixes: take more until a short boundary */
-            size_t s = lcp((const uint8_t *)ml_ptr(&l, i - 1), l.v[i - 1].len, (const uint8_t *)ml_ptr(&l, i),
-                           l.v[i].len) + 1;
-            if (s <= SCAN_SEP_MAX) {
-                end = i;
-                sep = s;
-                more = 1;
-                break;
-            }
+        if (l.n > (size_t)count) {
+            more = 1;
+            break;
         }
     }
     db_iter_close(&it);
-    if (!more)
-        end = l.n;
+    size_t end = more ? l.n - 1 : l.n;
 
     char cursor[SCAN_CURSOR_MAX + 1] = "0";
     if (more)
-        cursor_encode(c, (const uint8_t *)ml_ptr(&l, end), sep, cursor, sizeof cursor);
+        cursor_encode(c, (const uint8_t *)ml_ptr(&l, end), l.v[end].len, cursor, sizeof cursor);
     reply_array(c, 2);
     reply_bulk_cstr(c, cursor);
     size_t at = reply_defer(c);
