@@ -29,6 +29,10 @@ enum db_sync {
 db *db_open(const char *dir, enum db_sync sync, char *err, size_t errlen);
 void db_close(db *db);
 
+/* The LMDB environment, which the content store (store.h) shares. */
+struct MDB_env;
+struct MDB_env *db_lmdb(db *db);
+
 /* The default database number of a client (the owner's default MiMei). */
 void db_set_default(db *db, uint32_t dbno);
 

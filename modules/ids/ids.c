@@ -1,6 +1,8 @@
 /* ids: see ids.h for the contract. */
 #include "ids.h"
 
+#include <openssl/sha.h>
+
 #include "atomicfile.h"
 
 #include <errno.h>
@@ -122,7 +124,9 @@ int ids_hex_decode(uint8_t *out, size_t outcap, size_t *outlen, const char *in, 
 
 void ids_random(void *out, size_t n) { randombytes_buf(out, n); }
 
-void ids_sha256(uint8_t out[IDS_SHA256_BYTES], const void *in, size_t n) { crypto_hash_sha256(out, in, n); }
+/* OpenSSL's, not libsodium's: it uses the CPU's SHA extensions (3-4 times
+ * faster where present), and API bodies and content are hashed with it */
+void ids_sha256(uint8_t out[IDS_SHA256_BYTES], const void *in, size_t n) { SHA256(in, n, out); }
 
 void ids_blake2b(uint8_t *out, size_t outlen, const void *in, size_t n)
 {
