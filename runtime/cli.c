@@ -84,14 +84,26 @@ int cli_signing_key(const cli_args *a, ids_key *key)
     return rc;
 }
 
-static size_t collect(char *data, size_t size, size_t n, void *userp)
+typedef struct {
+    char *buf;
+    size_t len;
+    /* streaming: body bytes of a 2xx reply go here instead of buf */
+    int (*sink)(void *arg, const void *data, size_t len);
+    void *arg;
+    CURL *easy;
+} response;
+
+static size_t on_body(char *data, size_t size, size_t n, void *userp)
 {
-    struct {
-        char *buf;
-        size_t len;
-    } *b = userp;
+    response *b = userp;
     size_t add = size * n;
-    if (b->len + add > (16u << 20)) /* no API reply is this large */
+    if (b->sink) {
+        long status = 0;
+        curl.easy_getinfo(b->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (status / 100 == 2)
+            return b->sink(b->arg, data, add) == 0 ? add : 0;
+    }
+    if (b->len + add > (16u << 20)) /* no API reply or error text is this large */
         return 0;
     char *grown = realloc(b->buf, b->len + add + 1);
     if (!grown)
@@ -103,56 +115,94 @@ static size_t collect(char *data, size_t size, size_t n, void *userp)
     return add;
 }
 
-int cli_call(const home *h, const ids_key *signer, const char *method, const char *path, json_t **reply, char *err,
-             size_t errlen)
+/* One request to the API or the gateway: JSON replies are parsed into
+ * *reply; with a sink, a 2xx body streams to it. */
+static int request(const home *h, const ids_key *signer, const char *method, const char *path, const void *body,
+                   size_t bodylen, response *res, json_t **reply, char *err, size_t errlen)
 {
-    char url[PATH_MAX + 160];
+    char url[PATH_MAX + 1200];
     home_api_base(h, url, sizeof url);
     size_t base = strlen(url);
     snprintf(url + base, sizeof url - base, "%s", path);
-    *reply = NULL;
+    if (reply)
+        *reply = NULL;
     if (load_curl(err, errlen) != 0)
         return -1;
 
     CURL *easy = curl.easy_init();
     struct curl_slist *headers = NULL;
-    struct {
-        char *buf;
-        size_t len;
-    } body = {NULL, 0};
     char cerr[CURL_ERROR_SIZE] = "";
+    res->easy = easy;
     curl.easy_setopt(easy, CURLOPT_URL, url);
     curl.easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
-    if (!strcmp(method, "POST"))
-        curl.easy_setopt(easy, CURLOPT_POSTFIELDS, "");
+    if (!strcmp(method, "POST")) {
+        curl.easy_setopt(easy, CURLOPT_POSTFIELDS, body ? body : "");
+        curl.easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)bodylen);
+        headers = curl.slist_append(headers, "Content-Type: application/octet-stream");
+        headers = curl.slist_append(headers, "Expect:"); /* no 100-continue round trip */
+    }
     curl.easy_setopt(easy, CURLOPT_NOPROXY, "*"); /* the node is local: never via a proxy */
     curl.easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-    curl.easy_setopt(easy, CURLOPT_TIMEOUT, 60L);
-    curl.easy_setopt(easy, CURLOPT_WRITEFUNCTION, collect);
-    curl.easy_setopt(easy, CURLOPT_WRITEDATA, &body);
+    if (!res->sink) /* downloads may take long; they fail on a stall instead */
+        curl.easy_setopt(easy, CURLOPT_TIMEOUT, 300L);
+    curl.easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl.easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl.easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl.easy_setopt(easy, CURLOPT_WRITEDATA, res);
     curl.easy_setopt(easy, CURLOPT_ERRORBUFFER, cerr);
     if (signer) {
         char value[AUTH_HEADER_MAX], line[AUTH_HEADER_MAX + 32];
-        auth_sign(value, signer, method, path, strlen(path), "", 0, (int64_t)time(NULL));
+        auth_sign(value, signer, method, path, strlen(path), body ? body : "", bodylen, (int64_t)time(NULL));
         snprintf(line, sizeof line, "Authorization: %s", value);
         headers = curl.slist_append(headers, line);
-        curl.easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
     }
+    curl.easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
     long status = -1;
     CURLcode rc = curl.easy_perform(easy);
-    if (rc != CURLE_OK)
-        snprintf(err, errlen, "cannot reach the node at %.*s: %s", (int)base, url, cerr[0] ? cerr : curl.easy_strerror(rc));
-    else {
+    if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR) {
+        snprintf(err, errlen, "cannot reach the node at %.*s: %s", (int)base, url,
+                 cerr[0] ? cerr : curl.easy_strerror(rc));
+    } else {
         curl.easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-        if (body.buf)
-            *reply = json_loads(body.buf, 0, NULL);
-        if (status != 200) {
-            const char *msg = json_string_value(json_object_get(*reply, "Message"));
-            snprintf(err, errlen, "%s (HTTP %ld)", msg ? msg : "the node refused the request", status);
+        if (reply && res->buf)
+            *reply = json_loads(res->buf, 0, NULL);
+        if (rc == CURLE_WRITE_ERROR && status / 100 == 2) {
+            snprintf(err, errlen, "writing the output failed");
+            status = -1;
+        } else if (status / 100 != 2) {
+            const char *msg = reply ? json_string_value(json_object_get(*reply, "Message")) : NULL;
+            if (!msg && res->buf) { /* the gateway answers in one plain line */
+                res->buf[strcspn(res->buf, "\n")] = '\0';
+                msg = res->buf;
+            }
+            snprintf(err, errlen, "%s (HTTP %ld)", msg && *msg ? msg : "the node refused the request", status);
         }
     }
-    free(body.buf);
     curl.slist_free_all(headers);
     curl.easy_cleanup(easy);
     return (int)status;
+}
+
+int cli_call_body(const home *h, const ids_key *signer, const char *method, const char *path, const void *body,
+                  size_t bodylen, json_t **reply, char *err, size_t errlen)
+{
+    response res = {0};
+    int status = request(h, signer, method, path, body, bodylen, &res, reply, err, errlen);
+    free(res.buf);
+    return status;
+}
+
+int cli_call(const home *h, const ids_key *signer, const char *method, const char *path, json_t **reply, char *err,
+             size_t errlen)
+{
+    return cli_call_body(h, signer, method, path, NULL, 0, reply, err, errlen);
+}
+
+int cli_fetch(const home *h, const char *path, int (*sink)(void *arg, const void *data, size_t len), void *arg,
+              char *err, size_t errlen)
+{
+    response res = {.sink = sink, .arg = arg};
+    int status = request(h, NULL, "GET", path, NULL, 0, &res, NULL, err, errlen);
+    free(res.buf);
+    return status;
 }

@@ -9,6 +9,7 @@
 
 #include "home.h"
 #include "ids.h"
+#include "store.h"
 
 #include <jansson.h>
 
@@ -58,6 +59,26 @@ int cli_signing_key(const cli_args *a, ids_key *key);
  * reached. On a status other than 200, err holds the node's message. */
 int cli_call(const home *h, const ids_key *signer, const char *method, const char *path, json_t **reply, char *err,
              size_t errlen);
+
+/* cli_call with a request body (signed with it). */
+int cli_call_body(const home *h, const ids_key *signer, const char *method, const char *path, const void *body,
+                  size_t bodylen, json_t **reply, char *err, size_t errlen);
+/* GETs path (the gateway: /ipfs/..., /mm/...) and streams a 2xx body to
+ * sink (nonzero from sink stops). Returns the HTTP status, or -1 with err;
+ * on a status other than 2xx, err holds the node's one-line reason. */
+int cli_fetch(const home *h, const char *path, int (*sink)(void *arg, const void *data, size_t len), void *arg,
+              char *err, size_t errlen);
+
+/* --- cli_upload.c: sending blocks to the node ---------------------------- */
+typedef struct cli_uploader cli_uploader;
+/* An uploader to the node of the command's home, signing with
+ * cli_signing_key. Blocks go in CARv1 batches of a few MB. */
+cli_uploader *cli_uploader_new(const cli_args *a, char *err, size_t errlen);
+/* A block_sink (store.h): queues the block, sending a full batch. */
+int cli_uploader_sink(void *uploader, const cid *c, const uint8_t *block, size_t len);
+/* Sends what is queued; with pin, the node pins roots (which it must have). */
+int cli_uploader_finish(cli_uploader *u, const cid *roots, size_t nroots, int pin, char *err, size_t errlen);
+void cli_uploader_free(cli_uploader *u);
 
 /* commands */
 int cmd_init(const cli_args *a);
