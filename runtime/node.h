@@ -29,6 +29,7 @@ typedef struct node {
     volatile sig_atomic_t stopping;
     struct http_server *http;
     struct db *db;
+    struct blockstore *bs; /* the content store, in db's LMDB environment */
     struct resp_server *resp;
 } node;
 
