@@ -26,6 +26,16 @@ typedef struct {
     int port;              /* -p/--port, 0 when not given */
     int json;              /* --json */
     int daemon;            /* -d/--daemon */
+    /* ipfs add */
+    int quiet;       /* -q/--quiet */
+    int quieter;     /* -Q/--quieter */
+    int only_hash;   /* -n/--only-hash */
+    int recursive;   /* -r/--recursive */
+    int hidden;      /* --hidden */
+    int cid_version; /* --cid-version N; -1 when not given */
+    int raw_leaves;  /* --raw-leaves[=BOOL]; -1 when not given */
+    int pin;         /* --pin[=BOOL]; -1 when not given */
+    int progress;    /* --progress[=BOOL]; -1 when not given */
     int nargs;
     char **args; /* positional arguments */
 } cli_args;
@@ -33,7 +43,8 @@ typedef struct {
 typedef struct {
     const char *name; /* "init", "swarm id", ... */
     int (*run)(const cli_args *);
-    const char *flags; /* option letters it takes: H(--home) j k o b i p d t a e v T(--ttl) */
+    const char *flags; /* option letters it takes: H(--home) j k o b i p d t a e v T(--ttl)
+                        * q Q n r D(--hidden) C(--cid-version) L(--raw-leaves) P(--pin) G(--progress) */
     int min_args, max_args;
     const char *synopsis; /* what follows the name in usage */
     const char *summary;
@@ -128,6 +139,7 @@ int cmd_repo_stat(const cli_args *a);
 /* cmd_file.c for cmd_mimei.c: file MiMei backups and info over the API. */
 int mimei_file_backup(const cli_args *a);
 json_t *mimei_file_show(const cli_args *a);
+int cmd_ipfs_add(const cli_args *a);
 /* init: the owner's default database MiMei (SystemVars "db_default"). */
 int mimei_init_default(home *h, const ids_key *key);
 

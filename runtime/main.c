@@ -62,6 +62,10 @@ static const cli_command commands[] = {
      "remove blocks no pin or MiMei version refers to"},
     {"repo stat", cmd_repo_stat, "Hj", 0, 0, "[--json]", "count the stored blocks and their bytes"},
     {"mimei grep", cmd_mimei_grep, "Hkv", 1, 1, "MID [-v N|last|cur] [-k KEYFILE]", "dump a database version"},
+    {"ipfs add", cmd_ipfs_add, "HkqQnrDCLPG", 0, 4096,
+     "[FILE|DIR|-]... [-r] [--hidden] [-q|-Q] [-n] [--cid-version 0|1] [--raw-leaves[=false]] [--pin=false] "
+     "[--progress=false] [-k KEYFILE]",
+     "add files (or stdin) as IPFS does and print their CIDs; -n: only compute them"},
     {"version", cmd_version, "j", 0, 0, "[--json]", "print the version"},
     {"help", cmd_help, "", 0, 3, "[COMMAND]", "show the commands, or one command's usage"},
 };
@@ -149,6 +153,16 @@ static int cmd_help(const cli_args *a)
     return 0;
 }
 
+/* A boolean flag's value: none (--flag) is true. -1 when neither. */
+static int parse_bool(const char *v)
+{
+    if (!v || !strcmp(v, "true") || !strcmp(v, "1"))
+        return 1;
+    if (!strcmp(v, "false") || !strcmp(v, "0"))
+        return 0;
+    return -1;
+}
+
 /* Parses the options of command c from argv (after its name). */
 static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
 {
@@ -160,13 +174,19 @@ static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
         {"type", required_argument, NULL, 't'},   {"app", required_argument, NULL, 'a'},
         {"ext", required_argument, NULL, 'e'},    {"version", required_argument, NULL, 'v'},
         {"ttl", required_argument, NULL, 'T'},    {"help", no_argument, NULL, 'h'},
+        {"quiet", no_argument, NULL, 'q'},        {"quieter", no_argument, NULL, 'Q'},
+        {"only-hash", no_argument, NULL, 'n'},    {"recursive", no_argument, NULL, 'r'},
+        {"hidden", no_argument, NULL, 'D'},       {"cid-version", required_argument, NULL, 'C'},
+        {"raw-leaves", optional_argument, NULL, 'L'}, {"pin", optional_argument, NULL, 'P'},
+        {"progress", optional_argument, NULL, 'G'},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
+    a->cid_version = a->raw_leaves = a->pin = a->progress = -1;
     opterr = 0;
     optind = 0; /* 0: reinitialize getopt */
     int opt;
-    while ((opt = getopt_long(argc, argv, ":k:o:p:b:i:t:a:v:dh", longs, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":k:o:p:b:i:t:a:v:dhqQnr", longs, NULL)) != -1) {
         if (opt == 'h') {
             usage_of(stdout, c);
             return -1;
@@ -193,6 +213,32 @@ static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
         case 'e': a->ext = optarg; break;
         case 'v': a->version = optarg; break;
         case 'T': a->version = optarg; break;
+        case 'q': a->quiet = 1; break;
+        case 'Q': a->quieter = 1; break;
+        case 'n': a->only_hash = 1; break;
+        case 'r': a->recursive = 1; break;
+        case 'D': a->hidden = 1; break;
+        case 'C':
+            if (strcmp(optarg, "0") != 0 && strcmp(optarg, "1") != 0) {
+                fprintf(stderr, "%s %s: --cid-version must be 0 or 1, not '%s'\n", cli_prog, c->name, optarg);
+                usage_of(stderr, c);
+                return 2;
+            }
+            a->cid_version = optarg[0] - '0';
+            break;
+        case 'L':
+        case 'P':
+        case 'G': {
+            int v = parse_bool(optarg);
+            if (v < 0) {
+                fprintf(stderr, "%s %s: %s takes true or false, not '%s'\n", cli_prog, c->name, argv[optind - 1],
+                        optarg);
+                usage_of(stderr, c);
+                return 2;
+            }
+            *(opt == 'L' ? &a->raw_leaves : opt == 'P' ? &a->pin : &a->progress) = v;
+            break;
+        }
         case 'p': {
             char *end;
             long v = strtol(optarg, &end, 10);

@@ -2,6 +2,7 @@
 #include "node.h"
 
 #include "db.h"
+#include "store.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -213,13 +214,20 @@ int node_run(home *h, int daemon, char *err, size_t errlen)
     n.db = db_open(datadir, (enum db_sync)h->db_sync, err, errlen);
     if (n.db)
         dbhooks_install(&n);
+    if (n.db && !(n.bs = bs_open(db_lmdb(n.db), err, errlen))) {
+        db_close(n.db);
+        n.db = NULL;
+    }
     if (!n.db || !(n.resp = resp_start(&n, n.db, h->db_port, h->db_auth_required, err, errlen)) ||
         http_start(&n, err, errlen) != 0) {
         if (report >= 0 && write(report, err, strlen(err)) < 0)
             perror("leither");
         n.stopping = 1;
         resp_stop(n.resp);
-        db_close(n.db);
+        if (n.bs)
+            bs_close(n.bs);
+        if (n.db)
+            db_close(n.db);
         close(pidfd);
         return -1;
     }
@@ -245,6 +253,7 @@ int node_run(home *h, int daemon, char *err, size_t errlen)
     fflush(stdout);
     http_stop(&n);
     resp_stop(n.resp); /* commits what was acknowledged */
+    bs_close(n.bs);
     db_close(n.db);
     char pidpath[PATH_MAX + 32];
     home_path(h, pidpath, sizeof pidpath, NODE_PID_FILE);

@@ -29,8 +29,8 @@ typedef struct node {
     volatile sig_atomic_t stopping;
     struct http_server *http;
     struct db *db;
-    struct blockstore *bs; /* the content store, in db's LMDB environment */
     struct resp_server *resp;
+    struct blockstore *bs; /* the content store, in the db's LMDB environment */
 } node;
 
 /* Identity as the API and `swarm id` show it: ID, PeerID, PublicKey,
@@ -70,7 +70,11 @@ void dbhooks_install(node *n);
 
 /* --- api.c -------------------------------------------------------------- */
 struct st_h2o_hostconf_t;
-/* Registers "/" and "/api/v0/" on the host. */
+/* Registers "/ipfs", "/api/v0/" and "/" on the host. */
 void api_register(struct st_h2o_hostconf_t *host, node *n);
+
+/* --- gateway.c ---------------------------------------------------------- */
+/* GET/HEAD /ipfs/CID[/PATH]: the path gateway, ?format=raw and ?format=car. */
+void gateway_register(struct st_h2o_hostconf_t *host, node *n);
 
 #endif

@@ -1,0 +1,372 @@
+/*
+ * ipfs: `leither ipfs add`, as `ipfs add` (kubo) does it: the same CIDs, the
+ * same `added CID NAME` lines (children before their directory, the root
+ * last), -q/-Q, stdin when the file is `-` or missing. Files are read in
+ * large blocks and streamed through the importer (store.h), so memory stays
+ * at one read buffer, one chunk and one partial node per tree level.
+ * With -n nothing is stored; otherwise the blocks go to the node.
+ */
+#include "cli.h"
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define READ_BLOCK (1 << 20)
+
+typedef struct {
+    const cli_args *a;
+    import_opts o;
+    block_sink sink;
+    void *sink_arg;
+    uint8_t *buf; /* READ_BLOCK */
+    /* progress on stderr */
+    int progress;
+    uint64_t done, total;
+    double start, last_draw;
+    int drawn;
+    /* what was printed last (-Q prints only that) */
+    char last[CID_TEXT_MAX];
+} add_ctx;
+
+static int sink_none(void *arg, const cid *c, const uint8_t *block, size_t len)
+{
+    (void)arg, (void)c, (void)block, (void)len;
+    return 0;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* "12.00 MiB" */
+static void human(char *out, size_t cap, double v)
+{
+    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    int u = 0;
+    while (v >= 1024 && u < 5) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(out, cap, "%.0f %s", v, units[u]);
+    else
+        snprintf(out, cap, "%.2f %s", v, units[u]);
+}
+
+static void progress_draw(add_ctx *x, int force)
+{
+    if (!x->progress)
+        return;
+    double t = now();
+    if (!force && t - x->last_draw < 0.1)
+        return;
+    x->last_draw = t;
+    char done[32], total[32], rate[32], bar[32];
+    double secs = t - x->start;
+    human(done, sizeof done, (double)x->done);
+    human(rate, sizeof rate, secs > 0 ? (double)x->done / secs : 0);
+    if (x->total) {
+        double frac = x->done >= x->total ? 1.0 : (double)x->done / (double)x->total;
+        int width = 30, fill = (int)(frac * width);
+        for (int i = 0; i < width; i++)
+            bar[i] = i < fill ? '=' : i == fill ? '>' : '-';
+        bar[width] = '\0';
+        human(total, sizeof total, (double)x->total);
+        fprintf(stderr, "\r\033[K %s / %s [%s] %.2f%% %s/s", done, total, bar, frac * 100, rate);
+    } else {
+        fprintf(stderr, "\r\033[K %s %s/s", done, rate);
+    }
+    fflush(stderr);
+    x->drawn = 1;
+}
+
+static void progress_clear(add_ctx *x)
+{
+    if (x->drawn) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+        x->drawn = 0;
+    }
+}
+
+/* Prints one result line (kubo's format); -Q keeps only the last. */
+static void report(add_ctx *x, const cid *c, const char *name)
+{
+    cid_format(c, x->last);
+    if (x->a->quieter)
+        return;
+    progress_clear(x);
+    if (x->a->quiet)
+        printf("%s\n", x->last);
+    else
+        printf("added %s %s\n", x->last, name ? name : x->last);
+    fflush(stdout);
+    progress_draw(x, 1);
+}
+
+static int is_hidden(const char *name) { return name[0] == '.'; }
+
+/* Streams fd through the importer. */
+static int add_fd(add_ctx *x, int fd, const char *path, cid *root, uint64_t *tsize)
+{
+    importer *im = importer_new(&x->o, x->sink, x->sink_arg);
+    if (!im)
+        return cli_fail("out of memory");
+    int rc = 0;
+    for (;;) {
+        ssize_t n = read(fd, x->buf, READ_BLOCK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = cli_fail("cannot read %s: %s", path, strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        if (importer_write(im, x->buf, (size_t)n) != 0) {
+            rc = cli_fail("adding %s failed", path);
+            break;
+        }
+        x->done += (uint64_t)n;
+        progress_draw(x, 0);
+    }
+    uint64_t size;
+    if (!rc && importer_finish(im, root, &size, tsize) != 0)
+        rc = cli_fail("adding %s failed", path);
+    importer_free(im);
+    return rc;
+}
+
+typedef struct {
+    char *name;
+    int isdir;
+} dent;
+
+static int dent_cmp(const void *a, const void *b) { return strcmp(((const dent *)a)->name, ((const dent *)b)->name); }
+
+/* Reads a directory's entry names (hidden ones only with --hidden), sorted
+ * by bytes as go-merkledag orders links. */
+static int list_dir(add_ctx *x, const char *path, dent **out, size_t *n)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return cli_fail("cannot open %s: %s", path, strerror(errno));
+    dent *v = NULL;
+    size_t cnt = 0, cap = 0;
+    struct dirent *e;
+    int rc = 0;
+    errno = 0;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (is_hidden(e->d_name) && !x->a->hidden)
+            continue;
+        if (cnt == cap) {
+            cap = cap ? 2 * cap : 16;
+            dent *w = realloc(v, cap * sizeof *v);
+            if (!w) {
+                rc = cli_fail("out of memory");
+                break;
+            }
+            v = w;
+        }
+        if (!(v[cnt].name = strdup(e->d_name))) {
+            rc = cli_fail("out of memory");
+            break;
+        }
+        v[cnt++].isdir = 0;
+    }
+    if (!rc && errno)
+        rc = cli_fail("cannot read %s: %s", path, strerror(errno));
+    closedir(d);
+    if (rc) {
+        for (size_t i = 0; i < cnt; i++)
+            free(v[i].name);
+        free(v);
+        return rc;
+    }
+    if (cnt)
+        qsort(v, cnt, sizeof *v, dent_cmp);
+    *out = v;
+    *n = cnt;
+    return 0;
+}
+
+static void free_dents(dent *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i].name);
+    free(v);
+}
+
+/* The bytes -r will read under path, for the progress bar's total. */
+static uint64_t size_of(add_ctx *x, const char *path, int depth)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return 0;
+    if (S_ISREG(st.st_mode))
+        return (uint64_t)st.st_size;
+    if (!S_ISDIR(st.st_mode) || !x->a->recursive || depth > 64)
+        return 0;
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    uint64_t sum = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || (is_hidden(e->d_name) && !x->a->hidden))
+            continue;
+        char *sub;
+        if (asprintf(&sub, "%s/%s", path, e->d_name) < 0)
+            continue;
+        sum += size_of(x, sub, depth + 1);
+        free(sub);
+    }
+    closedir(d);
+    return sum;
+}
+
+/* Adds path (shown as name) and prints it; its root and cumulative size. */
+static int add_path(add_ctx *x, const char *path, const char *name, cid *root, uint64_t *tsize)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return cli_fail("cannot open %s: %s", path, strerror(errno));
+    int rc = 0;
+    if (S_ISLNK(st.st_mode)) {
+        char target[PATH_MAX + 1];
+        ssize_t n = readlink(path, target, PATH_MAX);
+        if (n < 0)
+            return cli_fail("cannot read the symlink %s: %s", path, strerror(errno));
+        target[n] = '\0';
+        if (ufs_make_symlink(&x->o, target, x->sink, x->sink_arg, root, tsize) != 0)
+            return cli_fail("adding %s failed", path);
+    } else if (S_ISDIR(st.st_mode)) {
+        if (!x->a->recursive)
+            return cli_fail("%s is a directory: add it with -r", path);
+        dent *v = NULL;
+        size_t n = 0;
+        if ((rc = list_dir(x, path, &v, &n)))
+            return rc;
+        dir_entry *entries = calloc(n ? n : 1, sizeof *entries);
+        if (!entries) {
+            free_dents(v, n);
+            return cli_fail("out of memory");
+        }
+        for (size_t i = 0; i < n && !rc; i++) {
+            char *sub = NULL, *subname = NULL;
+            if (asprintf(&sub, "%s/%s", path, v[i].name) < 0 || asprintf(&subname, "%s/%s", name, v[i].name) < 0)
+                rc = cli_fail("out of memory");
+            else {
+                entries[i].name = v[i].name;
+                rc = add_path(x, sub, subname, &entries[i].target, &entries[i].tsize);
+            }
+            free(sub);
+            free(subname);
+        }
+        if (!rc && ufs_make_dir(&x->o, entries, n, x->sink, x->sink_arg, root, tsize) != 0)
+            rc = cli_fail("adding %s failed", path);
+        free(entries);
+        free_dents(v, n);
+        if (rc)
+            return rc;
+    } else if (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return cli_fail("cannot open %s: %s", path, strerror(errno));
+#ifdef POSIX_FADV_SEQUENTIAL
+        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+        rc = add_fd(x, fd, path, root, tsize);
+        close(fd);
+        if (rc)
+            return rc;
+    } else {
+        return cli_fail("%s: unsupported file type", path);
+    }
+    report(x, root, name);
+    return 0;
+}
+
+/* The name kubo shows for a path argument: its last element. */
+static char *display_name(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return NULL;
+    size_t len = strlen(copy);
+    while (len > 1 && copy[len - 1] == '/')
+        copy[--len] = '\0';
+    const char *base = strrchr(copy, '/');
+    base = base && base[1] ? base + 1 : copy;
+    if (!strcmp(base, ".") || !strcmp(base, "..")) {
+        char *real = realpath(path, NULL);
+        if (real) {
+            const char *b = strrchr(real, '/');
+            char *out = strdup(b && b[1] ? b + 1 : real);
+            free(real);
+            free(copy);
+            return out;
+        }
+    }
+    char *out = strdup(base);
+    free(copy);
+    return out;
+}
+
+int cmd_ipfs_add(const cli_args *a)
+{
+    add_ctx x = {.a = a};
+    x.o.cid_version = a->cid_version == 1 ? 1 : 0;
+    x.o.raw_leaves = a->raw_leaves >= 0 ? a->raw_leaves : x.o.cid_version == 1;
+    x.sink = sink_none;
+    if (!a->only_hash)
+        return cli_fail("adding to the node needs the upload API (not built yet)");
+    if (!(x.buf = malloc(READ_BLOCK)))
+        return cli_fail("out of memory");
+    x.progress = a->progress != 0 && !a->quiet && !a->quieter && isatty(2);
+    if (x.progress) {
+        x.start = x.last_draw = now();
+        for (int i = 0; i < a->nargs; i++)
+            if (strcmp(a->args[i], "-") != 0)
+                x.total += size_of(&x, a->args[i], 0);
+    }
+
+    int rc = 0;
+    int nargs = a->nargs ? a->nargs : 1;
+    for (int i = 0; i < nargs && !rc; i++) {
+        const char *path = a->nargs ? a->args[i] : "-";
+        cid root;
+        uint64_t tsize;
+        if (!strcmp(path, "-")) {
+            if ((rc = add_fd(&x, 0, "stdin", &root, &tsize)) == 0)
+                report(&x, &root, NULL);
+            continue;
+        }
+        char *name = display_name(path);
+        if (!name) {
+            rc = cli_fail("out of memory");
+            break;
+        }
+        rc = add_path(&x, path, name, &root, &tsize);
+        free(name);
+    }
+    progress_clear(&x);
+    if (!rc && a->quieter && x.last[0])
+        printf("%s\n", x.last);
+    free(x.buf);
+    return rc;
+}
