@@ -95,7 +95,16 @@ describe("file MiMei", function()
     -- version 1 is untouched, and is an IPFS folder the gateway serves
     assert.matches(" hello.txt\n", ok("mimei", "ls", mid, "docs", "-v", "1"))
     assert.are.equal("hello world\n", ok("ipfs", "cat", v1 .. "/docs/hello.txt"))
-    local r = L("mimei", "rm", mid, "nothere")
+    -- /mm/MID serves the raw content: last by default, ?ver= picks one
+    local base = node.url .. "/mm/" .. mid
+    local r = t.curl(base .. "/docs/hello.txt")
+    assert.are.equal(200, r.status)
+    assert.are.equal("hello world\n", r.body)
+    assert.are.equal("hello world\n", t.curl(base .. "/docs/hello.txt?ver=1").body)
+    assert.are.equal(404, t.curl(base .. "/img/h.txt?ver=1").status)
+    assert.are.equal(404, t.curl(base .. "/docs?ver=9").status)
+    assert.are.equal(400, t.curl(node.url .. "/mm/short").status)
+    r = L("mimei", "rm", mid, "nothere")
     assert.are.equal(1, r.code)
     assert.matches("no such file or folder: nothere", r.err)
     r = L("mimei", "put", mid, "img/h.txt/x", dir .. "/hw.txt")
