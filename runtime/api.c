@@ -3,36 +3,36 @@
  * One table of routes; writes need a signature (auth.h) from the owner or a
  * granted key, and only POST.
  */
+#include "api.h"
+
 #include "auth.h"
-#include "node.h"
 
 #include <h2o.h>
 #include <stdio.h>
 #include <string.h>
 
-typedef struct {
-    h2o_handler_t super;
-    node *n;
-} handler;
-
 /* --- replies ------------------------------------------------------------ */
 
-static const char *reason(int status)
+const char *api_reason(int status)
 {
     switch (status) {
     case 200: return "OK";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 416: return "Range Not Satisfiable";
+    case 502: return "Bad Gateway";
     default: return "Internal Server Error";
     }
 }
 
-static int reply(h2o_req_t *req, int status, const char *type, const char *body, size_t len)
+int api_reply(h2o_req_t *req, int status, const char *type, const char *body, size_t len)
 {
     req->res.status = status;
-    req->res.reason = reason(status);
+    req->res.reason = api_reason(status);
     req->res.content_length = len;
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
@@ -40,32 +40,33 @@ static int reply(h2o_req_t *req, int status, const char *type, const char *body,
     return 0;
 }
 
-/* Sends doc (and drops the reference). */
-static int reply_json(h2o_req_t *req, int status, json_t *doc)
+int api_reply_json(h2o_req_t *req, int status, json_t *doc)
 {
     char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(doc);
     size_t len = strlen(text);
     text[len] = '\n'; /* json_dumps leaves room: its NUL */
-    reply(req, status, "application/json", text, len + 1);
+    api_reply(req, status, "application/json", text, len + 1);
     free(text);
     return 0;
 }
 
-/* Errors look like kubo's: {"Message": ..., "Code": 0, "Type": "error"}. */
-static int reply_error(h2o_req_t *req, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int reply_error(h2o_req_t *req, int status, const char *fmt, ...)
+int api_reply_error(h2o_req_t *req, int status, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return reply_json(req, status, json_pack("{s:s,s:i,s:s}", "Message", msg, "Code", 0, "Type", "error"));
+    return api_reply_json(req, status, json_pack("{s:s,s:i,s:s}", "Message", msg, "Code", 0, "Type", "error"));
 }
 
-/* Value of ?name=... (percent-decoding not needed for IDs); NULL if absent. */
-static const char *query_arg(h2o_req_t *req, const char *name, char *out, size_t cap)
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+const char *api_query(h2o_req_t *req, const char *name, char *out, size_t cap)
 {
     if (req->query_at == SIZE_MAX)
         return NULL;
@@ -74,12 +75,19 @@ static const char *query_arg(h2o_req_t *req, const char *name, char *out, size_t
     while (p < end) {
         const char *amp = memchr(p, '&', (size_t)(end - p));
         const char *stop = amp ? amp : end;
-        if ((size_t)(stop - p) > nl && !memcmp(p, name, nl) && p[nl] == '=') {
-            size_t len = (size_t)(stop - p) - nl - 1;
-            if (len >= cap)
-                return NULL;
-            memcpy(out, p + nl + 1, len);
-            out[len] = '\0';
+        if ((size_t)(stop - p) >= nl + 1 && !memcmp(p, name, nl) && p[nl] == '=') {
+            size_t o = 0;
+            for (const char *q = p + nl + 1; q < stop; q++) {
+                int c = (unsigned char)*q;
+                if (c == '%' && stop - q >= 3 && hexval(q[1]) >= 0 && hexval(q[2]) >= 0) {
+                    c = hexval(q[1]) << 4 | hexval(q[2]);
+                    q += 2;
+                }
+                if (c == 0 || o + 1 >= cap)
+                    return NULL;
+                out[o++] = (char)c;
+            }
+            out[o] = '\0';
             return out;
         }
         p = stop + 1;
@@ -89,15 +97,17 @@ static const char *query_arg(h2o_req_t *req, const char *name, char *out, size_t
 
 /* --- routes ------------------------------------------------------------- */
 
-static int api_id(h2o_req_t *req, node *n)
+static int api_id(h2o_req_t *req, node *n, const char *signer)
 {
-    return reply_json(req, 200, node_identity_json(&n->key, n->home.port, n->home.listen));
+    (void)signer;
+    return api_reply_json(req, 200, node_identity_json(&n->key, n->home.port, n->home.listen));
 }
 
-static int api_version(h2o_req_t *req, node *n)
+static int api_version(h2o_req_t *req, node *n, const char *signer)
 {
+    (void)signer;
     (void)n;
-    return reply_json(req, 200, json_pack("{s:s,s:s,s:s}", "Version", LEITHER_VERSION, "System", "linux",
+    return api_reply_json(req, 200, json_pack("{s:s,s:s,s:s}", "Version", LEITHER_VERSION, "System", "linux",
                                           "Agent", "leither/" LEITHER_VERSION));
 }
 
@@ -108,17 +118,19 @@ static double uptime(const node *n)
     return (double)(now.tv_sec - n->started.tv_sec) + (double)(now.tv_nsec - n->started.tv_nsec) / 1e9;
 }
 
-static int api_status(h2o_req_t *req, node *n)
+static int api_status(h2o_req_t *req, node *n, const char *signer)
 {
-    return reply_json(req, 200,
+    (void)signer;
+    return api_reply_json(req, 200,
                       json_pack("{s:s,s:s,s:s,s:i,s:s,s:i,s:i,s:f}", "ID", n->id, "PeerID", n->peer_id, "Version",
                                 LEITHER_VERSION, "Pid", (int)getpid(), "Home", n->home.dir, "Port", n->home.port,
                                 "Threads", n->home.threads, "Uptime", uptime(n)));
 }
 
-static int api_shutdown(h2o_req_t *req, node *n)
+static int api_shutdown(h2o_req_t *req, node *n, const char *signer)
 {
-    reply_json(req, 200, json_pack("{s:s}", "Message", "shutting down"));
+    (void)signer;
+    api_reply_json(req, 200, json_pack("{s:s}", "Message", "shutting down"));
     node_request_stop(n);
     return 0;
 }
@@ -127,8 +139,8 @@ static int api_shutdown(h2o_req_t *req, node *n)
 static int change_grant(h2o_req_t *req, node *n, int add)
 {
     char id[64];
-    if (!query_arg(req, "arg", id, sizeof id) || !ids_is_leither_id(id))
-        return reply_error(req, 400, "arg= must be a Leither ID");
+    if (!api_query(req, "arg", id, sizeof id) || !ids_is_leither_id(id))
+        return api_reply_error(req, 400, "arg= must be a Leither ID");
     pthread_mutex_lock(&n->lock);
     json_t *grants = json_object_get(n->home.doc, "grants");
     if (!grants)
@@ -146,25 +158,47 @@ static int change_grant(h2o_req_t *req, node *n, int add)
     pthread_mutex_unlock(&n->lock);
     if (rc != 0) {
         json_decref(out);
-        return reply_error(req, 500, "%s", err);
+        return api_reply_error(req, 500, "%s", err);
     }
-    return reply_json(req, 200, json_pack("{s:o}", "Grants", out));
+    return api_reply_json(req, 200, json_pack("{s:o}", "Grants", out));
 }
 
-static int api_grant(h2o_req_t *req, node *n) { return change_grant(req, n, 1); }
-static int api_revoke(h2o_req_t *req, node *n) { return change_grant(req, n, 0); }
+static int api_grant(h2o_req_t *req, node *n, const char *signer) { return (void)signer, change_grant(req, n, 1); }
+static int api_revoke(h2o_req_t *req, node *n, const char *signer) { return (void)signer, change_grant(req, n, 0); }
+
+/* Who may call a route: anyone (reads), the node owner or a key it granted,
+ * or any signer (the handler checks it against the MiMei it changes). */
+enum who { ANYONE, NODE_WRITER, SIGNED };
 
 static const struct route {
     const char *name; /* after /api/v0/ */
-    int write;        /* changes state: POST with a signature */
-    int (*fn)(h2o_req_t *, node *);
+    enum who who;     /* writes: POST with a signature */
+    api_fn fn;
 } routes[] = {
-    {"id", 0, api_id},
-    {"version", 0, api_version},
-    {"node/status", 0, api_status},
-    {"shutdown", 1, api_shutdown},
-    {"lpki/grant", 1, api_grant},
-    {"lpki/revoke", 1, api_revoke},
+    {"id", ANYONE, api_id},
+    {"version", ANYONE, api_version},
+    {"node/status", ANYONE, api_status},
+    {"shutdown", NODE_WRITER, api_shutdown},
+    {"lpki/grant", NODE_WRITER, api_grant},
+    {"lpki/revoke", NODE_WRITER, api_revoke},
+    {"dag/import", NODE_WRITER, api_dag_import},
+    {"pin/add", NODE_WRITER, api_pin_add},
+    {"pin/rm", NODE_WRITER, api_pin_rm},
+    {"pin/ls", ANYONE, api_pin_ls},
+    {"ls", ANYONE, api_ls},
+    {"repo/gc", NODE_WRITER, api_repo_gc},
+    {"repo/stat", ANYONE, api_repo_stat},
+    {"mimei/show", ANYONE, api_mimei_show},
+    {"mimei/ls", ANYONE, api_mimei_ls},
+    {"mimei/setcid", SIGNED, api_mimei_setcid},
+    {"mimei/put", SIGNED, api_mimei_put},
+    {"mimei/rm", SIGNED, api_mimei_rm},
+    {"mimei/mv", SIGNED, api_mimei_mv},
+    {"mimei/mkdir", SIGNED, api_mimei_mkdir},
+    {"mimei/backup", SIGNED, api_mimei_backup},
+    {"mimei/ref/add", SIGNED, api_mimei_ref_add},
+    {"mimei/ref/del", SIGNED, api_mimei_ref_del},
+    {"mimei/ref/ls", ANYONE, api_mimei_ref_ls},
 };
 
 static int is_method(h2o_req_t *req, const char *m)
@@ -174,11 +208,11 @@ static int is_method(h2o_req_t *req, const char *m)
 
 static int on_api(h2o_handler_t *self, h2o_req_t *req)
 {
-    node *n = ((handler *)self)->n;
+    node *n = ((api_handler *)self)->n;
     static const char prefix[] = "/api/v0/";
     h2o_iovec_t p = req->path_normalized;
     if (p.len < sizeof prefix - 1)
-        return reply_error(req, 404, "no API command here: see /api/v0/id");
+        return api_reply_error(req, 404, "no API command here: see /api/v0/id");
     const char *name = p.base + sizeof prefix - 1;
     size_t len = p.len - (sizeof prefix - 1);
     const struct route *r = NULL;
@@ -186,16 +220,16 @@ static int on_api(h2o_handler_t *self, h2o_req_t *req)
         if (strlen(routes[i].name) == len && !memcmp(routes[i].name, name, len))
             r = &routes[i];
     if (!r)
-        return reply_error(req, 404, "no API command /api/v0/%.*s", (int)len, name);
+        return api_reply_error(req, 404, "no API command /api/v0/%.*s", (int)len, name);
 
-    if (!r->write) {
+    if (r->who == ANYONE) {
         if (!is_method(req, "GET") && !is_method(req, "HEAD") && !is_method(req, "POST"))
-            return reply_error(req, 405, "use GET or POST");
-        return r->fn(req, n);
+            return api_reply_error(req, 405, "use GET or POST");
+        return r->fn(req, n, "");
     }
     if (!is_method(req, "POST")) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("POST"));
-        return reply_error(req, 405, "this command changes state: use POST");
+        return api_reply_error(req, 405, "this command changes state: use POST");
     }
     ssize_t at = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
     const char *hv = at < 0 ? NULL : req->headers.entries[at].value.base;
@@ -203,20 +237,22 @@ static int on_api(h2o_handler_t *self, h2o_req_t *req)
     char signer[IDS_LID_LEN + 1], err[256];
     if (auth_check(hv, hl, req->method.base, req->method.len, req->path.base, req->path.len, req->entity.base,
                    req->entity.base ? req->entity.len : 0, (int64_t)time(NULL), signer, err, sizeof err) != 0)
-        return reply_error(req, 401, "%s", err);
-    pthread_mutex_lock(&n->lock);
-    int allowed = home_may_write(&n->home, n->id, signer);
-    pthread_mutex_unlock(&n->lock);
-    if (!allowed)
-        return reply_error(req, 401, "key %s is neither the node owner nor granted", signer);
-    return r->fn(req, n);
+        return api_reply_error(req, 401, "%s", err);
+    if (r->who == NODE_WRITER) {
+        pthread_mutex_lock(&n->lock);
+        int allowed = home_may_write(&n->home, n->id, signer);
+        pthread_mutex_unlock(&n->lock);
+        if (!allowed)
+            return api_reply_error(req, 401, "key %s is neither the node owner nor granted", signer);
+    }
+    return r->fn(req, n, signer);
 }
 
 static int on_page(h2o_handler_t *self, h2o_req_t *req)
 {
-    node *n = ((handler *)self)->n;
+    node *n = ((api_handler *)self)->n;
     if (!h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/")))
-        return reply(req, 404, "text/plain; charset=utf-8", H2O_STRLIT("404 not found\n"));
+        return api_reply(req, 404, "text/plain; charset=utf-8", H2O_STRLIT("404 not found\n"));
     char page[2048];
     int len = snprintf(page, sizeof page,
                        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Leither node %s</title>\n"
@@ -227,13 +263,13 @@ static int on_page(h2o_handler_t *self, h2o_req_t *req)
                        "<p>API: <a href=\"/api/v0/id\">/api/v0/id</a>, <a href=\"/api/v0/version\">/api/v0/version</a>"
                        ", <a href=\"/api/v0/node/status\">/api/v0/node/status</a></p>\n</body></html>\n",
                        n->id, n->id, n->peer_id, LEITHER_VERSION, uptime(n), n->home.threads);
-    return reply(req, 200, "text/html; charset=utf-8", page, (size_t)len);
+    return api_reply(req, 200, "text/html; charset=utf-8", page, (size_t)len);
 }
 
 static void add_handler(h2o_hostconf_t *host, const char *path, node *n, int (*fn)(h2o_handler_t *, h2o_req_t *))
 {
     h2o_pathconf_t *pc = h2o_config_register_path(host, path, 0);
-    handler *hd = (handler *)h2o_create_handler(pc, sizeof *hd);
+    api_handler *hd = (api_handler *)h2o_create_handler(pc, sizeof *hd);
     hd->super.on_req = fn;
     hd->n = n;
 }

@@ -91,6 +91,17 @@ int cli_uploader_sink(void *uploader, const cid *c, const uint8_t *block, size_t
 int cli_uploader_finish(cli_uploader *u, const cid *roots, size_t nroots, int pin, char *err, size_t errlen);
 void cli_uploader_free(cli_uploader *u);
 
+/* --- cli_content.c -------------------------------------------------------- */
+/* Runs fd's bytes through the importer into sink (progress, if given, gets
+ * the bytes read so far). */
+int cli_import_fd(int fd, const import_opts *o, block_sink sink, void *arg, void (*progress)(void *, uint64_t),
+                  void *parg, cid *root, uint64_t *size, uint64_t *tsize, char *err, size_t errlen);
+/* The same for a file ("-": stdin). */
+int cli_import_file(const char *path, const import_opts *o, block_sink sink, void *arg, cid *root, uint64_t *size,
+                    uint64_t *tsize, char *err, size_t errlen);
+/* Percent-escapes in for a URL's path or query (keep_slash: '/' stays). */
+void cli_escape(char *out, size_t cap, const char *in, int keep_slash);
+
 /* commands */
 int cmd_init(const cli_args *a);
 int cmd_run(const cli_args *a);
@@ -110,6 +121,24 @@ int cmd_mimei_create(const cli_args *a);
 int cmd_mimei_show(const cli_args *a);
 int cmd_mimei_backup(const cli_args *a);
 int cmd_mimei_grep(const cli_args *a);
+int cmd_mimei_setcid(const cli_args *a);
+int cmd_mimei_add(const cli_args *a);
+int cmd_mimei_get(const cli_args *a);
+int cmd_mimei_ls(const cli_args *a);
+int cmd_mimei_put(const cli_args *a);
+int cmd_mimei_rm(const cli_args *a);
+int cmd_mimei_mv(const cli_args *a);
+int cmd_mimei_mkdir(const cli_args *a);
+int cmd_mimei_ref_add(const cli_args *a);
+int cmd_mimei_ref_del(const cli_args *a);
+int cmd_mimei_ref_ls(const cli_args *a);
+int cmd_ipfs_cat(const cli_args *a);
+int cmd_ipfs_get(const cli_args *a);
+int cmd_repo_gc(const cli_args *a);
+int cmd_repo_stat(const cli_args *a);
+/* cmd_file.c for cmd_mimei.c: file MiMei backups and info over the API. */
+int mimei_file_backup(const cli_args *a);
+json_t *mimei_file_show(const cli_args *a);
 int cmd_ipfs_add(const cli_args *a);
 /* init: the owner's default database MiMei (SystemVars "db_default"). */
 int mimei_init_default(home *h, const ids_key *key);

@@ -93,8 +93,22 @@ int cli_uploader_sink(void *uploader, const cid *c, const uint8_t *block, size_t
     return 0;
 }
 
+#define ROOTS_PER_BATCH 16 /* what car_header writes */
+
 int cli_uploader_finish(cli_uploader *u, const cid *roots, size_t nroots, int pin, char *err, size_t errlen)
 {
+    /* roots past what one header holds: pinned in batches of their own,
+     * once every block is sent (the node pins only what it has) */
+    if (nroots > ROOTS_PER_BATCH) {
+        if (u->len > u->header)
+            send_batch(u, 0, 0);
+        for (size_t i = ROOTS_PER_BATCH; i < nroots && !u->failed; i += ROOTS_PER_BATCH) {
+            start_batch(u, roots + i, nroots - i < ROOTS_PER_BATCH ? nroots - i : ROOTS_PER_BATCH);
+            send_batch(u, 0, pin);
+        }
+        start_batch(u, NULL, 0);
+        nroots = ROOTS_PER_BATCH;
+    }
     if (!u->failed) {
         /* the last batch carries the roots in its header: rewrite it */
         uint8_t head[2048];

@@ -27,10 +27,10 @@ typedef struct {
     import_opts o;
     block_sink sink;
     void *sink_arg;
-    uint8_t *buf; /* READ_BLOCK */
+    cli_uploader *uploader; /* NULL with -n */
     /* progress on stderr */
     int progress;
-    uint64_t done, total;
+    uint64_t done, total, base;
     double start, last_draw;
     int drawn;
     /* what was printed last (-Q prints only that) */
@@ -118,35 +118,25 @@ static void report(add_ctx *x, const cid *c, const char *name)
 
 static int is_hidden(const char *name) { return name[0] == '.'; }
 
+static void on_progress(void *arg, uint64_t bytes)
+{
+    add_ctx *x = arg;
+    x->done = x->base + bytes;
+    progress_draw(x, 0);
+}
+
 /* Streams fd through the importer. */
 static int add_fd(add_ctx *x, int fd, const char *path, cid *root, uint64_t *tsize)
 {
-    importer *im = importer_new(&x->o, x->sink, x->sink_arg);
-    if (!im)
-        return cli_fail("out of memory");
-    int rc = 0;
-    for (;;) {
-        ssize_t n = read(fd, x->buf, READ_BLOCK);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = cli_fail("cannot read %s: %s", path, strerror(errno));
-            break;
-        }
-        if (n == 0)
-            break;
-        if (importer_write(im, x->buf, (size_t)n) != 0) {
-            rc = cli_fail("adding %s failed", path);
-            break;
-        }
-        x->done += (uint64_t)n;
-        progress_draw(x, 0);
-    }
+    char err[1024];
     uint64_t size;
-    if (!rc && importer_finish(im, root, &size, tsize) != 0)
-        rc = cli_fail("adding %s failed", path);
-    importer_free(im);
-    return rc;
+    x->base = x->done;
+    if (cli_import_fd(fd, &x->o, x->sink, x->sink_arg, on_progress, x, root, &size, tsize, err, sizeof err) != 0) {
+        if (x->uploader && cli_uploader_finish(x->uploader, NULL, 0, 0, err, sizeof err) == 0)
+            snprintf(err, sizeof err, "reading %s failed", path);
+        return cli_fail("adding %s: %s", path, err);
+    }
+    return 0;
 }
 
 typedef struct {
@@ -333,10 +323,13 @@ int cmd_ipfs_add(const cli_args *a)
     x.o.cid_version = a->cid_version == 1 ? 1 : 0;
     x.o.raw_leaves = a->raw_leaves >= 0 ? a->raw_leaves : x.o.cid_version == 1;
     x.sink = sink_none;
-    if (!a->only_hash)
-        return cli_fail("adding to the node needs the upload API (not built yet)");
-    if (!(x.buf = malloc(READ_BLOCK)))
-        return cli_fail("out of memory");
+    if (!a->only_hash) {
+        char err[1024];
+        if (!(x.uploader = cli_uploader_new(a, err, sizeof err)))
+            return cli_fail("%s", err);
+        x.sink = cli_uploader_sink;
+        x.sink_arg = x.uploader;
+    }
     x.progress = a->progress != 0 && !a->quiet && !a->quieter && isatty(2);
     if (x.progress) {
         x.start = x.last_draw = now();
@@ -347,6 +340,7 @@ int cmd_ipfs_add(const cli_args *a)
 
     int rc = 0;
     int nargs = a->nargs ? a->nargs : 1;
+    cid *roots = calloc((size_t)(nargs > 0 ? nargs : 1), sizeof *roots);
     for (int i = 0; i < nargs && !rc; i++) {
         const char *path = a->nargs ? a->args[i] : "-";
         cid root;
@@ -354,6 +348,7 @@ int cmd_ipfs_add(const cli_args *a)
         if (!strcmp(path, "-")) {
             if ((rc = add_fd(&x, 0, "stdin", &root, &tsize)) == 0)
                 report(&x, &root, NULL);
+            roots[i] = root;
             continue;
         }
         char *name = display_name(path);
@@ -362,11 +357,18 @@ int cmd_ipfs_add(const cli_args *a)
             break;
         }
         rc = add_path(&x, path, name, &root, &tsize);
+        roots[i] = root;
         free(name);
     }
+    if (!rc && x.uploader) { /* the last batch, and the pins (kubo pins what it adds) */
+        char err[1024];
+        if (cli_uploader_finish(x.uploader, roots, (size_t)nargs, a->pin != 0, err, sizeof err) != 0)
+            rc = cli_fail("%s", err);
+    }
+    free(roots);
+    cli_uploader_free(x.uploader);
     progress_clear(&x);
     if (!rc && a->quieter && x.last[0])
         printf("%s\n", x.last);
-    free(x.buf);
     return rc;
 }

@@ -114,8 +114,45 @@ int cmd_mimei_create(const cli_args *a)
     return rc;
 }
 
+/* A file MiMei's info and versions, from the API. */
+static int show_file(const cli_args *a, json_t *r)
+{
+    if (a->json)
+        return cli_print_json(r);
+    json_t *info = json_object_get(r, "Info");
+    printf("MiMeiShow mid= %s\nAuthor  : %s\nAppType : %s\nExt     : %s\nMark    : %s\nCreate  : %s\n"
+           "Right   : %d\nApp     : %s\n\nfrom local\n-------------------------------------------------------------\n",
+           a->args[0], mimei_str(info, "Author"), mimei_str(info, "AppType"), mimei_str(info, "Ext"),
+           mimei_str(info, "Mark"), mimei_str(info, "Create"), mimei_right(info), mimei_str(info, "App"));
+    const char *cur = json_string_value(json_object_get(r, "Cur"));
+    printf("cur      %s\n", cur ? cur : "(empty)");
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(r, "Versions"), i, v)
+        printf("%-8lld %s\n", (long long)json_integer_value(json_object_get(v, "Ver")),
+               json_string_value(json_object_get(v, "Cid")));
+    long long last = (long long)json_integer_value(json_object_get(r, "Last"));
+    if (last)
+        printf("last     %lld\n", last);
+    else
+        printf("no versions yet: cur only\n");
+    printf("\nmimei show ok\n");
+    json_decref(r);
+    return 0;
+}
+
+static int is_file_type(const json_t *r)
+{
+    const char *type = mimei_str(json_object_get(r, "Info"), "AppType");
+    return !strcmp(type, "file") || !strcmp(type, "app");
+}
+
 int cmd_mimei_show(const cli_args *a)
 {
+    json_t *file = mimei_file_show(a);
+    if (file && is_file_type(file))
+        return show_file(a, file);
+    json_decref(file);
     redisContext *ctx = open_db(a);
     if (!ctx)
         return 1;
@@ -171,6 +208,11 @@ int cmd_mimei_show(const cli_args *a)
 
 int cmd_mimei_backup(const cli_args *a)
 {
+    json_t *file = mimei_file_show(a);
+    int is_file = file && is_file_type(file);
+    json_decref(file);
+    if (is_file)
+        return mimei_file_backup(a);
     redisContext *ctx = open_db(a);
     if (!ctx)
         return 1;

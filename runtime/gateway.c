@@ -12,6 +12,9 @@
  * corrupt one found after the headers went out aborts the response, so a
  * client never gets wrong bytes with a success status.
  */
+#include "api.h"
+#include "db.h"
+#include "mimei.h"
 #include "node.h"
 #include "store.h"
 
@@ -753,31 +756,48 @@ static int serve_dir(gw_req *g, uint64_t size)
     return serve_listing(g, size);
 }
 
-static int on_ipfs(h2o_handler_t *self, h2o_req_t *req)
+static int allow_get(h2o_req_t *req)
 {
-    gw_handler *h = (gw_handler *)self;
-    if (!is_method(req, "GET") && !is_method(req, "HEAD")) {
-        header(req, H2O_TOKEN_ALLOW, H2O_STRLIT("GET, HEAD"));
-        return fail(req, 405, "the gateway answers GET and HEAD");
-    }
-    gw_req g = {.h = h, .n = h->n, .req = req};
-    size_t plen = req->query_at == SIZE_MAX ? req->path.len : req->query_at;
-    g.rawpath = h2o_iovec_init(req->path.base, plen);
-    static const char prefix[] = "/ipfs/";
-    if (plen < sizeof prefix || memcmp(req->path.base, prefix, sizeof prefix - 1))
-        return fail(req, 400, "no CID: ask for /ipfs/CID[/PATH]");
-    const char *c = req->path.base + sizeof prefix - 1, *end = req->path.base + plen;
-    const char *slash = memchr(c, '/', (size_t)(end - c));
-    size_t clen = slash ? (size_t)(slash - c) : (size_t)(end - c);
-    char err[512];
-    if (cid_parse(c, clen, &g.root, err, sizeof err) != 0)
-        return fail(req, 400, "%s", err);
-    cid_format(&g.root, g.root_text);
-    const char *rest = slash ? slash + 1 : end;
-    if (!(g.path = url_decode(&req->pool, rest, (size_t)(end - rest))))
-        return fail(req, 400, "invalid path: bad percent-encoding");
-    g.slash = plen > 0 && req->path.base[plen - 1] == '/';
+    if (is_method(req, "GET") || is_method(req, "HEAD"))
+        return 1;
+    header(req, H2O_TOKEN_ALLOW, H2O_STRLIT("GET, HEAD"));
+    fail(req, 405, "the gateway answers GET and HEAD");
+    return 0;
+}
 
+/* Splits the request path after prefix into its first segment (CID or
+ * MiMei ID) and the decoded rest (g->path). 0, or -1 after replying. */
+static int split_request(gw_req *g, const char *prefix, const char **first, size_t *first_len)
+{
+    h2o_req_t *req = g->req;
+    size_t plen = req->query_at == SIZE_MAX ? req->path.len : req->query_at;
+    size_t pl = strlen(prefix);
+    g->rawpath = h2o_iovec_init(req->path.base, plen);
+    if (plen <= pl || memcmp(req->path.base, prefix, pl)) {
+        fail(req, 400, "nothing named: ask for %sID[/PATH]", prefix);
+        return -1;
+    }
+    const char *c = req->path.base + pl, *end = req->path.base + plen;
+    const char *slash = memchr(c, '/', (size_t)(end - c));
+    *first = c;
+    *first_len = slash ? (size_t)(slash - c) : (size_t)(end - c);
+    const char *rest = slash ? slash + 1 : end;
+    if (!(g->path = url_decode(&req->pool, rest, (size_t)(end - rest)))) {
+        fail(req, 400, "invalid path: bad percent-encoding");
+        return -1;
+    }
+    g->slash = req->path.base[plen - 1] == '/';
+    return 0;
+}
+
+/* Serves g->path below g->root: a UnixFS file or directory, or with
+ * ?format= (or Accept) the raw block or a CAR. */
+static int serve(gw_req *g)
+{
+    h2o_req_t *req = g->req;
+    gw_handler *h = g->h;
+    char err[512];
+    cid_format(&g->root, g->root_text);
     char fmt[32];
     int raw = 0, car = 0;
     if (query_arg(req, "format", fmt, sizeof fmt)) {
@@ -795,40 +815,104 @@ static int on_ipfs(h2o_handler_t *self, h2o_req_t *req)
 
     ufs_stat st;
     int rc;
-    if ((raw || car) && !g.path[0]) {
-        g.target = g.root; /* any block: it need not be UnixFS */
+    if ((raw || car) && !g->path[0]) {
+        g->target = g->root; /* any block: it need not be UnixFS */
         rc = STORE_OK;
     } else {
-        rc = ufs_resolve(h->n->bs, NULL, &g.root, g.path, &g.target, &st, err, sizeof err);
+        rc = ufs_resolve(h->n->bs, NULL, &g->root, g->path, &g->target, &st, err, sizeof err);
         if (rc != STORE_OK)
             return store_fail(req, rc, err);
     }
-    cid_format(&g.target, g.target_text);
+    cid_format(&g->target, g->target_text);
     if (raw)
-        return serve_raw(&g);
+        return serve_raw(g);
     if (car)
-        return serve_car(&g);
+        return serve_car(g);
     switch (st.type) {
     case UFS_FILE: {
-        const char *last = strrchr(g.path, '/');
-        return serve_file(&g, &g.target, st.size, g.path[0] ? (last ? last + 1 : g.path) : NULL);
+        const char *last = strrchr(g->path, '/');
+        return serve_file(g, &g->target, st.size, g->path[0] ? (last ? last + 1 : g->path) : NULL);
     }
-    case UFS_DIRECTORY: return serve_dir(&g, st.size);
-    case UFS_HAMT: return fail(req, 400, "HAMT-sharded directories are not supported (%s)", g.target_text);
-    case UFS_SYMLINK: return fail(req, 400, "%s is a UnixFS symlink: the gateway does not follow them", g.target_text);
+    case UFS_DIRECTORY: return serve_dir(g, st.size);
+    case UFS_HAMT: return fail(req, 400, "HAMT-sharded directories are not supported (%s)", g->target_text);
+    case UFS_SYMLINK: return fail(req, 400, "%s is a UnixFS symlink: the gateway does not follow them", g->target_text);
     default:
-        return fail(req, 502, "%s is not UnixFS: ask for it with ?format=raw or ?format=car", g.target_text);
+        return fail(req, 502, "%s is not UnixFS: ask for it with ?format=raw or ?format=car", g->target_text);
     }
+}
+
+static int on_ipfs(h2o_handler_t *self, h2o_req_t *req)
+{
+    gw_handler *h = (gw_handler *)self;
+    if (!allow_get(req))
+        return 0;
+    gw_req g = {.h = h, .n = h->n, .req = req};
+    const char *c;
+    size_t clen;
+    char err[512];
+    if (split_request(&g, "/ipfs/", &c, &clen) != 0)
+        return 0;
+    if (cid_parse(c, clen, &g.root, err, sizeof err) != 0)
+        return fail(req, 400, "%s", err);
+    return serve(&g);
+}
+
+/* /mm/MID[/PATH][?ver=N|last|cur]: a file MiMei's version, served raw (the
+ * content of its root CID) while apps that render MiMei do not exist. */
+static int on_mm(h2o_handler_t *self, h2o_req_t *req)
+{
+    gw_handler *h = (gw_handler *)self;
+    if (!allow_get(req))
+        return 0;
+    gw_req g = {.h = h, .n = h->n, .req = req};
+    const char *m;
+    size_t mlen;
+    if (split_request(&g, "/mm/", &m, &mlen) != 0)
+        return 0;
+    char mid[IDS_LID_LEN + 1], ver_arg[32] = "", err[512], *info = NULL;
+    if (mlen != IDS_LID_LEN)
+        return fail(req, 400, "'%.*s' is not a MiMei ID", (int)(mlen > 64 ? 64 : mlen), m);
+    memcpy(mid, m, mlen);
+    mid[mlen] = '\0';
+    if (!db_mimei_get(h->n->db, mid, &info, NULL))
+        return fail(req, 404, "no MiMei %s on this node", mid);
+    json_t *doc = json_loads(info, 0, NULL);
+    free(info);
+    int readable = doc && (mimei_right(doc) & MIMEI_RIGHT_READ);
+    int is_file = doc && (!strcmp(mimei_str(doc, "AppType"), "file") || !strcmp(mimei_str(doc, "AppType"), "app"));
+    json_decref(doc);
+    if (!readable)
+        return fail(req, 403, "MiMei %s is not public", mid);
+    if (!is_file)
+        return fail(req, 400, "MiMei %s is a database: read it over the Redis protocol", mid);
+    query_arg(req, "ver", ver_arg, sizeof ver_arg);
+    MDB_txn *txn = bs_begin(h->n->bs, 0, err, sizeof err);
+    if (!txn)
+        return fail(req, 500, "%s", err);
+    uint32_t ver;
+    int rc = api_mimei_version(h->n->bs, txn, mid, ver_arg, &ver, err, sizeof err);
+    if (!rc)
+        files_get(h->n->bs, txn, mid, ver, &g.root);
+    mdb_txn_abort(txn);
+    if (rc)
+        return fail(req, 404, "%s", err);
+    return serve(&g);
 }
 
 static void gw_dispose(h2o_handler_t *self) { h2o_mem_release_shared(((gw_handler *)self)->mime); }
 
 void gateway_register(h2o_hostconf_t *host, node *n)
 {
-    h2o_pathconf_t *pc = h2o_config_register_path(host, "/ipfs", 0);
-    gw_handler *h = (gw_handler *)h2o_create_handler(pc, sizeof *h);
-    h->super.on_req = on_ipfs;
-    h->n = n;
-    h->mime = h2o_mimemap_create();
-    h->super.dispose = gw_dispose;
+    static const struct {
+        const char *path;
+        int (*on_req)(h2o_handler_t *, h2o_req_t *);
+    } routes[] = {{"/ipfs", on_ipfs}, {"/mm", on_mm}};
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+        h2o_pathconf_t *pc = h2o_config_register_path(host, routes[i].path, 0);
+        gw_handler *h = (gw_handler *)h2o_create_handler(pc, sizeof *h);
+        h->super.on_req = routes[i].on_req;
+        h->n = n;
+        h->mime = h2o_mimemap_create();
+        h->super.dispose = gw_dispose;
+    }
 }

@@ -38,7 +38,29 @@ static const cli_command commands[] = {
      "create a MiMei (default type file) and print its ID"},
     {"mimei show", cmd_mimei_show, "Hjk", 1, 1, "MID [-k KEYFILE] [--json]", "show a MiMei's info and versions"},
     {"mimei backup", cmd_mimei_backup, "Hjk", 1, 1, "MID [-k KEYFILE] [--json]",
-     "freeze a database MiMei's current state as its next version"},
+     "freeze a MiMei's cur as its next version"},
+    {"mimei setcid", cmd_mimei_setcid, "Hjk", 2, 2, "MID CID [-k KEYFILE] [--json]",
+     "point a file MiMei at content: a new version"},
+    {"mimei add", cmd_mimei_add, "Hjk", 2, 2, "MID FILE [-k KEYFILE] [--json]",
+     "add a file to the node and make it the MiMei's new version"},
+    {"mimei get", cmd_mimei_get, "Hvo", 1, 1, "MID [-v N|last|cur] [-o FILE]",
+     "print a file MiMei's content (default: last, else cur)"},
+    {"mimei ls", cmd_mimei_ls, "Hjv", 1, 2, "MID [PATH] [-v N|last|cur] [--json]", "list a file MiMei's folder"},
+    {"mimei put", cmd_mimei_put, "Hjk", 3, 3, "MID PATH FILE [-k KEYFILE] [--json]",
+     "add FILE at PATH in the MiMei's cur folder"},
+    {"mimei rm", cmd_mimei_rm, "Hjk", 2, 2, "MID PATH [-k KEYFILE] [--json]", "remove PATH from cur"},
+    {"mimei mv", cmd_mimei_mv, "Hjk", 3, 3, "MID FROM TO [-k KEYFILE] [--json]", "move FROM to TO in cur"},
+    {"mimei mkdir", cmd_mimei_mkdir, "Hjk", 2, 2, "MID PATH [-k KEYFILE] [--json]",
+     "make a folder (and its parents) in cur"},
+    {"mimei ref add", cmd_mimei_ref_add, "Hjk", 2, 2, "MID OTHER [-k KEYFILE] [--json]",
+     "count one more reference from MID to OTHER"},
+    {"mimei ref del", cmd_mimei_ref_del, "Hjk", 2, 2, "MID OTHER [-k KEYFILE] [--json]", "count one reference less"},
+    {"mimei ref ls", cmd_mimei_ref_ls, "Hj", 1, 1, "MID [--json]", "the MiMei MID refers to, with counts"},
+    {"ipfs cat", cmd_ipfs_cat, "H", 1, 1, "CID[/PATH]", "print content from the node"},
+    {"ipfs get", cmd_ipfs_get, "Hjo", 1, 1, "CID[/PATH] [-o OUT]", "save a file or folder from the node"},
+    {"repo gc", cmd_repo_gc, "Hjk", 0, 0, "[-k KEYFILE] [--json]",
+     "remove blocks no pin or MiMei version refers to"},
+    {"repo stat", cmd_repo_stat, "Hj", 0, 0, "[--json]", "count the stored blocks and their bytes"},
     {"mimei grep", cmd_mimei_grep, "Hkv", 1, 1, "MID [-v N|last|cur] [-k KEYFILE]", "dump a database version"},
     {"ipfs add", cmd_ipfs_add, "HkqQnrDCLPG", 0, 4096,
      "[FILE|DIR|-]... [-r] [--hidden] [-q|-Q] [-n] [--cid-version 0|1] [--raw-leaves[=false]] [--pin=false] "
@@ -97,19 +119,22 @@ static int cmd_version(const cli_args *a)
     return 0;
 }
 
-/* Finds the command named by the first one or two words of argv. */
+/* Finds the command named by the first words of argv ("mimei ref add"). */
 static const cli_command *lookup(int argc, char **argv, int *words)
 {
     for (size_t i = 0; i < NCOMMANDS; i++) {
-        const char *name = commands[i].name, *sp = strchr(name, ' ');
-        if (!sp && argc >= 1 && !strcmp(argv[0], name)) {
-            *words = 1;
-            return &commands[i];
-        }
-        if (sp && argc >= 2 && strlen(argv[0]) == (size_t)(sp - name) && !strncmp(argv[0], name, (size_t)(sp - name)) &&
-            !strcmp(argv[1], sp + 1)) {
-            *words = 2;
-            return &commands[i];
+        const char *name = commands[i].name;
+        int w = 0;
+        while (w < argc) {
+            size_t len = strcspn(name, " ");
+            if (strlen(argv[w]) != len || strncmp(argv[w], name, len))
+                break;
+            w++;
+            if (!name[len]) {
+                *words = w;
+                return &commands[i];
+            }
+            name += len + 1;
         }
     }
     return NULL;

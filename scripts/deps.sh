@@ -7,7 +7,8 @@ set -eu
 BUILD="cmake make gcc pkg-config libh2o-evloop-dev libssl-dev libsodium-dev \
 libjansson-dev libcurl4-openssl-dev liblmdb-dev libhiredis-dev"
 TEST="$BUILD libcmocka-dev lua5.4 lua-busted lua-dkjson curl clang \
-libclang-rt-14-dev procps redis-tools redis-server tmux"
+libclang-rt-14-dev procps redis-tools redis-server tmux \
+ipfs-cid nodejs npm time"
 
 case "${1:-build}" in
   build) want=$BUILD ;;
@@ -17,6 +18,8 @@ esac
 
 missing=""
 for p in $want; do
+  # a nodejs that bundles npm (it then conflicts with Debian's npm) will do
+  [ "$p" = npm ] && command -v npm >/dev/null 2>&1 && continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
     missing="$missing $p"
 done

@@ -180,9 +180,16 @@ int cid_parse(const char *text, size_t len, cid *out, char *err, size_t errlen)
 {
     uint8_t bin[CID_BIN_MAX + 8] = {0};
     size_t n = 0;
+    /* the input as reasons show it: at most 80 bytes, control bytes as '?', so
+     * a reason stays one line */
+    char shown[81];
+    size_t ns = len > 80 ? 80 : len;
+    for (size_t i = 0; i < ns; i++)
+        shown[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
+    shown[ns] = '\0';
     if (len == 46 && text[0] == 'Q' && text[1] == 'm') {
         if (ids_base58_decode(bin, sizeof bin, &n, text, len) != 0 || n != MH_LEN)
-            return ERR("invalid CID '%.*s': not base58btc", (int)(len > 80 ? 80 : len), text);
+            return ERR("invalid CID '%.*s': not base58btc", (int)ns, shown);
     } else if (len > 1 && len < 128) {
         int got = -1;
         if (text[0] == 'b' || text[0] == 'B')
@@ -200,19 +207,18 @@ int cid_parse(const char *text, size_t len, cid *out, char *err, size_t errlen)
                 bin[i] = (uint8_t)(hi << 4 | lo);
             }
         } else
-            return ERR("invalid CID '%.*s': unknown multibase", (int)(len > 80 ? 80 : len), text);
+            return ERR("invalid CID '%.*s': unknown multibase", (int)ns, shown);
         if (got < 0)
-            return ERR("invalid CID '%.*s': bad multibase encoding", (int)(len > 80 ? 80 : len), text);
+            return ERR("invalid CID '%.*s': bad multibase encoding", (int)ns, shown);
         n = (size_t)got;
         if (n >= 2 && bin[0] == 0x12 && bin[1] == 0x20)
-            return ERR("invalid CID '%.*s': a v0 multihash under a multibase prefix", (int)(len > 80 ? 80 : len),
-                       text);
+            return ERR("invalid CID '%.*s': a v0 multihash under a multibase prefix", (int)ns, shown);
     } else {
-        return ERR("invalid CID '%.*s'", (int)(len > 80 ? 80 : len), text);
+        return ERR("invalid CID '%.*s'", (int)ns, shown);
     }
     size_t used = cid_from_bytes(bin, n, out);
     if (!used || used != n)
         return ERR("invalid CID '%.*s': only CIDv0/v1 with sha2-256 and the dag-pb or raw codec are supported",
-                   (int)(len > 80 ? 80 : len), text);
+                   (int)ns, shown);
     return 0;
 }

@@ -503,6 +503,9 @@ static void cid_text_round_trips(void **state)
             fail_msg("'%s' was accepted", bad[i]);
         assert_true(err[0] != '\0');
     }
+    /* the reason quotes the input, but stays one line */
+    assert_int_equal(cid_parse("bafy\nx", 7, &d, err, sizeof err), -1);
+    assert_null(strchr(err, '\n'));
 }
 
 int main(void)

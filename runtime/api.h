@@ -1,0 +1,64 @@
+/*
+ * api: what the JSON API's handlers share. api.c holds the one route table
+ * and checks signatures; api_store.c (blocks, pins, repo) and api_mimei.c
+ * (file MiMei) hold handlers. gateway.c serves /ipfs/ and /mm/.
+ */
+#ifndef LEITHER_API_H
+#define LEITHER_API_H
+
+#include "node.h"
+#include "store.h"
+
+#include <h2o.h>
+
+typedef struct {
+    h2o_handler_t super;
+    node *n;
+} api_handler;
+
+const char *api_reason(int status);
+int api_reply(h2o_req_t *req, int status, const char *type, const char *body, size_t len);
+/* Sends doc (and drops the reference). */
+int api_reply_json(h2o_req_t *req, int status, json_t *doc);
+/* Errors look like kubo's: {"Message": ..., "Code": 0, "Type": "error"}. */
+int api_reply_error(h2o_req_t *req, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Value of ?name=..., percent-decoded; NULL if absent, too long or holding
+ * a NUL. */
+const char *api_query(h2o_req_t *req, const char *name, char *out, size_t cap);
+
+/* A handler: signer is the Leither ID that signed a write ("" for reads). */
+typedef int (*api_fn)(h2o_req_t *req, node *n, const char *signer);
+
+/* api_store.c */
+int api_dag_import(h2o_req_t *req, node *n, const char *signer);
+int api_pin_add(h2o_req_t *req, node *n, const char *signer);
+int api_pin_rm(h2o_req_t *req, node *n, const char *signer);
+int api_pin_ls(h2o_req_t *req, node *n, const char *signer);
+int api_ls(h2o_req_t *req, node *n, const char *signer);
+int api_repo_gc(h2o_req_t *req, node *n, const char *signer);
+int api_repo_stat(h2o_req_t *req, node *n, const char *signer);
+/* The oldest start (unix seconds) of an add still sending blocks, or
+ * INT64_MAX: gc spares blocks written since. */
+int64_t api_adds_in_progress(void);
+
+/* The listing kubo's `ls` gives for root/path (api_store.c). */
+int api_list(h2o_req_t *req, struct blockstore *bs, const cid *root, const char *path);
+
+/* api_mimei.c */
+int api_mimei_show(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_setcid(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_put(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_rm(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_mv(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_mkdir(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_backup(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_ls(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_ref_add(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_ref_del(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_ref_ls(h2o_req_t *req, node *n, const char *signer);
+/* A file MiMei's version as ?ver= or -v names it: "cur", "last", N, or ""
+ * (last when there is one, else cur). 0 with *ver set, or -1 with err. */
+int api_mimei_version(struct blockstore *bs, MDB_txn *txn, const char *mid, const char *spec, uint32_t *ver,
+                      char *err, size_t errlen);
+
+#endif

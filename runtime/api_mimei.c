@@ -1,0 +1,350 @@
+/*
+ * api_mimei: file MiMei over the API. A file MiMei (AppType "file" or
+ * "app") is a versioned pointer into the content store: setcid, folder
+ * edits of `cur`, backups. Only its author, or a key the node owner granted
+ * for the owner's MiMei, may change it: checked here on every write.
+ */
+#include "api.h"
+
+#include "db.h"
+#include "mimei.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *cid_json(const cid *c)
+{
+    char text[CID_TEXT_MAX];
+    cid_format(c, text);
+    return json_string(text);
+}
+
+/* The MiMei named by ?arg=: its info, parsed. NULL after replying. */
+static json_t *find_mimei(h2o_req_t *req, node *n, char mid[64], int file_only)
+{
+    if (!api_query(req, "arg", mid, 64) || strlen(mid) != IDS_LID_LEN) {
+        api_reply_error(req, 400, "arg= must be a MiMei ID");
+        return NULL;
+    }
+    char *text = NULL;
+    if (!db_mimei_get(n->db, mid, &text, NULL)) {
+        api_reply_error(req, 404, "no MiMei %s on this node", mid);
+        return NULL;
+    }
+    json_t *info = json_loads(text, 0, NULL);
+    free(text);
+    if (!info) {
+        api_reply_error(req, 500, "the info record of %s does not parse", mid);
+        return NULL;
+    }
+    const char *type = mimei_str(info, "AppType");
+    if (file_only && strcmp(type, "file") && strcmp(type, "app")) {
+        api_reply_error(req, 400, "%s is a %s MiMei, not a file MiMei: use its database commands", mid, type);
+        json_decref(info);
+        return NULL;
+    }
+    return info;
+}
+
+/* The author, or for the owner's MiMei a key the owner granted. */
+static int may_change(node *n, const json_t *info, const char *signer)
+{
+    const char *author = mimei_str(info, "Author");
+    if (!strcmp(author, signer))
+        return 1;
+    if (strcmp(author, n->id))
+        return 0;
+    pthread_mutex_lock(&n->lock);
+    int ok = home_may_write(&n->home, n->id, signer);
+    pthread_mutex_unlock(&n->lock);
+    return ok;
+}
+
+/* find_mimei for a write: also checks the signer. */
+static json_t *writable_mimei(h2o_req_t *req, node *n, const char *signer, char mid[64])
+{
+    json_t *info = find_mimei(req, n, mid, 1);
+    if (info && !may_change(n, info, signer)) {
+        api_reply_error(req, 403, "key %s may not change MiMei %s: it is %s's", signer, mid,
+                        mimei_str(info, "Author"));
+        json_decref(info);
+        return NULL;
+    }
+    return info;
+}
+
+int api_mimei_version(blockstore *bs, MDB_txn *txn, const char *mid, const char *spec, uint32_t *ver, char *err,
+                      size_t errlen)
+{
+    cid c;
+    uint32_t last = files_last(bs, txn, mid);
+    if (!spec || !*spec) {
+        *ver = last ? last : FILES_CUR;
+        if (!last && !files_get(bs, txn, mid, FILES_CUR, &c))
+            return snprintf(err, errlen, "%s has no content yet", mid), -1;
+        return 0;
+    }
+    if (!strcmp(spec, "cur")) {
+        *ver = FILES_CUR;
+        if (!files_get(bs, txn, mid, FILES_CUR, &c))
+            return snprintf(err, errlen, "%s has no content yet", mid), -1;
+        return 0;
+    }
+    if (!strcmp(spec, "last")) {
+        *ver = last;
+        if (!last)
+            return snprintf(err, errlen, "%s has no numbered version yet", mid), -1;
+        return 0;
+    }
+    char *end;
+    unsigned long v = strtoul(spec, &end, 10);
+    if (*end || end == spec || v == 0 || v > UINT32_MAX)
+        return snprintf(err, errlen, "version must be cur, last or a number from 1, not '%s'", spec), -1;
+    *ver = (uint32_t)v;
+    if (!files_get(bs, txn, mid, *ver, &c))
+        return snprintf(err, errlen, "%s has no version %lu (last is %u)", mid, v, last), -1;
+    return 0;
+}
+
+static int add_version(void *arg, uint32_t ver, const cid *c)
+{
+    if (ver == FILES_CUR)
+        json_object_set_new(json_array_get(arg, 0), "Cur", cid_json(c));
+    else
+        json_array_append_new(json_array_get(arg, 1), json_pack("{s:I,s:o}", "Ver", (json_int_t)ver, "Cid",
+                                                                 cid_json(c)));
+    return 0;
+}
+
+int api_mimei_show(h2o_req_t *req, node *n, const char *signer)
+{
+    (void)signer;
+    char mid[64], err[512];
+    json_t *info = find_mimei(req, n, mid, 0);
+    if (!info)
+        return 0;
+    json_t *out = json_pack("{s:s,s:o,s:n,s:I}", "Mid", mid, "Info", info, "Cur", "Last", (json_int_t)0);
+    json_t *versions = json_array();
+    MDB_txn *txn = bs_begin(n->bs, 0, err, sizeof err);
+    if (txn) {
+        json_t *pair = json_pack("[O,O]", out, versions);
+        files_versions(n->bs, txn, mid, add_version, pair);
+        json_decref(pair);
+        json_object_set_new(out, "Last", json_integer(files_last(n->bs, txn, mid)));
+        mdb_txn_abort(txn);
+    }
+    json_object_set_new(out, "Versions", versions);
+    return api_reply_json(req, 200, out);
+}
+
+/* Tsize of a link to c: its block and everything below. */
+static int link_tsize(blockstore *bs, MDB_txn *txn, const cid *c, uint64_t *tsize, char *err, size_t errlen)
+{
+    const uint8_t *block;
+    size_t len;
+    int got = bs_get(bs, txn, c, &block, &len, err, errlen);
+    if (got <= 0) {
+        if (got == 0) {
+            char text[CID_TEXT_MAX];
+            cid_format(c, text);
+            snprintf(err, errlen, "the node does not have %s: add it first (leither ipfs add)", text);
+        }
+        return -1;
+    }
+    *tsize = len;
+    if (c->codec == CID_CODEC_DAG_PB) {
+        pb_node pn;
+        if (pb_decode(block, len, &pn, err, errlen) != 0)
+            return -1;
+        for (size_t i = 0; i < pn.nlinks; i++)
+            *tsize += pn.links[i].tsize;
+        pb_node_free(&pn);
+    }
+    return 0;
+}
+
+int api_mimei_setcid(h2o_req_t *req, node *n, const char *signer)
+{
+    char mid[64], arg[256], err[512];
+    json_t *info = writable_mimei(req, n, signer, mid);
+    if (!info)
+        return 0;
+    json_decref(info);
+    cid c;
+    if (!api_query(req, "cid", arg, sizeof arg))
+        return api_reply_error(req, 400, "cid= is missing");
+    if (cid_parse(arg, strlen(arg), &c, err, sizeof err) != 0)
+        return api_reply_error(req, 400, "%s", err);
+    MDB_txn *txn = bs_begin(n->bs, 1, err, sizeof err);
+    if (!txn)
+        return api_reply_error(req, 500, "%s", err);
+    uint64_t tsize;
+    uint32_t ver;
+    if (link_tsize(n->bs, txn, &c, &tsize, err, sizeof err) != 0) {
+        mdb_txn_abort(txn);
+        return api_reply_error(req, 400, "%s", err);
+    }
+    if (files_setcid(n->bs, txn, mid, &c, &ver, err, sizeof err) != 0) {
+        mdb_txn_abort(txn);
+        return api_reply_error(req, 500, "%s", err);
+    }
+    if (bs_commit(txn, err, sizeof err) != 0)
+        return api_reply_error(req, 500, "%s", err);
+    return api_reply_json(req, 200, json_pack("{s:s,s:o,s:I}", "Mid", mid, "Cid", cid_json(&c), "Ver", (json_int_t)ver));
+}
+
+enum edit { EDIT_PUT, EDIT_RM, EDIT_MV, EDIT_MKDIR };
+
+static int edit_cur(h2o_req_t *req, node *n, const char *signer, enum edit what)
+{
+    char mid[64], path[4096], to[4096], arg[256], err[512];
+    json_t *info = writable_mimei(req, n, signer, mid);
+    if (!info)
+        return 0;
+    json_decref(info);
+    if (!api_query(req, what == EDIT_MV ? "from" : "path", path, sizeof path))
+        return api_reply_error(req, 400, "%s= is missing", what == EDIT_MV ? "from" : "path");
+    if (what == EDIT_MV && !api_query(req, "to", to, sizeof to))
+        return api_reply_error(req, 400, "to= is missing");
+    cid target = {0};
+    if (what == EDIT_PUT) {
+        if (!api_query(req, "cid", arg, sizeof arg))
+            return api_reply_error(req, 400, "cid= is missing");
+        if (cid_parse(arg, strlen(arg), &target, err, sizeof err) != 0)
+            return api_reply_error(req, 400, "%s", err);
+    }
+    MDB_txn *txn = bs_begin(n->bs, 1, err, sizeof err);
+    if (!txn)
+        return api_reply_error(req, 500, "%s", err);
+    int status = STORE_OK;
+    cid cur, next;
+    uint64_t tsize = 0;
+    int rc = 0;
+    if (!files_get(n->bs, txn, mid, FILES_CUR, &cur)) {
+        if (what == EDIT_RM || what == EDIT_MV)
+            rc = -1, status = 404, snprintf(err, sizeof err, "%s has no content yet", mid);
+        else /* a new folder: the empty directory, in the target's CID version */
+            rc = tree_empty(n->bs, txn, target.version, &cur, err, sizeof err), status = 500;
+    }
+    if (!rc && what == EDIT_PUT && link_tsize(n->bs, txn, &target, &tsize, err, sizeof err) != 0)
+        rc = -1, status = 400;
+    if (!rc) {
+        switch (what) {
+        case EDIT_PUT: rc = tree_put(n->bs, txn, &cur, path, &target, tsize, &next, &status, err, sizeof err); break;
+        case EDIT_RM: rc = tree_rm(n->bs, txn, &cur, path, &next, &status, err, sizeof err); break;
+        case EDIT_MV: rc = tree_mv(n->bs, txn, &cur, path, to, &next, &status, err, sizeof err); break;
+        case EDIT_MKDIR: rc = tree_mkdir(n->bs, txn, &cur, path, &next, &status, err, sizeof err); break;
+        }
+    }
+    if (!rc && (rc = files_set_cur(n->bs, txn, mid, &next, err, sizeof err)) != 0)
+        status = 500;
+    if (!rc && (rc = bs_commit(txn, err, sizeof err)) != 0)
+        status = 500;
+    else if (rc)
+        mdb_txn_abort(txn);
+    if (rc)
+        return api_reply_error(req, status == STORE_OK ? 500 : status, "%s", err);
+    return api_reply_json(req, 200, json_pack("{s:s,s:o}", "Mid", mid, "Cur", cid_json(&next)));
+}
+
+int api_mimei_put(h2o_req_t *req, node *n, const char *signer) { return edit_cur(req, n, signer, EDIT_PUT); }
+int api_mimei_rm(h2o_req_t *req, node *n, const char *signer) { return edit_cur(req, n, signer, EDIT_RM); }
+int api_mimei_mv(h2o_req_t *req, node *n, const char *signer) { return edit_cur(req, n, signer, EDIT_MV); }
+int api_mimei_mkdir(h2o_req_t *req, node *n, const char *signer) { return edit_cur(req, n, signer, EDIT_MKDIR); }
+
+int api_mimei_backup(h2o_req_t *req, node *n, const char *signer)
+{
+    char mid[64], err[512];
+    json_t *info = writable_mimei(req, n, signer, mid);
+    if (!info)
+        return 0;
+    json_decref(info);
+    MDB_txn *txn = bs_begin(n->bs, 1, err, sizeof err);
+    if (!txn)
+        return api_reply_error(req, 500, "%s", err);
+    uint32_t ver;
+    cid c;
+    if (files_backup(n->bs, txn, mid, &ver, err, sizeof err) != 0) {
+        mdb_txn_abort(txn);
+        return api_reply_error(req, 400, "%s", err);
+    }
+    files_get(n->bs, txn, mid, ver, &c);
+    if (bs_commit(txn, err, sizeof err) != 0)
+        return api_reply_error(req, 500, "%s", err);
+    return api_reply_json(req, 200, json_pack("{s:s,s:I,s:o}", "Mid", mid, "Ver", (json_int_t)ver, "Cid", cid_json(&c)));
+}
+
+int api_mimei_ls(h2o_req_t *req, node *n, const char *signer)
+{
+    (void)signer;
+    char mid[64], path[4096] = "", ver_arg[32] = "", err[512];
+    json_t *info = find_mimei(req, n, mid, 1);
+    if (!info)
+        return 0;
+    json_decref(info);
+    api_query(req, "path", path, sizeof path);
+    api_query(req, "ver", ver_arg, sizeof ver_arg);
+    MDB_txn *txn = bs_begin(n->bs, 0, err, sizeof err);
+    if (!txn)
+        return api_reply_error(req, 500, "%s", err);
+    uint32_t ver;
+    cid root;
+    int rc = api_mimei_version(n->bs, txn, mid, ver_arg, &ver, err, sizeof err);
+    if (!rc)
+        files_get(n->bs, txn, mid, ver, &root);
+    mdb_txn_abort(txn);
+    if (rc)
+        return api_reply_error(req, 404, "%s", err);
+    return api_list(req, n->bs, &root, path);
+}
+
+static int change_ref(h2o_req_t *req, node *n, const char *signer, int delta)
+{
+    char mid[64], other[64], err[512];
+    json_t *info = find_mimei(req, n, mid, 0);
+    if (!info)
+        return 0;
+    int ok = may_change(n, info, signer);
+    json_decref(info);
+    if (!ok)
+        return api_reply_error(req, 403, "key %s may not change MiMei %s", signer, mid);
+    if (!api_query(req, "ref", other, sizeof other) || strlen(other) != IDS_LID_LEN)
+        return api_reply_error(req, 400, "ref= must be a MiMei ID");
+    MDB_txn *txn = bs_begin(n->bs, 1, err, sizeof err);
+    uint32_t count;
+    if (!txn)
+        return api_reply_error(req, 500, "%s", err);
+    if (refs_change(n->bs, txn, mid, other, delta, &count, err, sizeof err) != 0) {
+        mdb_txn_abort(txn);
+        return api_reply_error(req, 400, "%s", err);
+    }
+    if (bs_commit(txn, err, sizeof err) != 0)
+        return api_reply_error(req, 500, "%s", err);
+    return api_reply_json(req, 200, json_pack("{s:s,s:s,s:I}", "Mid", mid, "Ref", other, "Count", (json_int_t)count));
+}
+
+int api_mimei_ref_add(h2o_req_t *req, node *n, const char *signer) { return change_ref(req, n, signer, 1); }
+int api_mimei_ref_del(h2o_req_t *req, node *n, const char *signer) { return change_ref(req, n, signer, -1); }
+
+static int add_ref(void *arg, const char *other, uint32_t count)
+{
+    json_object_set_new(arg, other, json_integer(count));
+    return 0;
+}
+
+int api_mimei_ref_ls(h2o_req_t *req, node *n, const char *signer)
+{
+    (void)signer;
+    char mid[64], err[512];
+    json_t *info = find_mimei(req, n, mid, 0);
+    if (!info)
+        return 0;
+    json_decref(info);
+    MDB_txn *txn = bs_begin(n->bs, 0, err, sizeof err);
+    if (!txn)
+        return api_reply_error(req, 500, "%s", err);
+    json_t *refs = json_object();
+    refs_list(n->bs, txn, mid, add_ref, refs);
+    mdb_txn_abort(txn);
+    return api_reply_json(req, 200, json_pack("{s:s,s:o}", "Mid", mid, "Refs", refs));
+}

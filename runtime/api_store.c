@@ -1,0 +1,325 @@
+/*
+ * api_store: the content store's API. Blocks arrive as CARv1 (dag/import,
+ * what `ipfs add` in the CLI sends): every block is re-hashed before it is
+ * stored, and a batch is one LMDB transaction.
+ */
+#include "api.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+/* --- adds in progress (gc spares their blocks) ---------------------------- */
+
+#define SESSION_SLOTS 64
+#define SESSION_IDLE 120 /* seconds without a batch: the add was abandoned */
+
+static struct {
+    pthread_mutex_t lock;
+    struct session {
+        uint64_t id;
+        int64_t started, last;
+    } s[SESSION_SLOTS];
+} adds = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void session_seen(uint64_t id, int end)
+{
+    int64_t now = (int64_t)time(NULL);
+    pthread_mutex_lock(&adds.lock);
+    struct session *slot = NULL, *oldest = &adds.s[0];
+    for (int i = 0; i < SESSION_SLOTS; i++) {
+        struct session *x = &adds.s[i];
+        if (x->id == id && x->last)
+            slot = x;
+        if (x->last < oldest->last)
+            oldest = x;
+    }
+    if (end) {
+        if (slot)
+            *slot = (struct session){0};
+    } else {
+        if (!slot) {
+            slot = oldest; /* an empty slot, or the longest idle add */
+            *slot = (struct session){id, now, now};
+        }
+        slot->last = now;
+    }
+    pthread_mutex_unlock(&adds.lock);
+}
+
+int64_t api_adds_in_progress(void)
+{
+    int64_t now = (int64_t)time(NULL), since = INT64_MAX;
+    pthread_mutex_lock(&adds.lock);
+    for (int i = 0; i < SESSION_SLOTS; i++)
+        if (adds.s[i].last && now - adds.s[i].last < SESSION_IDLE && adds.s[i].started < since)
+            since = adds.s[i].started;
+    pthread_mutex_unlock(&adds.lock);
+    return since;
+}
+
+/* --- helpers ------------------------------------------------------------- */
+
+static json_t *cid_json(const cid *c)
+{
+    char text[CID_TEXT_MAX];
+    cid_format(c, text);
+    return json_string(text);
+}
+
+/* "CID", "/ipfs/CID/a/b" or "CID/a/b": the CID and the path after it. */
+static int parse_ipfs_path(const char *arg, cid *root, const char **path, char *err, size_t errlen)
+{
+    if (!strncmp(arg, "/ipfs/", 6))
+        arg += 6;
+    size_t len = strcspn(arg, "/");
+    *path = arg[len] ? arg + len + 1 : "";
+    return cid_parse(arg, len, root, err, errlen);
+}
+
+static int flag(h2o_req_t *req, const char *name, int dflt)
+{
+    char v[16];
+    if (!api_query(req, name, v, sizeof v))
+        return dflt;
+    return !strcmp(v, "1") || !strcmp(v, "true");
+}
+
+/* --- dag/import ------------------------------------------------------------ */
+
+int api_dag_import(h2o_req_t *req, node *n, const char *signer)
+{
+    (void)signer;
+    const uint8_t *p = (const uint8_t *)req->entity.base;
+    size_t len = p ? req->entity.len : 0;
+    char err[512], sess[32];
+    cid roots[16];
+    size_t nroots, off;
+    if (car_read_header(p, len, roots, 16, &nroots, &off, err, sizeof err) != 0)
+        return api_reply_error(req, 400, "%s", err);
+    uint64_t session = 0;
+    if (api_query(req, "session", sess, sizeof sess))
+        session = strtoull(sess, NULL, 10);
+    int pin = flag(req, "pin", 1);
+
+    MDB_txn *txn = bs_begin(n->bs, 1, err, sizeof err);
+    if (!txn)
+        return api_reply_error(req, 500, "%s", err);
+    if (session) /* before the blocks land: gc must not see them unspared */
+        session_seen(session, 0);
+    size_t blocks = 0, bytes = 0;
+    cid c;
+    const uint8_t *block;
+    size_t blen;
+    int rc, status = 400;
+    while ((rc = car_next(p, len, &off, &c, &block, &blen, err, sizeof err)) == 1) {
+        cid check;
+        cid_of_block(&check, c.version, c.codec, block, blen);
+        if (memcmp(check.digest, c.digest, CID_DIGEST_LEN)) {
+            char text[CID_TEXT_MAX];
+            cid_format(&c, text);
+            snprintf(err, sizeof err, "block %s does not hash to its CID", text);
+            rc = -1;
+            break;
+        }
+        if (c.codec == CID_CODEC_DAG_PB) {
+            pb_node pn;
+            char why[256];
+            if (pb_decode(block, blen, &pn, why, sizeof why) != 0) {
+                char text[CID_TEXT_MAX];
+                cid_format(&c, text);
+                snprintf(err, sizeof err, "block %s is not valid dag-pb: %s", text, why);
+                rc = -1;
+                break;
+            }
+            pb_node_free(&pn);
+        }
+        if (bs_put(n->bs, txn, &c, block, blen, err, sizeof err) != 0) {
+            rc = -1, status = 500;
+            break;
+        }
+        blocks++, bytes += blen;
+    }
+    for (size_t i = 0; rc == 0 && pin && i < nroots; i++) {
+        if (!bs_has(n->bs, txn, &roots[i])) {
+            char text[CID_TEXT_MAX];
+            cid_format(&roots[i], text);
+            snprintf(err, sizeof err, "cannot pin %s: the node does not have it", text);
+            rc = -1;
+        } else if (bs_pin(n->bs, txn, &roots[i], 1, err, sizeof err) != 0) {
+            rc = -1, status = 500;
+        }
+    }
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return api_reply_error(req, status, "%s", err);
+    }
+    if (bs_commit(txn, err, sizeof err) != 0)
+        return api_reply_error(req, 500, "%s", err);
+    if (session && flag(req, "end", 0))
+        session_seen(session, 1);
+    json_t *rs = json_array();
+    for (size_t i = 0; i < nroots; i++)
+        json_array_append_new(rs, cid_json(&roots[i]));
+    return api_reply_json(req, 200,
+                          json_pack("{s:I,s:I,s:o,s:b}", "Blocks", (json_int_t)blocks, "Bytes", (json_int_t)bytes,
+                                    "Roots", rs, "Pinned", pin && nroots));
+}
+
+/* --- pins ------------------------------------------------------------------ */
+
+/* Checks that the whole DAG under root is here and intact. */
+static int dag_complete(blockstore *bs, const cid *root, int *status, char *err, size_t errlen)
+{
+    dag_iter *it = dag_iter_new(bs, root);
+    cid c;
+    uint8_t *block;
+    size_t len;
+    int rc;
+    while ((rc = dag_iter_next(it, &c, &block, &len, status, err, errlen)) == 1)
+        free(block);
+    dag_iter_free(it);
+    return rc;
+}
+
+static int change_pin(h2o_req_t *req, node *n, int add)
+{
+    char arg[256], err[512];
+    cid root;
+    if (!api_query(req, "arg", arg, sizeof arg))
+        return api_reply_error(req, 400, "arg= must be a CID");
+    if (cid_parse(arg, strlen(arg), &root, err, sizeof err) != 0)
+        return api_reply_error(req, 400, "%s", err);
+    int status = 0;
+    if (add && dag_complete(n->bs, &root, &status, err, sizeof err) != 0)
+        return api_reply_error(req, status ? status : 502, "cannot pin %s: %s", arg, err);
+    MDB_txn *txn = bs_begin(n->bs, 1, err, sizeof err);
+    if (!txn || bs_pin(n->bs, txn, &root, add, err, sizeof err) != 0) {
+        if (txn)
+            mdb_txn_abort(txn);
+        return api_reply_error(req, 500, "%s", err);
+    }
+    if (bs_commit(txn, err, sizeof err) != 0)
+        return api_reply_error(req, 500, "%s", err);
+    return api_reply_json(req, 200, json_pack("{s:[o]}", "Pins", cid_json(&root)));
+}
+
+int api_pin_add(h2o_req_t *req, node *n, const char *signer) { return (void)signer, change_pin(req, n, 1); }
+int api_pin_rm(h2o_req_t *req, node *n, const char *signer) { return (void)signer, change_pin(req, n, 0); }
+
+static int add_pin(void *arg, const cid *root)
+{
+    char text[CID_TEXT_MAX];
+    cid_format(root, text);
+    json_object_set_new(arg, text, json_pack("{s:s}", "Type", "recursive"));
+    return 0;
+}
+
+int api_pin_ls(h2o_req_t *req, node *n, const char *signer)
+{
+    (void)signer;
+    char err[512];
+    MDB_txn *txn = bs_begin(n->bs, 0, err, sizeof err);
+    if (!txn)
+        return api_reply_error(req, 500, "%s", err);
+    json_t *keys = json_object();
+    bs_pins(n->bs, txn, add_pin, keys);
+    mdb_txn_abort(txn);
+    return api_reply_json(req, 200, json_pack("{s:o}", "Keys", keys));
+}
+
+/* --- ls ---------------------------------------------------------------------- */
+
+typedef struct {
+    blockstore *bs;
+    MDB_txn *txn;
+    json_t *links;
+} listing;
+
+static int add_link(void *arg, const char *name, size_t name_len, const cid *target, uint64_t tsize)
+{
+    listing *l = arg;
+    ufs_stat st = {0};
+    cid same;
+    char err[256];
+    int type = -1; /* unknown: the child block is not here */
+    uint64_t size = tsize;
+    if (ufs_resolve(l->bs, l->txn, target, NULL, &same, &st, err, sizeof err) == STORE_OK) {
+        type = st.type == UFS_DIRECTORY ? 1 : st.type == UFS_SYMLINK ? 4 : 2;
+        if (st.type != UFS_DIRECTORY)
+            size = st.size;
+    }
+    json_array_append_new(l->links, json_pack("{s:s%,s:o,s:I,s:i}", "Name", name, name_len, "Hash", cid_json(target),
+                                              "Size", (json_int_t)size, "Type", type));
+    return 0;
+}
+
+/* The listing kubo's `ls` gives: {"Objects": [{"Hash", "Links": [...]}]}. */
+int api_list(h2o_req_t *req, blockstore *bs, const cid *root, const char *path)
+{
+    char err[512];
+    MDB_txn *txn = bs_begin(bs, 0, err, sizeof err);
+    if (!txn)
+        return api_reply_error(req, 500, "%s", err);
+    cid target;
+    ufs_stat st;
+    int status = ufs_resolve(bs, txn, root, path, &target, &st, err, sizeof err);
+    if (status != STORE_OK) {
+        mdb_txn_abort(txn);
+        return api_reply_error(req, status, "%s", err);
+    }
+    listing l = {bs, txn, json_array()};
+    if (st.type == UFS_DIRECTORY && ufs_list(bs, txn, &target, add_link, &l, err, sizeof err) < 0) {
+        mdb_txn_abort(txn);
+        json_decref(l.links);
+        return api_reply_error(req, 502, "%s", err);
+    }
+    mdb_txn_abort(txn);
+    int type = st.type == UFS_DIRECTORY ? 1 : st.type == UFS_SYMLINK ? 4 : 2;
+    return api_reply_json(req, 200,
+                          json_pack("{s:[{s:o,s:i,s:I,s:o}]}", "Objects", "Hash", cid_json(&target), "Type", type,
+                                    "Size", (json_int_t)st.size, "Links", l.links));
+}
+
+int api_ls(h2o_req_t *req, node *n, const char *signer)
+{
+    (void)signer;
+    char arg[4096], err[512];
+    cid root;
+    const char *path;
+    if (!api_query(req, "arg", arg, sizeof arg))
+        return api_reply_error(req, 400, "arg= must be a CID or /ipfs/CID/PATH");
+    if (parse_ipfs_path(arg, &root, &path, err, sizeof err) != 0)
+        return api_reply_error(req, 400, "%s", err);
+    return api_list(req, n->bs, &root, path);
+}
+
+/* --- repo ---------------------------------------------------------------------- */
+
+int api_repo_gc(h2o_req_t *req, node *n, const char *signer)
+{
+    (void)signer;
+    char err[512];
+    bs_stats st = {0};
+    if (bs_gc(n->bs, api_adds_in_progress(), NULL, 0, &st, err, sizeof err) != 0)
+        return api_reply_error(req, 500, "%s", err);
+    return api_reply_json(req, 200,
+                          json_pack("{s:I,s:I,s:I,s:I}", "Removed", (json_int_t)st.removed, "Freed",
+                                    (json_int_t)st.removed_bytes, "NumObjects", (json_int_t)st.blocks, "RepoSize",
+                                    (json_int_t)st.bytes));
+}
+
+int api_repo_stat(h2o_req_t *req, node *n, const char *signer)
+{
+    (void)signer;
+    char err[512];
+    bs_stats st = {0};
+    if (bs_stat(n->bs, &st, err, sizeof err) != 0)
+        return api_reply_error(req, 500, "%s", err);
+    char path[PATH_MAX + 16];
+    home_path(&n->home, path, sizeof path, "data");
+    return api_reply_json(req, 200,
+                          json_pack("{s:I,s:I,s:I,s:I,s:s}", "NumObjects", (json_int_t)st.blocks, "RepoSize",
+                                    (json_int_t)st.bytes, "Pins", (json_int_t)st.pins, "FileVersions",
+                                    (json_int_t)st.file_versions, "RepoPath", path));
+}

@@ -1,0 +1,161 @@
+-- File MiMei: versions pointing at content, folder edits of cur, refs,
+-- rights, and the store's gc and stat, all through the real CLI and node.
+local t = require("helpers")
+
+describe("file MiMei", function()
+  local node, dir
+
+  local function L(...)
+    local args = { ... }
+    args[#args + 1] = "--home"
+    args[#args + 1] = node.home
+    return t.leither(table.unpack(args))
+  end
+  local function ok(...)
+    local r = L(...)
+    assert.are.equal(0, r.code, r.err)
+    return r.out
+  end
+  local function create(...)
+    local mid = ok("mimei", "create", ...):match("mid= (%S+)")
+    assert.are.equal(27, #mid)
+    return mid
+  end
+
+  setup(function()
+    node = t.start_node()
+    dir = t.tmpdir()
+    t.write(dir .. "/hw.txt", "hello world\n")
+    assert.are.equal(0, t.sh("head -c 700000 /dev/urandom > " .. t.quote(dir .. "/r.bin")).code)
+  end)
+  teardown(function()
+    t.stop_node(node)
+    t.rmtree(dir)
+  end)
+
+  it("setcid and add make numbered versions that get reads back", function()
+    local mid = create("-t", "file")
+    ok("ipfs", "add", dir .. "/hw.txt")
+    local out = ok("mimei", "setcid", mid, "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o")
+    assert.are.equal("mid= " .. mid .. "\ncid= QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o\nMiMeiSetCid ver= 1\n", out)
+    out = ok("mimei", "add", mid, dir .. "/r.bin")
+    local cid = out:match("^add /ipfs/(%S+) 700000\n")
+    assert.truthy(cid, out)
+    assert.matches("MiMeiAdd cid= /ipfs/" .. cid .. "\nMiMeiAdd ver= 2\n", out)
+    assert.are.equal("hello world\n", ok("mimei", "get", mid, "-v", "1"))
+    ok("mimei", "get", mid, "-o", dir .. "/back.bin")            -- default: last
+    assert.are.equal(0, t.sh("cmp " .. t.quote(dir .. "/r.bin") .. " " .. t.quote(dir .. "/back.bin")).code)
+    assert.are.equal("hello world\n", ok("mimei", "get", mid, "-v", "1"))
+    local show = ok("mimei", "show", mid)
+    assert.matches("AppType : file\n", show)
+    assert.matches("\n1%s+QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o\n", show)
+    assert.matches("\n2%s+" .. cid .. "\n", show)
+    assert.matches("\nlast%s+2\n", show)
+    local doc = t.decode(ok("mimei", "show", mid, "--json"))
+    assert.are.equal(2, doc.Last)
+    assert.are.equal(cid, doc.Cur)
+  end)
+
+  it("refuses content the node does not have, versions it lacks, and bad CIDs", function()
+    local mid = create()
+    local r = L("mimei", "setcid", mid, "Qm-not-a-cid")
+    assert.are.equal(1, r.code)
+    assert.matches("invalid CID", r.err)
+    r = L("mimei", "setcid", mid, "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn")
+    assert.are.equal(1, r.code)
+    assert.matches("does not have", r.err)
+    r = L("mimei", "get", mid)
+    assert.are.equal(1, r.code)
+    assert.matches("no content yet", r.err)
+    ok("mimei", "add", mid, dir .. "/hw.txt")
+    r = L("mimei", "get", mid, "-v", "7")
+    assert.are.equal(1, r.code)
+    assert.matches("no version 7", r.err)
+    assert.are.equal(1, select(2, r.err:gsub("\n", "")))
+  end)
+
+  it("edits a folder in cur and freezes it with backup", function()
+    local mid = create()
+    ok("mimei", "put", mid, "docs/hello.txt", dir .. "/hw.txt")
+    ok("mimei", "mkdir", mid, "img")
+    ok("mimei", "put", mid, "docs/big.bin", dir .. "/r.bin")
+    local ls = ok("mimei", "ls", mid)
+    assert.matches("QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn %d+ img/\n", ls)
+    assert.matches(" docs/\n", ls)
+    ls = ok("mimei", "ls", mid, "docs")
+    assert.matches("QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o 12 hello.txt\n", ls)
+    assert.matches(" 700000 big.bin\n", ls)
+    local out = ok("mimei", "backup", mid)
+    assert.matches("MiMeiBackup ver= 1\n", out)
+    local v1 = out:match("cid= (%S+)")
+    ok("mimei", "mv", mid, "docs/hello.txt", "img/h.txt")
+    ok("mimei", "rm", mid, "docs")
+    assert.are.equal("", ok("mimei", "ls", mid, "img"):match("docs") or "")
+    assert.matches("QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o 12 h.txt\n", ok("mimei", "ls", mid, "img", "-v", "cur"))
+    -- version 1 is untouched, and is an IPFS folder the gateway serves
+    assert.matches(" hello.txt\n", ok("mimei", "ls", mid, "docs", "-v", "1"))
+    assert.are.equal("hello world\n", ok("ipfs", "cat", v1 .. "/docs/hello.txt"))
+    -- /mm/MID serves the raw content: last by default, ?ver= picks one
+    local base = node.url .. "/mm/" .. mid
+    local r = t.curl(base .. "/docs/hello.txt")
+    assert.are.equal(200, r.status)
+    assert.are.equal("hello world\n", r.body)
+    assert.are.equal("hello world\n", t.curl(base .. "/docs/hello.txt?ver=1").body)
+    assert.are.equal(404, t.curl(base .. "/img/h.txt?ver=1").status)
+    assert.are.equal(404, t.curl(base .. "/docs?ver=9").status)
+    assert.are.equal(400, t.curl(node.url .. "/mm/short").status)
+    r = L("mimei", "rm", mid, "nothere")
+    assert.are.equal(1, r.code)
+    assert.matches("no such file or folder: nothere", r.err)
+    r = L("mimei", "put", mid, "img/h.txt/x", dir .. "/hw.txt")
+    assert.are.equal(1, r.code)
+    assert.matches("not a folder", r.err)
+    r = L("mimei", "mkdir", mid, "../up")
+    assert.are.equal(1, r.code)
+  end)
+
+  it("counts references", function()
+    local a, b = create(), create()
+    assert.matches("count= 1\n", ok("mimei", "ref", "add", a, b))
+    assert.matches("count= 2\n", ok("mimei", "ref", "add", a, b))
+    assert.are.equal(b .. " 2\n", ok("mimei", "ref", "ls", a))
+    assert.matches("count= 1\n", ok("mimei", "ref", "del", a, b))
+    assert.matches("count= 0\n", ok("mimei", "ref", "del", a, b))
+    assert.are.equal("", ok("mimei", "ref", "ls", a))
+  end)
+
+  it("lets only the author (or a granted key) change a MiMei", function()
+    local mid = create()
+    local other = dir .. "/other.key"
+    local id = t.decode(t.leither("lpki", "genkey", "-o", other, "--json").out).ID
+    local r = L("mimei", "add", mid, dir .. "/hw.txt", "-k", other)
+    assert.are.equal(1, r.code)
+    assert.matches("neither the node owner nor granted", r.err) -- it may not even upload blocks
+    ok("lpki", "grant", id)
+    r = L("mimei", "setcid", mid, "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o", "-k", other)
+    assert.are.equal(0, r.code, r.err) -- granted: may change the owner's MiMei
+    -- a MiMei the other key authored is its own: the node owner may not change it
+    local theirs = create("-k", other)
+    r = L("mimei", "setcid", theirs, "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o")
+    assert.are.equal(1, r.code)
+    assert.matches("may not change MiMei", r.err)
+    ok("lpki", "revoke", id)
+  end)
+
+  it("gc keeps what versions and pins hold and frees the rest", function()
+    local f = dir .. "/gc.bin"
+    assert.are.equal(0, t.sh("head -c 600000 /dev/urandom > " .. t.quote(f)).code)
+    local cid = ok("ipfs", "add", "-Q", "--pin=false", f):gsub("%s+$", "")
+    local before = t.decode(ok("repo", "stat", "--json"))
+    local gc = t.decode(ok("repo", "gc", "--json"))
+    assert.is_true(gc.Freed >= 600000, "freed " .. tostring(gc.Freed))
+    local after = t.decode(ok("repo", "stat", "--json"))
+    assert.are.equal(before.NumObjects - gc.Removed, after.NumObjects)
+    local r = L("ipfs", "cat", cid)
+    assert.are.equal(1, r.code)
+    -- everything a MiMei version or a pin refers to is still readable
+    local kept = ok("ipfs", "add", "-Q", "-n", dir .. "/r.bin"):gsub("%s+$", "")
+    assert.are.equal(t.slurp(dir .. "/r.bin"), ok("ipfs", "cat", kept))
+    assert.matches("removed 0 blocks", ok("repo", "gc"))
+  end)
+end)
