@@ -42,6 +42,7 @@ static const char *reason(int status)
     case 301: return "Moved Permanently";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 416: return "Range Not Satisfiable";
@@ -644,7 +645,7 @@ static void sb_url(sbuf *b, const char *s, size_t n)
     static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (isalnum(c) || strchr("-._~!$&'()*+,;=:@", c))
+        if (isalnum(c) || strchr("-._~!$()*+,;=:@", c))
             sb_add(b, s + i, 1);
         else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
