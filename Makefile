@@ -53,6 +53,7 @@ fuzz:
 bench: build
 	tests/bench/footprint.sh $(BUILD)/leither
 	tests/bench/resp.sh $(BUILD)/leither
+	tests/bench/add.sh $(BUILD)/leither
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)

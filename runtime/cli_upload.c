@@ -22,6 +22,7 @@ struct cli_uploader {
     uint64_t session;
     uint8_t *buf;
     size_t len, cap, header;
+    size_t batch; /* bytes per request: under the node's max_request_body */
     int failed;
     char err[512];
 };
@@ -51,7 +52,11 @@ cli_uploader *cli_uploader_new(const cli_args *a, char *err, size_t errlen)
         return NULL;
     }
     randombytes_buf(&u->session, sizeof u->session);
-    u->cap = BATCH_BYTES + IMPORT_CHUNK + 4096;
+    /* a smaller max_request_body means more, smaller batches */
+    u->batch = BATCH_BYTES;
+    if (u->h.max_request_body < BATCH_BYTES + (64u << 10))
+        u->batch = u->h.max_request_body > (64u << 10) ? u->h.max_request_body - (32u << 10) : 1;
+    u->cap = u->batch + IMPORT_CHUNK + 4096;
     u->buf = malloc(u->cap);
     start_batch(u, NULL, 0);
     return u;
@@ -78,7 +83,7 @@ int cli_uploader_sink(void *uploader, const cid *c, const uint8_t *block, size_t
     if (u->failed)
         return -1;
     size_t need = CID_BIN_MAX + 10 + len;
-    if (u->len + need > u->cap && u->len > u->header) {
+    if (u->len + need > u->batch && u->len > u->header) {
         if (send_batch(u, 0, 0) != 0)
             return -1;
         start_batch(u, NULL, 0);

@@ -62,7 +62,7 @@ static int validate(home *h, const char *file, char *err, size_t errlen)
     if (int_setting(doc, "port", 1, 65535, HOME_DEFAULT_PORT, &port, file, err, errlen) ||
         int_setting(doc, "db_port", 1, 65535, HOME_DEFAULT_PORT + 1, &db_port, file, err, errlen) ||
         int_setting(doc, "threads", 0, 256, 0, &threads, file, err, errlen) ||
-        int_setting(doc, "max_request_body", 1024, 1L << 30, 1 << 20, &body, file, err, errlen))
+        int_setting(doc, "max_request_body", 1024, 1L << 30, HOME_DEFAULT_BODY, &body, file, err, errlen))
         return -1;
     json_t *listen = json_object_get(doc, "listen");
     unsigned char addr[16];
@@ -155,7 +155,7 @@ void home_defaults(home *h, const char *dir)
     snprintf(h->dir, sizeof h->dir, "%s", dir);
     h->doc = json_pack("{s:i,s:s,s:i,s:[sss],s:[],s:i,s:i,s:s,s:s}", "port", HOME_DEFAULT_PORT, "listen", "::",
                        "threads", 0, "bootstrap", "mimei.org", "leither.cn", "vzhan.cn", "grants",
-                       "max_request_body", 1 << 20, "db_port", HOME_DEFAULT_PORT + 1, "db_sync", "always", "db_auth",
+                       "max_request_body", HOME_DEFAULT_BODY, "db_port", HOME_DEFAULT_PORT + 1, "db_sync", "always", "db_auth",
                        "loopback");
     char ignored[8];
     validate(h, HOME_SETTINGS, ignored, sizeof ignored);

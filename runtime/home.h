@@ -28,6 +28,8 @@
 
 #define HOME_SETTINGS "SystemVars.json"
 #define HOME_DEFAULT_PORT 4800
+/* 8 MB: room for `ipfs add` batches of blocks (4 MB) with margin */
+#define HOME_DEFAULT_BODY (8 << 20)
 
 typedef struct {
     char dir[PATH_MAX]; /* absolute */
