@@ -326,6 +326,43 @@ describe("the IPFS gateway", function()
     assert.are.equal(13, #sections) -- the folder and its 12 files
   end)
 
+  it("never serves the bytes of a corrupted block", function()
+    t.sh("head -c 1200000 /dev/urandom > " .. dir .. "/victim.bin")
+    local victim = t.slurp(dir .. "/victim.bin")
+    local c = add("--cid-version", "1", dir .. "/victim.bin") -- raw leaves
+    local _, sections = parse_car(get(base .. c .. "?format=car").body)
+    assert.are.equal(1 + 5, #sections)
+    local function tamper(section)
+      local r = t.sh(t.quote(os.getenv("BLOCK_TAMPER") or "../../build/tests/block_tamper") .. " "
+        .. t.quote(node.home .. "/data") .. " " .. hex(section.cid))
+      assert.are.equal(0, r.code, r.err)
+    end
+    tamper(sections[4]) -- the third leaf: bytes 524288 to 786431
+    -- the headers went out before it was reached: the response is cut short
+    local out = dir .. "/cut.bin"
+    local r = t.sh("curl -s --noproxy '*' -o " .. out .. " -w '%{http_code}' " .. base .. c)
+    assert.are.equal("200", r.out)
+    assert.are_not.equal(0, r.code) -- curl: transfer closed with bytes remaining
+    local body = t.slurp(out) or ""
+    assert.is_true(#body <= 524288, "sent " .. #body .. " bytes")
+    assert.is_true(body == victim:sub(1, #body), "the bytes sent differ")
+    r = t.sh("curl -s --noproxy '*' -o " .. out .. " " .. base .. c .. "?format=car")
+    assert.are_not.equal(0, r.code)
+    -- reads that start in it get 502 and the reason
+    local res = get(base .. c, "-H 'Range: bytes=600000-600010'")
+    assert.are.equal(502, res.status)
+    assert.matches("^502 block %w+ is corrupted: its bytes hash to something else\n$", res.body)
+    assert.are.equal(502, get(base .. c, "-H 'Range: bytes=524288-'").status)
+    res = get(base .. c, "-H 'Range: bytes=0-100'") -- the good leaves still read
+    assert.are.equal(206, res.status)
+    assert.are.equal(victim:sub(1, 101), res.body)
+    -- the first leaf: caught before the headers
+    tamper(sections[2])
+    res = get(base .. c)
+    assert.are.equal(502, res.status)
+    assert.matches("is corrupted", res.body)
+  end)
+
   it("answers errors with a status and one line", function()
     local res = get(base .. "not-a-cid")
     assert.are.equal(400, res.status)
