@@ -35,6 +35,11 @@ typedef struct {
     int drawn;
     /* what was printed last (-Q prints only that) */
     char last[CID_TEXT_MAX];
+    /* the result lines: stdout with -n; else held (open_memstream) until the
+     * node has stored and pinned everything, so a failed add prints none */
+    FILE *out;
+    char *held;
+    size_t held_len;
 } add_ctx;
 
 static int sink_none(void *arg, const cid *c, const uint8_t *block, size_t len)
@@ -107,13 +112,14 @@ static void report(add_ctx *x, const cid *c, const char *name)
     cid_format(c, x->last);
     if (x->a->quieter)
         return;
-    progress_clear(x);
     if (x->a->quiet)
-        printf("%s\n", x->last);
+        fprintf(x->out, "%s\n", x->last);
     else
-        printf("added %s %s\n", x->last, name ? name : x->last);
-    fflush(stdout);
-    progress_draw(x, 1);
+        fprintf(x->out, "added %s %s\n", x->last, name ? name : x->last);
+    if (x->out == stdout) {
+        progress_clear(x);
+        fflush(stdout);
+    }
 }
 
 static int is_hidden(const char *name) { return name[0] == '.'; }
@@ -329,6 +335,12 @@ int cmd_ipfs_add(const cli_args *a)
             return cli_fail("%s", err);
         x.sink = cli_uploader_sink;
         x.sink_arg = x.uploader;
+        if (!(x.out = open_memstream(&x.held, &x.held_len))) {
+            cli_uploader_free(x.uploader);
+            return cli_fail("out of memory");
+        }
+    } else {
+        x.out = stdout;
     }
     x.progress = a->progress != 0 && !a->quiet && !a->quieter && isatty(2);
     if (x.progress) {
@@ -368,6 +380,12 @@ int cmd_ipfs_add(const cli_args *a)
     free(roots);
     cli_uploader_free(x.uploader);
     progress_clear(&x);
+    if (x.out != stdout) {
+        fclose(x.out);
+        if (!rc)
+            fwrite(x.held, 1, x.held_len, stdout);
+        free(x.held);
+    }
     if (!rc && a->quieter && x.last[0])
         printf("%s\n", x.last);
     return rc;
