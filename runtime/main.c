@@ -185,6 +185,16 @@ static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
     a->cid_version = a->raw_leaves = a->pin = a->progress = -1;
     opterr = 0;
     optind = 0; /* 0: reinitialize getopt */
+    /* IDs are base64url, so one in 64 starts with '-': such an argument is
+     * an ID, not flags. Marked with \x01 so getopt leaves it alone. */
+    for (int i = 1; i < argc; i++)
+        if (argv[i][0] == '-' && ids_is_leither_id(argv[i])) {
+            size_t len = strlen(argv[i]);
+            char *marked = malloc(len + 2);
+            marked[0] = '\x01';
+            memcpy(marked + 1, argv[i], len + 1);
+            argv[i] = marked; /* lives as long as the process */
+        }
     int opt;
     while ((opt = getopt_long(argc, argv, ":k:o:p:b:i:t:a:v:dhqQnr", longs, NULL)) != -1) {
         if (opt == 'h') {
@@ -254,6 +264,9 @@ static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
     }
     a->args = argv + optind;
     a->nargs = argc - optind;
+    for (int i = 0; i < a->nargs; i++)
+        if (a->args[i][0] == '\x01')
+            a->args[i]++;
     if (a->nargs < c->min_args || a->nargs > c->max_args) {
         fprintf(stderr, "%s %s: %s arguments\n", cli_prog, c->name, a->nargs < c->min_args ? "missing" : "too many");
         usage_of(stderr, c);
