@@ -338,6 +338,92 @@ static void directories_and_paths(void **state)
     assert_int_equal(status, STORE_BAD_REQUEST);
 }
 
+/* a UnixFS file node over kids (with their file bytes in sizes), own data
+ * first, stored; returns its CID */
+static cid file_node(blockstore *bs, const char *data, const cid *kids, const uint64_t *sizes, size_t n)
+{
+    ufs_data u = {0};
+    u.type = UFS_FILE;
+    u.data = (const uint8_t *)data;
+    u.data_len = data ? strlen(data) : 0;
+    u.has_data = data != NULL;
+    u.filesize = u.data_len;
+    for (size_t i = 0; i < n; i++)
+        u.filesize += sizes[i];
+    u.has_filesize = 1;
+    u.blocksizes = (uint64_t *)sizes;
+    u.nblocksizes = n;
+    size_t ulen, blen;
+    uint8_t *ub = ufs_encode(&u, &ulen);
+    pb_link links[8];
+    memset(links, 0, sizeof links);
+    for (size_t i = 0; i < n; i++) {
+        links[i].target = kids[i];
+        links[i].name = "";
+        links[i].has_name = 1;
+        links[i].tsize = sizes[i];
+        links[i].has_tsize = 1;
+    }
+    uint8_t *block = pb_encode(links, n, ub, ulen, 1, &blen);
+    cid c;
+    cid_of_block(&c, 1, CID_CODEC_DAG_PB, block, blen);
+    store_sink(bs, &c, block, blen);
+    free(ub);
+    free(block);
+    return c;
+}
+
+static cid raw_leaf(blockstore *bs, const char *text)
+{
+    cid c;
+    cid_of_block(&c, 1, CID_CODEC_RAW, text, strlen(text));
+    store_sink(bs, &c, (const uint8_t *)text, strlen(text));
+    return c;
+}
+
+/* two levels of inner nodes, one with Data of its own: every offset and
+ * every read size gives the same bytes */
+static void deep_tree_with_inner_data(void **state)
+{
+    fixture *f = *state;
+    char err[256];
+    cid a = raw_leaf(f->bs, "hello "), b = raw_leaf(f->bs, "world"), c = raw_leaf(f->bs, ", and more");
+    cid k1[] = {a, b}, k2[] = {c};
+    uint64_t s1[] = {6, 5}, s2[] = {10};
+    cid mid1 = file_node(f->bs, "<<", k1, s1, 2); /* "<<hello world" */
+    cid mid2 = file_node(f->bs, NULL, k2, s2, 1);
+    cid kids[] = {mid1, mid2};
+    uint64_t sizes[] = {13, 10};
+    cid root = file_node(f->bs, "abc", kids, sizes, 2);
+    const char *want = "abc<<hello world, and more";
+    size_t n = strlen(want);
+    for (size_t off = 0; off <= n; off++)
+        for (size_t step = 1; step <= 7; step += 3) {
+            int status;
+            ufs_reader *r = ufs_reader_open(f->bs, &root, off, UINT64_MAX, &status, err, sizeof err);
+            assert_non_null(r);
+            char got[64] = "";
+            size_t len = 0;
+            ssize_t k;
+            while ((k = ufs_reader_read(r, got + len, step, &status, err, sizeof err)) > 0)
+                len += (size_t)k;
+            assert_int_equal(k, 0);
+            assert_int_equal(len, n - off);
+            assert_memory_equal(got, want + off, len);
+            ufs_reader_free(r);
+        }
+    /* a parent whose blocksizes lie is caught, not trusted */
+    uint64_t wrong[] = {6, 6};
+    cid liar = file_node(f->bs, NULL, k1, wrong, 2);
+    int status;
+    ufs_reader *r = ufs_reader_open(f->bs, &liar, 0, UINT64_MAX, &status, err, sizeof err);
+    assert_non_null(r);
+    char buf[32];
+    assert_int_equal(ufs_reader_read(r, buf, sizeof buf, &status, err, sizeof err), -1);
+    assert_int_equal(status, STORE_CORRUPT);
+    ufs_reader_free(r);
+}
+
 static int count_pin(void *arg, const cid *root)
 {
     (void)root;
@@ -413,6 +499,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(corrupt_leaf_mid_file, setup, teardown),
         cmocka_unit_test_setup_teardown(ranges_at_chunk_boundaries, setup, teardown),
         cmocka_unit_test_setup_teardown(directories_and_paths, setup, teardown),
+        cmocka_unit_test_setup_teardown(deep_tree_with_inner_data, setup, teardown),
         cmocka_unit_test_setup_teardown(gc_keeps_what_is_referenced, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
