@@ -834,8 +834,8 @@ static int serve(gw_req *g)
         const char *last = strrchr(g->path, '/');
         return serve_file(g, &g->target, st.size, g->path[0] ? (last ? last + 1 : g->path) : NULL);
     }
-    case UFS_DIRECTORY: return serve_dir(g, st.size);
-    case UFS_HAMT: return fail(req, 400, "HAMT-sharded directories are not supported (%s)", g->target_text);
+    case UFS_DIRECTORY:
+    case UFS_HAMT: return serve_dir(g, st.size);
     case UFS_SYMLINK: return fail(req, 400, "%s is a UnixFS symlink: the gateway does not follow them", g->target_text);
     default:
         return fail(req, 502, "%s is not UnixFS: ask for it with ?format=raw or ?format=car", g->target_text);

@@ -100,6 +100,150 @@ static void stat_of(const node_view *v, ufs_stat *st)
     }
 }
 
+/* --- HAMT-sharded directories ------------------------------------------ */
+
+/* The first 64 bits (h1) of MurmurHash3 x64 128 with seed 0: the hash
+ * UnixFS shards names by (multicodec murmur3-x64-64, 0x22). */
+static uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+static uint64_t fmix64(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ULL;
+    k ^= k >> 33;
+    return k;
+}
+
+uint64_t store_murmur3_64(const void *data, size_t len);
+uint64_t store_murmur3_64(const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    const uint64_t c1 = 0x87c37b91114253d5ULL, c2 = 0x4cf5ad432745937fULL;
+    uint64_t h1 = 0, h2 = 0, k1, k2;
+    size_t nblocks = len / 16;
+    for (size_t i = 0; i < nblocks; i++) {
+        k1 = k2 = 0;
+        for (int b = 7; b >= 0; b--) {
+            k1 = (k1 << 8) | p[16 * i + (size_t)b];
+            k2 = (k2 << 8) | p[16 * i + 8 + (size_t)b];
+        }
+        k1 *= c1, k1 = rotl64(k1, 31), k1 *= c2, h1 ^= k1;
+        h1 = rotl64(h1, 27), h1 += h2, h1 = h1 * 5 + 0x52dce729;
+        k2 *= c2, k2 = rotl64(k2, 33), k2 *= c1, h2 ^= k2;
+        h2 = rotl64(h2, 31), h2 += h1, h2 = h2 * 5 + 0x38495ab5;
+    }
+    const uint8_t *tail = p + nblocks * 16;
+    size_t rest = len & 15;
+    k1 = k2 = 0;
+    for (size_t i = rest; i > 8; i--)
+        k2 = (k2 << 8) | tail[i - 1];
+    if (rest > 8)
+        k2 *= c2, k2 = rotl64(k2, 33), k2 *= c1, h2 ^= k2;
+    for (size_t i = rest < 8 ? rest : 8; i > 0; i--)
+        k1 = (k1 << 8) | tail[i - 1];
+    if (rest)
+        k1 *= c1, k1 = rotl64(k1, 31), k1 *= c2, h1 ^= k1;
+    h1 ^= (uint64_t)len, h2 ^= (uint64_t)len;
+    h1 += h2, h2 += h1;
+    h1 = fmix64(h1), h2 = fmix64(h2);
+    h1 += h2;
+    return h1;
+}
+
+#define HAMT_PAD 2 /* link names start with the bucket in two hex digits: fanout 256, as kubo writes */
+
+static int hamt_bucket(const pb_link *l)
+{
+    if (l->name_len < HAMT_PAD)
+        return -1;
+    int v = 0;
+    for (int i = 0; i < HAMT_PAD; i++) {
+        char ch = l->name[i];
+        int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* Finds name (n bytes) in the HAMT whose root *v is: on success *v is
+ * replaced by nothing and *out set; the shard nodes on the way are loaded in
+ * txn. Returns STORE_OK or a status with err. */
+static int hamt_find(blockstore *bs, MDB_txn *txn, node_view *v, const char *name, size_t n, cid *out, char *err,
+                     size_t errlen)
+{
+    int code = STORE_OK, *status = &code;
+    uint64_t h = store_murmur3_64(name, n);
+    char text[CID_TEXT_MAX];
+    for (int depth = 0; depth < 8; depth++) {
+        int want = (int)((h >> (56 - 8 * depth)) & 0xff);
+        const pb_link *hit = NULL;
+        for (size_t i = 0; i < v->pb.nlinks && !hit; i++) {
+            int b = hamt_bucket(&v->pb.links[i]);
+            if (b < 0)
+                return FAIL(STORE_CORRUPT, "HAMT shard has a link named '%.*s'", (int)v->pb.links[i].name_len,
+                            v->pb.links[i].name),
+                       code;
+            if (b == want)
+                hit = &v->pb.links[i];
+        }
+        if (!hit)
+            break;
+        if (hit->name_len > HAMT_PAD) { /* an entry: the name or nothing */
+            if (hit->name_len - HAMT_PAD != n || memcmp(hit->name + HAMT_PAD, name, n))
+                break;
+            *out = hit->target;
+            return STORE_OK;
+        }
+        cid sub = hit->target; /* a shard below */
+        view_free(v);
+        if (load(bs, txn, &sub, 0, 1, v, status, err, errlen) != 0)
+            return code;
+        if (v->raw || v->ufs.type != UFS_HAMT) {
+            cid_format(&sub, text);
+            return FAIL(STORE_CORRUPT, "%s inside a HAMT is not a shard", text), code;
+        }
+    }
+    return FAIL(STORE_NOT_FOUND, "no link named '%.*s'", (int)n, name), code;
+}
+
+/* Calls fn for every entry of the HAMT shard v (names without their bucket
+ * prefix), descending into shards below. */
+static int hamt_list(blockstore *bs, MDB_txn *txn, const node_view *v, int depth,
+                     int (*fn)(void *arg, const char *name, size_t name_len, const cid *target, uint64_t tsize),
+                     void *arg, int *status, char *err, size_t errlen)
+{
+    if (depth > 8)
+        return FAIL(STORE_CORRUPT, "HAMT deeper than its 64-bit hash");
+    for (size_t i = 0; i < v->pb.nlinks; i++) {
+        const pb_link *l = &v->pb.links[i];
+        if (hamt_bucket(l) < 0)
+            return FAIL(STORE_CORRUPT, "HAMT shard has a link named '%.*s'", (int)l->name_len, l->name);
+        int rc;
+        if (l->name_len > HAMT_PAD) {
+            rc = fn(arg, l->name + HAMT_PAD, l->name_len - HAMT_PAD, &l->target, l->tsize);
+        } else {
+            node_view sub;
+            if (load(bs, txn, &l->target, 0, 1, &sub, status, err, errlen) != 0)
+                return -1;
+            if (sub.raw || sub.ufs.type != UFS_HAMT) {
+                char text[CID_TEXT_MAX];
+                cid_format(&l->target, text);
+                view_free(&sub);
+                return FAIL(STORE_CORRUPT, "%s inside a HAMT is not a shard", text);
+            }
+            rc = hamt_list(bs, txn, &sub, depth + 1, fn, arg, status, err, errlen);
+            view_free(&sub);
+        }
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 int ufs_resolve(blockstore *bs, MDB_txn *txn, const cid *root, const char *path, cid *out, ufs_stat *st, char *err,
                 size_t errlen)
 {
@@ -127,9 +271,18 @@ int ufs_resolve(blockstore *bs, MDB_txn *txn, const cid *root, const char *path,
             goto done;
         }
         if (v.ufs.type == UFS_HAMT) {
+            int rc = hamt_find(bs, txn, &v, p, n, &at, err, errlen);
             view_free(&v);
-            FAIL(STORE_BAD_REQUEST, "HAMT-sharded directories are not supported (%s)", text);
-            goto done;
+            if (rc != STORE_OK) {
+                if (rc == STORE_NOT_FOUND)
+                    FAIL(STORE_NOT_FOUND, "no link named '%.*s' under %s", (int)n, p, text);
+                code = rc;
+                goto done;
+            }
+            if (load(bs, txn, &at, 0, 0, &v, status, err, errlen) != 0)
+                goto done;
+            p += n;
+            continue;
         }
         size_t i;
         for (i = 0; i < v.pb.nlinks; i++)
@@ -178,10 +331,10 @@ int ufs_list(blockstore *bs, MDB_txn *txn, const cid *dir,
     if (load(bs, txn, dir, 1, 1, &v, status, err, errlen) == 0) {
         char text[CID_TEXT_MAX];
         cid_format(dir, text);
-        if (v.raw || v.ufs.type != UFS_DIRECTORY) {
-            FAIL(STORE_BAD_REQUEST, v.ufs.type == UFS_HAMT ? "HAMT-sharded directories are not supported (%s)"
-                                                           : "%s is not a directory",
-                 text);
+        if (!v.raw && v.ufs.type == UFS_HAMT) {
+            rc = hamt_list(bs, txn, &v, 0, fn, arg, status, err, errlen);
+        } else if (v.raw || v.ufs.type != UFS_DIRECTORY) {
+            FAIL(STORE_BAD_REQUEST, "%s is not a directory", text);
         } else {
             rc = 0;
             for (size_t i = 0; i < v.pb.nlinks && rc == 0; i++)

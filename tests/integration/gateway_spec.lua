@@ -326,6 +326,28 @@ describe("the IPFS gateway", function()
     assert.are.equal(13, #sections) -- the folder and its 12 files
   end)
 
+  it("serves HAMT-sharded directories", function()
+    local data = os.getenv("TEST_DATA") or "../unit/data"
+    local r = t.sh(t.quote(os.getenv("CAR_PUT") or "../../build/tests/car_put") .. " "
+      .. t.quote(node.home .. "/data") .. " " .. t.quote(data .. "/hamt.car"))
+    assert.are.equal(0, r.code, r.err)
+    local hamt = r.out:gsub("%s+$", "")
+    local want = {}
+    for c, name in t.slurp(data .. "/hamt.txt"):gmatch("(%w+) dir/([^\n]+)") do want[name] = c end
+    local res = get(base .. hamt .. "/file-042.txt")
+    assert.are.equal(200, res.status)
+    assert.are.equal("content of file-042.txt\n", res.body)
+    assert.are.equal('"' .. want["file-042.txt"] .. '"', res.headers["etag"])
+    assert.are.equal(404, get(base .. hamt .. "/file-999.txt").status)
+    assert.are.equal(301, get(base .. hamt).status)
+    res = get(base .. hamt .. "/") -- its index.html
+    assert.are.equal("<!doctype html><p>sharded</p>\n", res.body)
+    -- the CAR has every shard and file once
+    local roots, sections = parse_car(get(base .. hamt .. "?format=car").body)
+    assert.are.equal(hex(cid_bytes(hamt)), hex(roots[1]))
+    assert.are.equal(69, #sections)
+  end)
+
   it("never serves the bytes of a corrupted block", function()
     t.sh("head -c 1200000 /dev/urandom > " .. dir .. "/victim.bin")
     local victim = t.slurp(dir .. "/victim.bin")

@@ -492,6 +492,80 @@ static void gc_keeps_what_is_referenced(void **state)
     free(d1), free(d2), free(d3), free(d4);
 }
 
+/* --- HAMT-sharded directories (tests/unit/data/hamt.car and hamt.txt:
+ * made by the JS UnixFS importer, tests/oracle/hamt_car.mjs) --- */
+
+static uint8_t *slurp(const char *name, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", TEST_DATA, name);
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    uint8_t *p = malloc((size_t)n + 1);
+    assert_int_equal(fread(p, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    p[n] = 0;
+    *len = (size_t)n;
+    return p;
+}
+
+static int count_entries(void *arg, const char *name, size_t name_len, const cid *target, uint64_t tsize)
+{
+    (void)name, (void)name_len, (void)target, (void)tsize;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static void hamt_directories(void **state)
+{
+    fixture *f = *state;
+    char err[256];
+    size_t len, tlen;
+    uint8_t *car = slurp("hamt.car", &len);
+    char *want = (char *)slurp("hamt.txt", &tlen);
+    cid root, c;
+    size_t nroots, off;
+    assert_int_equal(car_read_header(car, len, &root, 1, &nroots, &off, err, sizeof err), 0);
+    const uint8_t *block;
+    size_t blen;
+    int got, nblocks = 0;
+    while ((got = car_next(car, len, &off, &c, &block, &blen, err, sizeof err)) == 1) {
+        store_sink(f->bs, &c, block, blen);
+        nblocks++;
+    }
+    assert_int_equal(got, 0);
+    assert_int_equal(nblocks, 69); /* 8 shards, 61 files */
+
+    cid out;
+    ufs_stat st;
+    assert_int_equal(ufs_resolve(f->bs, NULL, &root, "", &out, &st, err, sizeof err), STORE_OK);
+    assert_int_equal(st.type, UFS_HAMT);
+    int entries = 0;
+    for (char *line = strtok(want, "\n"); line; line = strtok(NULL, "\n")) {
+        char *sp = strchr(line, ' ');
+        assert_non_null(sp);
+        cid expect;
+        assert_int_equal(cid_parse(line, (size_t)(sp - line), &expect, err, sizeof err), 0);
+        if (strncmp(sp + 1, "dir/", 4))
+            continue; /* the directory itself */
+        int rc = ufs_resolve(f->bs, NULL, &root, sp + 5, &out, &st, err, sizeof err);
+        assert_int_equal(rc, STORE_OK);
+        assert_true(cid_equal(&out, &expect));
+        entries++;
+    }
+    assert_int_equal(entries, 61);
+    assert_int_equal(ufs_resolve(f->bs, NULL, &root, "file-060.txt", &out, &st, err, sizeof err), STORE_NOT_FOUND);
+    assert_int_equal(ufs_resolve(f->bs, NULL, &root, "index.html/x", &out, &st, err, sizeof err), STORE_NOT_FOUND);
+    int listed = 0;
+    assert_int_equal(ufs_list(f->bs, NULL, &root, count_entries, &listed, err, sizeof err), 0);
+    assert_int_equal(listed, 61);
+    free(car);
+    free(want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +575,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(directories_and_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(deep_tree_with_inner_data, setup, teardown),
         cmocka_unit_test_setup_teardown(gc_keeps_what_is_referenced, setup, teardown),
+        cmocka_unit_test_setup_teardown(hamt_directories, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
