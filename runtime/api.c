@@ -17,6 +17,9 @@ const char *api_reason(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -201,7 +204,7 @@ static const struct route {
     {"mimei/ref/ls", ANYONE, api_mimei_ref_ls},
 };
 
-static int is_method(h2o_req_t *req, const char *m)
+int api_is_method(h2o_req_t *req, const char *m)
 {
     return h2o_memis(req->method.base, req->method.len, m, strlen(m));
 }
@@ -223,11 +226,11 @@ static int on_api(h2o_handler_t *self, h2o_req_t *req)
         return api_reply_error(req, 404, "no API command /api/v0/%.*s", (int)len, name);
 
     if (r->who == ANYONE) {
-        if (!is_method(req, "GET") && !is_method(req, "HEAD") && !is_method(req, "POST"))
+        if (!api_is_method(req, "GET") && !api_is_method(req, "HEAD") && !api_is_method(req, "POST"))
             return api_reply_error(req, 405, "use GET or POST");
         return r->fn(req, n, "");
     }
-    if (!is_method(req, "POST")) {
+    if (!api_is_method(req, "POST")) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("POST"));
         return api_reply_error(req, 405, "this command changes state: use POST");
     }

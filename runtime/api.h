@@ -17,6 +17,7 @@ typedef struct {
 } api_handler;
 
 const char *api_reason(int status);
+int api_is_method(h2o_req_t *req, const char *m);
 int api_reply(h2o_req_t *req, int status, const char *type, const char *body, size_t len);
 /* Sends doc (and drops the reference). */
 int api_reply_json(h2o_req_t *req, int status, json_t *doc);

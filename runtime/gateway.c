@@ -34,23 +34,6 @@ typedef struct {
     h2o_mimemap_t *mime;
 } gw_handler;
 
-static const char *reason(int status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 416: return "Range Not Satisfiable";
-    case 502: return "Bad Gateway";
-    default: return "Internal Server Error";
-    }
-}
-
 static void header(h2o_req_t *req, const h2o_token_t *token, const char *value, size_t len)
 {
     h2o_add_header(&req->pool, &req->res.headers, token, NULL, value, len);
@@ -74,7 +57,7 @@ static int fail(h2o_req_t *req, int status, const char *fmt, ...)
     size_t len = strlen(msg);
     msg[len++] = '\n';
     req->res.status = status;
-    req->res.reason = reason(status);
+    req->res.reason = api_reason(status);
     req->res.content_length = len;
     header(req, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("text/plain; charset=utf-8"));
     header(req, H2O_TOKEN_CACHE_CONTROL, H2O_STRLIT("no-store"));
@@ -82,33 +65,7 @@ static int fail(h2o_req_t *req, int status, const char *fmt, ...)
     return 0;
 }
 
-static int is_method(h2o_req_t *req, const char *m)
-{
-    return h2o_memis(req->method.base, req->method.len, m, strlen(m));
-}
 
-/* ?name=value, value undecoded; NULL if absent */
-static const char *query_arg(h2o_req_t *req, const char *name, char *out, size_t cap)
-{
-    if (req->query_at == SIZE_MAX)
-        return NULL;
-    const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
-    size_t nl = strlen(name);
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *stop = amp ? amp : end;
-        if ((size_t)(stop - p) > nl && !memcmp(p, name, nl) && p[nl] == '=') {
-            size_t len = (size_t)(stop - p) - nl - 1;
-            if (len >= cap)
-                len = cap - 1;
-            memcpy(out, p + nl + 1, len);
-            out[len] = '\0';
-            return out;
-        }
-        p = stop + 1;
-    }
-    return NULL;
-}
 
 static h2o_iovec_t get_header(h2o_req_t *req, const h2o_token_t *token)
 {
@@ -378,14 +335,14 @@ static stream *stream_new(h2o_req_t *req)
 static int start_stream(h2o_req_t *req, stream *s, int status)
 {
     char err[512];
-    int head = is_method(req, "HEAD");
+    int head = api_is_method(req, "HEAD");
     if (!head) {
         int st = fill(s, err, sizeof err);
         if (st != 0)
             return fail(req, st, "%s", err);
     }
     req->res.status = status;
-    req->res.reason = reason(status);
+    req->res.reason = api_reason(status);
     h2o_start_response(req, &s->super);
     if (head)
         h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
@@ -442,7 +399,7 @@ static int reply_304(gw_req *g, const char *etag)
 {
     common_headers(g, etag);
     g->req->res.status = 304;
-    g->req->res.reason = reason(304);
+    g->req->res.reason = api_reason(304);
     h2o_send_inline(g->req, "", 0);
     return 0;
 }
@@ -571,9 +528,9 @@ static int serve_raw(gw_req *g)
     header(req, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/vnd.ipld.raw"));
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL, H2O_STRLIT("nosniff"));
     req->res.status = 200;
-    req->res.reason = reason(200);
+    req->res.reason = api_reason(200);
     req->res.content_length = len;
-    if (is_method(req, "HEAD")) {
+    if (api_is_method(req, "HEAD")) {
         mdb_txn_abort(txn);
         stream *s = stream_new(req);
         h2o_start_response(req, &s->super);
@@ -718,9 +675,9 @@ static int serve_listing(gw_req *g, uint64_t size)
     common_headers(g, etag);
     header(req, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("text/html; charset=utf-8"));
     req->res.status = 200;
-    req->res.reason = reason(200);
+    req->res.reason = api_reason(200);
     req->res.content_length = b.len;
-    if (is_method(req, "HEAD")) {
+    if (api_is_method(req, "HEAD")) {
         free(b.p);
         stream *s = stream_new(req);
         h2o_start_response(req, &s->super);
@@ -740,7 +697,7 @@ static int serve_dir(gw_req *g, uint64_t size)
                                                  : h2o_iovec_init(req->path.base + req->query_at,
                                                                   req->path.len - req->query_at);
         h2o_iovec_t loc = h2o_concat(&req->pool, g->rawpath, h2o_iovec_init(H2O_STRLIT("/")), q);
-        h2o_send_redirect(req, 301, reason(301), loc.base, loc.len);
+        h2o_send_redirect(req, 301, api_reason(301), loc.base, loc.len);
         return 0;
     }
     cid index;
@@ -759,7 +716,7 @@ static int serve_dir(gw_req *g, uint64_t size)
 
 static int allow_get(h2o_req_t *req)
 {
-    if (is_method(req, "GET") || is_method(req, "HEAD"))
+    if (api_is_method(req, "GET") || api_is_method(req, "HEAD"))
         return 1;
     header(req, H2O_TOKEN_ALLOW, H2O_STRLIT("GET, HEAD"));
     fail(req, 405, "the gateway answers GET and HEAD");
@@ -801,7 +758,7 @@ static int serve(gw_req *g)
     cid_format(&g->root, g->root_text);
     char fmt[32];
     int raw = 0, car = 0;
-    if (query_arg(req, "format", fmt, sizeof fmt)) {
+    if (api_query(req, "format", fmt, sizeof fmt)) {
         if (!strcmp(fmt, "raw"))
             raw = 1;
         else if (!strcmp(fmt, "car"))
@@ -886,7 +843,7 @@ static int on_mm(h2o_handler_t *self, h2o_req_t *req)
         return fail(req, 403, "MiMei %s is not public", mid);
     if (!is_file)
         return fail(req, 400, "MiMei %s is a database: read it over the Redis protocol", mid);
-    query_arg(req, "ver", ver_arg, sizeof ver_arg);
+    api_query(req, "ver", ver_arg, sizeof ver_arg);
     MDB_txn *txn = bs_begin(h->n->bs, 0, err, sizeof err);
     if (!txn)
         return fail(req, 500, "%s", err);

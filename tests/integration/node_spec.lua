@@ -102,7 +102,7 @@ describe("a running node", function()
 
   it("answers malformed and oversized requests with 4xx and keeps serving", function()
     local big = os.tmpname()
-    t.write(big, string.rep("x", 2 * 1024 * 1024))
+    t.write(big, string.rep("x", 9 * 1024 * 1024))
     local res = t.curl(node.url .. "/api/v0/shutdown", "-X POST --data-binary @" .. big)
     os.remove(big)
     assert.are.equal(413, res.status)
