@@ -306,8 +306,10 @@ int ufs_resolve(blockstore *bs, MDB_txn *txn, const cid *root, const char *path,
             FAIL(STORE_CORRUPT, "%s is not UnixFS", text);
             goto done;
         }
-        memset(st, 0, sizeof *st);
-        st->type = -1; /* dag-pb, not UnixFS: only its blocks can be served */
+        if (st) {
+            memset(st, 0, sizeof *st);
+            st->type = -1; /* dag-pb, not UnixFS: only its blocks can be served */
+        }
     } else if (st)
         stat_of(&v, st);
     *out = at;
