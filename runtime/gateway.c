@@ -456,6 +456,74 @@ static int parse_range(h2o_iovec_t v, uint64_t size, uint64_t *a, uint64_t *b, i
     return 1;
 }
 
+typedef struct {
+    char *p;
+    size_t len, cap;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p)
+            abort();
+        b->p = p, b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_puts(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+
+static void sb_html(sbuf *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        switch (s[i]) {
+        case '<': sb_puts(b, "&lt;"); break;
+        case '>': sb_puts(b, "&gt;"); break;
+        case '&': sb_puts(b, "&amp;"); break;
+        case '"': sb_puts(b, "&quot;"); break;
+        case '\'': sb_puts(b, "&#39;"); break;
+        default: sb_add(b, s + i, 1);
+        }
+}
+
+/* percent-encodes all but letters, digits and the bytes in keep */
+static void sb_pct(sbuf *b, const char *s, size_t n, const char *keep)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (isalnum(c) || (c && strchr(keep, c)))
+            sb_add(b, s + i, 1);
+        else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            sb_add(b, e, 3);
+        }
+    }
+}
+
+/* a path segment for an href ('&' and quotes encoded too) */
+static void sb_url(sbuf *b, const char *s, size_t n) { sb_pct(b, s, n, "-._~!$()*+,;=:@"); }
+
+static void sb_size(sbuf *b, uint64_t n)
+{
+    char t[32];
+    if (n < 1024)
+        snprintf(t, sizeof t, "%llu B", (unsigned long long)n);
+    else if (n < 1024 * 1024)
+        snprintf(t, sizeof t, "%.1f KiB", n / 1024.0);
+    else if (n < (uint64_t)1024 * 1024 * 1024)
+        snprintf(t, sizeof t, "%.1f MiB", n / (1024.0 * 1024));
+    else
+        snprintf(t, sizeof t, "%.1f GiB", n / (1024.0 * 1024 * 1024));
+    sb_puts(b, t);
+}
+
 static int serve_file(gw_req *g, const cid *file, uint64_t size, const char *name)
 {
     h2o_req_t *req = g->req;
@@ -464,6 +532,13 @@ static int serve_file(gw_req *g, const cid *file, uint64_t size, const char *nam
     if (not_modified(g, etag))
         return reply_304(g, etag);
 
+    /* ?filename=NAME names the download (and types it); &download=true saves it */
+    char fname[256], dl[8];
+    const char *given = api_query(req, "filename", fname, sizeof fname);
+    if (given && (!given[0] || strchr(given, '/')))
+        return fail(req, 400, "filename must be a plain file name");
+    if (given)
+        name = given;
     const char *type = name ? type_by_name(g->h, &req->pool, name) : NULL;
     if (!type) {
         int st;
@@ -491,6 +566,19 @@ static int serve_file(gw_req *g, const cid *file, uint64_t size, const char *nam
     common_headers(g, etag);
     header_s(req, H2O_TOKEN_CONTENT_TYPE, type);
     header(req, H2O_TOKEN_ACCEPT_RANGES, H2O_STRLIT("bytes"));
+    if (given) {
+        int download = api_query(req, "download", dl, sizeof dl) && !strcmp(dl, "true");
+        sbuf cd = {0};
+        sb_puts(&cd, download ? "attachment; filename=\"" : "inline; filename=\"");
+        for (const char *q = given; *q; q++) /* ASCII for old clients, the exact name below */
+            sb_add(&cd, (*q == '"' || *q == '\\' || (unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f) ? "_" : q,
+                   1);
+        sb_puts(&cd, "\"; filename*=UTF-8''");
+        sb_pct(&cd, given, strlen(given), "!#$&+-.^_`|~"); /* RFC 8187 attr-char */
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_DISPOSITION, NULL,
+                       h2o_strdup(&req->pool, cd.p, cd.len).base, cd.len);
+        free(cd.p);
+    }
     if (ranged) {
         char cr[96];
         snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)a, (unsigned long long)b,
@@ -560,70 +648,6 @@ static int serve_car(gw_req *g)
 }
 
 /* --- directory listings -------------------------------------------------- */
-
-typedef struct {
-    char *p;
-    size_t len, cap;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            abort();
-        b->p = p, b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
-
-static void sb_html(sbuf *b, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        switch (s[i]) {
-        case '<': sb_puts(b, "&lt;"); break;
-        case '>': sb_puts(b, "&gt;"); break;
-        case '&': sb_puts(b, "&amp;"); break;
-        case '"': sb_puts(b, "&quot;"); break;
-        case '\'': sb_puts(b, "&#39;"); break;
-        default: sb_add(b, s + i, 1);
-        }
-}
-
-static void sb_url(sbuf *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (isalnum(c) || strchr("-._~!$()*+,;=:@", c))
-            sb_add(b, s + i, 1);
-        else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            sb_add(b, e, 3);
-        }
-    }
-}
-
-static void sb_size(sbuf *b, uint64_t n)
-{
-    char t[32];
-    if (n < 1024)
-        snprintf(t, sizeof t, "%llu B", (unsigned long long)n);
-    else if (n < 1024 * 1024)
-        snprintf(t, sizeof t, "%.1f KiB", n / 1024.0);
-    else if (n < (uint64_t)1024 * 1024 * 1024)
-        snprintf(t, sizeof t, "%.1f MiB", n / (1024.0 * 1024));
-    else
-        snprintf(t, sizeof t, "%.1f GiB", n / (1024.0 * 1024 * 1024));
-    sb_puts(b, t);
-}
 
 static int list_row(void *arg, const char *name, size_t name_len, const cid *target, uint64_t tsize)
 {

@@ -251,6 +251,20 @@ describe("the IPFS gateway", function()
     assert.are.equal("spaces\n", get(base .. site_cid .. "/docs/a%20b%26c.txt").body)
   end)
 
+  it("names downloads with ?filename= and &download=true", function()
+    local res = get(base .. big_cid .. "?filename=report%20v2.pdf")
+    assert.are.equal(200, res.status)
+    assert.are.equal("application/pdf", res.headers["content-type"])
+    assert.are.equal([[inline; filename="report v2.pdf"; filename*=UTF-8''report%20v2.pdf]],
+      res.headers["content-disposition"])
+    res = get(base .. big_cid .. "?filename=%E4%B8%AD.txt&download=true", "-r 0-9")
+    assert.are.equal(206, res.status)
+    assert.are.equal("text/plain; charset=utf-8", res.headers["content-type"])
+    assert.are.equal([[attachment; filename="___.txt"; filename*=UTF-8''%E4%B8%AD.txt]],
+      res.headers["content-disposition"])
+    assert.are.equal(400, get(base .. big_cid .. "?filename=a%2Fb").status)
+  end)
+
   it("redirects a directory to its slash form, lists it, serves index.html", function()
     local res = get(base .. site_cid .. "/docs")
     assert.are.equal(301, res.status)
