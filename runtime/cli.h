@@ -89,6 +89,9 @@ cli_uploader *cli_uploader_new(const cli_args *a, char *err, size_t errlen);
 int cli_uploader_sink(void *uploader, const cid *c, const uint8_t *block, size_t len);
 /* Sends what is queued; with pin, the node pins roots (which it must have). */
 int cli_uploader_finish(cli_uploader *u, const cid *roots, size_t nroots, int pin, char *err, size_t errlen);
+/* Why the node refused a batch, or NULL while none was refused (an import
+ * that failed in its sink failed for this reason). */
+const char *cli_uploader_error(const cli_uploader *u);
 void cli_uploader_free(cli_uploader *u);
 
 /* --- cli_content.c -------------------------------------------------------- */

@@ -17,6 +17,11 @@ int cli_import_fd(int fd, const import_opts *o, block_sink sink, void *arg, void
 {
     importer *im = importer_new(o, sink, arg);
     uint8_t *buf = malloc(READ_BYTES);
+    if (!im || !buf) {
+        importer_free(im);
+        free(buf);
+        return snprintf(err, errlen, "out of memory"), -1;
+    }
     uint64_t done = 0;
     int rc = 0;
     for (;;) {

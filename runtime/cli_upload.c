@@ -136,6 +136,8 @@ int cli_uploader_finish(cli_uploader *u, const cid *roots, size_t nroots, int pi
     return 0;
 }
 
+const char *cli_uploader_error(const cli_uploader *u) { return u->failed ? u->err : NULL; }
+
 void cli_uploader_free(cli_uploader *u)
 {
     if (!u)

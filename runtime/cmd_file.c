@@ -48,11 +48,8 @@ static int upload_file(const cli_args *a, const char *file, cid *root, uint64_t 
     int rc = cli_import_file(file, &o, cli_uploader_sink, up, root, size, &tsize, err, sizeof err);
     if (rc == 0)
         rc = cli_uploader_finish(up, root, 1, 0, err, sizeof err);
-    else {
-        char why[1024];
-        if (cli_uploader_finish(up, NULL, 0, 0, why, sizeof why) != 0) /* the node's reason, if it refused */
-            snprintf(err, sizeof err, "%s", why);
-    }
+    else if (cli_uploader_error(up))
+        snprintf(err, sizeof err, "%s", cli_uploader_error(up));
     cli_uploader_free(up);
     return rc ? cli_fail("%s", err) : 0;
 }

@@ -138,8 +138,8 @@ static int add_fd(add_ctx *x, int fd, const char *path, cid *root, uint64_t *tsi
     uint64_t size;
     x->base = x->done;
     if (cli_import_fd(fd, &x->o, x->sink, x->sink_arg, on_progress, x, root, &size, tsize, err, sizeof err) != 0) {
-        if (x->uploader && cli_uploader_finish(x->uploader, NULL, 0, 0, err, sizeof err) == 0)
-            snprintf(err, sizeof err, "reading %s failed", path);
+        if (x->uploader && cli_uploader_error(x->uploader))
+            snprintf(err, sizeof err, "%s", cli_uploader_error(x->uploader));
         return cli_fail("adding %s: %s", path, err);
     }
     return 0;

@@ -249,12 +249,12 @@ static int push(cid_stack *s, const cid *c)
 
 /* Marks root and everything under it. Blocks are read without re-hashing:
  * a corrupt block at worst keeps more than needed. */
-static int mark(blockstore *bs, MDB_txn *txn, mhset *live, cid_stack *todo, const cid *root)
+static int mark(blockstore *bs, MDB_txn *txn, mhset *live, cid_stack *pending, const cid *root)
 {
-    if (push(todo, root) != 0)
+    if (push(pending, root) != 0)
         return -1;
-    while (todo->n) {
-        cid c = todo->v[--todo->n];
+    while (pending->n) {
+        cid c = pending->v[--pending->n];
         int added = mhset_add(live, c.digest);
         if (added < 0)
             return -1;
@@ -273,7 +273,7 @@ static int mark(blockstore *bs, MDB_txn *txn, mhset *live, cid_stack *todo, cons
         int rc = 0;
         for (size_t i = 0; i < node.nlinks && rc == 0; i++)
             if (!mhset_has(live, node.links[i].target.digest))
-                rc = push(todo, &node.links[i].target);
+                rc = push(pending, &node.links[i].target);
         pb_node_free(&node);
         if (rc != 0)
             return -1;
@@ -282,7 +282,7 @@ static int mark(blockstore *bs, MDB_txn *txn, mhset *live, cid_stack *todo, cons
 }
 
 /* every key of dbi is (key_is_cid) or every value is a binary CID: mark it */
-static int mark_dbi(blockstore *bs, MDB_txn *txn, MDB_dbi dbi, int key_is_cid, mhset *live, cid_stack *todo)
+static int mark_dbi(blockstore *bs, MDB_txn *txn, MDB_dbi dbi, int key_is_cid, mhset *live, cid_stack *pending)
 {
     MDB_cursor *cur;
     if (mdb_cursor_open(txn, dbi, &cur) != 0)
@@ -293,7 +293,7 @@ static int mark_dbi(blockstore *bs, MDB_txn *txn, MDB_dbi dbi, int key_is_cid, m
         const MDB_val *x = key_is_cid ? &k : &v;
         cid c;
         if (cid_from_bytes(x->mv_data, x->mv_size, &c) == x->mv_size)
-            rc = mark(bs, txn, live, todo, &c);
+            rc = mark(bs, txn, live, pending, &c);
     }
     mdb_cursor_close(cur);
     return rc;
@@ -311,13 +311,13 @@ int bs_gc(blockstore *bs, int64_t spare_since, const cid *extra_roots, size_t ne
         return -1;
     mhset live;
     mhset_init(&live);
-    cid_stack todo = {0};
-    int rc = mark_dbi(bs, txn, bs->pins, 1, &live, &todo);
+    cid_stack pending = {0};
+    int rc = mark_dbi(bs, txn, bs->pins, 1, &live, &pending);
     if (rc == 0)
-        rc = mark_dbi(bs, txn, bs->files, 0, &live, &todo);
+        rc = mark_dbi(bs, txn, bs->files, 0, &live, &pending);
     for (size_t i = 0; rc == 0 && i < nextra; i++)
-        rc = mark(bs, txn, &live, &todo, &extra_roots[i]);
-    free(todo.v);
+        rc = mark(bs, txn, &live, &pending, &extra_roots[i]);
+    free(pending.v);
     if (rc != 0) {
         mhset_free(&live);
         mdb_txn_abort(txn);
