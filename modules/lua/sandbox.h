@@ -1,0 +1,90 @@
+/*
+ * sandbox: a Lua 5.4 state that untrusted app code may run in.
+ *
+ * What app code gets: the base library without dofile/loadfile/
+ * collectgarbage beyond "count"/"collect"/"step", `load` of text chunks
+ * only (mode "t", the sandbox's globals by default), string (without dump;
+ * find/match/gmatch/gsub are metered), table, math, utf8, coroutine, os with
+ * only time/clock/date/difftime, and `require` that asks the loader given to
+ * sandbox_new. No io, debug, package, string.dump, binary chunks or __gc
+ * metamethods (setmetatable refuses a metatable with __gc: finalizers run
+ * with hooks off, so one that loops could not be stopped). Naming a missing
+ * capability (io, debug, os.execute, ...) raises "X is not available in the
+ * sandbox".
+ *
+ * Limits, per state: memory (a custom allocator: the state never holds more
+ * than memory_max bytes); per request (sandbox_begin .. sandbox_call):
+ * instructions (a count hook, inherited by every coroutine; pattern
+ * matching and other long C work are charged to the same budget) and wall
+ * time. A breach raises an error that pcall, xpcall, coroutine.resume,
+ * coroutine.wrap and coroutine.close cannot swallow: it always reaches
+ * sandbox_call, which reports SANDBOX_LIMIT and which limit.
+ *
+ * Not thread-safe: one thread uses a state at a time.
+ */
+#ifndef LEITHER_SANDBOX_H
+#define LEITHER_SANDBOX_H
+
+#include <lua.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sandbox sandbox;
+
+typedef struct {
+    size_t memory_max;        /* bytes the state may hold (0: 64 MiB) */
+    uint64_t instructions;    /* VM instructions per request (0: 100 million) */
+    uint32_t wall_ms;         /* milliseconds per request (0: 5000) */
+} sandbox_limits;
+
+/* Finds module `name` for require (dots as given, e.g. "lib.util"): returns
+ * its source (malloc'd; *len its length; chunkname e.g. "server/lib/util.lua"
+ * written to chunkname) or NULL when there is none. */
+typedef char *(*sandbox_loader)(void *arg, const char *name, size_t *len, char *chunkname, size_t chunknamelen);
+
+/* A new sandboxed state; NULL with a reason in err. loader may be NULL (no
+ * require). */
+sandbox *sandbox_new(const sandbox_limits *limits, sandbox_loader loader, void *loader_arg, char *err,
+                     size_t errlen);
+void sandbox_free(sandbox *sb);
+
+/* The state, for the embedder to add its own API (C functions, tables)
+ * before app code runs. Values it adds are visible to app code. */
+lua_State *sandbox_lua(sandbox *sb);
+
+/* Starts a request: a full instruction budget and the wall clock from now. */
+void sandbox_begin(sandbox *sb);
+
+enum sandbox_status {
+    SANDBOX_OK = 0,
+    SANDBOX_ERROR, /* a runtime error: err has the message, trace the traceback */
+    SANDBOX_LIMIT  /* a limit was breached: err names it ("instruction budget of N exceeded",
+                      "memory limit of N bytes exceeded", "wall-clock limit of N ms exceeded") */
+};
+/* Calls the function below nargs arguments on the stack, as lua_pcall.
+ * On SANDBOX_ERROR and SANDBOX_LIMIT nothing is left on the stack; err gets
+ * a one-line message, trace (may be NULL) the traceback. */
+enum sandbox_status sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t errlen, char *trace,
+                                 size_t tracelen);
+
+/* Compiles chunk text in the sandbox (nothing runs); pushes the function.
+ * 0, or -1 with "chunkname:line: message" in err (binary chunks refused). */
+int sandbox_load(sandbox *sb, const char *src, size_t len, const char *chunkname, char *err, size_t errlen);
+
+/* Nonzero once a limit was breached: the state may be inconsistent and
+ * must be freed rather than used again. */
+int sandbox_spent(const sandbox *sb);
+
+/* Bytes the state holds now. */
+size_t sandbox_memory(const sandbox *sb);
+
+/* Checks that src compiles as a text chunk, in a throwaway state: 0, or -1
+ * with "chunkname:line: message" in err. For upload-time checks. */
+int sandbox_check_syntax(const char *src, size_t len, const char *chunkname, char *err, size_t errlen);
+
+/* For C functions the embedder adds that do long work without running VM
+ * instructions: charges n instructions, raising the limit error when the
+ * budget or the wall clock runs out. */
+void sandbox_charge(lua_State *L, uint64_t n);
+
+#endif
