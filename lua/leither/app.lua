@@ -32,7 +32,7 @@ local function check_header_text(text, what)
   if type(text) ~= "string" then
     error(what .. " must be a string, got " .. type(text), 3)
   end
-  if text:find("[\r\n%z]") then
+  if text:find("[\r\n\0]") then
     error(what .. " must not contain CR, LF or NUL", 3)
   end
 end
