@@ -229,6 +229,17 @@ local function encode_cookie_value(value)
   end))
 end
 
+local DAYS = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" }
+local MONTHS = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" }
+
+-- An HTTP date; the names are spelled out here as %a and %b follow the
+-- C locale, which need not be English.
+local function http_date(seconds)
+  local t = os.date("!*t", math.floor(seconds))
+  return string.format("%s, %02d %s %04d %02d:%02d:%02d GMT", DAYS[t.wday], t.day, MONTHS[t.month], t.year,
+    t.hour, t.min, t.sec)
+end
+
 function Response:cookie(name, value, opts)
   if type(name) ~= "string" or not name:match("^[%w!#$%%&'*+%-.^_`|~]+$") then
     error("res:cookie: invalid cookie name " .. tostring(name), 2)
@@ -240,7 +251,7 @@ function Response:cookie(name, value, opts)
   if opts.max_age then parts[#parts + 1] = string.format("Max-Age=%d", math.floor(opts.max_age)) end
   if opts.expires then
     local expires = opts.expires
-    if type(expires) == "number" then expires = os.date("!%a, %d %b %Y %H:%M:%S GMT", math.floor(expires)) end
+    if type(expires) == "number" then expires = http_date(expires) end
     check_header_text(expires, "cookie expires")
     parts[#parts + 1] = "Expires=" .. expires
   end
