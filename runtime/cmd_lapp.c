@@ -693,7 +693,7 @@ int cmd_lapp_showapp(const cli_args *a)
         rc = list_files(&t, croot, "", 0, files);
     }
     if (!rc && a->json) {
-        json_t *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:O,s:O,s:I,s:O}", "AppId", id, "Author",
+        json_t *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:O,s:O*,s:I,s:O}", "AppId", id, "Author",
                                 mimei_str(info, "Author"), "Name", jstr(manifest, "name"), "Description",
                                 jstr(manifest, "description"), "Version", ver, "Cid", croot, "Files", files, "Cur",
                                 json_object_get(show, "Cur"), "Last", (json_int_t)last, "Versions",
