@@ -1,7 +1,8 @@
 # Writes OUT, a C file holding the files of FILES (paths relative to ROOT,
-# ';'-separated) as byte arrays, and embedded_file() to find them by path.
+# ,-separated) as byte arrays, and embedded_file() to find them by path.
 # The node's Lua library and the browser SDK travel inside the binary, so
 # a node is one file that needs no install directory.
+string(REPLACE "," ";" FILES "${FILES}")
 set(body "")
 set(table "")
 set(i 0)

@@ -41,13 +41,6 @@ typedef struct apps_vm {
 static __thread apps_vm *vms;
 static __thread uint64_t use_clock;
 
-void apps_db_id(char *out, const char *author, const char *appid)
-{
-    char mark[64];
-    snprintf(mark, sizeof mark, "appdb:%s", appid);
-    mimei_id(out, author, "db", "", mark);
-}
-
 char *apps_read(node *n, const cid *root, const char *path, size_t max, size_t *len, char *err, size_t errlen)
 {
     cid file;
@@ -69,7 +62,7 @@ char *apps_read(node *n, const cid *root, const char *path, size_t max, size_t *
         return NULL;
     char *data = malloc(st.size + 1);
     size_t got = 0;
-    ssize_t k;
+    ssize_t k = 0;
     while (got < st.size && (k = ufs_reader_read(r, data + got, st.size - got, &status, err, errlen)) > 0)
         got += (size_t)k;
     ufs_reader_free(r);
@@ -182,7 +175,7 @@ static apps_vm *vm_new(node *n, const char *appid, const json_t *info, const cid
     }
     json_t *dbv = json_object_get(manifest, "database");
     if (json_is_true(dbv))
-        apps_db_id(vm->ctx.db, vm->ctx.author, appid);
+        mimei_appdb_id(vm->ctx.db, vm->ctx.author, appid);
     else if (json_is_string(dbv))
         snprintf(vm->ctx.db, sizeof vm->ctx.db, "%s", json_string_value(dbv));
     char entry[256];

@@ -30,7 +30,4 @@ void luaapi_push_json(lua_State *L, const json_t *v);
  * one-line reason. */
 char *apps_read(node *n, const cid *root, const char *path, size_t max, size_t *len, char *err, size_t errlen);
 
-/* The ID of an app's own database: fixed by its author and ID. */
-void apps_db_id(char *out, const char *author, const char *appid);
-
 #endif

@@ -1,6 +1,6 @@
 /*
  * embedded: files built into the binary (cmake/embed.cmake): the node's Lua
- * library (lua/leither/*.lua) and the browser SDK (sdk/js/leither.js).
+ * library (the .lua files of lua/leither/) and the browser SDK (sdk/js/leither.js).
  */
 #ifndef LEITHER_EMBEDDED_H
 #define LEITHER_EMBEDDED_H

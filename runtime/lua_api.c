@@ -26,8 +26,8 @@ static app_ctx *ctx_of(lua_State *L) { return lua_touserdata(L, lua_upvalueindex
 
 /* --- leither.json ---------------------------------------------------------- */
 
-static const char JSON_NULL[] = "leither.json.null";
-static const char JSON_OBJECT[] = "leither.json.object";
+static const char LUA_JSON_NULL[] = "leither.json.null";
+static const char LUA_JSON_OBJECT[] = "leither.json.object";
 
 void luaapi_push_json(lua_State *L, const json_t *v)
 {
@@ -41,7 +41,7 @@ void luaapi_push_json(lua_State *L, const json_t *v)
             luaapi_push_json(L, item);
             lua_setfield(L, -2, k);
         }
-        luaL_setmetatable(L, JSON_OBJECT); /* so that {} encodes back as {} */
+        luaL_setmetatable(L, LUA_JSON_OBJECT); /* so that {} encodes back as {} */
         break;
     }
     case JSON_ARRAY: {
@@ -59,7 +59,7 @@ void luaapi_push_json(lua_State *L, const json_t *v)
     case JSON_REAL: lua_pushnumber(L, json_real_value(v)); break;
     case JSON_TRUE: lua_pushboolean(L, 1); break;
     case JSON_FALSE: lua_pushboolean(L, 0); break;
-    default: lua_pushlightuserdata(L, (void *)JSON_NULL); break;
+    default: lua_pushlightuserdata(L, (void *)LUA_JSON_NULL); break;
     }
 }
 
@@ -84,7 +84,7 @@ static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errle
         return j;
     }
     case LUA_TLIGHTUSERDATA:
-        if (lua_touserdata(L, idx) == JSON_NULL)
+        if (lua_touserdata(L, idx) == LUA_JSON_NULL)
             return json_null();
         break;
     case LUA_TTABLE: {
@@ -95,7 +95,7 @@ static json_t *to_json(lua_State *L, int idx, int depth, char *err, size_t errle
         luaL_checkstack(L, 4, "JSON nested too deeply");
         int object = 0;
         if (lua_getmetatable(L, idx)) {
-            luaL_getmetatable(L, JSON_OBJECT);
+            luaL_getmetatable(L, LUA_JSON_OBJECT);
             object = lua_rawequal(L, -1, -2);
             lua_pop(L, 2);
         }
@@ -197,7 +197,7 @@ static int json_object_mark(lua_State *L)
         lua_newtable(L);
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
-    luaL_setmetatable(L, JSON_OBJECT);
+    luaL_setmetatable(L, LUA_JSON_OBJECT);
     return 1;
 }
 
@@ -223,7 +223,8 @@ static void push_reply(lua_State *L, const redisReply *r, int nested)
             lua_setfield(L, -2, "err");
             break;
         }
-        /* fallthrough: the caller raises top-level errors */
+        lua_pushlstring(L, r->str, r->len); /* the caller raises top-level errors */
+        break;
     default: lua_pushlstring(L, r->str, r->len); break;
     }
 }
@@ -624,14 +625,14 @@ int luaapi_open(lua_State *L, app_ctx *ctx, char *err, size_t errlen)
     static const luaL_Reg log_fns[] = {{"info", log_info}, {"warn", log_warn}, {"error", log_error}, {NULL, NULL}};
     static const luaL_Reg top_fns[] = {{"now", now}, {"_traceback", traceback}, {NULL, NULL}};
 
-    luaL_newmetatable(L, JSON_OBJECT);
+    luaL_newmetatable(L, LUA_JSON_OBJECT);
     lua_pop(L, 1);
     lua_newtable(L); /* leither */
     lua_pushlightuserdata(L, ctx);
     luaL_setfuncs(L, top_fns, 1);
     add_table(L, "json", json_fns, ctx);
     lua_getfield(L, -1, "json");
-    lua_pushlightuserdata(L, (void *)JSON_NULL);
+    lua_pushlightuserdata(L, (void *)LUA_JSON_NULL);
     lua_setfield(L, -2, "null");
     lua_pop(L, 1);
     add_table(L, "mimei", mimei_fns, ctx);

@@ -1,4 +1,5 @@
 -- leither.db(MID?): a database, with every Redis command as a method.
+-- (Fields are read with rawget: a missing one would become a command.)
 -- The node gives this module one C function, exec(mid, multi, cmds), which
 -- runs the commands on the database loop and returns their replies (or
 -- raises the Redis error of a single command).
@@ -24,7 +25,7 @@ Tx.__index = function(_, name)
 end
 
 function Db.call(self, ...)
-  return exec(self.mid, false, { { ... } })[1]
+  return exec(rawget(self, "mid"), false, { { ... } })[1]
 end
 
 -- Queues commands on tx and runs them all at once, atomically (MULTI/EXEC).
@@ -33,7 +34,7 @@ function Db.multi(self, fn)
   local tx = setmetatable({ queue = {} }, Tx)
   fn(tx)
   if #tx.queue == 0 then return {} end
-  return exec(self.mid, true, tx.queue)
+  return exec(rawget(self, "mid"), true, tx.queue)
 end
 
 -- HGETALL as a table of field = value.
