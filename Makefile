@@ -54,6 +54,7 @@ bench: build
 	tests/bench/footprint.sh $(BUILD)/leither
 	tests/bench/resp.sh $(BUILD)/leither
 	tests/bench/add.sh $(BUILD)/leither
+	tests/bench/http.sh $(BUILD)/leither
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)

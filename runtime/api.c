@@ -170,8 +170,10 @@ static int api_grant(h2o_req_t *req, node *n, const char *signer) { return (void
 static int api_revoke(h2o_req_t *req, node *n, const char *signer) { return (void)signer, change_grant(req, n, 0); }
 
 /* Who may call a route: anyone (reads), the node owner or a key it granted,
- * or any signer (the handler checks it against the MiMei it changes). */
-enum who { ANYONE, NODE_WRITER, SIGNED };
+ * any signer (the handler checks it against the MiMei it changes), or
+ * anyone with a POST whose signature, when there is one, must hold (the
+ * handler gets "" when unsigned). */
+enum who { ANYONE, NODE_WRITER, SIGNED, MAYBE_SIGNED };
 
 static const struct route {
     const char *name; /* after /api/v0/ */
@@ -202,7 +204,23 @@ static const struct route {
     {"mimei/ref/add", SIGNED, api_mimei_ref_add},
     {"mimei/ref/del", SIGNED, api_mimei_ref_del},
     {"mimei/ref/ls", ANYONE, api_mimei_ref_ls},
+    {"mimei/list", ANYONE, api_mimei_list},
+    {"mimei/create", SIGNED, api_mimei_create},
+    {"mimei/write", SIGNED, api_mimei_write},
+    {"db/exec", MAYBE_SIGNED, api_db_exec},
 };
+
+int api_signer(h2o_req_t *req, char signer[IDS_LID_LEN + 1], char *err, size_t errlen)
+{
+    ssize_t at = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+    if (at < 0)
+        return 0;
+    h2o_iovec_t v = req->headers.entries[at].value;
+    if (auth_check(v.base, v.len, req->method.base, req->method.len, req->path.base, req->path.len, req->entity.base,
+                   req->entity.base ? req->entity.len : 0, (int64_t)time(NULL), signer, err, errlen) != 0)
+        return -1;
+    return 1;
+}
 
 int api_is_method(h2o_req_t *req, const char *m)
 {
@@ -234,13 +252,12 @@ static int on_api(h2o_handler_t *self, h2o_req_t *req)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("POST"));
         return api_reply_error(req, 405, "this command changes state: use POST");
     }
-    ssize_t at = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
-    const char *hv = at < 0 ? NULL : req->headers.entries[at].value.base;
-    size_t hl = at < 0 ? 0 : req->headers.entries[at].value.len;
     char signer[IDS_LID_LEN + 1], err[256];
-    if (auth_check(hv, hl, req->method.base, req->method.len, req->path.base, req->path.len, req->entity.base,
-                   req->entity.base ? req->entity.len : 0, (int64_t)time(NULL), signer, err, sizeof err) != 0)
-        return api_reply_error(req, 401, "%s", err);
+    int signed_by = api_signer(req, signer, err, sizeof err);
+    if (signed_by < 0 || (signed_by == 0 && r->who != MAYBE_SIGNED))
+        return api_reply_error(req, 401, "%s", signed_by < 0 ? err : "this command needs a signed request (see lpki)");
+    if (r->who == MAYBE_SIGNED)
+        return r->fn(req, n, signed_by ? signer : "");
     if (r->who == NODE_WRITER) {
         pthread_mutex_lock(&n->lock);
         int allowed = home_may_write(&n->home, n->id, signer);

@@ -27,6 +27,10 @@ int api_reply_error(h2o_req_t *req, int status, const char *fmt, ...) __attribut
  * a NUL. */
 const char *api_query(h2o_req_t *req, const char *name, char *out, size_t cap);
 
+/* Checks the request's Authorization header: 1 with the signer's Leither
+ * ID, 0 when there is none, -1 with the reason when it does not hold. */
+int api_signer(h2o_req_t *req, char signer[IDS_LID_LEN + 1], char *err, size_t errlen);
+
 /* A handler: signer is the Leither ID that signed a write ("" for reads). */
 typedef int (*api_fn)(h2o_req_t *req, node *n, const char *signer);
 
@@ -57,6 +61,19 @@ int api_mimei_ls(h2o_req_t *req, node *n, const char *signer);
 int api_mimei_ref_add(h2o_req_t *req, node *n, const char *signer);
 int api_mimei_ref_del(h2o_req_t *req, node *n, const char *signer);
 int api_mimei_ref_ls(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_list(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_create(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_write(h2o_req_t *req, node *n, const char *signer);
+
+/* api_db.c: POST {"mid", "cmds": [[...], ...], "multi"} -> {"replies": [...]} */
+int api_db_exec(h2o_req_t *req, node *n, const char *signer);
+/* Who runs database commands for a caller: the signer, or "anonymous"
+ * (a name no key has) for an unsigned request. */
+#define API_ANONYMOUS "anonymous"
+struct redisReply;
+/* A reply as JSON: strings (non-UTF-8 bytes as {"base64": ...}),
+ * integers, null, arrays, and {"error": ...}. */
+json_t *api_reply_to_json(const struct redisReply *r);
 /* A file MiMei's version as ?ver= or -v names it: "cur", "last", N, or ""
  * (last when there is one, else cur). 0 with *ver set, or -1 with err. */
 int api_mimei_version(struct blockstore *bs, MDB_txn *txn, const char *mid, const char *spec, uint32_t *ver,

@@ -348,3 +348,102 @@ int api_mimei_ref_ls(h2o_req_t *req, node *n, const char *signer)
     mdb_txn_abort(txn);
     return api_reply_json(req, 200, json_pack("{s:s,s:o}", "Mid", mid, "Refs", refs));
 }
+
+/* --- listing, creating, writing whole files -------------------------------- */
+
+struct list_ctx {
+    json_t *out;
+    const char *type;
+};
+
+static int list_one(void *arg, const char *mid, const char *text, size_t len)
+{
+    (void)mid;
+    struct list_ctx *l = arg;
+    json_t *info = json_loadb(text, len, 0, NULL);
+    if (info && (!l->type[0] || !strcmp(mimei_str(info, "AppType"), l->type)))
+        json_array_append(l->out, info);
+    json_decref(info);
+    return 0;
+}
+
+/* GET mimei/list[?type=file|db|app]: the info records of the MiMei here. */
+int api_mimei_list(h2o_req_t *req, node *n, const char *signer)
+{
+    (void)signer;
+    char type[16] = "";
+    api_query(req, "type", type, sizeof type);
+    struct list_ctx l = {json_array(), type};
+    db_mimei_each(n->db, list_one, &l);
+    return api_reply_json(req, 200, json_pack("{s:o}", "MiMei", l.out));
+}
+
+/* POST mimei/create, body: an info record its author signed (mimei_new);
+ * the request's signer must be that author. Registering twice is fine. */
+int api_mimei_create(h2o_req_t *req, node *n, const char *signer)
+{
+    json_error_t jerr;
+    json_t *info = json_loadb(req->entity.base ? req->entity.base : "", req->entity.base ? req->entity.len : 0, 0,
+                              &jerr);
+    char why[256];
+    if (!info)
+        return api_reply_error(req, 400, "the body must be a MiMei info record (JSON): %s", jerr.text);
+    int rc;
+    if (mimei_verify(info, why, sizeof why) != 0)
+        rc = api_reply_error(req, 400, "%s", why);
+    else if (strcmp(mimei_str(info, "Author"), signer))
+        rc = api_reply_error(req, 403, "key %s may not register a MiMei of %s", signer, mimei_str(info, "Author"));
+    else {
+        char *text = json_dumps(info, JSON_COMPACT | JSON_SORT_KEYS);
+        uint32_t dbno;
+        if (db_mimei_register(n->db, mimei_str(info, "ID"), text, &dbno, why, sizeof why) != 0)
+            rc = api_reply_error(req, 500, "%s", why);
+        else
+            rc = api_reply_json(req, 200, json_pack("{s:s}", "Mid", mimei_str(info, "ID")));
+        free(text);
+    }
+    json_decref(info);
+    return rc;
+}
+
+struct write_ctx {
+    blockstore *bs;
+    MDB_txn *txn;
+    char err[256];
+};
+
+static int put_block(void *arg, const cid *c, const uint8_t *block, size_t len)
+{
+    struct write_ctx *w = arg;
+    return bs_put(w->bs, w->txn, c, block, len, w->err, sizeof w->err) != 0;
+}
+
+/* POST mimei/write?arg=MID, body: the bytes of the file that becomes the
+ * MiMei's cur (CIDv1, raw leaves): one call for small files from browsers,
+ * where a CAR upload would be a lot of code. */
+int api_mimei_write(h2o_req_t *req, node *n, const char *signer)
+{
+    char mid[64], err[512];
+    json_t *info = writable_mimei(req, n, signer, mid);
+    if (!info)
+        return 0;
+    json_decref(info);
+    struct write_ctx w = {.bs = n->bs};
+    if (!(w.txn = bs_begin(n->bs, 1, err, sizeof err)))
+        return api_reply_error(req, 500, "%s", err);
+    import_opts o = {.cid_version = 1, .raw_leaves = 1};
+    importer *im = importer_new(&o, put_block, &w);
+    cid root;
+    uint64_t size, tsize;
+    int rc = importer_write(im, req->entity.base ? req->entity.base : "", req->entity.base ? req->entity.len : 0);
+    if (!rc)
+        rc = importer_finish(im, &root, &size, &tsize);
+    importer_free(im);
+    if (rc || files_set_cur(n->bs, w.txn, mid, &root, err, sizeof err) != 0) {
+        mdb_txn_abort(w.txn);
+        return api_reply_error(req, 500, "%s", rc ? w.err : err);
+    }
+    if (bs_commit(w.txn, err, sizeof err) != 0)
+        return api_reply_error(req, 500, "%s", err);
+    return api_reply_json(req, 200, json_pack("{s:s,s:o,s:I}", "Mid", mid, "Cid", cid_json(&root), "Size", (json_int_t)size));
+}

@@ -65,6 +65,27 @@ struct db;
 /* Listens on port for the Redis protocol, on a loop thread of its own. */
 struct resp_server *resp_start(node *n, struct db *d, int port, int require_auth, char *err, size_t errlen);
 void resp_stop(struct resp_server *srv);
+/* A batch of commands for one database, run on the RESP loop for a caller
+ * on another thread (app code, the HTTP API). */
+typedef struct {
+    int argc;
+    const char *const *argv;
+    const size_t *lens;
+} resp_cmd;
+typedef struct {
+    const char *user;   /* the Leither ID acting ("" the node owner) */
+    const char *select; /* "MID" or "MID@N" as SELECT takes it; NULL the default database */
+    int read_only;      /* refuse writes even where user may write */
+    int multi;          /* MULTI ... EXEC: all or nothing */
+    int ncmds;
+    const resp_cmd *cmds;
+} resp_batch;
+struct redisReply;
+/* Runs the batch in the loop's next group commit and waits for it. Returns
+ * an array of the commands' replies (EXEC's array under multi), or an error
+ * reply (the SELECT was refused, a command needs a connection of its own,
+ * EXECABORT). The caller frees it with freeReplyObject. */
+struct redisReply *resp_call(struct resp_server *srv, const resp_batch *b);
 /* dbhooks.c: AUTH, SELECT and MM.CREATE decisions; the default database. */
 void dbhooks_install(node *n);
 

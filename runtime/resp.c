@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <hiredis/hiredis.h>
 #include <fcntl.h>
 #include <h2o.h>
 #include <netinet/in.h>
@@ -49,6 +50,20 @@ struct resp_server {
     int wake[2];
     int require_auth;
     conn *dirty; /* connections that ran commands this iteration */
+    /* batches from other threads (resp_call): queued under the lock, run by
+     * on_wake, answered after the iteration's commit */
+    pthread_mutex_t jobs_lock;
+    struct job *queued, *running;
+};
+
+struct job {
+    const resp_batch *batch;
+    db_client *client;
+    char *out;
+    size_t outlen;
+    int done;
+    pthread_cond_t cond;
+    struct job *next;
 };
 
 /* --- output ------------------------------------------------------------- */
@@ -219,16 +234,86 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     h2o_socket_read_start(sock, on_read);
 }
 
+/* --- batches from other threads ----------------------------------------- */
+
+static void exec_argv(db_client *c, int argc, const char *const *argv, const size_t *lens)
+{
+    db_exec(c, argc, (const char **)argv, lens);
+}
+
+static void exec_words(db_client *c, const char *a, const char *b)
+{
+    const char *argv[] = {a, b};
+    size_t lens[] = {strlen(a), b ? strlen(b) : 0};
+    exec_argv(c, b ? 2 : 1, argv, lens);
+}
+
+/* Runs a job's commands in the current batch: SELECT first (always, so
+ * that the hooks decide what this user may do there), then the commands
+ * (resp_call checked that each may run without a connection). */
+static void start_job(struct resp_server *srv, struct job *j)
+{
+    const resp_batch *b = j->batch;
+    const char *target = b->select && b->select[0] ? b->select : "0";
+    db_client *c = j->client = db_client_new(srv->db, NULL);
+    db_client_set_user(c, b->user ? b->user : "");
+    exec_words(c, "SELECT", target);
+    if (strcmp(db_client_selected(c), strcmp(target, "0") ? target : ""))
+        return; /* SELECT's error is the answer */
+    if (b->read_only)
+        db_client_set_may_write(c, 0);
+    if (b->multi)
+        exec_words(c, "MULTI", NULL);
+    for (int i = 0; i < b->ncmds; i++) {
+        const resp_cmd *cmd = &b->cmds[i];
+        exec_argv(c, cmd->argc, cmd->argv, cmd->lens);
+    }
+    if (b->multi)
+        exec_words(c, "EXEC", NULL);
+}
+
 static void on_wake(h2o_socket_t *sock, const char *err)
 {
     (void)err;
+    struct resp_server *srv = sock->data;
     h2o_buffer_consume(&sock->input, sock->input->size);
+    pthread_mutex_lock(&srv->jobs_lock);
+    struct job *list = srv->queued;
+    srv->queued = NULL;
+    pthread_mutex_unlock(&srv->jobs_lock);
+    while (list) {
+        struct job *j = list;
+        list = j->next;
+        start_job(srv, j);
+        j->next = srv->running;
+        srv->running = j;
+    }
+}
+
+/* After the commit: hands each job its replies. */
+static void finish_jobs(struct resp_server *srv)
+{
+    while (srv->running) {
+        struct job *j = srv->running;
+        srv->running = j->next;
+        size_t len;
+        const char *data = db_output(j->client, &len);
+        j->out = malloc(len + 1);
+        memcpy(j->out, data, len);
+        j->outlen = len;
+        db_client_free(j->client);
+        pthread_mutex_lock(&srv->jobs_lock);
+        j->done = 1;
+        pthread_cond_signal(&j->cond);
+        pthread_mutex_unlock(&srv->jobs_lock);
+    }
 }
 
 /* After each loop iteration: commit, then write what the batch answered. */
 static void end_of_iteration(struct resp_server *srv)
 {
     db_commit(srv->db);
+    finish_jobs(srv);
     while (srv->dirty) {
         conn *cn = srv->dirty;
         srv->dirty = cn->next_dirty;
@@ -317,7 +402,9 @@ struct resp_server *resp_start(node *n, db *d, int port, int require_auth, char 
     srv->listener->data = srv;
     h2o_socket_read_start(srv->listener, on_accept);
     srv->waker = h2o_evloop_socket_create(srv->loop, srv->wake[0], 0);
+    srv->waker->data = srv;
     h2o_socket_read_start(srv->waker, on_wake);
+    pthread_mutex_init(&srv->jobs_lock, NULL);
     pthread_create(&srv->tid, NULL, resp_main, srv);
     return srv;
 }
@@ -339,4 +426,86 @@ void resp_stop(struct resp_server *srv)
     close(srv->wake[1]);
     h2o_evloop_run(srv->loop, 0);
     free(srv);
+}
+
+/* --- resp_call ------------------------------------------------------------ */
+
+static redisReply *error_reply(const char *fmt, const char *arg)
+{
+    redisReply *r = calloc(1, sizeof *r);
+    char msg[256];
+    snprintf(msg, sizeof msg, fmt, arg);
+    r->type = REDIS_REPLY_ERROR;
+    r->str = strdup(msg);
+    r->len = strlen(msg);
+    return r;
+}
+
+static redisReply *array_reply(size_t n)
+{
+    redisReply *r = calloc(1, sizeof *r);
+    r->type = REDIS_REPLY_ARRAY;
+    r->elements = n;
+    r->element = calloc(n ? n : 1, sizeof *r->element);
+    return r;
+}
+
+redisReply *resp_call(struct resp_server *srv, const resp_batch *b)
+{
+    char name[64];
+    for (int i = 0; i < b->ncmds; i++) {
+        const resp_cmd *cmd = &b->cmds[i];
+        if (cmd->argc < 1)
+            return error_reply("ERR empty command%s", "");
+        if (!db_command_embeddable(cmd->argv[0], cmd->lens[0])) {
+            snprintf(name, sizeof name, "%.*s", (int)(cmd->lens[0] > 40 ? 40 : cmd->lens[0]), cmd->argv[0]);
+            return error_reply("ERR '%s' is not available here: it needs a connection of its own (or is unknown)",
+                               name);
+        }
+    }
+    struct job j = {.batch = b};
+    pthread_cond_init(&j.cond, NULL);
+    pthread_mutex_lock(&srv->jobs_lock);
+    j.next = srv->queued;
+    srv->queued = &j;
+    pthread_mutex_unlock(&srv->jobs_lock);
+    if (write(srv->wake[1], "j", 1) < 0 && errno != EAGAIN) /* a full pipe wakes the loop anyway */
+        perror("leither: waking the RESP loop");
+    pthread_mutex_lock(&srv->jobs_lock);
+    while (!j.done)
+        pthread_cond_wait(&j.cond, &srv->jobs_lock);
+    pthread_mutex_unlock(&srv->jobs_lock);
+    pthread_cond_destroy(&j.cond);
+
+    /* SELECT's reply, then MULTI's and a QUEUED per command, then EXEC's */
+    redisReader *rd = redisReaderCreate();
+    redisReaderFeed(rd, j.out, j.outlen);
+    free(j.out);
+    redisReply *result = NULL, *r = NULL;
+    size_t expect = 1 + (b->multi ? (size_t)b->ncmds + 2 : (size_t)b->ncmds), got = 0;
+    redisReply **replies = calloc(expect, sizeof *replies);
+    while (got < expect && redisReaderGetReply(rd, (void **)&r) == REDIS_OK && r)
+        replies[got++] = r;
+    redisReaderFree(rd);
+    if (got >= 1 && replies[0]->type == REDIS_REPLY_ERROR) {
+        result = replies[0], replies[0] = NULL;
+    } else if (got != expect) {
+        result = error_reply("ERR the database gave %s replies than asked", got < expect ? "fewer" : "more");
+    } else if (b->multi) {
+        result = replies[expect - 1], replies[expect - 1] = NULL; /* EXEC's array, or its error */
+        for (size_t i = 2; i < expect - 1 && result->type != REDIS_REPLY_ARRAY; i++)
+            if (replies[i]->type == REDIS_REPLY_ERROR) { /* the queuing error says more than EXECABORT */
+                freeReplyObject(result);
+                result = replies[i], replies[i] = NULL;
+            }
+    } else {
+        result = array_reply((size_t)b->ncmds);
+        for (int i = 0; i < b->ncmds; i++)
+            result->element[i] = replies[i + 1], replies[i + 1] = NULL;
+    }
+    for (size_t i = 0; i < got; i++)
+        if (replies[i])
+            freeReplyObject(replies[i]);
+    free(replies);
+    return result;
 }

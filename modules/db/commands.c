@@ -394,19 +394,38 @@ void db_exec(db_client *c, int argc, const char **argv, const size_t *argvlen)
         reply_error(c, "NOAUTH Authentication required.");
         return;
     }
+    /* rights first, also for commands MULTI queues: EXEC would run them */
+    const char *denied = NULL;
+    if ((cmd->flags & CMD_WRITE) && c->readonly) {
+        reply_error(c, "READONLY You can't write against a read only version (SELECT MID@N).");
+        denied = "readonly";
+    } else if ((cmd->flags & CMD_WRITE) && !c->may_write) {
+        reply_errorf(c, "NOPERM this connection may not write to %s", c->mid[0] ? c->mid : "this database");
+        denied = "noperm";
+    }
+    if (denied) {
+        if (c->flags & DB_CLIENT_MULTI)
+            c->flags |= DB_CLIENT_DIRTY_EXEC;
+        return;
+    }
     if ((c->flags & DB_CLIENT_MULTI) && !(cmd->flags & CMD_NOMULTI)) {
         db_multi_queue(c, cmd);
         reply_status(c, "QUEUED");
         return;
     }
-    if ((cmd->flags & CMD_WRITE) && c->readonly) {
-        reply_error(c, "READONLY You can't write against a read only version (SELECT MID@N).");
-        return;
-    }
-    if ((cmd->flags & CMD_WRITE) && !c->may_write) {
-        reply_errorf(c, "NOPERM this connection may not write to %s", c->mid[0] ? c->mid : "this database");
-        return;
-    }
     db_call(c, cmd);
     db_serve_blocked(c->db);
+}
+
+int db_command_embeddable(const char *name, size_t len)
+{
+    static const char *const connection[] = {"select", "multi", "exec", "discard", "watch", "unwatch",
+                                             "auth", "hello", "quit", "reset", "mm.create", NULL};
+    const struct db_command *cmd = db_find_command(name, len);
+    if (!cmd || (cmd->flags & (CMD_BLOCKING | CMD_ADMIN | CMD_NOAUTH)))
+        return 0;
+    for (const char *const *c = connection; *c; c++)
+        if (!strcmp(cmd->name, *c))
+            return 0;
+    return 1;
 }

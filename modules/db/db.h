@@ -69,6 +69,12 @@ int db_client_blocked(const db_client *c);
  * the last call: the runtime writes them out after db_commit. */
 db_client *db_next_woken(db *db);
 
+/* Nonzero when a command may run for an embedded caller (app code, the
+ * HTTP API), which has no connection of its own: not blocking commands,
+ * admin commands, connection state (SELECT, AUTH, MULTI/EXEC, ...) nor
+ * MM.CREATE. */
+int db_command_embeddable(const char *name, size_t len);
+
 /* Protocol errors the runtime found: replied as Redis does, then closed. */
 void db_protocol_error(db_client *c, const char *what);
 
@@ -96,6 +102,9 @@ int db_mimei_register(db *db, const char *mid, const char *info, uint32_t *dbno,
 /* Looks a MiMei up in a transaction of its own: 1 found (*info malloc'd,
  * caller frees; dbno may be NULL), 0 not. */
 int db_mimei_get(db *db, const char *mid, char **info, uint32_t *dbno);
+/* Calls fn with every registered MiMei's ID and info text, in ID order,
+ * until it returns nonzero (which is returned). */
+int db_mimei_each(db *db, int (*fn)(void *arg, const char *mid, const char *info, size_t len), void *arg);
 /* The same inside the client's current batch (for hooks). */
 int db_mimei_lookup(db_client *c, const char *mid, char **info, uint32_t *dbno);
 /* Nonzero when version n of database dbno exists (for SELECT MID@N). */
@@ -113,6 +122,8 @@ void db_set_hooks(db *db, const db_hooks *hooks);
 void db_client_require_auth(db_client *c);
 /* The Leither ID a client authenticated as ("" for the node owner). */
 const char *db_client_user(const db_client *c);
+/* The MiMei ID of the database the client has selected ("" the default). */
+const char *db_client_selected(const db_client *c);
 
 /* Limits, as Redis names them (CONFIG GET/SET proto-max-bulk-len, ...). */
 size_t db_proto_max_bulk_len(const db *db);

@@ -86,6 +86,30 @@ int db_mimei_get(db *d, const char *mid, char **info, uint32_t *dbno)
     return found;
 }
 
+int db_mimei_each(db *d, int (*fn)(void *arg, const char *mid, const char *info, size_t len), void *arg)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (mdb_txn_begin(d->env, NULL, MDB_RDONLY, &txn))
+        return 0;
+    if (mdb_cursor_open(txn, d->info, &cur)) {
+        mdb_txn_abort(txn);
+        return 0;
+    }
+    MDB_val k = {3, "mm:"}, v;
+    int rc = 0, op = MDB_SET_RANGE;
+    while (!rc && mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op) == 0 && k.mv_size > 3 &&
+           !memcmp(k.mv_data, "mm:", 3)) {
+        char mid[65];
+        snprintf(mid, sizeof mid, "%.*s", (int)(k.mv_size - 3 > 64 ? 64 : k.mv_size - 3), (char *)k.mv_data + 3);
+        rc = fn(arg, mid, v.mv_data, v.mv_size);
+        op = MDB_NEXT;
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
 int db_mimei_lookup(db_client *c, const char *mid, char **info, uint32_t *dbno)
 {
     return c->txn ? lookup(c->txn, c->db, mid, info, dbno) : 0;
@@ -93,6 +117,7 @@ int db_mimei_lookup(db_client *c, const char *mid, char **info, uint32_t *dbno)
 
 void db_client_set_user(db_client *c, const char *id) { snprintf(c->user, sizeof c->user, "%s", id); }
 void db_client_set_may_write(db_client *c, int may_write) { c->may_write = may_write; }
+const char *db_client_selected(const db_client *c) { return c->mid; }
 uint32_t db_default(const db *d) { return d->default_dbno; }
 
 /* MM.CREATE info: registers a MiMei its author signed; replies its ID. */

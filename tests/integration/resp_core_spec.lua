@@ -329,6 +329,10 @@ describe("RESP: MiMei databases, versions and rights", function()
       t.redis(port, "AUTH", "not-a-token"))
     local out = t.redis_cli(port, lines("AUTH " .. token, "SELECT " .. mid, "GET owned", "SET owned no", "GET owned"))
     assert.are.equal("OK\nOK\n\"yes\"\n(error) NOPERM this connection may not write to " .. mid .. "\n\"yes\"\n", out)
+    -- nor inside MULTI: the write is refused when queued, and EXEC aborts
+    out = t.redis_cli(port, lines("AUTH " .. token, "SELECT " .. mid, "MULTI", "SET owned no", "EXEC", "GET owned"))
+    assert.are.equal("OK\nOK\nOK\n(error) NOPERM this connection may not write to " .. mid .. "\n"
+      .. "(error) EXECABORT Transaction discarded because of previous errors.\n\"yes\"\n", out)
     -- the other key writes to its own MiMei
     local r = t.leither("mimei", "create", "-t", "db", "--home", node.home, "-k", other_key)
     assert.are.equal(0, r.code, r.err)
