@@ -637,10 +637,11 @@ export class Leither {
     return (doc && (doc.Mid || doc.ID)) || rec.ID;
   }
 
-  /** Makes data (string or bytes) the content of file MiMei mid: a new
-   * version. Resolves to {Mid, Cid, Ver}. */
+  /** Makes data (string or bytes) the content (cur) of file MiMei mid.
+   * Resolves to the node's reply: {Mid, Cid, ...}. */
   async mimeiWrite(mid, data) {
-    return this.api("mimei/write", { query: { mid }, body: utf8(data), method: "POST" });
+    // arg= is the name the node's mimei commands take; mid= the SDK contract's
+    return this.api("mimei/write", { query: { arg: mid, mid }, body: utf8(data), method: "POST" });
   }
 
   // --- apps
