@@ -298,6 +298,7 @@ void api_register(h2o_hostconf_t *host, node *n)
 {
     /* h2o matches paths in registration order: longest prefixes first */
     gateway_register(host, n);
+    apps_register(host, n);
     add_handler(host, "/api/v0/", n, on_api);
     add_handler(host, "/", n, on_page);
 }

@@ -9,6 +9,8 @@
 #include "db.h"
 #include "mimei.h"
 
+#include <lauxlib.h>
+#include <lua.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,18 +165,217 @@ static int link_tsize(blockstore *bs, MDB_txn *txn, const cid *c, uint64_t *tsiz
     return 0;
 }
 
+/* --- app folders: checked before they become a version ------------------ */
+
+#define APP_SOURCE_MAX (4u << 20) /* a Lua file larger than this is refused */
+#define APP_DEPTH_MAX 32
+
+/* Compiles a Lua text chunk without running it: 0, or -1 with
+ * "server/main.lua:3: ... near ..." in err.
+ * TODO: use sandbox_check_syntax (modules/lua/sandbox.h) once it lands. */
+static int check_lua_syntax(const char *src, size_t len, const char *name, char *err, size_t errlen)
+{
+    lua_State *L = luaL_newstate();
+    if (!L)
+        return snprintf(err, errlen, "%s: out of memory", name), -1;
+    char chunk[4200];
+    snprintf(chunk, sizeof chunk, "=%s", name);
+    int rc = luaL_loadbufferx(L, src, len, chunk, "t");
+    if (rc != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        snprintf(err, errlen, "%s", msg ? msg : "does not compile");
+    }
+    lua_close(L);
+    return rc == LUA_OK ? 0 : -1;
+}
+
+typedef struct {
+    char path[4096];
+    cid c;
+} app_file;
+
+typedef struct {
+    blockstore *bs;
+    MDB_txn *txn;
+    app_file *files; /* the .lua files under server/ */
+    size_t n, cap;
+    char *prefix; /* the folder being listed */
+    int depth;
+    int failed;
+    char *err;
+    size_t errlen;
+} app_walk;
+
+static int walk_dir(app_walk *w, const cid *dir);
+
+static int walk_link(void *arg, const char *name, size_t name_len, const cid *target, uint64_t tsize)
+{
+    (void)tsize;
+    app_walk *w = arg;
+    char path[4096];
+    int len = snprintf(path, sizeof path, "%s/%.*s", w->prefix, (int)name_len, name);
+    if (len < 0 || (size_t)len >= sizeof path) {
+        snprintf(w->err, w->errlen, "%s/...: path too long", w->prefix);
+        return w->failed = 1;
+    }
+    ufs_stat st;
+    cid out;
+    if (ufs_resolve(w->bs, w->txn, target, "", &out, &st, w->err, w->errlen) != STORE_OK)
+        return w->failed = 1;
+    if (st.type == UFS_DIRECTORY || st.type == UFS_HAMT) {
+        char *saved = w->prefix;
+        w->prefix = path;
+        int rc = walk_dir(w, target);
+        w->prefix = saved;
+        return rc;
+    }
+    if (len < 4 || strcmp(path + len - 4, ".lua") || st.type != UFS_FILE)
+        return 0;
+    if (st.size > APP_SOURCE_MAX) {
+        snprintf(w->err, w->errlen, "%s: larger than %u MB", path, APP_SOURCE_MAX >> 20);
+        return w->failed = 1;
+    }
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? 2 * w->cap : 16;
+        app_file *grown = realloc(w->files, cap * sizeof *grown);
+        if (!grown) {
+            snprintf(w->err, w->errlen, "out of memory");
+            return w->failed = 1;
+        }
+        w->files = grown, w->cap = cap;
+    }
+    snprintf(w->files[w->n].path, sizeof w->files[w->n].path, "%s", path);
+    w->files[w->n++].c = *target;
+    return 0;
+}
+
+static int walk_dir(app_walk *w, const cid *dir)
+{
+    if (++w->depth > APP_DEPTH_MAX) {
+        snprintf(w->err, w->errlen, "%s: folders nested too deep", w->prefix);
+        return w->failed = 1;
+    }
+    if (ufs_list(w->bs, w->txn, dir, walk_link, w, w->err, w->errlen) != 0 && !w->failed)
+        w->failed = 1;
+    w->depth--;
+    return w->failed;
+}
+
+/* Reads a whole (small) file of the store into a malloc'd buffer. */
+static char *read_all(blockstore *bs, const cid *c, size_t *len, char *err, size_t errlen)
+{
+    int status;
+    ufs_reader *r = ufs_reader_open(bs, c, 0, APP_SOURCE_MAX, &status, err, errlen);
+    if (!r)
+        return NULL;
+    size_t cap = 64 << 10, have = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (buf && have == cap) {
+            char *grown = realloc(buf, cap *= 2);
+            if (!grown)
+                free(buf);
+            buf = grown;
+        }
+        if (!buf) {
+            snprintf(err, errlen, "out of memory");
+            break;
+        }
+        ssize_t got = ufs_reader_read(r, buf + have, cap - have, &status, err, errlen);
+        if (got <= 0) {
+            if (got < 0) {
+                free(buf);
+                buf = NULL;
+            }
+            break;
+        }
+        have += (size_t)got;
+    }
+    ufs_reader_free(r);
+    *len = have;
+    return buf;
+}
+
+/* An app version must be a folder with a manifest.json that parses, and
+ * every server/ .lua file must compile: 0, or -1 with the reason (what the
+ * uploader sees, e.g. "server/main.lua:3: ... near ..."). */
+static int check_app(blockstore *bs, const cid *root, char *err, size_t errlen)
+{
+    char berr[512];
+    MDB_txn *txn = bs_begin(bs, 0, berr, sizeof berr);
+    if (!txn)
+        return snprintf(err, errlen, "%s", berr), -1;
+    app_walk w = {.bs = bs, .txn = txn, .prefix = "server", .err = err, .errlen = errlen};
+    ufs_stat st;
+    cid manifest, server;
+    int rc = -1;
+    if (ufs_resolve(bs, txn, root, "", &server, &st, err, errlen) != STORE_OK)
+        rc = -1; /* err says why */
+    else if (st.type != UFS_DIRECTORY && st.type != UFS_HAMT)
+        snprintf(err, errlen, "an app is a folder (with manifest.json), not a file");
+    else if (ufs_resolve(bs, txn, root, "manifest.json", &manifest, &st, berr, sizeof berr) != STORE_OK)
+        snprintf(err, errlen, "manifest.json: missing: an app folder needs one at its top");
+    else if (st.type != UFS_FILE || st.size > APP_SOURCE_MAX)
+        snprintf(err, errlen, "manifest.json: not a file of JSON");
+    else if (ufs_resolve(bs, txn, root, "server", &server, &st, berr, sizeof berr) != STORE_OK)
+        rc = 0; /* no server code */
+    else if (st.type == UFS_DIRECTORY || st.type == UFS_HAMT)
+        rc = walk_dir(&w, &server) ? -1 : 0;
+    else
+        rc = 0;
+    mdb_txn_abort(txn); /* the readers below take their own transactions */
+    size_t len;
+    char *text = rc ? NULL : read_all(bs, &manifest, &len, err, errlen);
+    if (!rc && !text)
+        rc = -1;
+    if (text) {
+        json_error_t jerr;
+        json_t *doc = json_loadb(text, len, 0, &jerr);
+        if (!doc)
+            rc = -1, snprintf(err, errlen, "manifest.json:%d: %s", jerr.line, jerr.text);
+        else if (!json_is_object(doc))
+            rc = -1, snprintf(err, errlen, "manifest.json: must be a JSON object");
+        json_decref(doc);
+        free(text);
+    }
+    for (size_t i = 0; i < w.n && !rc; i++) {
+        char *src = read_all(bs, &w.files[i].c, &len, err, errlen);
+        if (!src || check_lua_syntax(src, len, w.files[i].path, err, errlen) != 0)
+            rc = -1;
+        free(src);
+    }
+    free(w.files);
+    return rc;
+}
+
+/* mimei/setcid?arg=MID&cid=CID: cur = CID and CID frozen as the next
+ * version; with &cur=1 only cur changes (lapp uploadapp: `lapp backup`
+ * freezes it later). An app's folder is checked first (check_app). */
 int api_mimei_setcid(h2o_req_t *req, node *n, const char *signer)
 {
-    char mid[64], arg[256], err[512];
+    char mid[64], arg[256], err[4608];
     json_t *info = writable_mimei(req, n, signer, mid);
     if (!info)
         return 0;
+    int is_app = !strcmp(mimei_str(info, "AppType"), "app");
     json_decref(info);
     cid c;
     if (!api_query(req, "cid", arg, sizeof arg))
         return api_reply_error(req, 400, "cid= is missing");
     if (cid_parse(arg, strlen(arg), &c, err, sizeof err) != 0)
         return api_reply_error(req, 400, "%s", err);
+    char only[8] = "";
+    api_query(req, "cur", only, sizeof only);
+    int cur_only = !strcmp(only, "1") || !strcmp(only, "true");
+    if (is_app) {
+        /* a missing root block is the store's "does not have" (below) */
+        MDB_txn *rtxn = bs_begin(n->bs, 0, err, sizeof err);
+        int have = rtxn && bs_has(n->bs, rtxn, &c);
+        if (rtxn)
+            mdb_txn_abort(rtxn);
+        if (have && check_app(n->bs, &c, err, sizeof err) != 0)
+            return api_reply_error(req, 400, "%s", err);
+    }
     MDB_txn *txn = bs_begin(n->bs, 1, err, sizeof err);
     if (!txn)
         return api_reply_error(req, 500, "%s", err);
@@ -184,12 +385,15 @@ int api_mimei_setcid(h2o_req_t *req, node *n, const char *signer)
         mdb_txn_abort(txn);
         return api_reply_error(req, 400, "%s", err);
     }
-    if (files_setcid(n->bs, txn, mid, &c, &ver, err, sizeof err) != 0) {
+    ver = FILES_CUR;
+    if (cur_only ? files_set_cur(n->bs, txn, mid, &c, err, sizeof err) != 0
+                 : files_setcid(n->bs, txn, mid, &c, &ver, err, sizeof err) != 0) {
         mdb_txn_abort(txn);
         return api_reply_error(req, 500, "%s", err);
     }
     if (bs_commit(txn, err, sizeof err) != 0)
         return api_reply_error(req, 500, "%s", err);
+    /* Ver 0: cur only */
     return api_reply_json(req, 200, json_pack("{s:s,s:o,s:I}", "Mid", mid, "Cid", cid_json(&c), "Ver", (json_int_t)ver));
 }
 

@@ -23,6 +23,8 @@ typedef struct {
     const char *app;       /* -a/--app */
     const char *ext;       /* --ext */
     const char *version;   /* -v/--version N|last|cur, --ttl SECONDS */
+    const char *node;      /* lapp: -n/--node HOST:PORT, the node to talk to */
+    const char *dir;       /* lapp: -d/--dir DIR, the folder of app folders */
     int port;              /* -p/--port, 0 when not given */
     int json;              /* --json */
     int daemon;            /* -d/--daemon */
@@ -44,7 +46,8 @@ typedef struct {
     const char *name; /* "init", "swarm id", ... */
     int (*run)(const cli_args *);
     const char *flags; /* option letters it takes: H(--home) j k o b i p d t a e v T(--ttl)
-                        * q Q n r D(--hidden) C(--cid-version) L(--raw-leaves) P(--pin) G(--progress) */
+                        * q Q n r D(--hidden) C(--cid-version) L(--raw-leaves) P(--pin) G(--progress)
+                        * N(-n/--node HOST:PORT) W(-d/--dir DIR): -n and -d take these meanings */
     int min_args, max_args;
     const char *synopsis; /* what follows the name in usage */
     const char *summary;
@@ -85,6 +88,8 @@ typedef struct cli_uploader cli_uploader;
 /* An uploader to the node of the command's home, signing with
  * cli_signing_key. Blocks go in CARv1 batches of a few MB. */
 cli_uploader *cli_uploader_new(const cli_args *a, char *err, size_t errlen);
+/* An uploader to the node of h (copied), signing with key. */
+cli_uploader *cli_uploader_at(const home *h, const ids_key *key, char *err, size_t errlen);
 /* A block_sink (store.h): queues the block, sending a full batch. */
 int cli_uploader_sink(void *uploader, const cid *c, const uint8_t *block, size_t len);
 /* Sends what is queued; with pin, the node pins roots (which it must have). */
@@ -143,6 +148,14 @@ int cmd_repo_stat(const cli_args *a);
 int mimei_file_backup(const cli_args *a);
 json_t *mimei_file_show(const cli_args *a);
 int cmd_ipfs_add(const cli_args *a);
+/* cmd_mimei.c: registers a signed info record (mimei_new) with the node of h
+ * over RESP (MM.CREATE; -k authenticates). Prints the error; 0 on success. */
+int mimei_register(const cli_args *a, const home *h, const json_t *info);
+/* cmd_lapp.c: lapp new, uploadapp, backup, showapp. */
+int cmd_lapp_new(const cli_args *a);
+int cmd_lapp_uploadapp(const cli_args *a);
+int cmd_lapp_backup(const cli_args *a);
+int cmd_lapp_showapp(const cli_args *a);
 /* init: the owner's default database MiMei (SystemVars "db_default"). */
 int mimei_init_default(home *h, const ids_key *key);
 

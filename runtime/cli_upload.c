@@ -35,22 +35,34 @@ static void start_batch(cli_uploader *u, const cid *roots, size_t nroots)
 
 cli_uploader *cli_uploader_new(const cli_args *a, char *err, size_t errlen)
 {
-    cli_uploader *u = calloc(1, sizeof *u);
+    home h;
     char dir[PATH_MAX];
-    if (home_resolve(dir, sizeof dir, a->home, err, errlen) != 0 || home_load(&u->h, dir, err, errlen) != 0) {
-        free(u);
+    if (home_resolve(dir, sizeof dir, a->home, err, errlen) != 0 || home_load(&h, dir, err, errlen) != 0)
         return NULL;
-    }
     char keyfile[PATH_MAX + 32];
     if (a->key)
         snprintf(keyfile, sizeof keyfile, "%s", a->key);
     else
-        home_path(&u->h, keyfile, sizeof keyfile, NODE_KEY_FILE);
-    if (ids_key_load(&u->key, keyfile, err, errlen) != 0) {
-        home_free(&u->h);
-        free(u);
+        home_path(&h, keyfile, sizeof keyfile, NODE_KEY_FILE);
+    ids_key key;
+    cli_uploader *u = NULL;
+    if (ids_key_load(&key, keyfile, err, errlen) == 0)
+        u = cli_uploader_at(&h, &key, err, errlen);
+    sodium_memzero(&key, sizeof key);
+    home_free(&h);
+    return u;
+}
+
+cli_uploader *cli_uploader_at(const home *h, const ids_key *key, char *err, size_t errlen)
+{
+    cli_uploader *u = calloc(1, sizeof *u);
+    if (!u) {
+        snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    u->h = *h;
+    json_incref(u->h.doc);
+    u->key = *key;
     randombytes_buf(&u->session, sizeof u->session);
     /* a smaller max_request_body means more, smaller batches */
     u->batch = BATCH_BYTES;

@@ -81,34 +81,41 @@ static redisReply *call(redisContext *rc, const char *fmt, ...)
     return r;
 }
 
+int mimei_register(const cli_args *a, const home *h, const json_t *info)
+{
+    redisContext *ctx = connect_db(a, h);
+    if (!ctx)
+        return 1;
+    char *text = json_dumps(info, JSON_COMPACT);
+    redisReply *r = call(ctx, "MM.CREATE %s", text);
+    free(text);
+    freeReplyObject(r);
+    redisFree(ctx);
+    return r ? 0 : 1;
+}
+
 int cmd_mimei_create(const cli_args *a)
 {
     home h;
     ids_key key;
+    const char *type = a->type ? a->type : "file";
+    if (strcmp(type, "db") && strcmp(type, "file") && strcmp(type, "app"))
+        return cli_fail("-t must be db, file or app, not '%s'", type);
+    if (a->app && !ids_is_leither_id(a->app))
+        return cli_fail("-a needs an app's ID (27 characters, as lapp uploadapp prints it), not '%s'", a->app);
     if (cli_load_home(a, &h))
         return 1;
-    const char *type = a->type ? a->type : "file";
-    if (strcmp(type, "db") && strcmp(type, "file") && strcmp(type, "app")) {
-        home_free(&h);
-        return cli_fail("-t must be db, file or app, not '%s'", type);
-    }
     int rc = 1;
-    redisContext *ctx = NULL;
-    if (!cli_load_key(a, &h, &key) && (ctx = connect_db(a, &h))) {
+    if (!cli_load_key(a, &h, &key)) {
         json_t *info = mimei_new(&key, type, a->ext ? a->ext : "", a->app ? a->app : "", MIMEI_DEFAULT_RIGHT);
-        char *text = json_dumps(info, JSON_COMPACT);
-        redisReply *r = call(ctx, "MM.CREATE %s", text);
-        if (r) {
+        if (mimei_register(a, &h, info) == 0) {
             if (a->json)
                 cli_print_json(json_incref(info));
             else
-                printf("Create MiMei  ok \nmid= %s\n", r->str);
+                printf("Create MiMei  ok \nmid= %s\n", mimei_str(info, "ID"));
             rc = 0;
         }
-        freeReplyObject(r);
-        free(text);
         json_decref(info);
-        redisFree(ctx);
     }
     home_free(&h);
     return rc;

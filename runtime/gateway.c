@@ -823,6 +823,33 @@ static int serve(gw_req *g)
     }
 }
 
+static gw_handler *first_handler; /* its MIME map serves the other entry points */
+
+int gateway_serve(h2o_req_t *req, node *n, const cid *root, const char *path)
+{
+    gw_req g = {.h = first_handler, .n = n, .req = req, .root = *root, .path = path};
+    size_t plen = req->query_at == SIZE_MAX ? req->path.len : req->query_at;
+    g.rawpath = h2o_iovec_init(req->path.base, plen);
+    g.slash = plen > 0 && req->path.base[plen - 1] == '/';
+    return serve(&g);
+}
+
+const char *gateway_file_type(h2o_req_t *req, node *n, const cid *file, uint64_t size, const char *name)
+{
+    const char *type = name ? type_by_name(first_handler, &req->pool, name) : NULL;
+    if (type)
+        return type;
+    int st;
+    char err[256];
+    uint8_t head[SNIFF_LEN];
+    ufs_reader *r = ufs_reader_open(n->bs, file, 0, SNIFF_LEN, &st, err, sizeof err);
+    if (!r)
+        return NULL;
+    ssize_t got = ufs_reader_read(r, head, sizeof head, &st, err, sizeof err);
+    ufs_reader_free(r);
+    return got < 0 ? NULL : sniff(head, (size_t)got, (uint64_t)got == size);
+}
+
 static int on_ipfs(h2o_handler_t *self, h2o_req_t *req)
 {
     gw_handler *h = (gw_handler *)self;
@@ -839,8 +866,9 @@ static int on_ipfs(h2o_handler_t *self, h2o_req_t *req)
     return serve(&g);
 }
 
-/* /mm/MID[/PATH][?ver=N|last|cur]: a file MiMei's version, served raw (the
- * content of its root CID) while apps that render MiMei do not exist. */
+/* /mm/MID[/PATH][?ver=N|last|cur][&app=APPID|&raw=1]: a public file MiMei's
+ * version, rendered by its default app (or ?app=), else served raw (the
+ * content of its root CID) as with ?raw=1. */
 static int on_mm(h2o_handler_t *self, h2o_req_t *req)
 {
     gw_handler *h = (gw_handler *)self;
@@ -851,34 +879,47 @@ static int on_mm(h2o_handler_t *self, h2o_req_t *req)
     size_t mlen;
     if (split_request(&g, "/mm/", &m, &mlen) != 0)
         return 0;
-    char mid[IDS_LID_LEN + 1], ver_arg[32] = "", err[512], *info = NULL;
+    char mid[IDS_LID_LEN + 1], ver_arg[32] = "", app[64] = "", raw[8] = "", err[512], *text = NULL;
     if (mlen != IDS_LID_LEN)
         return fail(req, 400, "'%.*s' is not a MiMei ID", (int)(mlen > 64 ? 64 : mlen), m);
     memcpy(mid, m, mlen);
     mid[mlen] = '\0';
-    if (!db_mimei_get(h->n->db, mid, &info, NULL))
+    if (!db_mimei_get(h->n->db, mid, &text, NULL))
         return fail(req, 404, "no MiMei %s on this node", mid);
-    json_t *doc = json_loads(info, 0, NULL);
-    free(info);
-    int readable = doc && (mimei_right(doc) & MIMEI_RIGHT_READ);
-    int is_file = doc && (!strcmp(mimei_str(doc, "AppType"), "file") || !strcmp(mimei_str(doc, "AppType"), "app"));
-    json_decref(doc);
-    if (!readable)
-        return fail(req, 403, "MiMei %s is not public", mid);
-    if (!is_file)
-        return fail(req, 400, "MiMei %s is a database: read it over the Redis protocol", mid);
+    json_t *info = json_loads(text, 0, NULL);
+    free(text);
+    int readable = info && (mimei_right(info) & MIMEI_RIGHT_READ);
+    int is_file = info && (!strcmp(mimei_str(info, "AppType"), "file") || !strcmp(mimei_str(info, "AppType"), "app"));
+    if (!readable || !is_file) {
+        json_decref(info);
+        return readable ? fail(req, 400, "MiMei %s is a database: read it over the Redis protocol", mid)
+                        : fail(req, 403, "MiMei %s is not public", mid);
+    }
     api_query(req, "ver", ver_arg, sizeof ver_arg);
+    api_query(req, "app", app, sizeof app);
+    api_query(req, "raw", raw, sizeof raw);
+    if (!app[0] && strcmp(mimei_str(info, "AppType"), "app"))
+        snprintf(app, sizeof app, "%s", mimei_str(info, "App"));
     MDB_txn *txn = bs_begin(h->n->bs, 0, err, sizeof err);
-    if (!txn)
+    if (!txn) {
+        json_decref(info);
         return fail(req, 500, "%s", err);
+    }
     uint32_t ver;
     int rc = api_mimei_version(h->n->bs, txn, mid, ver_arg, &ver, err, sizeof err);
     if (!rc)
         files_get(h->n->bs, txn, mid, ver, &g.root);
     mdb_txn_abort(txn);
-    if (rc)
+    if (rc) {
+        json_decref(info);
         return fail(req, 404, "%s", err);
-    return serve(&g);
+    }
+    if (app[0] && strcmp(raw, "1"))
+        rc = apps_render(req, h->n, info, app, ver, &g.root, g.path);
+    else
+        rc = serve(&g);
+    json_decref(info);
+    return rc;
 }
 
 static void gw_dispose(h2o_handler_t *self) { h2o_mem_release_shared(((gw_handler *)self)->mime); }
@@ -896,5 +937,7 @@ void gateway_register(h2o_hostconf_t *host, node *n)
         h->n = n;
         h->mime = h2o_mimemap_create();
         h->super.dispose = gw_dispose;
+        if (!first_handler)
+            first_handler = h;
     }
 }

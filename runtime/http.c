@@ -108,6 +108,7 @@ static void *worker_main(void *arg)
     uint64_t deadline = h2o_now(w->loop) + 1000;
     while (busy(w) && h2o_now(w->loop) < deadline)
         h2o_evloop_run(w->loop, 10);
+    apps_thread_done();
     return NULL;
 }
 

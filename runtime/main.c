@@ -69,7 +69,25 @@ static const cli_command commands[] = {
     {"version", cmd_version, "j", 0, 0, "[--json]", "print the version"},
     {"help", cmd_help, "", 0, 3, "[COMMAND]", "show the commands, or one command's usage"},
 };
-#define NCOMMANDS (sizeof commands / sizeof *commands)
+
+/* `lapp ...` (or `leither lapp ...`): the app commands. */
+static const cli_command app_commands[] = {
+    {"new", cmd_lapp_new, "HjW", 1, 1, "NAME [-d DIR] [--home DIR] [--json]",
+     "make the folder of a new app, DIR/NAME (default DIR: the home's apps/)"},
+    {"uploadapp", cmd_lapp_uploadapp, "HjkiWN", 0, 0, "-i NAME [-d DIR] [-k KEYFILE] [-n HOST:PORT] [--json]",
+     "check the app folder DIR/NAME and make it the app's cur (the app is made on the first upload)"},
+    {"backup", cmd_lapp_backup, "HjkaN", 0, 0, "-a NAME|APPID [-k KEYFILE] [-n HOST:PORT] [--json]",
+     "freeze the app's cur as its next version"},
+    {"showapp", cmd_lapp_showapp, "HjkavN", 0, 0,
+     "-a NAME|APPID [-v cur|last|N] [-k KEYFILE] [-n HOST:PORT] [--json]",
+     "show an app: its info, a version's files (default: cur), its versions"},
+    {"version", cmd_version, "j", 0, 0, "[--json]", "print the version"},
+    {"help", cmd_help, "", 0, 3, "[COMMAND]", "show the commands, or one command's usage"},
+};
+
+/* the table of the program invoked: commands, or app_commands for lapp */
+static const cli_command *table = commands;
+static size_t ntable = sizeof commands / sizeof *commands;
 
 int cli_fail(const char *fmt, ...)
 {
@@ -95,18 +113,13 @@ static void usage_of(FILE *out, const cli_command *c)
     fprintf(out, "usage: %s %s %s\n%s\n", cli_prog, c->name, c->synopsis, c->summary);
 }
 
-/* `lapp` answers only its app commands (and help, version). */
-static int offered(const cli_command *c)
-{
-    return strcmp(cli_prog, "lapp") != 0 || !strcmp(c->name, "help") || !strcmp(c->name, "version");
-}
-
 static void usage_all(FILE *out)
 {
     fprintf(out, "usage: %s COMMAND [ARGS]\n\ncommands:\n", cli_prog);
-    for (size_t i = 0; i < NCOMMANDS; i++)
-        if (offered(&commands[i]))
-            fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);
+    for (size_t i = 0; i < ntable; i++)
+        fprintf(out, "  %-13s %s\n", table[i].name, table[i].summary);
+    if (table == commands)
+        fprintf(out, "  %-13s %s\n", "lapp", "the app commands: 'leither lapp help' (or 'lapp help')");
     fprintf(out, "\nEvery command takes --help. The home is --home DIR, else $LEITHER_HOME, else the current "
                  "directory.\n");
 }
@@ -122,8 +135,8 @@ static int cmd_version(const cli_args *a)
 /* Finds the command named by the first words of argv ("mimei ref add"). */
 static const cli_command *lookup(int argc, char **argv, int *words)
 {
-    for (size_t i = 0; i < NCOMMANDS; i++) {
-        const char *name = commands[i].name;
+    for (size_t i = 0; i < ntable; i++) {
+        const char *name = table[i].name;
         int w = 0;
         while (w < argc) {
             size_t len = strcspn(name, " ");
@@ -132,7 +145,7 @@ static const cli_command *lookup(int argc, char **argv, int *words)
             w++;
             if (!name[len]) {
                 *words = w;
-                return &commands[i];
+                return &table[i];
             }
             name += len + 1;
         }
@@ -179,6 +192,7 @@ static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
         {"hidden", no_argument, NULL, 'D'},       {"cid-version", required_argument, NULL, 'C'},
         {"raw-leaves", optional_argument, NULL, 'L'}, {"pin", optional_argument, NULL, 'P'},
         {"progress", optional_argument, NULL, 'G'},
+        {"node", required_argument, NULL, 'N'},   {"dir", required_argument, NULL, 'W'},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
@@ -195,8 +209,17 @@ static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
             memcpy(marked + 1, argv[i], len + 1);
             argv[i] = marked; /* lives as long as the process */
         }
+    /* -n is --node HOST:PORT for commands that take N, else --only-hash;
+     * -d is --dir DIR for those that take W, else --daemon */
+    int takes_node = strchr(c->flags, 'N') != NULL, takes_dir = strchr(c->flags, 'W') != NULL;
+    char shorts[64];
+    snprintf(shorts, sizeof shorts, ":k:o:p:b:i:t:a:v:hqQr%s%s", takes_node ? "n:" : "n", takes_dir ? "d:" : "d");
     int opt;
-    while ((opt = getopt_long(argc, argv, ":k:o:p:b:i:t:a:v:dhqQnr", longs, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+        if (opt == 'n' && takes_node)
+            opt = 'N';
+        if (opt == 'd' && takes_dir)
+            opt = 'W';
         if (opt == 'h') {
             usage_of(stdout, c);
             return -1;
@@ -218,6 +241,8 @@ static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
         case 'b': a->bootstrap = optarg; break;
         case 'i': a->signer = optarg; break;
         case 'd': a->daemon = 1; break;
+        case 'N': a->node = optarg; break;
+        case 'W': a->dir = optarg; break;
         case 't': a->type = optarg; break;
         case 'a': a->app = optarg; break;
         case 'e': a->ext = optarg; break;
@@ -282,6 +307,8 @@ int main(int argc, char **argv)
     argc--, argv++;
     if (!strcmp(base, "lapp") || (argc > 0 && !strcmp(argv[0], "lapp"))) {
         cli_prog = "lapp";
+        table = app_commands;
+        ntable = sizeof app_commands / sizeof *app_commands;
         if (strcmp(base, "lapp") != 0)
             argc--, argv++;
     }
@@ -297,7 +324,7 @@ int main(int argc, char **argv)
         usage_all(stdout);
         return 0;
     }
-    if (!c || !offered(c)) {
+    if (!c) {
         fprintf(stderr, "%s: unknown command '%s'\n", cli_prog, argv[0]);
         usage_all(stderr);
         return 2;

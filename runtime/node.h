@@ -7,6 +7,7 @@
 
 #include "home.h"
 #include "ids.h"
+#include "store.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -97,5 +98,22 @@ void api_register(struct st_h2o_hostconf_t *host, node *n);
 /* --- gateway.c ---------------------------------------------------------- */
 /* GET/HEAD /ipfs/CID[/PATH]: the path gateway, ?format=raw and ?format=car. */
 void gateway_register(struct st_h2o_hostconf_t *host, node *n);
+struct st_h2o_req_t;
+/* Serves path (decoded, no leading slash) below root as /ipfs/ does:
+ * files, index.html, listings, ranges, formats. */
+int gateway_serve(struct st_h2o_req_t *req, node *n, const cid *root, const char *path);
+/* A file's Content-Type: by its name, else sniffed; NULL on a store error. */
+const char *gateway_file_type(struct st_h2o_req_t *req, node *n, const cid *file, uint64_t size,
+                              const char *name);
+
+/* --- apps.c ------------------------------------------------------------- */
+/* /tpt/APPID/...: apps (Lua routes, then static files); /sdk/leither.js. */
+void apps_register(struct st_h2o_hostconf_t *host, node *n);
+/* Frees the calling worker thread's app states (at its end). */
+void apps_thread_done(void);
+/* /mm/: renders path of version ver (content root) of the MiMei whose info
+ * is given with app appid's renderer. */
+int apps_render(struct st_h2o_req_t *req, node *n, const json_t *info, const char *appid, uint32_t ver,
+                const cid *root, const char *path);
 
 #endif

@@ -38,17 +38,46 @@ static char *signed_bytes(const json_t *info)
     return text;
 }
 
+/* "NAME" after prefix into mark's ID. */
+static void marked_id(char *out, const char *author, const char *apptype, const char *prefix, const char *name)
+{
+    size_t n = strlen(prefix) + strlen(name) + 1;
+    char *mark = malloc(n);
+    snprintf(mark, n, "%s%s", prefix, name);
+    mimei_id(out, author, apptype, "", mark);
+    free(mark);
+}
+
+void mimei_app_id(char *out, const char *author, const char *name)
+{
+    marked_id(out, author, "app", MIMEI_APP_MARK, name);
+}
+
+void mimei_appdb_id(char *out, const char *author, const char *appid)
+{
+    marked_id(out, author, "db", MIMEI_APPDB_MARK, appid);
+}
+
 json_t *mimei_new(const ids_key *key, const char *apptype, const char *ext, const char *app, int right)
 {
-    char author[IDS_LID_LEN + 1], id[IDS_LID_LEN + 1], pub[IDS_B64URL_LEN(IDS_PK_BYTES) + 1];
-    char mark[64], created[40];
-    ids_leither_id(author, key->pk);
-    ids_b64url_encode(pub, key->pk, IDS_PK_BYTES);
+    char mark[64];
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     uint32_t r;
     ids_random(&r, sizeof r);
     snprintf(mark, sizeof mark, "%lld%09ld%05u", (long long)ts.tv_sec, ts.tv_nsec, r % 100000);
+    return mimei_new_marked(key, apptype, ext, app, right, mark);
+}
+
+json_t *mimei_new_marked(const ids_key *key, const char *apptype, const char *ext, const char *app, int right,
+                         const char *mark)
+{
+    char author[IDS_LID_LEN + 1], id[IDS_LID_LEN + 1], pub[IDS_B64URL_LEN(IDS_PK_BYTES) + 1];
+    char created[40];
+    ids_leither_id(author, key->pk);
+    ids_b64url_encode(pub, key->pk, IDS_PK_BYTES);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);

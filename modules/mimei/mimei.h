@@ -35,6 +35,23 @@ void mimei_id(char *out, const char *author, const char *apptype, const char *ex
  * new MiMei. */
 json_t *mimei_new(const ids_key *key, const char *apptype, const char *ext, const char *app, int right);
 
+/* mimei_new with a given mark: the same (key, apptype, ext, mark) always
+ * names the same MiMei, so a name can stand for an ID. */
+json_t *mimei_new_marked(const ids_key *key, const char *apptype, const char *ext, const char *app, int right,
+                         const char *mark);
+
+/* The marks of the MiMei whose IDs follow from a name:
+ *   an app of author A named NAME:  AppType "app", Ext "", Mark "lapp:" NAME
+ *   the database of app APPID:      AppType "db",  Ext "", Mark "appdb:" APPID
+ * (authored by whoever uploads the app). */
+#define MIMEI_APP_MARK "lapp:"
+#define MIMEI_APPDB_MARK "appdb:"
+
+/* The ID of author's app named name; out needs IDS_LID_LEN + 1. */
+void mimei_app_id(char *out, const char *author, const char *name);
+/* The ID of the database of app appid authored by author. */
+void mimei_appdb_id(char *out, const char *author, const char *appid);
+
 /* Checks an info record: fields, ID rule, Author = ID of PublicKey, and the
  * signature. 0, or -1 with a one-line reason. */
 int mimei_verify(const json_t *info, char *err, size_t errlen);

@@ -1,0 +1,659 @@
+/*
+ * apps: GET/POST/... /tpt/APPID[/PATH], the apps.
+ *
+ * An app is a file MiMei (AppType "app") whose version is a folder: static
+ * files, manifest.json, and Lua in server/. A request serves the app's
+ * `cur` (else its newest version): a Lua route that matches runs, else the
+ * static file is served, else 404. Each worker thread keeps one sandboxed
+ * Lua state per app version it has run (apps_vm), made on first use and
+ * dropped when a newer version is asked for or after a limit breach; the
+ * call is synchronous, so a request always finishes on the state it began
+ * with while the next request sees the new upload.
+ *
+ * /mm/ renderers (apps_render) call the app's `app._render` the same way.
+ * /sdk/leither.js serves the browser SDK built into the binary.
+ */
+#include "api.h"
+#include "apps.h"
+#include "db.h"
+#include "embedded.h"
+#include "mimei.h"
+#include "sandbox.h"
+
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MANIFEST_MAX (64 * 1024)
+#define SOURCE_MAX (4u << 20)
+#define VMS_PER_THREAD 32
+
+typedef struct apps_vm {
+    app_ctx ctx;
+    sandbox *sb; /* NULL: a static-only app (no server code) */
+    char error[512]; /* why the app could not start, "" when it did */
+    uint64_t used; /* last use, for eviction */
+    struct apps_vm *next;
+} apps_vm;
+
+static __thread apps_vm *vms;
+static __thread uint64_t use_clock;
+
+void apps_db_id(char *out, const char *author, const char *appid)
+{
+    char mark[64];
+    snprintf(mark, sizeof mark, "appdb:%s", appid);
+    mimei_id(out, author, "db", "", mark);
+}
+
+char *apps_read(node *n, const cid *root, const char *path, size_t max, size_t *len, char *err, size_t errlen)
+{
+    cid file;
+    ufs_stat st;
+    if (ufs_resolve(n->bs, NULL, root, path, &file, &st, err, errlen) != STORE_OK)
+        return NULL;
+    if (st.type != UFS_FILE) {
+        snprintf(err, errlen, "%s is not a file", path);
+        return NULL;
+    }
+    if (st.size > max) {
+        snprintf(err, errlen, "%s has %llu bytes, more than the %zu that may be read at once", path,
+                 (unsigned long long)st.size, max);
+        return NULL;
+    }
+    int status;
+    ufs_reader *r = ufs_reader_open(n->bs, &file, 0, st.size, &status, err, errlen);
+    if (!r)
+        return NULL;
+    char *data = malloc(st.size + 1);
+    size_t got = 0;
+    ssize_t k;
+    while (got < st.size && (k = ufs_reader_read(r, data + got, st.size - got, &status, err, errlen)) > 0)
+        got += (size_t)k;
+    ufs_reader_free(r);
+    if (got != st.size) {
+        free(data);
+        if (k == 0)
+            snprintf(err, errlen, "%s ended early", path);
+        return NULL;
+    }
+    data[got] = '\0';
+    *len = got;
+    return data;
+}
+
+/* --- making an app's state ----------------------------------------------------- */
+
+/* require: the node's library (leither.*) from the binary, else the app's
+ * server/ folder (dots are folders). */
+static char *load_module(void *arg, const char *name, size_t *len, char *chunkname, size_t cap)
+{
+    apps_vm *vm = arg;
+    char path[300], err[256];
+    for (size_t i = 0; name[i]; i++)
+        if (name[i] == '/')
+            return NULL;
+    if (!strncmp(name, "leither.", 8)) {
+        snprintf(path, sizeof path, "lua/%s.lua", name);
+        for (char *p = path + 4; *p; p++)
+            if (*p == '.' && strcmp(p, ".lua"))
+                *p = '/';
+        const char *src = embedded_file(path, len);
+        snprintf(chunkname, cap, "%s", path + 4);
+        return src ? strndup(src, *len) : NULL;
+    }
+    snprintf(path, sizeof path, "server/%s.lua", name);
+    for (char *p = path + 7; *p; p++)
+        if (*p == '.' && strcmp(p, ".lua"))
+            *p = '/';
+    snprintf(chunkname, cap, "%s", path);
+    return apps_read(vm->ctx.n, &vm->ctx.root, path, SOURCE_MAX, len, err, sizeof err);
+}
+
+static uint64_t limit_value(const json_t *manifest, const char *key, const json_t *sysvars, const char *syskey,
+                            uint64_t scale)
+{
+    json_t *v = json_object_get(json_object_get(manifest, "limits"), key);
+    if (!json_is_integer(v))
+        v = json_object_get(sysvars, syskey);
+    return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) * scale : 0;
+}
+
+/* Runs inside a protected call: the leither table, the router, main.lua. */
+static int start_app(lua_State *L)
+{
+    apps_vm *vm = lua_touserdata(L, 1);
+    const char *entry = lua_tostring(L, 2);
+    char err[512];
+    if (luaapi_open(L, &vm->ctx, err, sizeof err) != 0)
+        return luaL_error(L, "%s", err);
+    lua_getglobal(L, "require");
+    lua_pushstring(L, "leither.app");
+    lua_call(L, 1, 1);
+    lua_setglobal(L, "app");
+    size_t len;
+    char *src = apps_read(vm->ctx.n, &vm->ctx.root, entry, SOURCE_MAX, &len, err, sizeof err);
+    if (!src)
+        return luaL_error(L, "%s", err);
+    luaL_Buffer b; /* the source in Lua's memory, so an error cannot leak it */
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, src, len);
+    free(src);
+    luaL_pushresult(&b);
+    char chunk[300];
+    snprintf(chunk, sizeof chunk, "=%s", entry);
+    size_t srclen;
+    const char *text = lua_tolstring(L, -1, &srclen);
+    if (luaL_loadbufferx(L, text, srclen, chunk, "t") != LUA_OK)
+        return lua_error(L);
+    lua_call(L, 0, 0);
+    return 0;
+}
+
+static void vm_free(apps_vm *vm)
+{
+    sandbox_free(vm->sb);
+    free(vm);
+}
+
+/* A new state for version root of app appid (info: its record). */
+static apps_vm *vm_new(node *n, const char *appid, const json_t *info, const cid *root)
+{
+    apps_vm *vm = calloc(1, sizeof *vm);
+    vm->ctx.n = n;
+    snprintf(vm->ctx.appid, sizeof vm->ctx.appid, "%s", appid);
+    snprintf(vm->ctx.author, sizeof vm->ctx.author, "%s", mimei_str(info, "Author"));
+    vm->ctx.root = *root;
+    char err[512];
+    size_t len;
+    json_t *manifest = NULL;
+    char *text = apps_read(n, root, "manifest.json", MANIFEST_MAX, &len, err, sizeof err);
+    if (text) {
+        json_error_t jerr;
+        manifest = json_loadb(text, len, 0, &jerr);
+        free(text);
+        if (!json_is_object(manifest)) {
+            snprintf(vm->error, sizeof vm->error, "manifest.json: %s", manifest ? "not a JSON object" : jerr.text);
+            json_decref(manifest);
+            return vm;
+        }
+    }
+    json_t *dbv = json_object_get(manifest, "database");
+    if (json_is_true(dbv))
+        apps_db_id(vm->ctx.db, vm->ctx.author, appid);
+    else if (json_is_string(dbv))
+        snprintf(vm->ctx.db, sizeof vm->ctx.db, "%s", json_string_value(dbv));
+    char entry[256];
+    const char *e = json_string_value(json_object_get(manifest, "entry"));
+    snprintf(entry, sizeof entry, "%s", e ? e : "server/main.lua");
+    cid entry_cid;
+    ufs_stat st;
+    if (ufs_resolve(n->bs, NULL, root, entry, &entry_cid, &st, err, sizeof err) != STORE_OK) {
+        json_decref(manifest);
+        return vm; /* no server code: a static app */
+    }
+    pthread_mutex_lock(&n->lock);
+    sandbox_limits lim = {
+        .memory_max = limit_value(manifest, "memory_mb", n->home.doc, "lua_memory_mb", 1u << 20),
+        .instructions = limit_value(manifest, "instructions", n->home.doc, "lua_instructions", 1),
+        .wall_ms = (uint32_t)limit_value(manifest, "wall_ms", n->home.doc, "lua_wall_ms", 1),
+    };
+    pthread_mutex_unlock(&n->lock);
+    json_decref(manifest);
+    if (!(vm->sb = sandbox_new(&lim, load_module, vm, err, sizeof err))) {
+        snprintf(vm->error, sizeof vm->error, "%s", err);
+        return vm;
+    }
+    lua_State *L = sandbox_lua(vm->sb);
+    sandbox_begin(vm->sb);
+    lua_pushcfunction(L, start_app);
+    lua_pushlightuserdata(L, vm);
+    lua_pushstring(L, entry);
+    char trace[4096];
+    if (sandbox_call(vm->sb, 2, 0, err, sizeof err, trace, sizeof trace) != SANDBOX_OK) {
+        snprintf(vm->error, sizeof vm->error, "%s", err);
+        fprintf(stderr, "leither: app %s does not start: %s\n", appid, trace);
+        sandbox_free(vm->sb);
+        vm->sb = NULL;
+    }
+    return vm;
+}
+
+/* The state for (appid, root), made if needed; older versions of the app
+ * and the least recently used beyond VMS_PER_THREAD are dropped. */
+static apps_vm *vm_get(node *n, const char *appid, const json_t *info, const cid *root)
+{
+    apps_vm **p = &vms, *found = NULL;
+    size_t count = 0;
+    while (*p) {
+        apps_vm *vm = *p;
+        if (!strcmp(vm->ctx.appid, appid)) {
+            if (cid_equal(&vm->ctx.root, root) && !(vm->sb && sandbox_spent(vm->sb))) {
+                found = vm;
+            } else { /* superseded, or spent by a limit breach */
+                *p = vm->next;
+                vm_free(vm);
+                continue;
+            }
+        }
+        count++;
+        p = &vm->next;
+    }
+    if (!found) {
+        if (count >= VMS_PER_THREAD) { /* evict the least recently used */
+            apps_vm **oldest = &vms;
+            for (p = &vms; *p; p = &(*p)->next)
+                if ((*p)->used < (*oldest)->used)
+                    oldest = p;
+            apps_vm *gone = *oldest;
+            *oldest = gone->next;
+            vm_free(gone);
+        }
+        found = vm_new(n, appid, info, root);
+        found->next = vms;
+        vms = found;
+    }
+    found->used = ++use_clock;
+    return found;
+}
+
+/* --- requests -------------------------------------------------------------------- */
+
+static int decode_pct(char *s)
+{
+    char *w = s;
+    for (char *r = s; *r; r++) {
+        if (*r == '%') {
+            int hi = r[1] ? (r[1] >= 'a' ? r[1] - 'a' + 10 : r[1] >= 'A' ? r[1] - 'A' + 10 : r[1] - '0') : -1;
+            int lo = hi >= 0 && r[2] ? (r[2] >= 'a' ? r[2] - 'a' + 10 : r[2] >= 'A' ? r[2] - 'A' + 10 : r[2] - '0') : -1;
+            if (hi < 0 || hi > 15 || lo < 0 || lo > 15 || (hi == 0 && lo == 0))
+                return -1; /* %00 would cut the string short */
+            *w++ = (char)(hi * 16 + lo);
+            r += 2;
+        } else {
+            *w++ = *r == '+' ? ' ' : *r;
+        }
+    }
+    *w = '\0';
+    return 0;
+}
+
+/* req.query: name = value (the last of repeated names), decoded. */
+static void push_query(lua_State *L, h2o_req_t *req)
+{
+    lua_newtable(L);
+    if (req->query_at == SIZE_MAX)
+        return;
+    char *q = strndup(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1), *save = NULL;
+    for (char *pair = strtok_r(q, "&", &save); pair; pair = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(pair, '=');
+        if (eq)
+            *eq = '\0';
+        if (decode_pct(pair) != 0 || (eq && decode_pct(eq + 1) != 0))
+            continue;
+        lua_pushstring(L, eq ? eq + 1 : "");
+        lua_setfield(L, -2, pair);
+    }
+    free(q);
+}
+
+/* The request table the router gets (lua/README.md). */
+static void push_request(lua_State *L, h2o_req_t *req, const apps_vm *vm, const char *path)
+{
+    lua_createtable(L, 0, 9);
+    lua_pushlstring(L, req->method.base, req->method.len);
+    lua_setfield(L, -2, "method");
+    lua_pushstring(L, path);
+    lua_setfield(L, -2, "path");
+    push_query(L, req);
+    lua_setfield(L, -2, "query");
+    lua_createtable(L, 0, (int)req->headers.size);
+    for (size_t i = 0; i < req->headers.size; i++) {
+        h2o_header_t *h = &req->headers.entries[i];
+        char name[128];
+        size_t nl = h->name->len < sizeof name - 1 ? h->name->len : sizeof name - 1;
+        for (size_t k = 0; k < nl; k++) /* HTTP/1 names as sent: lower-case them */
+            name[k] = (char)((h->name->base[k] >= 'A' && h->name->base[k] <= 'Z') ? h->name->base[k] + 32
+                                                                                   : h->name->base[k]);
+        name[nl] = '\0';
+        lua_getfield(L, -1, name);
+        if (lua_isstring(L, -1)) { /* repeated: joined as one value, as HTTP allows */
+            lua_pushstring(L, ", ");
+            lua_pushlstring(L, h->value.base, h->value.len);
+            lua_concat(L, 3);
+        } else {
+            lua_pop(L, 1);
+            lua_pushlstring(L, h->value.base, h->value.len);
+        }
+        lua_setfield(L, -2, name);
+    }
+    lua_setfield(L, -2, "headers");
+    lua_pushlstring(L, req->entity.base ? req->entity.base : "", req->entity.base ? req->entity.len : 0);
+    lua_setfield(L, -2, "body");
+    if (vm->ctx.user[0]) {
+        lua_pushstring(L, vm->ctx.user);
+        lua_setfield(L, -2, "user");
+    }
+    lua_pushstring(L, vm->ctx.appid);
+    lua_setfield(L, -2, "app");
+    char text[CID_TEXT_MAX];
+    cid_format(&vm->ctx.root, text);
+    lua_pushstring(L, text);
+    lua_setfield(L, -2, "version");
+}
+
+static int reply_json_error(h2o_req_t *req, int status, const char *msg, const char *limit)
+{
+    json_t *doc = json_pack("{s:s}", "error", msg);
+    if (limit)
+        json_object_set_new(doc, "limit", json_string(limit));
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    int rc = api_reply(req, status, "application/json", text, strlen(text));
+    free(text);
+    return rc;
+}
+
+/* Which limit a SANDBOX_LIMIT message names. */
+static const char *limit_kind(const char *msg)
+{
+    if (strstr(msg, "memory"))
+        return "memory";
+    if (strstr(msg, "wall"))
+        return "wall_ms";
+    return "instructions";
+}
+
+/* Sends what the router returned: status, headers (array of {name, value}),
+ * body, log. Pops them. */
+static int send_result(h2o_req_t *req, lua_State *L, const apps_vm *vm)
+{
+    int base = lua_gettop(L) - 3;
+    lua_Integer status = lua_tointeger(L, base);
+    if (status < 100 || status > 599)
+        status = 500;
+    if (lua_isstring(L, base + 3))
+        fprintf(stderr, "leither: app %s: %s\n", vm->ctx.appid, lua_tostring(L, base + 3));
+    req->res.status = (int)status;
+    req->res.reason = api_reason((int)status);
+    int has_type = 0;
+    if (lua_istable(L, base + 1)) {
+        lua_Integer nh = (lua_Integer)lua_rawlen(L, base + 1);
+        for (lua_Integer i = 1; i <= nh; i++) {
+            lua_rawgeti(L, base + 1, i);
+            lua_rawgeti(L, -1, 1);
+            lua_rawgeti(L, -2, 2);
+            size_t nl, vl;
+            const char *name = lua_tolstring(L, -2, &nl), *value = lua_tolstring(L, -1, &vl);
+            if (name && value && nl && !memchr(value, '\n', vl) && !memchr(value, '\r', vl) &&
+                !strpbrk(name, " :\r\n")) {
+                if (!strcasecmp(name, "content-type"))
+                    has_type = 1;
+                if (strcasecmp(name, "content-length"))
+                    h2o_add_header_by_str(&req->pool, &req->res.headers, h2o_strdup(&req->pool, name, nl).base, nl, 1,
+                                          NULL, h2o_strdup(&req->pool, value, vl).base, vl);
+            }
+            lua_pop(L, 3);
+        }
+    }
+    size_t len = 0;
+    const char *body = lua_tolstring(L, base + 2, &len);
+    if (!body)
+        body = "", len = 0;
+    if (!has_type && len)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                       H2O_STRLIT("text/html; charset=utf-8"));
+    h2o_iovec_t copy = h2o_strdup(&req->pool, body, len);
+    lua_settop(L, base - 1);
+    req->res.content_length = len;
+    h2o_send_inline(req, copy.base, copy.len);
+    return 0;
+}
+
+/* Calls app.<fn>(args...) (pushed by push_args) in the app's state. Returns
+ * 1 with the response sent, 0 when the router had no match (nothing sent),
+ * or sends the error. */
+static int call_router(h2o_req_t *req, apps_vm *vm, const char *fn, int nargs)
+{
+    lua_State *L = sandbox_lua(vm->sb);
+    char err[512], trace[8192];
+    int base = lua_gettop(L) - nargs;
+    lua_getglobal(L, "app");
+    if (!lua_istable(L, -1)) {
+        lua_settop(L, base);
+        return reply_json_error(req, 500, "the app replaced its global 'app'", NULL), 1;
+    }
+    lua_getfield(L, -1, fn);
+    lua_remove(L, -2);
+    lua_insert(L, base + 1);
+    enum sandbox_status st = sandbox_call(vm->sb, nargs, 4, err, sizeof err, trace, sizeof trace);
+    if (st == SANDBOX_LIMIT) {
+        fprintf(stderr, "leither: app %s stopped: %s\n", vm->ctx.appid, err);
+        reply_json_error(req, 500, err, limit_kind(err));
+        return 1;
+    }
+    if (st == SANDBOX_ERROR) {
+        fprintf(stderr, "leither: app %s failed: %s\n", vm->ctx.appid, trace[0] ? trace : err);
+        reply_json_error(req, 500, err, NULL);
+        return 1;
+    }
+    if (lua_isnil(L, -4)) {
+        lua_pop(L, 4);
+        return 0;
+    }
+    send_result(req, L, vm);
+    return 1;
+}
+
+/* The version an app request serves: cur, else the newest backup. */
+static int app_root(node *n, const char *appid, cid *root, char *err, size_t errlen)
+{
+    MDB_txn *txn = bs_begin(n->bs, 0, err, errlen);
+    if (!txn)
+        return -1;
+    int found = files_get(n->bs, txn, appid, FILES_CUR, root);
+    if (!found) {
+        uint32_t last = files_last(n->bs, txn, appid);
+        found = last && files_get(n->bs, txn, appid, last, root);
+    }
+    mdb_txn_abort(txn);
+    if (!found)
+        snprintf(err, errlen, "app %s has no content yet: upload it with lapp uploadapp", appid);
+    return found ? 0 : -1;
+}
+
+/* The app's info record, checked to be an app. NULL after replying. */
+static json_t *app_info(h2o_req_t *req, node *n, const char *appid)
+{
+    char *text = NULL;
+    if (!ids_is_leither_id(appid) || !db_mimei_get(n->db, appid, &text, NULL)) {
+        api_reply_error(req, 404, "no app %s on this node", appid);
+        return NULL;
+    }
+    json_t *info = json_loads(text, 0, NULL);
+    free(text);
+    if (!info || strcmp(mimei_str(info, "AppType"), "app")) {
+        api_reply_error(req, 404, "%s is not an app", appid);
+        json_decref(info);
+        return NULL;
+    }
+    return info;
+}
+
+/* The signer of the request, if any, into vm->ctx.user. -1 after replying. */
+static int take_user(h2o_req_t *req, apps_vm *vm)
+{
+    char err[256];
+    int rc = api_signer(req, vm->ctx.user, err, sizeof err);
+    if (rc < 0) {
+        vm->ctx.user[0] = '\0';
+        reply_json_error(req, 401, err, NULL);
+        return -1;
+    }
+    if (rc == 0)
+        vm->ctx.user[0] = '\0';
+    return 0;
+}
+
+static int on_tpt(h2o_handler_t *self, h2o_req_t *req)
+{
+    node *n = ((api_handler *)self)->n;
+    size_t plen = req->query_at == SIZE_MAX ? req->path.len : req->query_at;
+    static const char prefix[] = "/tpt/";
+    if (plen < sizeof prefix - 1 + IDS_LID_LEN || memcmp(req->path.base, prefix, sizeof prefix - 1))
+        return api_reply_error(req, 400, "ask for /tpt/APPID/");
+    char appid[IDS_LID_LEN + 1];
+    memcpy(appid, req->path.base + sizeof prefix - 1, IDS_LID_LEN);
+    appid[IDS_LID_LEN] = '\0';
+    const char *rest = req->path.base + sizeof prefix - 1 + IDS_LID_LEN;
+    size_t restlen = plen - (sizeof prefix - 1 + IDS_LID_LEN);
+    if (restlen && rest[0] != '/')
+        return api_reply_error(req, 404, "no app %.*s on this node", (int)(restlen > 40 ? 40 : restlen) + IDS_LID_LEN,
+                               appid);
+    /* the router gets the path as sent (it decodes parameters itself); static files the decoded one */
+    char *raw = restlen ? strndup(rest, restlen) : strdup("/"), *path = strdup(raw);
+    if (decode_pct(path) != 0) {
+        free(path), free(raw);
+        return api_reply_error(req, 400, "invalid path: bad percent-encoding");
+    }
+    json_t *info = app_info(req, n, appid);
+    cid root;
+    char err[512];
+    if (!info) {
+        free(path), free(raw);
+        return 0;
+    }
+    if (app_root(n, appid, &root, err, sizeof err) != 0) {
+        json_decref(info);
+        free(path), free(raw);
+        return api_reply_error(req, 404, "%s", err);
+    }
+    apps_vm *vm = vm_get(n, appid, info, &root);
+    json_decref(info);
+    int rc = 0, done = 0;
+    if (vm->error[0]) {
+        reply_json_error(req, 500, vm->error, NULL);
+        done = 1;
+    } else if (vm->sb) {
+        if (take_user(req, vm) != 0) {
+            free(path), free(raw);
+            return 0;
+        }
+        lua_State *L = sandbox_lua(vm->sb);
+        sandbox_begin(vm->sb);
+        push_request(L, req, vm, raw);
+        done = call_router(req, vm, "_dispatch", 1);
+    }
+    if (!done) {
+        /* static files; the server code and hidden files are not served */
+        const char *p = path + 1;
+        if (!strncmp(p, "server/", 7) || strstr(path, "/."))
+            rc = api_reply_error(req, 404, "no such file in app %s", appid);
+        else if (!api_is_method(req, "GET") && !api_is_method(req, "HEAD"))
+            rc = api_reply_error(req, 405, "no route for %.*s %s", (int)req->method.len, req->method.base, path);
+        else
+            rc = gateway_serve(req, n, &root, p);
+    }
+    free(path), free(raw);
+    return rc;
+}
+
+int apps_render(h2o_req_t *req, node *n, const json_t *info, const char *appid, uint32_t ver, const cid *root,
+                const char *path)
+{
+    json_t *app = app_info(req, n, appid);
+    cid app_version, target;
+    char err[512], text[CID_TEXT_MAX];
+    if (!app)
+        return 0;
+    if (app_root(n, appid, &app_version, err, sizeof err) != 0) {
+        json_decref(app);
+        return api_reply_error(req, 404, "%s", err);
+    }
+    apps_vm *vm = vm_get(n, appid, app, &app_version);
+    json_decref(app);
+    if (vm->error[0])
+        return reply_json_error(req, 500, vm->error, NULL);
+    if (!vm->sb)
+        return api_reply_error(req, 400, "app %s has no server code, so it renders nothing", appid);
+    ufs_stat st;
+    int rc = ufs_resolve(n->bs, NULL, root, path, &target, &st, err, sizeof err);
+    if (rc != STORE_OK)
+        return api_reply_error(req, rc == STORE_NOT_FOUND ? 404 : rc == STORE_BAD_REQUEST ? 400 : 502, "%s", err);
+    if (take_user(req, vm) != 0)
+        return 0;
+    const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    const char *type = st.type == UFS_DIRECTORY || st.type == UFS_HAMT ? "folder"
+                                                                       : gateway_file_type(req, n, &target, st.size, name);
+    if (!type)
+        return api_reply_error(req, 502, "cannot read %s", path);
+    lua_State *L = sandbox_lua(vm->sb);
+    sandbox_begin(vm->sb);
+    lua_createtable(L, 0, 8); /* the mimei table (lua/README.md) */
+    lua_pushstring(L, mimei_str(info, "ID"));
+    lua_setfield(L, -2, "id");
+    luaapi_push_json(L, info);
+    lua_setfield(L, -2, "info");
+    lua_pushstring(L, path);
+    lua_setfield(L, -2, "path");
+    if (ver) {
+        lua_pushinteger(L, ver);
+        lua_setfield(L, -2, "ver");
+    }
+    cid_format(&target, text);
+    lua_pushstring(L, text);
+    lua_setfield(L, -2, "cid");
+    lua_pushlstring(L, type, strcspn(type, ";")); /* "text/plain", without "; charset=..." */
+    lua_setfield(L, -2, "type");
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "name");
+    lua_pushinteger(L, (lua_Integer)st.size);
+    lua_setfield(L, -2, "size");
+    push_request(L, req, vm, path[0] ? path : "/");
+    if (!call_router(req, vm, "_render", 2))
+        return api_reply_error(req, 400, "app %s does not render MiMei (no app.render in its server code)", appid);
+    return 0;
+}
+
+/* GET /sdk/leither.js */
+static int on_sdk(h2o_handler_t *self, h2o_req_t *req)
+{
+    (void)self;
+    size_t len;
+    const char *js = embedded_file("sdk/js/leither.js", &len);
+    if (!h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/sdk/leither.js")) || !js)
+        return api_reply_error(req, 404, "the SDK is at /sdk/leither.js");
+    req->res.status = 200;
+    req->res.reason = "OK";
+    req->res.content_length = len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("text/javascript; charset=utf-8"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
+    h2o_send_inline(req, js, len);
+    return 0;
+}
+
+void apps_thread_done(void)
+{
+    while (vms) {
+        apps_vm *vm = vms;
+        vms = vm->next;
+        vm_free(vm);
+    }
+}
+
+void apps_register(h2o_hostconf_t *host, node *n)
+{
+    static const struct {
+        const char *path;
+        int (*on_req)(h2o_handler_t *, h2o_req_t *);
+    } routes[] = {{"/tpt", on_tpt}, {"/sdk", on_sdk}};
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+        h2o_pathconf_t *pc = h2o_config_register_path(host, routes[i].path, 0);
+        api_handler *h = (api_handler *)h2o_create_handler(pc, sizeof *h);
+        h->super.on_req = routes[i].on_req;
+        h->n = n;
+    }
+}

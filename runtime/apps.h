@@ -1,0 +1,36 @@
+/*
+ * apps: what apps.c (HTTP side: routes, state cache) and lua_api.c (the
+ * `leither` table app code sees) share.
+ */
+#ifndef LEITHER_APPS_H
+#define LEITHER_APPS_H
+
+#include "node.h"
+
+#include <lua.h>
+
+/* Who an app state serves, and for whom the current request runs. */
+typedef struct {
+    node *n;
+    char appid[IDS_LID_LEN + 1];
+    char author[IDS_LID_LEN + 1]; /* the app's author: its code acts with this ID's rights */
+    char db[IDS_LID_LEN + 1];     /* the app's own database, "" for none */
+    cid root;                     /* the app version's folder */
+    char user[IDS_LID_LEN + 1];   /* the request's signer, "" when unsigned */
+} app_ctx;
+
+/* Sets the global `leither` (db, mimei, json, crypto, log, now, _traceback)
+ * in a sandboxed state; ctx must outlive it. 0, or -1 with err. */
+int luaapi_open(lua_State *L, app_ctx *ctx, char *err, size_t errlen);
+
+/* Lua values to and from JSON text (leither.json; the renderer's info). */
+void luaapi_push_json(lua_State *L, const json_t *v);
+
+/* A whole file below root (at most max bytes): malloc'd, or NULL with a
+ * one-line reason. */
+char *apps_read(node *n, const cid *root, const char *path, size_t max, size_t *len, char *err, size_t errlen);
+
+/* The ID of an app's own database: fixed by its author and ID. */
+void apps_db_id(char *out, const char *author, const char *appid);
+
+#endif

@@ -1,0 +1,727 @@
+/*
+ * lapp: the app commands. An app is a folder (apps/README.md) kept in a file
+ * MiMei of AppType "app" whose ID follows from its author and name
+ * (mimei_app_id), so `lapp uploadapp -i NAME` with the same key always
+ * updates the same app.
+ *
+ *   lapp new NAME          a folder to start from: manifest, page, server code
+ *   lapp uploadapp -i NAME checks the folder (manifest.json, every
+ *                          server/ .lua compiles), adds it to the node as
+ *                          `ipfs add -r` does (without spec/ and dotfiles),
+ *                          makes the app MiMei (and its database MiMei when
+ *                          the manifest asks) on the first upload, and sets
+ *                          the app's cur to the folder; the node checks the
+ *                          folder again (api_mimei.c): it is the check that
+ *                          counts
+ *   lapp backup -a APP     freezes cur as the next version
+ *   lapp showapp -a APP    info, a version's files, the versions
+ *
+ * -n HOST:PORT talks to that node (HTTP API port; its databases at port + 1)
+ * instead of the home's.
+ */
+#include "cli.h"
+#include "mimei.h"
+#include "node.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SOURCE_MAX (4u << 20) /* the node refuses larger .lua files too */
+#define DEPTH_MAX 32
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+static long long jint(const json_t *o, const char *k) { return (long long)json_integer_value(json_object_get(o, k)); }
+
+/* --- the node and the key --------------------------------------------------- */
+
+typedef struct {
+    home h;
+    int home_loaded;  /* h is the command's home (else defaults) */
+    char host[256];   /* -n: the node's host */
+    int have_key;
+    ids_key key;
+    char author[IDS_LID_LEN + 1]; /* the key's Leither ID */
+} target;
+
+/* "HOST:PORT" or "[V6]:PORT" (an http:// in front is fine) into host, port. */
+static int parse_node(const char *spec, char *host, size_t cap, int *port)
+{
+    if (ids_is_leither_id(spec))
+        return cli_fail("-n %s: finding nodes by ID needs the network (not yet): give -n HOST:PORT", spec);
+    if (!strncmp(spec, "http://", 7))
+        spec += 7;
+    const char *colon = strrchr(spec, ':');
+    size_t hl = colon ? (size_t)(colon - spec) : 0;
+    const char *h = spec;
+    if (hl >= 2 && spec[0] == '[' && spec[hl - 1] == ']')
+        h++, hl -= 2;
+    else if (colon && memchr(spec, ':', hl))
+        hl = 0; /* an IPv6 address needs brackets */
+    char *end;
+    long p = colon ? strtol(colon + 1, &end, 10) : 0;
+    if (!colon || !hl || hl >= cap || colon[1] == '\0' || *end || p < 1 || p > 65534)
+        return cli_fail("-n needs HOST:PORT (the node's HTTP API, e.g. 127.0.0.1:4800), not '%s'", spec);
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
+/* The node the command talks to (the home's, or -n) and, with need_key, the
+ * key it signs with (-k, else the home's node key). Prints the error. */
+static int open_target(const cli_args *a, target *t, int need_key)
+{
+    memset(t, 0, sizeof *t);
+    char dir[PATH_MAX], err[PATH_MAX + 256];
+    if (!a->node) {
+        if (cli_load_home(a, &t->h))
+            return 1;
+        t->home_loaded = 1;
+    } else {
+        int port = 0;
+        if (parse_node(a->node, t->host, sizeof t->host, &port))
+            return 1;
+        /* the home, when there is one, for its node key */
+        if (home_resolve(dir, sizeof dir, a->home, err, sizeof err) == 0 && home_load(&t->h, dir, err, sizeof err) == 0)
+            t->home_loaded = 1;
+        else
+            home_defaults(&t->h, dir);
+        t->h.listen = t->host;
+        t->h.port = port;
+        t->h.db_port = port + 1;
+    }
+    if (!need_key)
+        return 0;
+    if (!a->key && !t->home_loaded) {
+        home_free(&t->h);
+        return cli_fail("no key to sign with: give -k KEYFILE (or --home DIR of a node)");
+    }
+    if (cli_load_key(a, &t->h, &t->key)) {
+        home_free(&t->h);
+        return 1;
+    }
+    t->have_key = 1;
+    ids_leither_id(t->author, t->key.pk);
+    return 0;
+}
+
+static void close_target(target *t) { home_free(&t->h); }
+
+/* One API call: prints the error; the HTTP status (200), or -1. A status in
+ * quiet (e.g. 404) is returned without printing. */
+static int api(target *t, int sign, const char *method, const char *path, json_t **reply, int quiet)
+{
+    char err[4608];
+    int status = cli_call(&t->h, sign ? &t->key : NULL, method, path, reply, err, sizeof err);
+    if (status == 200 || (quiet && status == quiet))
+        return status;
+    json_decref(*reply);
+    *reply = NULL;
+    cli_fail("%s", err);
+    return -1;
+}
+
+/* An app name: what may be a folder name and a URL segment. */
+static int check_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (!n || n > 100 || name[0] == '.' || name[0] == '-' || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+                                                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                                         "0123456789._-") != n)
+        return cli_fail("'%s' is not an app name: letters, digits, '.', '_' and '-' (up to 100), not starting "
+                        "with '.' or '-'",
+                        name);
+    return 0;
+}
+
+/* -a NAME|APPID into an app ID: an ID as it is, a name as the key's app. */
+static int app_id_of(const cli_args *a, target *t, char id[IDS_LID_LEN + 1])
+{
+    if (!a->app || !*a->app)
+        return cli_fail("-a NAME|APPID is missing");
+    if (ids_is_leither_id(a->app)) {
+        snprintf(id, IDS_LID_LEN + 1, "%s", a->app);
+        return 0;
+    }
+    if (check_name(a->app))
+        return 1;
+    if (!t->have_key)
+        return cli_fail("the app name %s needs its author's key: give -k KEYFILE (or the app's ID)", a->app);
+    mimei_app_id(id, t->author, a->app);
+    return 0;
+}
+
+/* The folder of the app folders: -d, else the home's apps/. */
+static int apps_dir(const cli_args *a, const target *t, char *out, size_t cap)
+{
+    if (a->dir) {
+        snprintf(out, cap, "%s", a->dir);
+        return 0;
+    }
+    if (!t->home_loaded)
+        return cli_fail("no home to find apps/ in: give -d DIR (or --home DIR)");
+    home_path(&t->h, out, cap, "apps");
+    return 0;
+}
+
+/* --- lapp new --------------------------------------------------------------- */
+
+static int write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wx");
+    if (!f)
+        return cli_fail("cannot create %s: %s", path, strerror(errno));
+    int bad = fputs(text, f) < 0;
+    if (fclose(f) != 0 || bad)
+        return cli_fail("writing %s: %s", path, strerror(errno));
+    return 0;
+}
+
+static const char page[] =
+    "<!doctype html>\n"
+    "<html>\n"
+    "<head><meta charset=\"utf-8\"><title>%s</title></head>\n"
+    "<body>\n"
+    "<h1>%s</h1>\n"
+    "<pre id=\"out\">...</pre>\n"
+    "<script>\n"
+    "// relative: the app is served at /tpt/APPID/\n"
+    "fetch(\"api/hello\").then(r => r.json()).then(j => {\n"
+    "  document.getElementById(\"out\").textContent = JSON.stringify(j);\n"
+    "});\n"
+    "</script>\n"
+    "</body>\n"
+    "</html>\n";
+
+static const char main_lua[] = "-- the server side of the app: routes (see lua/README.md)\n"
+                               "app.get(\"/api/hello\", function(req)\n"
+                               "  return { hello = \"world\" }\n"
+                               "end)\n";
+
+int cmd_lapp_new(const cli_args *a)
+{
+    const char *name = a->args[0];
+    if (check_name(name))
+        return 1;
+    char dir[PATH_MAX];
+    if (a->dir)
+        snprintf(dir, sizeof dir, "%s", a->dir);
+    else {
+        home h;
+        if (cli_load_home(a, &h))
+            return 1;
+        home_path(&h, dir, sizeof dir, "apps");
+        home_free(&h);
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+            return cli_fail("cannot create %s: %s", dir, strerror(errno));
+    }
+    char root[PATH_MAX + 128], path[PATH_MAX + 256];
+    snprintf(root, sizeof root, "%s/%s", dir, name);
+    if (mkdir(root, 0755) != 0)
+        return errno == EEXIST ? cli_fail("%s exists: lapp new makes a new app folder only", root)
+                               : cli_fail("cannot create %s: %s", root, strerror(errno));
+    json_t *manifest = json_pack("{s:s,s:s,s:s,s:b}", "name", name, "description", "", "entry", "server/main.lua",
+                                 "database", 0);
+    char *mtext = json_dumps(manifest, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(manifest);
+    char *html = NULL;
+    int rc = asprintf(&html, page, name, name) < 0 ? cli_fail("out of memory") : 0;
+    size_t ml = strlen(mtext);
+    mtext = realloc(mtext, ml + 2);
+    strcpy(mtext + ml, "\n");
+    snprintf(path, sizeof path, "%s/manifest.json", root);
+    rc = rc || write_file(path, mtext);
+    snprintf(path, sizeof path, "%s/index.html", root);
+    rc = rc || write_file(path, html);
+    snprintf(path, sizeof path, "%s/server", root);
+    if (!rc && mkdir(path, 0755) != 0)
+        rc = cli_fail("cannot create %s: %s", path, strerror(errno));
+    snprintf(path, sizeof path, "%s/server/main.lua", root);
+    rc = rc || write_file(path, main_lua);
+    free(mtext);
+    free(html);
+    if (rc)
+        return rc;
+    if (a->json)
+        return cli_print_json(json_pack("{s:s,s:s,s:[sss]}", "Name", name, "Dir", root, "Files", "manifest.json",
+                                        "index.html", "server/main.lua"));
+    printf("lapp new %s\n  %s/manifest.json\n  %s/index.html\n  %s/server/main.lua\n", name, root, root, root);
+    printf("next: lapp uploadapp -i %s%s%s\nlapp new ok\n", name, a->dir ? " -d " : "", a->dir ? a->dir : "");
+    return 0;
+}
+
+/* --- the app folder: checks, import ------------------------------------------ */
+
+/* Compiles a Lua text chunk without running it: 0, or -1 with
+ * "server/main.lua:3: ... near ..." in err, as the node says it.
+ * TODO: use sandbox_check_syntax (modules/lua/sandbox.h) once it lands. */
+static int check_lua_syntax(const char *src, size_t len, const char *name, char *err, size_t errlen)
+{
+    lua_State *L = luaL_newstate();
+    if (!L)
+        return snprintf(err, errlen, "%s: out of memory", name), -1;
+    char chunk[4200];
+    snprintf(chunk, sizeof chunk, "=%s", name);
+    int rc = luaL_loadbufferx(L, src, len, chunk, "t");
+    if (rc != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        snprintf(err, errlen, "%s", msg ? msg : "does not compile");
+    }
+    lua_close(L);
+    return rc == LUA_OK ? 0 : -1;
+}
+
+typedef struct {
+    int import; /* 0: the checks only; 1: blocks to the node */
+    import_opts o;
+    cli_uploader *up;
+} walk;
+
+typedef struct {
+    char *name;
+} dname;
+
+static int dname_cmp(const void *x, const void *y) { return strcmp(((const dname *)x)->name, ((const dname *)y)->name); }
+
+/* The entries of dir an app upload takes: no dotfiles, no top-level spec/. */
+static int list_dir(const char *dir, int top, dname **out, size_t *n)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return cli_fail("cannot open %s: %s", dir, strerror(errno));
+    dname *v = NULL;
+    size_t cnt = 0, cap = 0;
+    struct dirent *e;
+    int rc = 0;
+    errno = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' || (top && !strcmp(e->d_name, "spec")))
+            continue;
+        if (cnt == cap) {
+            cap = cap ? 2 * cap : 16;
+            dname *w = realloc(v, cap * sizeof *v);
+            if (!w) {
+                rc = cli_fail("out of memory");
+                break;
+            }
+            v = w;
+        }
+        if (!(v[cnt].name = strdup(e->d_name))) {
+            rc = cli_fail("out of memory");
+            break;
+        }
+        cnt++;
+        errno = 0;
+    }
+    if (!rc && errno)
+        rc = cli_fail("cannot read %s: %s", dir, strerror(errno));
+    closedir(d);
+    if (cnt)
+        qsort(v, cnt, sizeof *v, dname_cmp);
+    *out = v;
+    *n = cnt;
+    if (rc) {
+        for (size_t i = 0; i < cnt; i++)
+            free(v[i].name);
+        free(v);
+    }
+    return rc;
+}
+
+/* Checks a server/ .lua file as the node will. */
+static int check_source(const char *path, const char *rel)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return cli_fail("cannot open %s: %s", path, strerror(errno));
+    char *src = malloc(SOURCE_MAX + 1);
+    size_t len = src ? fread(src, 1, SOURCE_MAX + 1, f) : 0;
+    int bad = ferror(f);
+    fclose(f);
+    char err[4608];
+    int rc = 0;
+    if (!src)
+        rc = cli_fail("out of memory");
+    else if (bad)
+        rc = cli_fail("reading %s failed", path);
+    else if (len > SOURCE_MAX)
+        rc = cli_fail("%s: larger than %u MB", rel, SOURCE_MAX >> 20);
+    else if (check_lua_syntax(src, len, rel, err, sizeof err) != 0)
+        rc = cli_fail("%s", err);
+    free(src);
+    return rc;
+}
+
+/* Walks path (rel inside the app: "" for the folder itself): checks, or
+ * imports giving its root and cumulative size. */
+static int walk_path(walk *w, const char *path, const char *rel, int depth, cid *root, uint64_t *tsize)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return cli_fail("cannot open %s: %s", path, strerror(errno));
+    size_t rl = strlen(rel);
+    if (S_ISDIR(st.st_mode)) {
+        if (depth > DEPTH_MAX)
+            return cli_fail("%s: folders nested too deep", path);
+        dname *v = NULL;
+        size_t n = 0;
+        if (list_dir(path, depth == 0, &v, &n))
+            return 1;
+        dir_entry *entries = calloc(n ? n : 1, sizeof *entries);
+        int rc = entries ? 0 : cli_fail("out of memory");
+        for (size_t i = 0; i < n && !rc; i++) {
+            char *sub = NULL, *subrel = NULL;
+            if (asprintf(&sub, "%s/%s", path, v[i].name) < 0 ||
+                asprintf(&subrel, "%s%s%s", rel, rl ? "/" : "", v[i].name) < 0)
+                rc = cli_fail("out of memory");
+            else {
+                entries[i].name = v[i].name;
+                rc = walk_path(w, sub, subrel, depth + 1, &entries[i].target, &entries[i].tsize);
+            }
+            free(sub);
+            free(subrel);
+        }
+        if (!rc && w->import && ufs_make_dir(&w->o, entries, n, cli_uploader_sink, w->up, root, tsize) != 0)
+            rc = cli_fail("adding %s: %s", path, cli_uploader_error(w->up) ? cli_uploader_error(w->up) : "failed");
+        free(entries);
+        for (size_t i = 0; i < n; i++)
+            free(v[i].name);
+        free(v);
+        return rc;
+    }
+    if (S_ISLNK(st.st_mode)) {
+        if (!w->import)
+            return 0;
+        char to[PATH_MAX + 1];
+        ssize_t n = readlink(path, to, PATH_MAX);
+        if (n < 0)
+            return cli_fail("cannot read the symlink %s: %s", path, strerror(errno));
+        to[n] = '\0';
+        if (ufs_make_symlink(&w->o, to, cli_uploader_sink, w->up, root, tsize) != 0)
+            return cli_fail("adding %s: %s", path, cli_uploader_error(w->up) ? cli_uploader_error(w->up) : "failed");
+        return 0;
+    }
+    if (!S_ISREG(st.st_mode))
+        return cli_fail("%s: not a file or folder", path);
+    if (!w->import) {
+        if (!strncmp(rel, "server/", 7) && rl > 4 && !strcmp(rel + rl - 4, ".lua"))
+            return check_source(path, rel);
+        return 0;
+    }
+    char err[1024];
+    uint64_t size;
+    if (cli_import_file(path, &w->o, cli_uploader_sink, w->up, root, &size, tsize, err, sizeof err) != 0)
+        return cli_fail("adding %s: %s", path, cli_uploader_error(w->up) ? cli_uploader_error(w->up) : err);
+    return 0;
+}
+
+/* Reads and parses folder/manifest.json: an object, or NULL after the error. */
+static json_t *read_manifest(const char *folder)
+{
+    char path[PATH_MAX + 256];
+    snprintf(path, sizeof path, "%s/manifest.json", folder);
+    struct stat st;
+    if (stat(folder, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        cli_fail("%s: no such app folder (lapp new NAME makes one)", folder);
+        return NULL;
+    }
+    if (access(path, F_OK) != 0) {
+        cli_fail("manifest.json: missing: an app folder needs one at its top (%s)", path);
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *doc = json_load_file(path, 0, &jerr);
+    if (!doc)
+        cli_fail("manifest.json:%d: %s", jerr.line, jerr.text);
+    else if (!json_is_object(doc)) {
+        cli_fail("manifest.json: must be a JSON object");
+        json_decref(doc);
+        doc = NULL;
+    }
+    return doc;
+}
+
+/* Whether MiMei id is on the node: 1, 0 (404), -1 after the error. */
+static int exists(target *t, const char *id, json_t **show)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/api/v0/mimei/show?arg=%s", id);
+    json_t *r = NULL;
+    int status = api(t, 0, "GET", path, &r, 404);
+    if (status < 0)
+        return -1;
+    if (status == 404) {
+        json_decref(r);
+        return 0;
+    }
+    if (show)
+        *show = r;
+    else
+        json_decref(r);
+    return 1;
+}
+
+/* Makes the MiMei (key, type, mark) on the node unless it is there. */
+static int ensure_mimei(const cli_args *a, target *t, const char *id, const char *type, const char *app,
+                        const char *mark)
+{
+    json_t *show = NULL;
+    int have = exists(t, id, &show);
+    if (have < 0)
+        return 1;
+    if (have) {
+        const char *got = mimei_str(json_object_get(show, "Info"), "AppType");
+        int rc = strcmp(got, type) ? cli_fail("MiMei %s is a %s MiMei, not %s", id, got, type) : 0;
+        json_decref(show);
+        return rc;
+    }
+    json_t *info = mimei_new_marked(&t->key, type, "", app, MIMEI_DEFAULT_RIGHT, mark);
+    int rc = strcmp(mimei_str(info, "ID"), id) ? cli_fail("internal: the ID of %s does not follow", mark)
+                                               : mimei_register(a, &t->h, info);
+    json_decref(info);
+    return rc;
+}
+
+int cmd_lapp_uploadapp(const cli_args *a)
+{
+    const char *name = a->signer; /* -i NAME */
+    if (!name)
+        return cli_fail("-i NAME is missing: the app folder's name");
+    if (check_name(name))
+        return 1;
+    target t;
+    if (open_target(a, &t, 1))
+        return 1;
+    char dir[PATH_MAX], folder[PATH_MAX + 128];
+    int rc = apps_dir(a, &t, dir, sizeof dir);
+    json_t *manifest = NULL;
+    if (!rc) {
+        snprintf(folder, sizeof folder, "%s/%s", dir, name);
+        manifest = read_manifest(folder);
+        rc = manifest ? 0 : 1;
+    }
+    json_t *database = json_object_get(manifest, "database");
+    if (!rc && database && !json_is_boolean(database) && !(json_is_string(database) &&
+                                                           ids_is_leither_id(json_string_value(database))))
+        rc = cli_fail("manifest.json: \"database\" must be true, false or a database MiMei's ID");
+    cid root;
+    uint64_t tsize = 0;
+    walk w = {0};
+    if (!rc) /* the checks first: nothing is sent for a folder the node would refuse */
+        rc = walk_path(&w, folder, "", 0, &root, &tsize);
+    if (!rc) {
+        char err[1024];
+        w.import = 1;
+        if (!(w.up = cli_uploader_at(&t.h, &t.key, err, sizeof err)))
+            rc = cli_fail("%s", err);
+        else {
+            rc = walk_path(&w, folder, "", 0, &root, &tsize);
+            if (!rc && cli_uploader_finish(w.up, &root, 1, 0, err, sizeof err) != 0)
+                rc = cli_fail("%s", err);
+            cli_uploader_free(w.up);
+        }
+    }
+    char appid[IDS_LID_LEN + 1], dbid[IDS_LID_LEN + 1] = "", mark[256], croot[CID_TEXT_MAX];
+    if (!rc) {
+        mimei_app_id(appid, t.author, name);
+        snprintf(mark, sizeof mark, "%s%s", MIMEI_APP_MARK, name);
+        rc = ensure_mimei(a, &t, appid, "app", "", mark);
+    }
+    if (!rc && json_is_true(database)) {
+        mimei_appdb_id(dbid, t.author, appid);
+        snprintf(mark, sizeof mark, "%s%s", MIMEI_APPDB_MARK, appid);
+        rc = ensure_mimei(a, &t, dbid, "db", appid, mark);
+    } else if (json_is_string(database)) {
+        snprintf(dbid, sizeof dbid, "%s", json_string_value(database));
+    }
+    json_t *r = NULL;
+    if (!rc) {
+        char path[256];
+        cid_format(&root, croot);
+        snprintf(path, sizeof path, "/api/v0/mimei/setcid?arg=%s&cid=%s&cur=1", appid, croot);
+        rc = api(&t, 1, "POST", path, &r, 0) == 200 ? 0 : 1;
+    }
+    if (!rc) {
+        if (a->json)
+            cli_print_json(json_pack("{s:s,s:s,s:s,s:s,s:s*}", "AppId", appid, "Name", name, "Cid", croot, "Ver",
+                                     "cur", "Db", dbid[0] ? dbid : NULL));
+        else {
+            printf("appid= %s\ncid= %s\n", appid, croot);
+            if (dbid[0])
+                printf("db= %s\n", dbid);
+            printf("MiMeiSetCid ver= cur\nuploadapp ok\n");
+        }
+    }
+    json_decref(r);
+    json_decref(manifest);
+    close_target(&t);
+    return rc;
+}
+
+/* --- lapp backup, showapp ------------------------------------------------------ */
+
+int cmd_lapp_backup(const cli_args *a)
+{
+    target t;
+    if (open_target(a, &t, 1))
+        return 1;
+    char id[IDS_LID_LEN + 1], path[128];
+    json_t *r = NULL;
+    int rc = app_id_of(a, &t, id);
+    if (!rc) {
+        snprintf(path, sizeof path, "/api/v0/mimei/backup?arg=%s", id);
+        rc = api(&t, 1, "POST", path, &r, 0) == 200 ? 0 : 1;
+    }
+    if (!rc) {
+        if (a->json)
+            cli_print_json(json_incref(r));
+        else
+            printf("MiMeiBackup mid= %s\nMiMeiBackup ver= %lld\ncid= %s\nlapp backup ok\n", jstr(r, "Mid"),
+                   jint(r, "Ver"), jstr(r, "Cid"));
+    }
+    json_decref(r);
+    close_target(&t);
+    return rc;
+}
+
+static int to_memory(void *arg, const void *data, size_t len) { return fwrite(data, 1, len, arg) == len ? 0 : -1; }
+
+/* The manifest of the app version at cid (NULL when it has none). */
+static json_t *fetch_manifest(target *t, const char *croot)
+{
+    char path[256], err[1024], *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (!mem)
+        return NULL;
+    snprintf(path, sizeof path, "/ipfs/%s/manifest.json", croot);
+    int status = cli_fetch(&t->h, path, to_memory, mem, err, sizeof err);
+    fclose(mem);
+    json_t *doc = status == 200 ? json_loadb(buf, len, 0, NULL) : NULL;
+    free(buf);
+    return doc;
+}
+
+/* Appends the files under cid/rel to files: {"Path", "Cid", "Size"}. */
+static int list_files(target *t, const char *croot, const char *rel, int depth, json_t *files)
+{
+    char path[8192], esc[4096], full[4200];
+    snprintf(full, sizeof full, "%s%s%s", croot, *rel ? "/" : "", rel);
+    cli_escape(esc, sizeof esc, full, 1);
+    snprintf(path, sizeof path, "/api/v0/ls?arg=%s", esc);
+    json_t *r = NULL;
+    if (api(t, 0, "GET", path, &r, 0) != 200)
+        return 1;
+    json_t *obj = json_array_get(json_object_get(r, "Objects"), 0);
+    size_t i;
+    json_t *l;
+    int rc = 0;
+    json_array_foreach(json_object_get(obj, "Links"), i, l)
+    {
+        char sub[4200];
+        snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", jstr(l, "Name"));
+        if (jint(l, "Type") == 1 && depth < DEPTH_MAX)
+            rc = list_files(t, croot, sub, depth + 1, files);
+        else
+            json_array_append_new(files, json_pack("{s:s,s:s,s:I}", "Path", sub, "Cid", jstr(l, "Hash"), "Size",
+                                                   (json_int_t)jint(l, "Size")));
+        if (rc)
+            break;
+    }
+    json_decref(r);
+    return rc;
+}
+
+int cmd_lapp_showapp(const cli_args *a)
+{
+    target t;
+    /* a name needs the author's key; an ID needs none */
+    int need_key = !(a->app && ids_is_leither_id(a->app));
+    if (open_target(a, &t, need_key))
+        return 1;
+    char id[IDS_LID_LEN + 1];
+    json_t *show = NULL, *files = json_array(), *manifest = NULL;
+    int rc = app_id_of(a, &t, id);
+    if (!rc) {
+        int have = exists(&t, id, &show);
+        if (have < 0)
+            rc = 1;
+        else if (!have)
+            rc = cli_fail("no app %s on this node", id);
+    }
+    json_t *info = json_object_get(show, "Info");
+    if (!rc && strcmp(mimei_str(info, "AppType"), "app"))
+        rc = cli_fail("%s is a %s MiMei, not an app", id, mimei_str(info, "AppType"));
+    /* the version: cur (default), last or N */
+    const char *ver = a->version ? a->version : "cur";
+    const char *croot = NULL;
+    long long last = jint(show, "Last");
+    if (!rc) {
+        long long want = -1;
+        if (!strcmp(ver, "cur"))
+            croot = json_string_value(json_object_get(show, "Cur"));
+        else if (!strcmp(ver, "last"))
+            want = last;
+        else {
+            char *end;
+            want = strtoll(ver, &end, 10);
+            if (*end || end == ver || want < 1)
+                rc = cli_fail("-v must be cur, last or a number from 1, not '%s'", ver);
+        }
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(show, "Versions"), i, v) if (jint(v, "Ver") == want) croot =
+            jstr(v, "Cid");
+        if (!rc && !croot)
+            rc = !strcmp(ver, "cur")    ? cli_fail("app %s has no content yet: lapp uploadapp uploads it", id)
+                 : !strcmp(ver, "last") ? cli_fail("app %s has no version yet: lapp backup makes one", id)
+                                        : cli_fail("app %s has no version %s (last is %lld)", id, ver, last);
+    }
+    if (!rc) {
+        manifest = fetch_manifest(&t, croot);
+        rc = list_files(&t, croot, "", 0, files);
+    }
+    if (!rc && a->json) {
+        json_t *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:O,s:O*,s:I,s:O}", "AppId", id, "Author",
+                                mimei_str(info, "Author"), "Name", jstr(manifest, "name"), "Description",
+                                jstr(manifest, "description"), "Version", ver, "Cid", croot, "Files", files, "Cur",
+                                json_object_get(show, "Cur"), "Last", (json_int_t)last, "Versions",
+                                json_object_get(show, "Versions"));
+        cli_print_json(out);
+    } else if (!rc) {
+        printf("ShowApp appid= %s\nAuthor  : %s\nName    : %s\nDesc    : %s\nCreate  : %s\nVersion : %s\nCid     : "
+               "%s\n\nfiles\n-------------------------------------------------------------\n",
+               id, mimei_str(info, "Author"), jstr(manifest, "name"), jstr(manifest, "description"),
+               mimei_str(info, "Create"), ver, croot);
+        size_t i;
+        json_t *f;
+        json_array_foreach(files, i, f) printf("%s %lld %s\n", jstr(f, "Cid"), jint(f, "Size"), jstr(f, "Path"));
+        printf("\nversions\n-------------------------------------------------------------\n");
+        const char *cur = json_string_value(json_object_get(show, "Cur"));
+        printf("cur      %s\n", cur ? cur : "(empty)");
+        json_t *v;
+        json_array_foreach(json_object_get(show, "Versions"), i, v)
+            printf("%-8lld %s\n", jint(v, "Ver"), jstr(v, "Cid"));
+        if (last)
+            printf("last     %lld\n", last);
+        else
+            printf("no versions yet: cur only\n");
+        printf("\nlapp showapp ok\n");
+    }
+    json_decref(files);
+    json_decref(manifest);
+    json_decref(show);
+    close_target(&t);
+    return rc;
+}
