@@ -29,8 +29,9 @@ export function bytes(n) {
 const isBytes = (name) => /size|bytes|memory|mem$|rss/i.test(name);
 const label = (name) => name.replace(/([a-z])([A-Z])/g, "$1 $2");
 
-function el(tag, props = {}, ...children) {
+function el(tag, { dataset, ...props } = {}, ...children) {
   const e = Object.assign(document.createElement(tag), props);
+  Object.assign(e.dataset, dataset || {});
   e.append(...children);
   return e;
 }
