@@ -8,7 +8,7 @@ BUILD="cmake make gcc pkg-config libh2o-evloop-dev libssl-dev libsodium-dev \
 libjansson-dev libcurl4-openssl-dev liblmdb-dev libhiredis-dev"
 TEST="$BUILD libcmocka-dev lua5.4 lua-busted lua-dkjson curl clang \
 libclang-rt-14-dev procps redis-tools redis-server tmux \
-ipfs-cid nodejs npm time wrk nginx libnginx-mod-http-lua"
+ipfs-cid nodejs npm time wrk nginx libnginx-mod-http-lua chromium"
 
 case "${1:-build}" in
   build) want=$BUILD ;;
