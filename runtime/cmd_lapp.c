@@ -692,18 +692,29 @@ int cmd_lapp_showapp(const cli_args *a)
         manifest = fetch_manifest(&t, croot);
         rc = list_files(&t, croot, "", 0, files);
     }
+    /* the app's database, as the node finds it: "database": true or a MID */
+    char dbid[IDS_LID_LEN + 1] = "";
+    json_t *dbv = json_object_get(manifest, "database");
+    if (json_is_true(dbv))
+        mimei_appdb_id(dbid, mimei_str(info, "Author"), id);
+    else if (json_is_string(dbv))
+        snprintf(dbid, sizeof dbid, "%s", json_string_value(dbv));
     if (!rc && a->json) {
         json_t *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:O,s:O*,s:I,s:O}", "AppId", id, "Author",
                                 mimei_str(info, "Author"), "Name", jstr(manifest, "name"), "Description",
                                 jstr(manifest, "description"), "Version", ver, "Cid", croot, "Files", files, "Cur",
                                 json_object_get(show, "Cur"), "Last", (json_int_t)last, "Versions",
                                 json_object_get(show, "Versions"));
+        if (dbid[0])
+            json_object_set_new(out, "Db", json_string(dbid));
         cli_print_json(out);
     } else if (!rc) {
         printf("ShowApp appid= %s\nAuthor  : %s\nName    : %s\nDesc    : %s\nCreate  : %s\nVersion : %s\nCid     : "
                "%s\n\nfiles\n-------------------------------------------------------------\n",
                id, mimei_str(info, "Author"), jstr(manifest, "name"), jstr(manifest, "description"),
                mimei_str(info, "Create"), ver, croot);
+        if (dbid[0])
+            printf("Db      : %s\n", dbid);
         size_t i;
         json_t *f;
         json_array_foreach(files, i, f) printf("%s %lld %s\n", jstr(f, "Cid"), jint(f, "Size"), jstr(f, "Path"));
