@@ -23,7 +23,7 @@ build: deps
 # Creates the node home under the checkout on first use, then runs in the foreground.
 run: build
 	@test -f $(HOME_DIR)/SystemVars.json || $(BUILD)/leither init --home $(HOME_DIR)
-	@exec $(BUILD)/leither run --home $(HOME_DIR)
+	@exec scripts/run.sh $(BUILD)/leither $(HOME_DIR)
 
 # ctest, the fuzzers, then ctest again under the sanitizers.
 test: deps-test build
