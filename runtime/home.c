@@ -58,7 +58,12 @@ static int validate(home *h, const char *file, char *err, size_t errlen)
     json_t *doc = h->doc;
     if (!json_is_object(doc))
         return ERR("%s: settings must be a JSON object", file);
-    long port, threads, body, db_port;
+    long port, threads, body, db_port, lua_mem, lua_instr, lua_wall;
+    /* the Lua limits are read per app (apps.c); here they are only checked */
+    if (int_setting(doc, "lua_memory_mb", 1, 1L << 16, 64, &lua_mem, file, err, errlen) ||
+        int_setting(doc, "lua_instructions", 1000, 1L << 40, 100000000, &lua_instr, file, err, errlen) ||
+        int_setting(doc, "lua_wall_ms", 10, 3600 * 1000, 5000, &lua_wall, file, err, errlen))
+        return -1;
     if (int_setting(doc, "port", 1, 65535, HOME_DEFAULT_PORT, &port, file, err, errlen) ||
         int_setting(doc, "db_port", 1, 65535, HOME_DEFAULT_PORT + 1, &db_port, file, err, errlen) ||
         int_setting(doc, "threads", 0, 256, 0, &threads, file, err, errlen) ||
