@@ -51,6 +51,7 @@ fuzz:
 	done
 
 bench: build
+	@scripts/deps.sh bench
 	tests/bench/footprint.sh $(BUILD)/leither
 	tests/bench/resp.sh $(BUILD)/leither
 	tests/bench/add.sh $(BUILD)/leither

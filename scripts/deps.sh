@@ -1,19 +1,22 @@
 #!/bin/sh
 # Installs the Debian packages Leither needs, or says exactly what to run.
-# Usage: scripts/deps.sh build|test
+# Usage: scripts/deps.sh build|test|bench
 # The package lists are the single source of truth for dependencies.
 set -eu
 
 BUILD="cmake make gcc pkg-config libh2o-evloop-dev libssl-dev libsodium-dev \
-libjansson-dev libcurl4-openssl-dev liblmdb-dev libhiredis-dev"
+libjansson-dev libcurl4-openssl-dev liblmdb-dev libhiredis-dev liblua5.4-dev"
 TEST="$BUILD libcmocka-dev lua5.4 lua-busted lua-dkjson curl clang \
 libclang-rt-14-dev procps redis-tools redis-server tmux \
-ipfs-cid nodejs npm time wrk nginx libnginx-mod-http-lua chromium"
+ipfs-cid nodejs npm time chromium"
+# the references the benchmarks measure against
+BENCH="$TEST wrk nginx libnginx-mod-http-lua redis-server"
 
 case "${1:-build}" in
   build) want=$BUILD ;;
   test) want=$TEST ;;
-  *) echo "usage: scripts/deps.sh build|test" >&2; exit 2 ;;
+  bench) want=$BENCH ;;
+  *) echo "usage: scripts/deps.sh build|test|bench" >&2; exit 2 ;;
 esac
 
 missing=""
