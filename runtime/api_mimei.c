@@ -8,9 +8,8 @@
 
 #include "db.h"
 #include "mimei.h"
+#include "sandbox.h"
 
-#include <lauxlib.h>
-#include <lua.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,25 +169,6 @@ static int link_tsize(blockstore *bs, MDB_txn *txn, const cid *c, uint64_t *tsiz
 #define APP_SOURCE_MAX (4u << 20) /* a Lua file larger than this is refused */
 #define APP_DEPTH_MAX 32
 
-/* Compiles a Lua text chunk without running it: 0, or -1 with
- * "server/main.lua:3: ... near ..." in err.
- * TODO: use sandbox_check_syntax (modules/lua/sandbox.h) once it lands. */
-static int check_lua_syntax(const char *src, size_t len, const char *name, char *err, size_t errlen)
-{
-    lua_State *L = luaL_newstate();
-    if (!L)
-        return snprintf(err, errlen, "%s: out of memory", name), -1;
-    char chunk[4200];
-    snprintf(chunk, sizeof chunk, "=%s", name);
-    int rc = luaL_loadbufferx(L, src, len, chunk, "t");
-    if (rc != LUA_OK) {
-        const char *msg = lua_tostring(L, -1);
-        snprintf(err, errlen, "%s", msg ? msg : "does not compile");
-    }
-    lua_close(L);
-    return rc == LUA_OK ? 0 : -1;
-}
-
 typedef struct {
     char path[4096];
     cid c;
@@ -340,7 +320,7 @@ static int check_app(blockstore *bs, const cid *root, char *err, size_t errlen)
     }
     for (size_t i = 0; i < w.n && !rc; i++) {
         char *src = read_all(bs, &w.files[i].c, &len, err, errlen);
-        if (!src || check_lua_syntax(src, len, w.files[i].path, err, errlen) != 0)
+        if (!src || sandbox_check_syntax(src, len, w.files[i].path, err, errlen) != 0)
             rc = -1;
         free(src);
     }

@@ -21,12 +21,11 @@
  */
 #include "cli.h"
 #include "mimei.h"
+#include "sandbox.h"
 #include "node.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <lauxlib.h>
-#include <lua.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,25 +262,6 @@ int cmd_lapp_new(const cli_args *a)
 
 /* --- the app folder: checks, import ------------------------------------------ */
 
-/* Compiles a Lua text chunk without running it: 0, or -1 with
- * "server/main.lua:3: ... near ..." in err, as the node says it.
- * TODO: use sandbox_check_syntax (modules/lua/sandbox.h) once it lands. */
-static int check_lua_syntax(const char *src, size_t len, const char *name, char *err, size_t errlen)
-{
-    lua_State *L = luaL_newstate();
-    if (!L)
-        return snprintf(err, errlen, "%s: out of memory", name), -1;
-    char chunk[4200];
-    snprintf(chunk, sizeof chunk, "=%s", name);
-    int rc = luaL_loadbufferx(L, src, len, chunk, "t");
-    if (rc != LUA_OK) {
-        const char *msg = lua_tostring(L, -1);
-        snprintf(err, errlen, "%s", msg ? msg : "does not compile");
-    }
-    lua_close(L);
-    return rc == LUA_OK ? 0 : -1;
-}
-
 typedef struct {
     int import; /* 0: the checks only; 1: blocks to the node */
     import_opts o;
@@ -357,7 +337,7 @@ static int check_source(const char *path, const char *rel)
         rc = cli_fail("reading %s failed", path);
     else if (len > SOURCE_MAX)
         rc = cli_fail("%s: larger than %u MB", rel, SOURCE_MAX >> 20);
-    else if (check_lua_syntax(src, len, rel, err, sizeof err) != 0)
+    else if (sandbox_check_syntax(src, len, rel, err, sizeof err) != 0)
         rc = cli_fail("%s", err);
     free(src);
     return rc;
