@@ -255,7 +255,8 @@ static int on_api(h2o_handler_t *self, h2o_req_t *req)
     char signer[IDS_LID_LEN + 1], err[256];
     int signed_by = api_signer(req, signer, err, sizeof err);
     if (signed_by < 0 || (signed_by == 0 && r->who != MAYBE_SIGNED))
-        return api_reply_error(req, 401, "%s", signed_by < 0 ? err : "this command needs a signed request (see lpki)");
+        return api_reply_error(req, 401, "%s",
+                               signed_by < 0 ? err : "this request changes state and needs a signed Authorization header");
     if (r->who == MAYBE_SIGNED)
         return r->fn(req, n, signed_by ? signer : "");
     if (r->who == NODE_WRITER) {
