@@ -33,6 +33,7 @@
 typedef struct apps_vm {
     app_ctx ctx;
     sandbox *sb; /* NULL: a static-only app (no server code) */
+    char version[CID_TEXT_MAX]; /* root as text (req.version) */
     char error[512]; /* why the app could not start, "" when it did */
     uint64_t used; /* last use, for eviction */
     struct apps_vm *next;
@@ -159,6 +160,7 @@ static apps_vm *vm_new(node *n, const char *appid, const json_t *info, const cid
     snprintf(vm->ctx.appid, sizeof vm->ctx.appid, "%s", appid);
     snprintf(vm->ctx.author, sizeof vm->ctx.author, "%s", mimei_str(info, "Author"));
     vm->ctx.root = *root;
+    cid_format(root, vm->version);
     char err[512];
     size_t len;
     json_t *manifest = NULL;
@@ -214,9 +216,13 @@ static apps_vm *vm_new(node *n, const char *appid, const json_t *info, const cid
     return vm;
 }
 
-/* The state for (appid, root), made if needed; older versions of the app
- * and the least recently used beyond VMS_PER_THREAD are dropped. */
-static apps_vm *vm_get(node *n, const char *appid, const json_t *info, const cid *root)
+static json_t *app_info(h2o_req_t *req, node *n, const char *appid);
+
+/* The state for (appid, root), made if needed (the app's info record is
+ * read only then: it never changes); older versions of the app and the
+ * least recently used beyond VMS_PER_THREAD are dropped. NULL after
+ * replying when appid is no app. */
+static apps_vm *vm_get(h2o_req_t *req, node *n, const char *appid, const cid *root)
 {
     apps_vm **p = &vms, *found = NULL;
     size_t count = 0;
@@ -235,6 +241,9 @@ static apps_vm *vm_get(node *n, const char *appid, const json_t *info, const cid
         p = &vm->next;
     }
     if (!found) {
+        json_t *info = app_info(req, n, appid);
+        if (!info)
+            return NULL;
         if (count >= VMS_PER_THREAD) { /* evict the least recently used */
             apps_vm **oldest = &vms;
             for (p = &vms; *p; p = &(*p)->next)
@@ -245,6 +254,7 @@ static apps_vm *vm_get(node *n, const char *appid, const json_t *info, const cid
             vm_free(gone);
         }
         found = vm_new(n, appid, info, root);
+        json_decref(info);
         found->next = vms;
         vms = found;
     }
@@ -331,9 +341,7 @@ static void push_request(lua_State *L, h2o_req_t *req, const apps_vm *vm, const 
     }
     lua_pushstring(L, vm->ctx.appid);
     lua_setfield(L, -2, "app");
-    char text[CID_TEXT_MAX];
-    cid_format(&vm->ctx.root, text);
-    lua_pushstring(L, text);
+    lua_pushstring(L, vm->version);
     lua_setfield(L, -2, "version");
 }
 
@@ -511,20 +519,21 @@ static int on_tpt(h2o_handler_t *self, h2o_req_t *req)
         free(path), free(raw);
         return api_reply_error(req, 400, "invalid path: bad percent-encoding");
     }
-    json_t *info = app_info(req, n, appid);
     cid root;
     char err[512];
-    if (!info) {
+    apps_vm *vm = NULL;
+    if (app_root(n, appid, &root, err, sizeof err) != 0) {
+        json_t *info = app_info(req, n, appid); /* no app at all says more than no content */
+        if (info)
+            api_reply_error(req, 404, "%s", err);
+        json_decref(info);
+    } else {
+        vm = vm_get(req, n, appid, &root);
+    }
+    if (!vm) {
         free(path), free(raw);
         return 0;
     }
-    if (app_root(n, appid, &root, err, sizeof err) != 0) {
-        json_decref(info);
-        free(path), free(raw);
-        return api_reply_error(req, 404, "%s", err);
-    }
-    apps_vm *vm = vm_get(n, appid, info, &root);
-    json_decref(info);
     int rc = 0, done = 0;
     if (vm->error[0]) {
         reply_json_error(req, 500, vm->error, NULL);
@@ -556,17 +565,18 @@ static int on_tpt(h2o_handler_t *self, h2o_req_t *req)
 int apps_render(h2o_req_t *req, node *n, const json_t *info, const char *appid, uint32_t ver, const cid *root,
                 const char *path)
 {
-    json_t *app = app_info(req, n, appid);
     cid app_version, target;
     char err[512], text[CID_TEXT_MAX];
-    if (!app)
-        return 0;
     if (app_root(n, appid, &app_version, err, sizeof err) != 0) {
+        json_t *app = app_info(req, n, appid);
+        if (app)
+            api_reply_error(req, 404, "%s", err);
         json_decref(app);
-        return api_reply_error(req, 404, "%s", err);
+        return 0;
     }
-    apps_vm *vm = vm_get(n, appid, app, &app_version);
-    json_decref(app);
+    apps_vm *vm = vm_get(req, n, appid, &app_version);
+    if (!vm)
+        return 0;
     if (vm->error[0])
         return reply_json_error(req, 500, vm->error, NULL);
     if (!vm->sb)

@@ -38,6 +38,7 @@ local function check_header_text(text, what)
 end
 
 local function percent_decode(s)
+  if not s:find("%", 1, true) then return s end -- the common case, without a pattern
   return (s:gsub("%%(%x%x)", function(hex) return string.char(tonumber(hex, 16)) end))
 end
 
