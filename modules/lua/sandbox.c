@@ -189,8 +189,11 @@ static int pcall_finish(lua_State *L, int status, lua_KContext extra)
     return lua_gettop(L) - (int)extra;
 }
 
+static void refuse_if_spent(lua_State *L);
+
 static int sb_pcall(lua_State *L)
 {
+    refuse_if_spent(L);
     luaL_checkany(L, 1);
     lua_pushboolean(L, 1);
     lua_insert(L, 1);
@@ -198,10 +201,35 @@ static int sb_pcall(lua_State *L)
     return pcall_finish(L, status, 0);
 }
 
+/* xpcall's handler goes through this: an error raised by the hook reaches
+ * the handler with hooks off (Lua re-enables them only after the throw), so
+ * after a breach the app's handler must not run at all. */
+static int handler_guard(lua_State *L)
+{
+    if (sb_of(L)->spent)
+        return 1;
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+/* Entry check of the wrappers: once spent, nothing app-controlled starts. */
+static void refuse_if_spent(lua_State *L)
+{
+    sandbox *sb = sb_of(L);
+    if (sb->spent)
+        raise_limit(L, sb);
+}
+
 static int sb_xpcall(lua_State *L)
 {
+    refuse_if_spent(L);
     int n = lua_gettop(L);
     luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, handler_guard, 1);
+    lua_replace(L, 2);
     lua_pushboolean(L, 1);
     lua_pushvalue(L, 1);
     lua_rotate(L, 3, 2); /* handler, true, f, args... */
@@ -233,6 +261,7 @@ static const char *load_reader(lua_State *L, void *ud, size_t *size)
 /* load: text only; the sandbox's globals unless an env is given. */
 static int sb_load(lua_State *L)
 {
+    refuse_if_spent(L);
     int has_env = !lua_isnone(L, 4);
     size_t l;
     const char *s = lua_tolstring(L, 1, &l);
@@ -359,6 +388,7 @@ static int sb_require(lua_State *L)
 
 static int sb_resume(lua_State *L)
 {
+    refuse_if_spent(L);
     lua_State *co = lua_tothread(L, 1);
     lua_CFunction orig = lua_tocfunction(L, lua_upvalueindex(1));
     int n = orig(L);
@@ -389,6 +419,10 @@ static enum co_state co_status(lua_State *L, lua_State *co)
 static int reset_counted(lua_State *L, lua_State *co)
 {
     sandbox *sb = sb_of(L);
+    /* a coroutine that died by a breach has hooks off: its __close must
+     * never run */
+    if (sb->spent)
+        raise_limit(L, sb);
     if (sb->close_depth >= CLOSE_DEPTH_MAX)
         return luaL_error(L, "coroutine.close nested too deeply (more than %d)", CLOSE_DEPTH_MAX);
     sb->close_depth++;
@@ -401,6 +435,7 @@ static int wrap_call(lua_State *L)
 {
     lua_State *co = lua_tothread(L, lua_upvalueindex(1));
     sandbox *sb = sb_of(L);
+    refuse_if_spent(L);
     int narg = lua_gettop(L), nres;
     if (!lua_checkstack(co, narg))
         return luaL_error(L, "too many arguments to resume");
@@ -603,6 +638,7 @@ static int class_has(int c, int cl)
     case 'u': r = isupper(c); break;
     case 'w': r = isalnum(c); break;
     case 'x': r = isxdigit(c); break;
+    case 'z': r = c == 0; break; /* deprecated, still in 5.4 */
     default: return cl == c;
     }
     r = r != 0;
