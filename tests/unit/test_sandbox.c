@@ -199,6 +199,18 @@ static void metered_c_work(void **state)
     expect("return ('abc'):gsub('%w', function() while true do end end)", SANDBOX_LIMIT, "instruction budget", NULL);
     expect("for s in ('abc'):gmatch('.') do while true do end end", SANDBOX_LIMIT, "instruction budget", NULL);
     expect("table.move({}, 1, 2^40, 1, {})", SANDBOX_LIMIT, "instruction budget", NULL);
+    expect("string.rep('', 2^62)", SANDBOX_LIMIT, "instruction budget", NULL);
+    expect("string.rep('', 2^30, '')", SANDBOX_LIMIT, "instruction budget", NULL);
+    expect("table.insert(setmetatable({}, {__len = function() return 2^62 end}), 1, 1)", SANDBOX_LIMIT,
+           "instruction budget", NULL);
+    expect("table.concat(setmetatable({}, {__index = function() return '' end}), '', 1, 2^62)", SANDBOX_LIMIT,
+           "instruction budget", NULL);
+    expect("table.unpack({}, 1, 1e8)", SANDBOX_LIMIT, "instruction budget", NULL);
+    expect("assert(table.concat({1, 2, 3}, ',') == '1,2,3') assert(select('#', table.unpack({1, 2, 3})) == 3) "
+           "local t = {3, 1, 2} table.sort(t) assert(t[1] == 1) table.insert(t, 4) assert(table.remove(t) == 4) "
+           "assert(('x'):rep(3, ',') == 'x,x,x') assert(('abc'):upper() == 'ABC')",
+           SANDBOX_OK, NULL, NULL);
+    expect("while true do collectgarbage() end", SANDBOX_LIMIT, "instruction budget", NULL);
     expect("local s = ('x'):rep(2^20) while true do local t = s:rep(4) end", SANDBOX_LIMIT, NULL, NULL);
     expect("local s = ('x'):rep(2^20) while true do local t = s:upper() end", SANDBOX_LIMIT, NULL, NULL);
     /* wall clock: slow C work between hook calls */
