@@ -189,8 +189,11 @@ static int pcall_finish(lua_State *L, int status, lua_KContext extra)
     return lua_gettop(L) - (int)extra;
 }
 
+static void refuse_if_spent(lua_State *L);
+
 static int sb_pcall(lua_State *L)
 {
+    refuse_if_spent(L);
     luaL_checkany(L, 1);
     lua_pushboolean(L, 1);
     lua_insert(L, 1);
@@ -198,10 +201,35 @@ static int sb_pcall(lua_State *L)
     return pcall_finish(L, status, 0);
 }
 
+/* xpcall's handler goes through this: an error raised by the hook reaches
+ * the handler with hooks off (Lua re-enables them only after the throw), so
+ * after a breach the app's handler must not run at all. */
+static int handler_guard(lua_State *L)
+{
+    if (sb_of(L)->spent)
+        return 1;
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+/* Entry check of the wrappers: once spent, nothing app-controlled starts. */
+static void refuse_if_spent(lua_State *L)
+{
+    sandbox *sb = sb_of(L);
+    if (sb->spent)
+        raise_limit(L, sb);
+}
+
 static int sb_xpcall(lua_State *L)
 {
+    refuse_if_spent(L);
     int n = lua_gettop(L);
     luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, handler_guard, 1);
+    lua_replace(L, 2);
     lua_pushboolean(L, 1);
     lua_pushvalue(L, 1);
     lua_rotate(L, 3, 2); /* handler, true, f, args... */
@@ -233,6 +261,7 @@ static const char *load_reader(lua_State *L, void *ud, size_t *size)
 /* load: text only; the sandbox's globals unless an env is given. */
 static int sb_load(lua_State *L)
 {
+    refuse_if_spent(L);
     int has_env = !lua_isnone(L, 4);
     size_t l;
     const char *s = lua_tolstring(L, 1, &l);
@@ -242,6 +271,7 @@ static int sb_load(lua_State *L)
         return luaL_error(L, "binary chunks are not allowed in the sandbox");
     if (s) {
         const char *name = luaL_optstring(L, 2, s);
+        sandbox_charge(L, l / 16 + 1); /* compiling runs no instructions */
         status = luaL_loadbufferx(L, s, l, name, "t");
     } else {
         const char *name = luaL_optstring(L, 2, "=(load)");
@@ -281,6 +311,9 @@ static int sb_collectgarbage(lua_State *L)
     const char *opt = luaL_optstring(L, 1, "collect");
     if (strcmp(opt, "count") && strcmp(opt, "collect") && strcmp(opt, "step") && strcmp(opt, "isrunning"))
         return luaL_error(L, "collectgarbage option '%s' is not available in the sandbox", opt);
+    /* a full collection walks the whole heap */
+    if (!strcmp(opt, "collect") || !strcmp(opt, "step"))
+        sandbox_charge(L, sb_of(L)->used / 256 + 1);
     lua_CFunction orig = lua_tocfunction(L, lua_upvalueindex(1));
     return orig(L);
 }
@@ -359,6 +392,7 @@ static int sb_require(lua_State *L)
 
 static int sb_resume(lua_State *L)
 {
+    refuse_if_spent(L);
     lua_State *co = lua_tothread(L, 1);
     lua_CFunction orig = lua_tocfunction(L, lua_upvalueindex(1));
     int n = orig(L);
@@ -389,6 +423,10 @@ static enum co_state co_status(lua_State *L, lua_State *co)
 static int reset_counted(lua_State *L, lua_State *co)
 {
     sandbox *sb = sb_of(L);
+    /* a coroutine that died by a breach has hooks off: its __close must
+     * never run */
+    if (sb->spent)
+        raise_limit(L, sb);
     if (sb->close_depth >= CLOSE_DEPTH_MAX)
         return luaL_error(L, "coroutine.close nested too deeply (more than %d)", CLOSE_DEPTH_MAX);
     sb->close_depth++;
@@ -401,6 +439,7 @@ static int wrap_call(lua_State *L)
 {
     lua_State *co = lua_tothread(L, lua_upvalueindex(1));
     sandbox *sb = sb_of(L);
+    refuse_if_spent(L);
     int narg = lua_gettop(L), nres;
     if (!lua_checkstack(co, narg))
         return luaL_error(L, "too many arguments to resume");
@@ -482,9 +521,11 @@ static int metered(lua_State *L)
     int n = orig(L);
     int top = lua_gettop(L);
     uint64_t out = 0;
-    for (int i = top - n + 1; i <= top; i++)
+    for (int i = top - n + 1; i <= top; i++) {
+        out++;
         if (lua_type(L, i) == LUA_TSTRING)
             out += lua_rawlen(L, i) / BYTES_PER_INSTR;
+    }
     if (out)
         sandbox_charge(L, out);
     return n;
@@ -497,9 +538,9 @@ static int metered_rep(lua_State *L)
     luaL_checklstring(L, 1, &l);
     lua_Integer n = luaL_checkinteger(L, 2);
     luaL_optlstring(L, 3, "", &lsep);
-    if (n > 0) {
+    if (n > 0) { /* the copy loop runs n times even for empty strings */
         double bytes = ((double)l + (double)lsep) * (double)n;
-        double cost = bytes / BYTES_PER_INSTR + 1;
+        double cost = bytes / BYTES_PER_INSTR + (double)n / 8 + 1;
         sandbox_charge(L, cost >= 9e18 ? UINT64_MAX : (uint64_t)cost);
     }
     lua_CFunction orig = lua_tocfunction(L, lua_upvalueindex(1));
@@ -514,6 +555,47 @@ static int metered_move(lua_State *L)
         sandbox_charge(L, (uint64_t)e - (uint64_t)f + 1);
     lua_CFunction orig = lua_tocfunction(L, lua_upvalueindex(1));
     return orig(L);
+}
+
+static uint64_t saturating_mul(uint64_t a, uint64_t b)
+{
+    return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+/* table.insert/remove/sort: their loops run over #t, which __len may make
+ * anything; charged by that length (times upvalue 2) first. */
+static int metered_len(lua_State *L)
+{
+    if (lua_type(L, 1) == LUA_TTABLE) {
+        lua_Integer n = luaL_len(L, 1);
+        if (n > 0)
+            sandbox_charge(L, saturating_mul((uint64_t)n, (uint64_t)lua_tointeger(L, lua_upvalueindex(2))) + 1);
+    }
+    lua_CFunction orig = lua_tocfunction(L, lua_upvalueindex(1));
+    return orig(L);
+}
+
+/* table.concat/unpack: their loops run over i..j (argument upvalue 2 and
+ * the next; j defaults to #t); charged by the range first. */
+static int metered_range(lua_State *L)
+{
+    int at = (int)lua_tointeger(L, lua_upvalueindex(2));
+    if (lua_type(L, 1) == LUA_TTABLE) {
+        int isnum = 1;
+        lua_Integer i = lua_isnoneornil(L, at) ? 1 : lua_tointegerx(L, at, &isnum);
+        if (isnum) {
+            lua_Integer j = lua_isnoneornil(L, at + 1) ? luaL_len(L, 1) : lua_tointegerx(L, at + 1, &isnum);
+            if (isnum && j >= i)
+                sandbox_charge(L, (uint64_t)j - (uint64_t)i + 1);
+        }
+    }
+    lua_CFunction orig = lua_tocfunction(L, lua_upvalueindex(1));
+    int n = orig(L);
+    int top = lua_gettop(L);
+    for (int k = top - n + 1; k <= top; k++)
+        if (lua_type(L, k) == LUA_TSTRING)
+            sandbox_charge(L, lua_rawlen(L, k) / BYTES_PER_INSTR + 1);
+    return n;
 }
 
 static void meter(lua_State *L, const char *lib, const char *name, lua_CFunction with, int per_element)
@@ -603,6 +685,7 @@ static int class_has(int c, int cl)
     case 'u': r = isupper(c); break;
     case 'w': r = isalnum(c); break;
     case 'x': r = isxdigit(c); break;
+    case 'z': r = c == 0; break; /* deprecated, still in 5.4 */
     default: return cl == c;
     }
     r = r != 0;
@@ -1198,11 +1281,11 @@ static int setup(lua_State *L)
     for (size_t i = 0; str_metered[i]; i++)
         meter(L, "string", str_metered[i], metered, 0);
     meter(L, "string", "rep", metered_rep, 0);
-    meter(L, "table", "concat", metered, 1);
-    meter(L, "table", "insert", metered, 1);
-    meter(L, "table", "remove", metered, 1);
-    meter(L, "table", "unpack", metered, 0);
-    meter(L, "table", "sort", metered, 24); /* n log n comparisons */
+    meter(L, "table", "concat", metered_range, 3);
+    meter(L, "table", "unpack", metered_range, 2);
+    meter(L, "table", "insert", metered_len, 1);
+    meter(L, "table", "remove", metered_len, 1);
+    meter(L, "table", "sort", metered_len, 24); /* n log n comparisons */
     meter(L, "table", "move", metered_move, 0);
     static const char *const utf8_metered[] = { "char", "codepoint", "len", "offset", NULL };
     for (size_t i = 0; utf8_metered[i]; i++)

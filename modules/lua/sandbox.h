@@ -1,22 +1,29 @@
 /*
  * sandbox: a Lua 5.4 state that untrusted app code may run in.
  *
- * What app code gets: the base library without dofile/loadfile/
- * collectgarbage beyond "count"/"collect"/"step", `load` of text chunks
- * only (mode "t", the sandbox's globals by default), string (without dump;
- * find/match/gmatch/gsub are metered), table, math, utf8, coroutine, os with
- * only time/clock/date/difftime, and `require` that asks the loader given to
- * sandbox_new. No io, debug, package, string.dump, binary chunks or __gc
- * metamethods (setmetatable refuses a metatable with __gc: finalizers run
- * with hooks off, so one that loops could not be stopped). Naming a missing
- * capability (io, debug, os.execute, ...) raises "X is not available in the
- * sandbox".
+ * What app code gets: the base library without dofile/loadfile/print and
+ * with collectgarbage limited to "count"/"collect"/"step"/"isrunning",
+ * `load` of text chunks only (mode "t", the sandbox's globals by default),
+ * string (without dump; find/match/gmatch/gsub are the sandbox's own,
+ * metered, with Lua 5.4's semantics and errors), table, math, utf8,
+ * coroutine, os with only time/clock/date/difftime, and `require` that asks
+ * the loader given to sandbox_new (names with ".." or "/" refused; results
+ * cached per state). No io, debug, package, string.dump, binary chunks or
+ * __gc metamethods (setmetatable refuses a metatable with __gc: finalizers
+ * run with hooks off, so one that loops could not be stopped). Naming a
+ * missing global or os field (io, debug, package, print, os.execute, ...)
+ * raises "X is not available in the sandbox"; string.dump is simply nil
+ * (the string table is also the strings' __index, where an error would
+ * break ("x").dump == nil), and getmetatable("") is false.
  *
  * Limits, per state: memory (a custom allocator: the state never holds more
  * than memory_max bytes); per request (sandbox_begin .. sandbox_call):
- * instructions (a count hook, inherited by every coroutine; pattern
- * matching and other long C work are charged to the same budget) and wall
- * time. A breach raises an error that pcall, xpcall, coroutine.resume,
+ * instructions (a count hook every 1000 instructions, inherited by every
+ * coroutine; pattern matching, string.rep, table.concat/move/sort and other
+ * long C work are charged to the same budget, about 1 per 64 bytes or per
+ * element) and wall time (checked at each hook call and each charge, so a
+ * slow embedder C function called in a loop is noticed only at the next
+ * one: such functions should call sandbox_charge themselves). A breach raises an error that pcall, xpcall, coroutine.resume,
  * coroutine.wrap and coroutine.close cannot swallow: it always reaches
  * sandbox_call, which reports SANDBOX_LIMIT and which limit.
  *
