@@ -57,6 +57,11 @@ extern const char *cli_prog; /* "leither" or "lapp" */
 
 /* Prints "PROG: message" on stderr; returns 1. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The names in dir that keep() accepts, sorted by bytes (as go-merkledag
+ * orders links). 0, or 1 after cli_fail. Free with cli_free_names. */
+int cli_read_dir(const char *dir, int (*keep)(void *arg, const char *name), void *arg, char ***names, size_t *n);
+void cli_free_names(char **names, size_t n);
 /* Prints doc as indented JSON and drops the reference; returns 0. */
 int cli_print_json(json_t *doc);
 /* Resolves and loads the home; prints the error. 0 on success. */

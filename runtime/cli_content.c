@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -78,4 +79,58 @@ void cli_escape(char *out, size_t cap, const char *in, int keep_slash)
             out[o++] = '%', out[o++] = hex[c >> 4], out[o++] = hex[c & 15];
     }
     out[o] = '\0';
+}
+
+static int name_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int cli_read_dir(const char *dir, int (*keep)(void *arg, const char *name), void *arg, char ***names, size_t *n)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return cli_fail("cannot open %s: %s", dir, strerror(errno));
+    char **v = NULL;
+    size_t cnt = 0, cap = 0;
+    struct dirent *e;
+    int rc = 0;
+    errno = 0;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !keep(arg, e->d_name)) {
+            errno = 0;
+            continue;
+        }
+        if (cnt == cap) {
+            cap = cap ? 2 * cap : 16;
+            char **w = realloc(v, cap * sizeof *v);
+            if (!w) {
+                rc = cli_fail("out of memory");
+                break;
+            }
+            v = w;
+        }
+        if (!(v[cnt] = strdup(e->d_name))) {
+            rc = cli_fail("out of memory");
+            break;
+        }
+        cnt++;
+        errno = 0;
+    }
+    if (!rc && errno)
+        rc = cli_fail("cannot read %s: %s", dir, strerror(errno));
+    closedir(d);
+    if (rc) {
+        cli_free_names(v, cnt);
+        return rc;
+    }
+    if (cnt)
+        qsort(v, cnt, sizeof *v, name_cmp);
+    *names = v;
+    *n = cnt;
+    return 0;
+}
+
+void cli_free_names(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
 }

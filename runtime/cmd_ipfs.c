@@ -145,67 +145,8 @@ static int add_fd(add_ctx *x, int fd, const char *path, cid *root, uint64_t *tsi
     return 0;
 }
 
-typedef struct {
-    char *name;
-    int isdir;
-} dent;
-
-static int dent_cmp(const void *a, const void *b) { return strcmp(((const dent *)a)->name, ((const dent *)b)->name); }
-
-/* Reads a directory's entry names (hidden ones only with --hidden), sorted
- * by bytes as go-merkledag orders links. */
-static int list_dir(add_ctx *x, const char *path, dent **out, size_t *n)
-{
-    DIR *d = opendir(path);
-    if (!d)
-        return cli_fail("cannot open %s: %s", path, strerror(errno));
-    dent *v = NULL;
-    size_t cnt = 0, cap = 0;
-    struct dirent *e;
-    int rc = 0;
-    errno = 0;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        if (is_hidden(e->d_name) && !x->a->hidden)
-            continue;
-        if (cnt == cap) {
-            cap = cap ? 2 * cap : 16;
-            dent *w = realloc(v, cap * sizeof *v);
-            if (!w) {
-                rc = cli_fail("out of memory");
-                break;
-            }
-            v = w;
-        }
-        if (!(v[cnt].name = strdup(e->d_name))) {
-            rc = cli_fail("out of memory");
-            break;
-        }
-        v[cnt++].isdir = 0;
-    }
-    if (!rc && errno)
-        rc = cli_fail("cannot read %s: %s", path, strerror(errno));
-    closedir(d);
-    if (rc) {
-        for (size_t i = 0; i < cnt; i++)
-            free(v[i].name);
-        free(v);
-        return rc;
-    }
-    if (cnt)
-        qsort(v, cnt, sizeof *v, dent_cmp);
-    *out = v;
-    *n = cnt;
-    return 0;
-}
-
-static void free_dents(dent *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i].name);
-    free(v);
-}
+/* Entries -r takes: hidden ones only with --hidden. */
+static int keep_entry(void *arg, const char *name) { return !is_hidden(name) || ((add_ctx *)arg)->a->hidden; }
 
 /* The bytes -r will read under path, for the progress bar's total. */
 static uint64_t size_of(add_ctx *x, const char *path, int depth)
@@ -253,21 +194,21 @@ static int add_path(add_ctx *x, const char *path, const char *name, cid *root, u
     } else if (S_ISDIR(st.st_mode)) {
         if (!x->a->recursive)
             return cli_fail("%s is a directory: add it with -r", path);
-        dent *v = NULL;
+        char **v = NULL;
         size_t n = 0;
-        if ((rc = list_dir(x, path, &v, &n)))
+        if ((rc = cli_read_dir(path, keep_entry, x, &v, &n)))
             return rc;
         dir_entry *entries = calloc(n ? n : 1, sizeof *entries);
         if (!entries) {
-            free_dents(v, n);
+            cli_free_names(v, n);
             return cli_fail("out of memory");
         }
         for (size_t i = 0; i < n && !rc; i++) {
             char *sub = NULL, *subname = NULL;
-            if (asprintf(&sub, "%s/%s", path, v[i].name) < 0 || asprintf(&subname, "%s/%s", name, v[i].name) < 0)
+            if (asprintf(&sub, "%s/%s", path, v[i]) < 0 || asprintf(&subname, "%s/%s", name, v[i]) < 0)
                 rc = cli_fail("out of memory");
             else {
-                entries[i].name = v[i].name;
+                entries[i].name = v[i];
                 rc = add_path(x, sub, subname, &entries[i].target, &entries[i].tsize);
             }
             free(sub);
@@ -276,7 +217,7 @@ static int add_path(add_ctx *x, const char *path, const char *name, cid *root, u
         if (!rc && ufs_make_dir(&x->o, entries, n, x->sink, x->sink_arg, root, tsize) != 0)
             rc = cli_fail("adding %s failed", path);
         free(entries);
-        free_dents(v, n);
+        cli_free_names(v, n);
         if (rc)
             return rc;
     } else if (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {

@@ -24,7 +24,6 @@
 #include "sandbox.h"
 #include "node.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,56 +267,9 @@ typedef struct {
     cli_uploader *up;
 } walk;
 
-typedef struct {
-    char *name;
-} dname;
-
-static int dname_cmp(const void *x, const void *y) { return strcmp(((const dname *)x)->name, ((const dname *)y)->name); }
-
-/* The entries of dir an app upload takes: no dotfiles, no top-level spec/. */
-static int list_dir(const char *dir, int top, dname **out, size_t *n)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return cli_fail("cannot open %s: %s", dir, strerror(errno));
-    dname *v = NULL;
-    size_t cnt = 0, cap = 0;
-    struct dirent *e;
-    int rc = 0;
-    errno = 0;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' || (top && !strcmp(e->d_name, "spec")))
-            continue;
-        if (cnt == cap) {
-            cap = cap ? 2 * cap : 16;
-            dname *w = realloc(v, cap * sizeof *v);
-            if (!w) {
-                rc = cli_fail("out of memory");
-                break;
-            }
-            v = w;
-        }
-        if (!(v[cnt].name = strdup(e->d_name))) {
-            rc = cli_fail("out of memory");
-            break;
-        }
-        cnt++;
-        errno = 0;
-    }
-    if (!rc && errno)
-        rc = cli_fail("cannot read %s: %s", dir, strerror(errno));
-    closedir(d);
-    if (cnt)
-        qsort(v, cnt, sizeof *v, dname_cmp);
-    *out = v;
-    *n = cnt;
-    if (rc) {
-        for (size_t i = 0; i < cnt; i++)
-            free(v[i].name);
-        free(v);
-    }
-    return rc;
-}
+/* The entries an app upload takes: no dotfiles, no top-level spec/. */
+static int keep_top(void *arg, const char *name) { return (void)arg, name[0] != '.' && strcmp(name, "spec"); }
+static int keep_below(void *arg, const char *name) { return (void)arg, name[0] != '.'; }
 
 /* Checks a server/ .lua file as the node will. */
 static int check_source(const char *path, const char *rel)
@@ -354,19 +306,19 @@ static int walk_path(walk *w, const char *path, const char *rel, int depth, cid 
     if (S_ISDIR(st.st_mode)) {
         if (depth > DEPTH_MAX)
             return cli_fail("%s: folders nested too deep", path);
-        dname *v = NULL;
+        char **v = NULL;
         size_t n = 0;
-        if (list_dir(path, depth == 0, &v, &n))
+        if (cli_read_dir(path, depth == 0 ? keep_top : keep_below, NULL, &v, &n))
             return 1;
         dir_entry *entries = calloc(n ? n : 1, sizeof *entries);
         int rc = entries ? 0 : cli_fail("out of memory");
         for (size_t i = 0; i < n && !rc; i++) {
             char *sub = NULL, *subrel = NULL;
-            if (asprintf(&sub, "%s/%s", path, v[i].name) < 0 ||
-                asprintf(&subrel, "%s%s%s", rel, rl ? "/" : "", v[i].name) < 0)
+            if (asprintf(&sub, "%s/%s", path, v[i]) < 0 ||
+                asprintf(&subrel, "%s%s%s", rel, rl ? "/" : "", v[i]) < 0)
                 rc = cli_fail("out of memory");
             else {
-                entries[i].name = v[i].name;
+                entries[i].name = v[i];
                 rc = walk_path(w, sub, subrel, depth + 1, &entries[i].target, &entries[i].tsize);
             }
             free(sub);
@@ -375,9 +327,7 @@ static int walk_path(walk *w, const char *path, const char *rel, int depth, cid 
         if (!rc && w->import && ufs_make_dir(&w->o, entries, n, cli_uploader_sink, w->up, root, tsize) != 0)
             rc = cli_fail("adding %s: %s", path, cli_uploader_error(w->up) ? cli_uploader_error(w->up) : "failed");
         free(entries);
-        for (size_t i = 0; i < n; i++)
-            free(v[i].name);
-        free(v);
+        cli_free_names(v, n);
         return rc;
     }
     if (S_ISLNK(st.st_mode)) {

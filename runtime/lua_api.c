@@ -377,7 +377,8 @@ static int list_entry(void *arg, const char *name, size_t name_len, const cid *t
     char text[CID_TEXT_MAX], err[128];
     cid_format(target, text);
     ufs_stat st = {0};
-    int is_dir = ufs_resolve(l->n->bs, NULL, target, "", NULL, &st, err, sizeof err) == STORE_OK &&
+    cid same;
+    int is_dir = ufs_resolve(l->n->bs, NULL, target, "", &same, &st, err, sizeof err) == STORE_OK &&
                  (st.type == UFS_DIRECTORY || st.type == UFS_HAMT);
     lua_createtable(L, 0, 4);
     lua_pushlstring(L, name, name_len);
@@ -434,17 +435,26 @@ static int version_entry(void *arg, uint32_t ver, const cid *c)
     return 0;
 }
 
+/* For the listings of a readable MiMei (arg 1): a read transaction, and
+ * the table the entries go in pushed. */
+static MDB_txn *begin_listing(lua_State *L, app_ctx *ctx, const char **mid)
+{
+    *mid = luaL_checkstring(L, 1);
+    json_decref(readable_mimei(L, ctx, *mid));
+    char err[256];
+    MDB_txn *txn = bs_begin(ctx->n->bs, 0, err, sizeof err);
+    if (!txn)
+        luaL_error(L, "%s", err);
+    lua_newtable(L);
+    return txn;
+}
+
 /* versions(mid): {ver = 0 is cur, then 1, 2, ...}, each with its cid. */
 static int mimei_versions(lua_State *L)
 {
     app_ctx *ctx = ctx_of(L);
-    const char *mid = luaL_checkstring(L, 1);
-    json_decref(readable_mimei(L, ctx, mid));
-    char err[256];
-    MDB_txn *txn = bs_begin(ctx->n->bs, 0, err, sizeof err);
-    if (!txn)
-        return luaL_error(L, "%s", err);
-    lua_newtable(L);
+    const char *mid;
+    MDB_txn *txn = begin_listing(L, ctx, &mid);
     struct versions_ctx v = {L, 0};
     files_versions(ctx->n->bs, txn, mid, version_entry, &v);
     mdb_txn_abort(txn);
@@ -475,16 +485,12 @@ static int ref_entry(void *arg, const char *other, uint32_t count)
     return 0;
 }
 
+/* refs(mid): the MiMei it references. */
 static int mimei_refs(lua_State *L)
 {
     app_ctx *ctx = ctx_of(L);
-    const char *mid = luaL_checkstring(L, 1);
-    json_decref(readable_mimei(L, ctx, mid));
-    char err[256];
-    MDB_txn *txn = bs_begin(ctx->n->bs, 0, err, sizeof err);
-    if (!txn)
-        return luaL_error(L, "%s", err);
-    lua_newtable(L);
+    const char *mid;
+    MDB_txn *txn = begin_listing(L, ctx, &mid);
     struct versions_ctx v = {L, 0};
     refs_list(ctx->n->bs, txn, mid, ref_entry, &v);
     mdb_txn_abort(txn);

@@ -209,6 +209,53 @@ describe("apps", function()
     assert.matches("has no server code", r.body)
   end)
 
+  it("gives Lua the MiMei, JSON and crypto APIs", function()
+    local id = app("inspect", {
+      ["manifest.json"] = '{"name": "inspect"}',
+      ["server/main.lua"] = [[
+        local m = leither.mimei
+        app.get("/mimei/:mid", function(req)
+          local mid = req.params.mid
+          return { author = m.info(mid).Author, versions = m.versions(mid), cur = m.cur(mid), last = m.last(mid),
+                   list = m.list(mid, "", "cur"), text = m.read(mid, "b.txt", 1), refs = m.refs(mid) }
+        end)
+        app.post("/crypto", function(req)
+          local c = leither.crypto
+          return { sha256 = c.hex(c.sha256(req.body)), blake = #c.blake2b(req.body, 20), random = #c.random(16),
+                   json = leither.json.encode({ a = { 1, 2 }, e = leither.json.object({}), n = leither.json.null }),
+                   back = leither.json.decode('{"x": [true, null]}').x[1] }
+        end)
+      ]],
+    })
+    local mid = ok(run("mimei", "create", "-t", "file")):match("mid= ([%w_%-]+)")
+    local folder = dir .. "/content"
+    t.sh("mkdir -p " .. t.quote(folder))
+    t.write(folder .. "/b.txt", "version one\n")
+    local cid1 = ok(run("ipfs", "add", "-r", "-Q", folder)):gsub("\n$", "")
+    ok(run("mimei", "setcid", mid, cid1))
+    t.write(folder .. "/b.txt", "version two\n")
+    local cid2 = ok(run("ipfs", "add", "-r", "-Q", folder)):gsub("\n$", "")
+    ok(run("mimei", "setcid", mid, cid2))
+    local r = get(id, "/mimei/" .. mid)
+    assert.are.equal(200, r.status, r.body)
+    local doc = t.decode(r.body)
+    assert.are.equal(node.id, doc.author)
+    assert.are.same({ cid2, cid2 }, { doc.cur, doc.last })
+    assert.are.same({ 0, cid2 }, { doc.versions[1].ver, doc.versions[1].cid })
+    assert.are.same({ 1, cid1 }, { doc.versions[2].ver, doc.versions[2].cid })
+    assert.are.same({ "b.txt", "file", 12 }, { doc.list[1].name, doc.list[1].type, doc.list[1].size })
+    assert.are.equal("version one\n", doc.text)
+    r = get(id, "/crypto", "-X POST --data-binary abc")
+    doc = t.decode(r.body)
+    assert.are.equal(t.sh("printf abc | sha256sum").out:match("^%x+"), doc.sha256)
+    assert.are.same({ 20, 16, true }, { doc.blake, doc.random, doc.back })
+    assert.are.equal('{"a":[1,2],"e":{},"n":null}', doc.json)
+    -- a private MiMei of someone else is out of reach
+    r = get(id, "/mimei/" .. string.rep("A", 27))
+    assert.are.equal(500, r.status)
+    assert.matches("no MiMei", t.decode(r.body).error)
+  end)
+
   it("serves the browser SDK", function()
     local r = t.curl(node.url .. "/sdk/leither.js", "-i")
     assert.are.equal(200, r.status)
