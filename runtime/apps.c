@@ -264,19 +264,25 @@ static apps_vm *vm_get(h2o_req_t *req, node *n, const char *appid, const cid *ro
 
 /* --- requests -------------------------------------------------------------------- */
 
-static int decode_pct(char *s)
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Percent-decodes s in place ('+' is a space only in query strings). -1 on
+ * a bad escape or %00, which would cut the string short. */
+static int decode_pct(char *s, int plus_is_space)
 {
     char *w = s;
     for (char *r = s; *r; r++) {
         if (*r == '%') {
-            int hi = r[1] ? (r[1] >= 'a' ? r[1] - 'a' + 10 : r[1] >= 'A' ? r[1] - 'A' + 10 : r[1] - '0') : -1;
-            int lo = hi >= 0 && r[2] ? (r[2] >= 'a' ? r[2] - 'a' + 10 : r[2] >= 'A' ? r[2] - 'A' + 10 : r[2] - '0') : -1;
-            if (hi < 0 || hi > 15 || lo < 0 || lo > 15 || (hi == 0 && lo == 0))
-                return -1; /* %00 would cut the string short */
+            int hi = hex_digit(r[1]), lo = hi < 0 ? -1 : hex_digit(r[2]);
+            if (lo < 0 || (hi == 0 && lo == 0))
+                return -1;
             *w++ = (char)(hi * 16 + lo);
             r += 2;
         } else {
-            *w++ = *r == '+' ? ' ' : *r;
+            *w++ = plus_is_space && *r == '+' ? ' ' : *r;
         }
     }
     *w = '\0';
@@ -294,7 +300,7 @@ static void push_query(lua_State *L, h2o_req_t *req)
         char *eq = strchr(pair, '=');
         if (eq)
             *eq = '\0';
-        if (decode_pct(pair) != 0 || (eq && decode_pct(eq + 1) != 0))
+        if (decode_pct(pair, 1) != 0 || (eq && decode_pct(eq + 1, 1) != 0))
             continue;
         lua_pushstring(L, eq ? eq + 1 : "");
         lua_setfield(L, -2, pair);
@@ -515,7 +521,7 @@ static int on_tpt(h2o_handler_t *self, h2o_req_t *req)
                                appid);
     /* the router gets the path as sent (it decodes parameters itself); static files the decoded one */
     char *raw = restlen ? strndup(rest, restlen) : strdup("/"), *path = strdup(raw);
-    if (decode_pct(path) != 0) {
+    if (decode_pct(path, 0) != 0) {
         free(path), free(raw);
         return api_reply_error(req, 400, "invalid path: bad percent-encoding");
     }

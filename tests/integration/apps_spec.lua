@@ -43,6 +43,7 @@ describe("apps", function()
       ["manifest.json"] = '{"name": "hello", "database": false}',
       ["index.html"] = "<h1>hello page</h1>\n",
       ["static.txt"] = "static bytes\n",
+      ["a+b c.txt"] = "plus and space\n",
       ["server/main.lua"] = [[
         local greet = require("lib.greet")
         app.get("/hello", function(req, res) return "hello" end)
@@ -76,6 +77,10 @@ describe("apps", function()
     assert.are.same({ 200, "static bytes\n" }, { r.status, r.body })
     r = get(id, "/")
     assert.are.same({ 200, "<h1>hello page</h1>\n" }, { r.status, r.body })
+    -- a path's '+' is a plus; escapes decode, bad ones are refused
+    assert.are.same({ 200, "plus and space\n" }, { get(id, "/a+b%20c.txt").status, get(id, "/a+b%20c.txt").body })
+    assert.are.equal(400, get(id, "/x%zz").status)
+    assert.are.equal(400, get(id, "/x%00").status)
     assert.are.equal(301, get(id, "").status)
     assert.are.equal(404, get(id, "/nothing/here").status)
     -- the server's source is not a static file
