@@ -48,10 +48,10 @@ GOAL_LUA=1.2
 GOAL_STATIC=1.3
 NGINX_MODULES=/usr/lib/nginx/modules
 
-die() {
-    echo "http: $*" >&2
-    exit 2
-}
+# shellcheck disable=SC2034 # read by lib.sh
+BENCH_NAME=http
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 [ -x "$BIN" ] || die "$BIN is not an executable (build first: make build)"
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
@@ -75,17 +75,6 @@ NGINX_PID=
 
 # --- cleanup ------------------------------------------------------------------
 
-alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
-
-# Waits up to $2 tenths of a second for pid $1 to be gone.
-wait_gone() {
-    for _ in $(seq 1 "$2"); do
-        alive "$1" || return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 # Ends pid $1 (one we started): TERM, then KILL after 5 s.
 end_pid() {
     alive "$1" || return 0
@@ -108,28 +97,6 @@ trap 'exit 143' TERM
 
 # --- helpers --------------------------------------------------------------------
 
-# Whether something listens on TCP port $1 (IPv4 or IPv6), from /proc/net.
-port_in_use() {
-    local hex
-    hex=$(printf ':%04X' "$1")
-    awk -v h="$hex" 'FNR > 1 && $4 == "0A" && substr($2, length($2) - 4) == h { found = 1 }
-        END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
-# A random TCP port nobody listens on, other than $1 (if given).
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
-        [ "$p" != "${1:-}" ] || continue
-        port_in_use "$p" || {
-            echo "$p"
-            return
-        }
-    done
-    die "no free port found"
-}
-
 # utime + stime of a process, all its threads, in clock ticks; empty when gone
 cpu_ticks() {
     local s
@@ -138,14 +105,6 @@ cpu_ticks() {
     # shellcheck disable=SC2086
     set -- $s
     echo $((${12} + ${13}))
-}
-
-# Sets "key": value in a settings file as `leither init` writes it.
-set_setting() {
-    local file=$1 key=$2 value=$3
-    grep -q "^ *\"$key\": " "$file" || die "no \"$key\" in $file"
-    sed -i "s/^\( *\"$key\": \).*[^,]\(,\?\)\$/\1$value\2/" "$file"
-    grep -q "^ *\"$key\": $value,\?\$" "$file" || die "could not set \"$key\" in $file"
 }
 
 # Waits up to 10 s for an HTTP answer (any status) on port $1.

@@ -58,10 +58,10 @@ GOAL_READS=1.00
 GOAL_WRITES_ALWAYS=1.00
 GOAL_WRITES_EVERYSEC=0.70
 
-die() {
-    echo "resp: $*" >&2
-    exit 2
-}
+# shellcheck disable=SC2034 # read by lib.sh
+BENCH_NAME=resp
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 [ -x "$BIN" ] || die "$BIN is not an executable (build first: make build)"
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
@@ -80,18 +80,6 @@ REDIS_PORTS=()
 REDIS_PIDS=()
 
 # --- cleanup ------------------------------------------------------------------
-
-alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
-
-# Waits up to $2 tenths of a second for pid $1 to be gone.
-wait_gone() {
-    local i
-    for i in $(seq 1 "$2"); do
-        alive "$1" || return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 stop_servers() {
     local i pid
@@ -128,28 +116,6 @@ trap 'exit 143' TERM
 
 # --- helpers --------------------------------------------------------------------
 
-# Whether something listens on TCP port $1 (IPv4 or IPv6), from /proc/net.
-port_in_use() {
-    local hex
-    hex=$(printf ':%04X' "$1")
-    awk -v h="$hex" 'FNR > 1 && $4 == "0A" && substr($2, length($2) - 4) == h { found = 1 }
-        END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
-# A random TCP port nobody listens on, other than $1 (if given).
-free_port() {
-    local p i
-    for i in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
-        [ "$p" != "${1:-}" ] || continue
-        port_in_use "$p" || {
-            echo "$p"
-            return
-        }
-    done
-    die "no free port found"
-}
-
 # utime + stime of a process, all its threads, in clock ticks
 cpu_ticks() {
     local s
@@ -168,14 +134,6 @@ wait_pong() {
         sleep 0.1
     done
     return 1
-}
-
-# Sets "key": value in a settings file as `leither init` writes it.
-set_setting() {
-    local file=$1 key=$2 value=$3
-    grep -q "^ *\"$key\": " "$file" || die "no \"$key\" in $file"
-    sed -i "s/^\( *\"$key\": \).*[^,]\(,\?\)\$/\1$value\2/" "$file"
-    grep -q "^ *\"$key\": $value,\?\$" "$file" || die "could not set \"$key\" in $file"
 }
 
 # Starts a leither node with db_sync $1; sets NODE_PORT (its db_port) and
