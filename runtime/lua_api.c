@@ -603,7 +603,7 @@ static void write_object(json_writer *w, int idx, int depth)
         lua_rawseti(L, entries, 2 * n + 2);
         n++;
     }
-    sandbox_charge(L, (uint64_t)n / 8 + 1);
+    sandbox_charge(L, (uint64_t)n + 8); /* a table, a userdata, a sort */
     json_key *keys = lua_newuserdatauv(L, sizeof *keys * (size_t)(n ? n : 1), 0);
     for (int i = 0; i < n; i++) {
         lua_rawgeti(L, entries, 2 * i + 1);
@@ -656,7 +656,7 @@ static void write_table(json_writer *w, int idx, int depth)
         write_object(w, idx, depth);
         return;
     }
-    sandbox_charge(L, (uint64_t)n / 8 + 1);
+    sandbox_charge(L, (uint64_t)n / 4 + 1);
     put(w, "[", 1);
     for (lua_Integer i = 1; i <= n; i++) {
         if (i > 1)

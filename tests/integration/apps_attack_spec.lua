@@ -1,0 +1,235 @@
+-- Strangers against an app's routes and the leither.* bindings (issue 10,
+-- findings 1, 4, 5 and 11's log lines): unsigned requests that crashed the
+-- node, leaked hundreds of MB, pinned HTTP workers with a finalizer, or
+-- forged log lines. Each attack is repeated over HTTP against a real node;
+-- the node must stay up, answer others, keep its memory, and log one
+-- escaped line per call.
+local t = require("helpers")
+
+local attack = [==[
+app.post("/log", function(req) leither.log("note:", req.body) return "logged" end)
+app.post("/log_levels", function(req)
+  leither.log.info(req.body) leither.log.warn(req.body, 42) leither.log.error(req.body, req.body)
+  return "logged"
+end)
+app.post("/json", function(req) local v = req:json() return { type = type(v), n = #v } end)
+app.post("/decode", function(req) return { ok = pcall(leither.json.decode, req.body) } end)
+-- finding 4: the metatable decode attaches, given a finalizer that never ends
+app.get("/gc", function()
+  local mt = getmetatable(leither.json.decode("{}"))
+  mt.__gc = function() while true do end end
+  for _ = 1, 100 do leither.json.object() leither.json.decode('{"a": {}}') end
+  collectgarbage()
+  return "finalizer set"
+end)
+app.get("/gc_setmetatable", function()
+  local mt = {}
+  setmetatable(leither.json.object(), mt)
+  mt.__gc = function() while true do end end
+  return "replaced"
+end)
+app.get("/metatables", function()
+  local ok, err = pcall(setmetatable, leither.json.object(), {})
+  return {
+    object = getmetatable(leither.json.object()),
+    decoded = getmetatable(leither.json.decode("{}")),
+    log = getmetatable(leither.log),
+    globals = getmetatable(_G),
+    os = getmetatable(os),
+    set = ok, set_error = tostring(err),
+  }
+end)
+-- encode bombs: shared 2^n times, or containing itself
+app.get("/encode_shared", function(req)
+  local t = {}
+  for _ = 1, tonumber(req.query.n) do t = { t, t, t } end
+  return leither.json.encode(t)
+end)
+app.get("/encode_cycle", function()
+  local t = {} t.self = t
+  return leither.json.encode(t)
+end)
+app.get("/ok", function() return "ok" end)
+]==]
+
+local function rss_kb(pid)
+  local status = t.slurp("/proc/" .. tonumber(pid) .. "/status")
+  return tonumber(status:match("VmRSS:%s*(%d+)"))
+end
+
+describe("attacks on an app's routes", function()
+  local node, dir, id, body_file
+
+  setup(function()
+    -- bodies up to 16 MiB: the JSON size limit is what refuses them
+    node = t.start_node({ settings = { threads = 2, max_request_body = 16777216 } })
+    dir = t.tmpdir()
+    t.sh("mkdir -p " .. t.quote(dir .. "/attack/server"))
+    t.write(dir .. "/attack/manifest.json",
+      '{"name": "attack", "limits": {"memory_mb": 32, "instructions": 20000000, "wall_ms": 5000}}')
+    t.write(dir .. "/attack/server/main.lua", attack)
+    local r = t.leither("lapp", "uploadapp", "-i", "attack", "-d", dir, "--json", "--home", node.home)
+    assert.are.equal(0, r.code, r.err)
+    id = t.decode(r.out).AppId
+    body_file = dir .. "/body"
+  end)
+  teardown(function()
+    t.stop_node(node)
+    t.rmtree(dir)
+  end)
+
+  -- an unsigned POST of body to the app's route
+  local function post(route, body, extra)
+    t.write(body_file, body)
+    return t.curl(node.url .. "/tpt/" .. id .. route,
+      "--max-time 60 -H 'Content-Type: application/json' --data-binary @" .. t.quote(body_file) .. " " .. (extra or ""))
+  end
+
+  -- the node is up and answers another request (the bound only catches a hang)
+  local function answers()
+    assert.truthy(t.alive(node.pid), "the node died")
+    local r = t.curl(node.url .. "/tpt/" .. id .. "/ok", "--max-time 10")
+    assert.are.same({ 200, "ok" }, { r.status, r.body })
+    assert.are.equal(200, t.curl(node.url .. "/api/v0/id", "--max-time 10").status)
+  end
+
+  local function log_lines(pattern)
+    local lines = {}
+    for line in ((t.slurp(node.home .. "/leither.log") or "") .. "\n"):gmatch("(.-)\n") do
+      if line:find(pattern, 1, true) then lines[#lines + 1] = line end
+    end
+    return lines
+  end
+
+  describe("leither.log", function()
+    it("logs a 3,000-byte body (it crashed the node with SIGSEGV)", function()
+      local body = "first-" .. string.rep("x", 2988) .. "-last"
+      for _ = 1, 5 do
+        local r = post("/log", body)
+        assert.are.same({ 200, "logged" }, { r.status, r.body })
+      end
+      answers()
+      local lines = log_lines("-last")
+      assert.are.equal(5, #lines)
+      -- the whole argument, not freed memory
+      assert.truthy(lines[1]:find("info: note: " .. body, 1, true), lines[1]:sub(1, 200))
+    end)
+
+    it("logs a 2 KB argument exactly", function()
+      local body = "two-k:" .. string.rep("0123456789abcdef", 128)
+      assert.are.equal(200, post("/log", body).status)
+      local lines = log_lines("two-k:")
+      assert.are.equal(1, #lines)
+      assert.are.equal("info: note: " .. body, lines[1]:sub(-#("info: note: " .. body)))
+    end)
+
+    it("writes one escaped line per call: an app cannot forge log lines", function()
+      local forged = "leither: app " .. id .. " info: forged-line"
+      local body = "innocent\n" .. forged .. "\r\n\27[31mred\0nul\\ tab\there \xff\xfe"
+      assert.are.equal(200, post("/log", body).status)
+      assert.are.equal(200, post("/log_levels", body).status)
+      local lines = log_lines("innocent")
+      assert.are.equal(4, #lines)
+      for _, line in ipairs(lines) do
+        assert.truthy(line:find("innocent\\nleither: app " .. id .. " info: forged-line\\r\\n\\x1b[31mred\\x00nul\\\\ tab\\there \\xff\\xfe",
+          1, true), line)
+      end
+      for _, line in ipairs(log_lines("forged-line")) do
+        assert.falsy(line:find("^leither: app " .. id:gsub("%p", "%%%0") .. " info: forged%-line"), line)
+      end
+      assert.matches(" warn: innocent.*here \\xff\\xfe 42$", lines[3])
+      assert.matches(" error: innocent.*here \\xff\\xfe innocent", lines[4])
+    end)
+
+    it("caps a line at 4 KiB: 7 MB per call write one short line", function()
+      local body = "huge:" .. string.rep("y", 7000000)
+      for _ = 1, 3 do assert.are.equal(200, post("/log", body).status) end
+      answers()
+      local lines = log_lines("huge:")
+      assert.are.equal(3, #lines)
+      for _, line in ipairs(lines) do
+        assert.truthy(#line < 4096 + 200, "line of " .. #line .. " bytes")
+        assert.matches("%.%.%. %[%d+ more bytes not logged%]$", line)
+      end
+      assert.truthy(#(t.slurp(node.home .. "/leither.log")) < 1000000, "the log stays small")
+    end)
+  end)
+
+  describe("leither.json", function()
+    -- 6 MB of [[],[],...]: 2 million tables, far over the app's 32 MB
+    local bomb = "[" .. string.rep("[],", 2000000) .. "[]]"
+
+    it("stops a decode bomb at the memory limit without leaking (265 MB per request leaked)", function()
+      local first = post("/json", bomb)
+      assert.are.equal(500, first.status, first.body)
+      assert.are.equal("memory", t.decode(first.body).limit, first.body)
+      answers()
+      local before = rss_kb(node.pid)
+      for _ = 1, 8 do
+        local r = post("/json", bomb)
+        assert.are.equal(500, r.status)
+        assert.are.equal("memory", t.decode(r.body).limit, r.body)
+      end
+      answers()
+      local grown = rss_kb(node.pid) - before
+      -- leaking, 8 requests would add about 2 GB; the bound allows noise
+      assert.truthy(grown < 64 * 1024, "RSS grew by " .. grown .. " kB over 8 decode bombs")
+    end)
+
+    it("refuses JSON text over a quarter of the app's memory limit, naming the limit", function()
+      local r = post("/json", "[" .. string.rep("1,", 4200000) .. "1]")
+      assert.are.equal(400, r.status, r.body)
+      assert.matches("over the limit of 8388608 bytes %(a quarter of the app's memory limit%)", t.decode(r.body).error)
+      answers()
+    end)
+
+    it("refuses nesting deeper than 200 levels with a 400", function()
+      for _, text in ipairs({ string.rep("[", 100000), string.rep('{"a":', 100000), string.rep("[", 201) .. string.rep("]", 201) }) do
+        local r = post("/json", text)
+        assert.are.equal(400, r.status, r.body)
+        assert.matches("nested too deeply %(more than 200 levels%)", t.decode(r.body).error)
+      end
+      local ok = post("/json", string.rep("[", 200) .. string.rep("]", 200))
+      assert.are.same({ 200, { type = "table", n = 1 } }, { ok.status, t.decode(ok.body) })
+      answers()
+    end)
+
+    it("stops encode bombs: shared tables, and a table that contains itself", function()
+      local shared = t.curl(node.url .. "/tpt/" .. id .. "/encode_shared?n=40", "--max-time 60")
+      assert.are.equal(500, shared.status, shared.body)
+      local doc = t.decode(shared.body)
+      assert.truthy(doc.limit or doc.error:find("over the limit", 1, true), shared.body)
+      local cycle = t.curl(node.url .. "/tpt/" .. id .. "/encode_cycle", "--max-time 60")
+      assert.are.equal(500, cycle.status)
+      assert.matches("nested too deeply", t.decode(cycle.body).error)
+      answers()
+    end)
+  end)
+
+  describe("metatables", function()
+    it("hands app code no metatable the C side made", function()
+      local r = t.curl(node.url .. "/tpt/" .. id .. "/metatables")
+      assert.are.equal(200, r.status, r.body)
+      local doc = t.decode(r.body)
+      assert.are.equal("leither.json.object", doc.object)
+      assert.are.equal("leither.json.object", doc.decoded)
+      assert.are.same({ false, false, false, false }, { doc.log, doc.globals, doc.os, doc.set })
+      assert.matches("protected metatable", doc.set_error)
+    end)
+
+    it("gives a finalizer no way in: the workers keep serving and SIGTERM stops the node", function()
+      for _ = 1, 6 do -- three times the workers: each would have been pinned for good
+        local r = t.curl(node.url .. "/tpt/" .. id .. "/gc", "--max-time 20")
+        assert.are.equal(500, r.status, r.body)
+        assert.matches("attempt to index a string value", t.decode(r.body).error)
+        local s = t.curl(node.url .. "/tpt/" .. id .. "/gc_setmetatable", "--max-time 20")
+        assert.are.equal(500, s.status, s.body)
+        assert.matches("protected metatable", t.decode(s.body).error)
+      end
+      answers()
+      local stop = t.leither("stop", "--home", node.home)
+      assert.are.equal(0, stop.code, stop.err)
+      assert.falsy(t.alive(node.pid), "the node did not stop")
+    end)
+  end)
+end)
