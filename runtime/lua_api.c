@@ -867,6 +867,45 @@ static void version_root(lua_State *L, app_ctx *ctx, const char *mid, int ver_id
         luaL_error(L, "%s", err);
 }
 
+/* Store calls and their callbacks hold LMDB transactions, cursors and
+ * buffers: no Lua error may jump over them. So what goes into Lua while they
+ * run is pushed under lua_pcall; a failure stops the walk, the store cleans
+ * up, and then the error goes on (sandbox_rethrow). */
+typedef struct {
+    lua_State *L;
+    int table;  /* stack index of the table entries go in */
+    int status; /* of the first failed push; its error object on top */
+} entries;
+
+static int push_under_protection(entries *e, lua_CFunction add, void *item)
+{
+    lua_pushcfunction(e->L, add);
+    lua_pushvalue(e->L, e->table);
+    lua_pushlightuserdata(e->L, item);
+    e->status = lua_pcall(e->L, 2, 0, 0);
+    return e->status != LUA_OK;
+}
+
+/* Before a store walk: room for push_under_protection, the table pushed. */
+static void begin_entries(lua_State *L, entries *e)
+{
+    luaL_checkstack(L, 8, "too many nested calls");
+    lua_newtable(L);
+    *e = (entries){L, lua_gettop(L), LUA_OK};
+}
+
+static void end_entries(entries *e)
+{
+    if (e->status != LUA_OK)
+        sandbox_rethrow(e->L, e->status);
+}
+
+static int push_bytes_protected(lua_State *L)
+{
+    lua_pushlstring(L, lua_touserdata(L, 1), (size_t)lua_tointeger(L, 2));
+    return 1;
+}
+
 static int mimei_read(lua_State *L)
 {
     app_ctx *ctx = ctx_of(L);
@@ -881,39 +920,56 @@ static int mimei_read(lua_State *L)
     char *data = apps_read(ctx->n, &root, path, READ_MAX, &len, err, sizeof err);
     if (!data)
         return luaL_error(L, "%s", err);
-    sandbox_charge(L, len / 64);
-    lua_pushlstring(L, data, len);
+    lua_pushcfunction(L, push_bytes_protected); /* up to 16 MiB must not leak on the memory limit */
+    lua_pushlightuserdata(L, data);
+    lua_pushinteger(L, (lua_Integer)len);
+    int status = lua_pcall(L, 2, 1, 0);
     free(data);
+    if (status != LUA_OK)
+        sandbox_rethrow(L, status);
+    sandbox_charge(L, len / 64);
     return 1;
 }
 
 struct list_ctx {
-    lua_State *L;
+    entries e;
     node *n;
-    int i;
 };
+
+struct dir_item {
+    const char *name;
+    size_t name_len;
+    const char *cid, *type;
+    lua_Integer size;
+};
+
+static int add_dir_item(lua_State *L)
+{
+    const struct dir_item *d = lua_touserdata(L, 2);
+    lua_createtable(L, 0, 4);
+    lua_pushlstring(L, d->name, d->name_len);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, d->cid);
+    lua_setfield(L, -2, "cid");
+    lua_pushinteger(L, d->size);
+    lua_setfield(L, -2, "size");
+    lua_pushstring(L, d->type);
+    lua_setfield(L, -2, "type");
+    lua_rawseti(L, 1, (lua_Integer)lua_rawlen(L, 1) + 1);
+    return 0;
+}
 
 static int list_entry(void *arg, const char *name, size_t name_len, const cid *target, uint64_t tsize)
 {
     struct list_ctx *l = arg;
-    lua_State *L = l->L;
     char text[CID_TEXT_MAX], err[128];
     cid_format(target, text);
     ufs_stat st = {0};
     cid same;
     int is_dir = ufs_resolve(l->n->bs, NULL, target, "", &same, &st, err, sizeof err) == STORE_OK &&
                  (st.type == UFS_DIRECTORY || st.type == UFS_HAMT);
-    lua_createtable(L, 0, 4);
-    lua_pushlstring(L, name, name_len);
-    lua_setfield(L, -2, "name");
-    lua_pushstring(L, text);
-    lua_setfield(L, -2, "cid");
-    lua_pushinteger(L, (lua_Integer)(is_dir ? tsize : st.size));
-    lua_setfield(L, -2, "size");
-    lua_pushstring(L, is_dir ? "dir" : "file");
-    lua_setfield(L, -2, "type");
-    lua_rawseti(L, -2, ++l->i);
-    return 0;
+    struct dir_item d = {name, name_len, text, is_dir ? "dir" : "file", (lua_Integer)(is_dir ? tsize : st.size)};
+    return push_under_protection(&l->e, add_dir_item, &d);
 }
 
 static int mimei_list(lua_State *L)
@@ -932,43 +988,51 @@ static int mimei_list(lua_State *L)
         return luaL_error(L, "%s", err);
     if (st.type != UFS_DIRECTORY && st.type != UFS_HAMT)
         return luaL_error(L, "%s/%s is not a folder", mid, path);
-    lua_newtable(L);
-    struct list_ctx l = {L, ctx->n, 0};
-    if (ufs_list(ctx->n->bs, NULL, &dir, list_entry, &l, err, sizeof err) != STORE_OK)
+    struct list_ctx l = {.n = ctx->n};
+    begin_entries(L, &l.e);
+    rc = ufs_list(ctx->n->bs, NULL, &dir, list_entry, &l, err, sizeof err);
+    end_entries(&l.e);
+    if (rc != STORE_OK)
         return luaL_error(L, "%s", err);
     return 1;
 }
 
-struct versions_ctx {
-    lua_State *L;
-    int i;
+struct version_item {
+    uint32_t ver;
+    const char *cid;
 };
+
+static int add_version_item(lua_State *L)
+{
+    const struct version_item *v = lua_touserdata(L, 2);
+    lua_createtable(L, 0, 2);
+    lua_pushinteger(L, v->ver);
+    lua_setfield(L, -2, "ver");
+    lua_pushstring(L, v->cid);
+    lua_setfield(L, -2, "cid");
+    lua_rawseti(L, 1, (lua_Integer)lua_rawlen(L, 1) + 1);
+    return 0;
+}
 
 static int version_entry(void *arg, uint32_t ver, const cid *c)
 {
-    struct versions_ctx *v = arg;
     char text[CID_TEXT_MAX];
     cid_format(c, text);
-    lua_createtable(v->L, 0, 2);
-    lua_pushinteger(v->L, ver);
-    lua_setfield(v->L, -2, "ver");
-    lua_pushstring(v->L, text);
-    lua_setfield(v->L, -2, "cid");
-    lua_rawseti(v->L, -2, ++v->i);
-    return 0;
+    struct version_item v = {ver, text};
+    return push_under_protection(arg, add_version_item, &v);
 }
 
 /* For the listings of a readable MiMei (arg 1): a read transaction, and
  * the table the entries go in pushed. */
-static MDB_txn *begin_listing(lua_State *L, app_ctx *ctx, const char **mid)
+static MDB_txn *begin_listing(lua_State *L, app_ctx *ctx, const char **mid, entries *e)
 {
     *mid = luaL_checkstring(L, 1);
     json_decref(readable_mimei(L, ctx, *mid));
     char err[256];
+    begin_entries(L, e);
     MDB_txn *txn = bs_begin(ctx->n->bs, 0, err, sizeof err);
     if (!txn)
         luaL_error(L, "%s", err);
-    lua_newtable(L);
     return txn;
 }
 
@@ -977,10 +1041,11 @@ static int mimei_versions(lua_State *L)
 {
     app_ctx *ctx = ctx_of(L);
     const char *mid;
-    MDB_txn *txn = begin_listing(L, ctx, &mid);
-    struct versions_ctx v = {L, 0};
-    files_versions(ctx->n->bs, txn, mid, version_entry, &v);
+    entries e;
+    MDB_txn *txn = begin_listing(L, ctx, &mid, &e);
+    files_versions(ctx->n->bs, txn, mid, version_entry, &e);
     mdb_txn_abort(txn);
+    end_entries(&e);
     return 1;
 }
 
@@ -999,13 +1064,17 @@ static int push_version_cid(lua_State *L, const char *spec)
 static int mimei_cur(lua_State *L) { return push_version_cid(L, "cur"); }
 static int mimei_last(lua_State *L) { return push_version_cid(L, "last"); }
 
+static int add_ref_item(lua_State *L)
+{
+    lua_pushstring(L, lua_touserdata(L, 2));
+    lua_rawseti(L, 1, (lua_Integer)lua_rawlen(L, 1) + 1);
+    return 0;
+}
+
 static int ref_entry(void *arg, const char *other, uint32_t count)
 {
-    struct versions_ctx *v = arg;
     (void)count;
-    lua_pushstring(v->L, other);
-    lua_rawseti(v->L, -2, ++v->i);
-    return 0;
+    return push_under_protection(arg, add_ref_item, (void *)other);
 }
 
 /* refs(mid): the MiMei it references. */
@@ -1013,10 +1082,11 @@ static int mimei_refs(lua_State *L)
 {
     app_ctx *ctx = ctx_of(L);
     const char *mid;
-    MDB_txn *txn = begin_listing(L, ctx, &mid);
-    struct versions_ctx v = {L, 0};
-    refs_list(ctx->n->bs, txn, mid, ref_entry, &v);
+    entries e;
+    MDB_txn *txn = begin_listing(L, ctx, &mid, &e);
+    refs_list(ctx->n->bs, txn, mid, ref_entry, &e);
     mdb_txn_abort(txn);
+    end_entries(&e);
     return 1;
 }
 
