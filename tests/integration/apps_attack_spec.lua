@@ -206,6 +206,33 @@ describe("attacks on an app's routes", function()
     end)
   end)
 
+  describe("listings at the memory limit", function()
+    it("leak no LMDB reader: the node still reads after hundreds of breaches inside mimei.list", function()
+      -- a second app with a small memory limit, so that each request fills it fast
+      t.sh("mkdir -p " .. t.quote(dir .. "/lister/server"))
+      t.write(dir .. "/lister/manifest.json", '{"name": "lister", "limits": {"memory_mb": 2}}')
+      t.write(dir .. "/lister/server/main.lua", [[
+app.get("/fill", function(req)
+  local keep = {}
+  while true do keep[#keep + 1] = leither.mimei.list(req.query.mid, "") end
+end)
+app.get("/list", function(req) return { n = #leither.mimei.list(req.query.mid, "") } end)
+]])
+      local r = t.leither("lapp", "uploadapp", "-i", "lister", "-d", dir, "--json", "--home", node.home)
+      assert.are.equal(0, r.code, r.err)
+      local lister = t.decode(r.out).AppId
+      -- LMDB has 126 reader slots: each breach inside a listing held one for good
+      for i = 1, 200 do
+        local fill = t.curl(node.url .. "/tpt/" .. lister .. "/fill?mid=" .. id, "--max-time 20")
+        assert.are.equal(500, fill.status, fill.body)
+        assert.are.equal("memory", t.decode(fill.body).limit, "request " .. i .. ": " .. fill.body)
+      end
+      local list = t.curl(node.url .. "/tpt/" .. lister .. "/list?mid=" .. id, "--max-time 20")
+      assert.are.same({ 200, { n = 2 } }, { list.status, t.decode(list.body) })
+      answers()
+    end)
+  end)
+
   describe("metatables", function()
     it("hands app code no metatable the C side made", function()
       local r = t.curl(node.url .. "/tpt/" .. id .. "/metatables")
