@@ -798,23 +798,22 @@ static int db_exec_lua(lua_State *L)
     resp_batch b = {.user = ctx->author, .select = own ? ctx->db : mid, .read_only = !own, .multi = multi,
                     .ncmds = ncmds, .cmds = cmds};
     redisReply *r = resp_call(ctx->n->resp, &b);
-    if (r->type == REDIS_REPLY_ERROR) {
-        lua_pushlstring(L, r->str, r->len);
-        freeReplyObject(r);
-        return lua_error(L);
-    }
-    if (!multi && r->elements == 1 && r->element[0]->type == REDIS_REPLY_ERROR) {
-        lua_pushlstring(L, r->element[0]->str, r->element[0]->len);
-        freeReplyObject(r);
-        return lua_error(L);
-    }
-    /* a reply too big for the memory limit must not leak the C copy */
+    /* an error reply (or a lone command's) is raised; the rest is the value */
+    const redisReply *failed = r->type == REDIS_REPLY_ERROR ? r
+                               : !multi && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+                                       r->element[0]->type == REDIS_REPLY_ERROR
+                                   ? r->element[0]
+                                   : NULL;
+    /* pushed under protection: a reply too big for the memory limit must
+     * not leak the C copy */
     lua_pushcfunction(L, push_reply_protected);
-    lua_pushlightuserdata(L, r);
+    lua_pushlightuserdata(L, (void *)(failed ? failed : r));
     int status = lua_pcall(L, 1, 1, 0);
     freeReplyObject(r);
     if (status != LUA_OK)
         sandbox_rethrow(L, status);
+    if (failed)
+        return lua_error(L);
     return 1;
 }
 

@@ -213,12 +213,21 @@ describe("attacks on an app's routes", function()
     end)
   end)
 
-  describe("listings at the memory limit", function()
-    it("leak no LMDB reader: the node still reads after 150 breaches inside mimei.list", function()
-      -- a second app with a small memory limit, so that each request fills it fast
+  describe("listings and database replies at the memory limit", function()
+    local lister
+
+    -- a second app with a small memory limit, so that each request fills it fast
+    setup(function()
       t.sh("mkdir -p " .. t.quote(dir .. "/lister/server"))
-      t.write(dir .. "/lister/manifest.json", '{"name": "lister", "limits": {"memory_mb": 2}}')
+      t.write(dir .. "/lister/manifest.json", '{"name": "lister", "database": true, "limits": {"memory_mb": 2}}')
       t.write(dir .. "/lister/server/main.lua", [[
+local db = leither.db()
+app.post("/seed", function()
+  local v, args = string.rep("v", 100), {}
+  for i = 1, 20000 do args[i] = v end
+  return { n = db:rpush("big", table.unpack(args)) }
+end)
+app.get("/lrange", function() return { n = #db:lrange("big", 0, -1) } end)
 app.get("/fill", function(req)
   local keep = {}
   while true do keep[#keep + 1] = leither.mimei.list(req.query.mid, "") end
@@ -227,7 +236,10 @@ app.get("/list", function(req) return { n = #leither.mimei.list(req.query.mid, "
 ]])
       local r = t.leither("lapp", "uploadapp", "-i", "lister", "-d", dir, "--json", "--home", node.home)
       assert.are.equal(0, r.code, r.err)
-      local lister = t.decode(r.out).AppId
+      lister = t.decode(r.out).AppId
+    end)
+
+    it("leak no LMDB reader: the node still reads after 150 breaches inside mimei.list", function()
       -- LMDB has 126 reader slots: each breach inside a listing held one for good
       for i = 1, 150 do
         local fill = t.curl(node.url .. "/tpt/" .. lister .. "/fill?mid=" .. id, "--max-time 20")
@@ -237,6 +249,24 @@ app.get("/list", function(req) return { n = #leither.mimei.list(req.query.mid, "
       local list = t.curl(node.url .. "/tpt/" .. lister .. "/list?mid=" .. id, "--max-time 20")
       assert.are.same({ 200, { n = 2 } }, { list.status, t.decode(list.body) })
       answers()
+    end)
+
+    it("free a database reply too big for the memory limit", function()
+      local seed = t.curl(node.url .. "/tpt/" .. lister .. "/seed", "--max-time 20 -X POST")
+      assert.are.same({ 200, { n = 20000 } }, { seed.status, t.decode(seed.body) })
+      -- 20,000 strings of 100 bytes do not fit in 2 MB: each request breaches
+      -- while the reply goes into Lua (its C copy, ~3 MB, leaked before)
+      local function breach()
+        local r = t.curl(node.url .. "/tpt/" .. lister .. "/lrange", "--max-time 20")
+        assert.are.equal(500, r.status, r.body)
+      end
+      breach()
+      local before = rss_kb(node.pid)
+      for _ = 1, 40 do breach() end
+      answers()
+      local grown = rss_kb(node.pid) - before
+      local bound = sanitized(node.pid) and 512 * 1024 or 64 * 1024
+      assert.truthy(grown < bound, "RSS grew by " .. grown .. " kB over 40 replies")
     end)
   end)
 
