@@ -209,7 +209,7 @@ static apps_vm *vm_new(node *n, const char *appid, const json_t *info, const cid
     char trace[4096];
     if (sandbox_call(vm->sb, 2, 0, err, sizeof err, trace, sizeof trace) != SANDBOX_OK) {
         snprintf(vm->error, sizeof vm->error, "%s", err);
-        fprintf(stderr, "leither: app %s does not start: %s\n", appid, trace);
+        luaapi_log_trace(appid, " does not start", trace);
         sandbox_free(vm->sb);
         vm->sb = NULL;
     }
@@ -382,7 +382,7 @@ static int send_result(h2o_req_t *req, lua_State *L, const apps_vm *vm)
     if (status < 100 || status > 599)
         status = 500;
     if (lua_isstring(L, base + 3))
-        fprintf(stderr, "leither: app %s: %s\n", vm->ctx.appid, lua_tostring(L, base + 3));
+        luaapi_log_trace(vm->ctx.appid, "", lua_tostring(L, base + 3));
     req->res.status = (int)status;
     req->res.reason = api_reason((int)status);
     int has_type = 0;
@@ -442,7 +442,7 @@ static int call_router(h2o_req_t *req, apps_vm *vm, const char *fn, int nargs)
         return 1;
     }
     if (st == SANDBOX_ERROR) {
-        fprintf(stderr, "leither: app %s failed: %s\n", vm->ctx.appid, trace[0] ? trace : err);
+        luaapi_log_trace(vm->ctx.appid, " failed", trace[0] ? trace : err);
         reply_json_error(req, 500, err, NULL);
         return 1;
     }

@@ -1221,6 +1221,37 @@ static int log_at(lua_State *L, const char *level, int first)
     return 0;
 }
 
+#define LOG_TRACE_MAX 16384 /* bytes of an error and its traceback in the log */
+
+void luaapi_log_trace(const char *appid, const char *what, const char *text)
+{
+    char out[LOG_TRACE_MAX + 1];
+    size_t len = 0;
+    const unsigned char *s = (const unsigned char *)text, *end = s + strlen(text);
+    while (s < end) {
+        char piece[8];
+        size_t piece_len, used;
+        /* the traceback's own lines stay lines, but each starts with a tab or
+         * "stack traceback:": none that app text makes can pass for a record */
+        if (*s == '\n' && s[1] == '\t') {
+            memcpy(piece, "\n\t", 2);
+            piece_len = used = 2;
+        } else if (*s == '\n' && !strncmp((const char *)s + 1, "stack traceback:", 16)) {
+            piece[0] = '\n';
+            piece_len = used = 1;
+        } else {
+            used = escape_for_log(s, end, piece, &piece_len);
+        }
+        if (len + piece_len > LOG_TRACE_MAX)
+            break;
+        memcpy(out + len, piece, piece_len);
+        len += piece_len;
+        s += used;
+    }
+    out[len] = '\0';
+    fprintf(stderr, "leither: app %s%s: %s%s\n", appid, what, out, s < end ? " ... [cut]" : "");
+}
+
 static int log_call(lua_State *L) { return log_at(L, "info", 2); } /* leither.log(...): arg 1 is the table */
 static int log_info(lua_State *L) { return log_at(L, "info", 1); }
 static int log_warn(lua_State *L) { return log_at(L, "warn", 1); }

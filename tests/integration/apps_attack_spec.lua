@@ -49,6 +49,17 @@ app.get("/encode_cycle", function()
   local t = {} t.self = t
   return leither.json.encode(t)
 end)
+-- errors and the router's log text reach the node log too
+app.get("/error_forge", function(req)
+  error("boom\nleither: app " .. req.query.id .. " info: forged-by-error\n\27[2J")
+end)
+local dispatch = app._dispatch
+app._dispatch = function(req)
+  if req.path == "/dispatch_forge" then
+    return 200, {}, "dispatched", "text\nleither: app someone info: forged-by-dispatch"
+  end
+  return dispatch(req)
+end
 app.get("/ok", function() return "ok" end)
 ]==]
 
@@ -145,6 +156,20 @@ describe("attacks on an app's routes", function()
       end
       assert.matches(" warn: innocent.*here \\xff\\xfe 42$", lines[3])
       assert.matches(" error: innocent.*here \\xff\\xfe innocent", lines[4])
+    end)
+
+    it("keeps an error's text and the router's log text from starting lines of their own", function()
+      local r = t.curl(node.url .. "/tpt/" .. id .. "/error_forge?id=" .. id)
+      assert.are.equal(500, r.status, r.body)
+      assert.are.equal(200, t.curl(node.url .. "/tpt/" .. id .. "/dispatch_forge").status)
+      local log = t.slurp(node.home .. "/leither.log")
+      assert.truthy(log:find("boom\\nleither: app " .. id .. " info: forged-by-error\\n\\x1b[2J\n", 1, true), log)
+      assert.truthy(log:find("\nstack traceback:\n\t", 1, true), "the traceback keeps its lines")
+      assert.truthy(log:find(": text\\nleither: app someone info: forged-by-dispatch\n", 1, true))
+      for line in log:gmatch("[^\n]+") do
+        assert.falsy(line:find("^leither: app [^ ]+ info: forged"), line)
+        assert.falsy(line:find("\27", 1, true), "an escape sequence reached the log")
+      end
     end)
 
     it("caps a line at 4 KiB: 7 MB per call write one short line", function()
