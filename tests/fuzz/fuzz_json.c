@@ -5,7 +5,7 @@
  * The input is JSON text, unless its first byte names a bomb (no JSON text
  * starts with these):
  *   'S' size bomb: the rest (a piece) repeated 2^k times in an array, k from
- *       the second byte, up to 768 KiB of text;
+ *       the second byte (up to 2^18 times, 768 KiB of text);
  *   'D' depth bomb: the third byte on repeated (1 to 65536 times, from the
  *       second byte) and closed again;
  *   'E' encode bomb: Lua builds a table (shared 2^n times, containing itself,
@@ -154,7 +154,7 @@ static void text_bomb(const uint8_t *data, size_t size)
     size_t len = 0;
     if (data[0] == 'S') {
         const uint8_t *piece = data + 2;
-        size_t piece_len = size - 2, times = (size_t)1 << (data[1] % 23);
+        size_t piece_len = size - 2, times = (size_t)1 << (data[1] % 19);
         if (times > BOMB_TEXT_MAX / (piece_len + 1))
             times = BOMB_TEXT_MAX / (piece_len + 1);
         text = malloc(times * (piece_len + 1) + 2);
@@ -179,7 +179,7 @@ static void text_bomb(const uint8_t *data, size_t size)
             text[len++] = open[0] == '{' ? '}' : ']';
     }
     char err[512];
-    sandbox *sb = state(&bomb_sb, BOMB_MEMORY, 2000000);
+    sandbox *sb = state(&bomb_sb, BOMB_MEMORY, 300000);
     int top = lua_gettop(sandbox_lua(sb));
     enum sandbox_status st = run(sb, text, len, err, sizeof err);
     free(text);
@@ -207,7 +207,7 @@ static void encode_bomb(const uint8_t *data, size_t size)
         return;
     const char *src = chunks[data[1] % (sizeof chunks / sizeof chunks[0])];
     char err[512], trace[64];
-    sandbox *sb = state(&bomb_sb, BOMB_MEMORY, 2000000);
+    sandbox *sb = state(&bomb_sb, BOMB_MEMORY, 300000);
     lua_State *L = sandbox_lua(sb);
     int top = lua_gettop(L);
     if (sandbox_load(sb, src, strlen(src), "=bomb", err, sizeof err) != 0)
