@@ -204,6 +204,23 @@ int home_may_write(const home *h, const char *owner_id, const char *id)
     return 0;
 }
 
+int home_secure_data(const home *h, char *err, size_t errlen)
+{
+    char path[PATH_MAX + 32];
+    home_path(h, path, sizeof path, "data");
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return ERR("cannot create %s: %s", path, strerror(errno));
+    if (chmod(path, 0700) != 0)
+        return ERR("%s: %s", path, strerror(errno));
+    static const char *const files[] = {"data/data.mdb", "data/lock.mdb"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        home_path(h, path, sizeof path, files[i]);
+        if (chmod(path, 0600) != 0 && errno != ENOENT)
+            return ERR("%s: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
 void home_free(home *h)
 {
     json_decref(h->doc);
