@@ -2,9 +2,9 @@
  * signed_flood: many signed API requests, each with a fresh signature, over
  * one keep-alive connection (auth_spec.lua: the replay flood; the soak test).
  *
- *     signed_flood PORT KEYFILE COUNT PATH [PATH...]
+ *     signed_flood [-d BODY] PORT KEYFILE COUNT PATH [PATH...]
  *
- * Request i is a POST of an empty body to PATH number i % (number of paths)
+ * Request i is a POST of BODY (default empty) to PATH number i % (number of paths)
  * on 127.0.0.1:PORT, signed by KEYFILE as `leither` signs. Prints one line
  * per status seen, "STATUS COUNT", in the order first seen; exits 1 when
  * the node stopped answering.
@@ -86,8 +86,14 @@ static int read_response(int fd, int *keep_alive)
 
 int main(int argc, char **argv)
 {
+    const char *body = "";
+    if (argc > 2 && !strcmp(argv[1], "-d")) {
+        body = argv[2];
+        argv += 2;
+        argc -= 2;
+    }
     if (argc < 5) {
-        fprintf(stderr, "usage: signed_flood PORT KEYFILE COUNT PATH [PATH...]\n");
+        fprintf(stderr, "usage: signed_flood [-d BODY] PORT KEYFILE COUNT PATH [PATH...]\n");
         return 2;
     }
     int port = atoi(argv[1]);
@@ -105,12 +111,13 @@ int main(int argc, char **argv)
             return 1;
         const char *path = argv[4 + i % (argc - 4)];
         char auth[AUTH_HEADER_MAX], req[AUTH_HEADER_MAX + 1024];
-        auth_sign(auth, &key, "POST", path, strlen(path), "", 0, (int64_t)time(NULL));
+        size_t bodylen = strlen(body);
+        auth_sign(auth, &key, "POST", path, strlen(path), body, bodylen, (int64_t)time(NULL));
         int n = snprintf(req, sizeof req,
-                         "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\nContent-Length: 0\r\n\r\n", path,
-                         auth);
+                         "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\nContent-Length: %zu\r\n\r\n",
+                         path, auth, bodylen);
         int keep = 0, status = -1;
-        if (n > 0 && (size_t)n < sizeof req && send_all(fd, req, (size_t)n) == 0)
+        if (n > 0 && (size_t)n < sizeof req && send_all(fd, req, (size_t)n) == 0 && send_all(fd, body, bodylen) == 0)
             status = read_response(fd, &keep);
         if (status < 0) {
             fprintf(stderr, "signed_flood: request %ld: the node stopped answering\n", i + 1);
