@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomicfile.h"
 #include "errbuf.h"
 
 /* The signed text: fixed prefix, method, path, body hash, timestamp. */
@@ -70,6 +71,49 @@ static struct {
     int64_t swept; /* every second up to this one has been swept */
 } seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+/* The latest timestamp ahead of the clock a used request carried, and the
+ * file that keeps it; a lock of its own, so the set is not held while the
+ * file is written. */
+static struct {
+    pthread_mutex_t lock;
+    char *path;
+    int64_t saved;
+} until = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Reads until_path: 0 when there is none. */
+static int64_t until_read(const char *path)
+{
+    FILE *fp = path ? fopen(path, "re") : NULL;
+    long long v = 0;
+    if (fp) {
+        if (fscanf(fp, "%lld", &v) != 1 || v < 0)
+            v = 0;
+        fclose(fp);
+    }
+    return (int64_t)v;
+}
+
+/* Called after ts was recorded: keeps it when it is the latest ahead of
+ * the clock. 0, or -1 when it could not be kept. */
+static int until_keep(int64_t ts, int64_t now, char *err, size_t errlen)
+{
+    if (ts <= now)
+        return 0;
+    int rc = 0;
+    pthread_mutex_lock(&until.lock);
+    if (until.path && ts > until.saved) {
+        char text[32];
+        int n = snprintf(text, sizeof text, "%" PRId64, ts);
+        char why[512];
+        if (atomicfile_write(until.path, text, (size_t)n, 0600, why, sizeof why) == 0)
+            until.saved = ts;
+        else
+            rc = ERR("cannot keep the signed timestamp: %s", why);
+    }
+    pthread_mutex_unlock(&until.lock);
+    return rc;
+}
+
 /* Called with the lock held. */
 static int seen_setup(int64_t not_before, size_t capacity, char *err, size_t errlen)
 {
@@ -102,8 +146,15 @@ static int seen_setup(int64_t not_before, size_t capacity, char *err, size_t err
     return 0;
 }
 
-int auth_replay_init(int64_t not_before, size_t capacity, char *err, size_t errlen)
+int auth_replay_init(int64_t not_before, size_t capacity, const char *until_path, char *err, size_t errlen)
 {
+    pthread_mutex_lock(&until.lock);
+    free(until.path);
+    until.path = until_path ? strdup(until_path) : NULL;
+    until.saved = until_read(until_path);
+    if (until.saved >= not_before)
+        not_before = until.saved + 1;
+    pthread_mutex_unlock(&until.lock);
     pthread_mutex_lock(&seen.lock);
     int rc = seen_setup(not_before, capacity, err, errlen);
     pthread_mutex_unlock(&seen.lock);
@@ -194,6 +245,10 @@ int auth_record(const auth_request *r, int64_t now, int trusted, int *busy, char
         seen.used++;
     }
     pthread_mutex_unlock(&seen.lock);
+    if (rc == 0 && until_keep(r->ts, now, err, errlen) != 0) {
+        *busy = 1;
+        rc = -1;
+    }
     return rc;
 }
 

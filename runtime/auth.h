@@ -13,7 +13,8 @@
  * Replay. A signed request is accepted once:
  *   - its timestamp is at most AUTH_WINDOW seconds from the node's clock,
  *     and not older than the node's start (auth_replay_init's not_before),
- *     so nothing signed for a node before it restarted works after;
+ *     so nothing signed for a node before it restarted works after (the
+ *     latest timestamp ahead of the clock is kept on disk for this);
  *   - checking is two steps: auth_verify (the signature holds), then the
  *     caller decides whether the signer may do this at all, and only then
  *     auth_record marks the request used. A refused request uses no room;
@@ -48,8 +49,15 @@ void auth_sign(char out[AUTH_HEADER_MAX], const ids_key *key, const char *method
 /* Starts the set of used requests afresh, for at most capacity entries,
  * refusing timestamps before not_before (unix seconds; 0: none). Call it
  * before any thread checks a request; without it the first check sets up
- * AUTH_SEEN_CAPACITY and no lower bound. */
-int auth_replay_init(int64_t not_before, size_t capacity, char *err, size_t errlen);
+ * AUTH_SEEN_CAPACITY and no lower bound.
+ * until_path (NULL: none) keeps across restarts the latest timestamp ahead
+ * of the node's clock that a used request carried (a client whose clock
+ * runs ahead): not_before is raised past it, so such a request cannot be
+ * replayed after a restart either. It is written before the request is
+ * accepted, at most about once a second. */
+int auth_replay_init(int64_t not_before, size_t capacity, const char *until_path, char *err, size_t errlen);
+/* until_path in a node's home */
+#define AUTH_UNTIL_FILE "data/signed-until"
 
 /* A request whose signature holds, not yet recorded as used. */
 typedef struct {
@@ -67,8 +75,8 @@ int auth_verify(const char *value, size_t valuelen, const char *method, size_t m
 
 /* Marks a verified request used, once the caller knows the signer may make
  * it. trusted: the signer is the owner or a granted key. 0, or -1 with the
- * reason: already used ("replayed", *busy = 0) or no room left in the set
- * (*busy = 1: try again within AUTH_WINDOW seconds). */
+ * reason: already used ("replayed", *busy = 0), or no room left in the set
+ * or until_path could not be written (*busy = 1: try again shortly). */
 int auth_record(const auth_request *r, int64_t now, int trusted, int *busy, char *err, size_t errlen);
 
 /* auth_verify, then auth_record as trusted: the signer's Leither ID in

@@ -215,7 +215,9 @@ int node_run(home *h, int daemon, char *err, size_t errlen)
      * serving: nothing signed before the next second can have been meant
      * for this node, so none of it is accepted (auth.h). */
     int64_t not_before = (int64_t)time(NULL) + 1;
-    if (auth_replay_init(not_before, AUTH_SEEN_CAPACITY, err, errlen) != 0) {
+    char until_path[PATH_MAX + 32];
+    home_path(h, until_path, sizeof until_path, AUTH_UNTIL_FILE);
+    if (auth_replay_init(not_before, AUTH_SEEN_CAPACITY, until_path, err, errlen) != 0) {
         close(pidfd);
         return -1;
     }

@@ -54,7 +54,7 @@ static int64_t next_clock(void)
 {
     static unsigned inputs;
     char err[256];
-    if (inputs % 128 == 0 && auth_replay_init(NOT_BEFORE, SET_CAPACITY, err, sizeof err) != 0)
+    if (inputs % 128 == 0 && auth_replay_init(NOT_BEFORE, SET_CAPACITY, NULL, err, sizeof err) != 0)
         __builtin_trap();
     return NOW + (int64_t)(inputs++ % 128);
 }

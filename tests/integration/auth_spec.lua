@@ -154,4 +154,35 @@ describe("API signatures across a restart", function()
     r = t.leither("lpki", "grant", node.id, "--home", node.home)
     assert.are.equal(0, r.code, r.err)
   end)
+
+  it("refuses a shutdown signed by a clock running ahead, after the restart it caused", function()
+    local path = "/api/v0/shutdown"
+    local r = t.sh(t.quote(FLOOD) .. " -a 30 -H " .. node.port .. " " .. t.quote(node.home .. "/keys/node.key")
+      .. " 1 " .. path)
+    assert.are.equal(0, r.code, r.err)
+    local extra = "-X POST -H " .. t.quote("Authorization: " .. r.out:gsub("\n$", ""))
+    assert.are.equal(200, t.curl(node.url .. path, extra).status)
+    for _ = 1, 100 do
+      if not t.alive(node.pid) then break end
+      t.sh("sleep 0.05")
+    end
+    assert.is_false(t.alive(node.pid))
+
+    r = t.leither("run", "-d", "--home", node.home)
+    assert.are.equal(0, r.code, r.err)
+    node.pid = t.decode(t.leither("status", "--home", node.home, "--json").out).Pid
+    local res = t.curl(node.url .. path, extra)
+    assert.are.equal(401, res.status)
+    assert.matches("before the node started", t.decode(res.body).Message)
+    t.sh("sleep 0.2")
+    assert.is_true(t.alive(node.pid))
+    assert.are.equal("600\n", t.sh("stat -c %a " .. t.quote(node.home .. "/data/signed-until")).out)
+    -- `leither stop` signs with the right time, refused for 30 s: a signal stops it
+    t.sh("kill " .. tonumber(node.pid))
+    for _ = 1, 100 do
+      if not t.alive(node.pid) then break end
+      t.sh("sleep 0.05")
+    end
+    assert.is_false(t.alive(node.pid))
+  end)
 end)

@@ -2,12 +2,14 @@
  * signed_flood: many signed API requests, each with a fresh signature, over
  * one keep-alive connection (auth_spec.lua: the replay flood; the soak test).
  *
- *     signed_flood [-d BODY] PORT KEYFILE COUNT PATH [PATH...]
+ *     signed_flood [-d BODY] [-a SECONDS] [-H] PORT KEYFILE COUNT PATH [PATH...]
  *
  * Request i is a POST of BODY (default empty) to PATH number i % (number of paths)
- * on 127.0.0.1:PORT, signed by KEYFILE as `leither` signs. Prints one line
- * per status seen, "STATUS COUNT", in the order first seen; exits 1 when
- * the node stopped answering.
+ * on 127.0.0.1:PORT, signed by KEYFILE as `leither` signs, with a clock
+ * SECONDS ahead (-a; a client whose clock runs fast). Prints one line per
+ * status seen, "STATUS COUNT", in the order first seen; exits 1 when the
+ * node stopped answering. -H sends nothing and prints the Authorization
+ * value of the first request instead.
  */
 #include "auth.h"
 
@@ -87,13 +89,23 @@ static int read_response(int fd, int *keep_alive)
 int main(int argc, char **argv)
 {
     const char *body = "";
-    if (argc > 2 && !strcmp(argv[1], "-d")) {
-        body = argv[2];
-        argv += 2;
-        argc -= 2;
+    int64_t ahead = 0;
+    int header_only = 0;
+    for (;;) {
+        if (argc > 2 && !strcmp(argv[1], "-d"))
+            body = argv[2];
+        else if (argc > 2 && !strcmp(argv[1], "-a"))
+            ahead = atoll(argv[2]);
+        else if (argc > 1 && !strcmp(argv[1], "-H"))
+            header_only = 1;
+        else
+            break;
+        int used = strcmp(argv[1], "-H") ? 2 : 1;
+        argv += used;
+        argc -= used;
     }
     if (argc < 5) {
-        fprintf(stderr, "usage: signed_flood [-d BODY] PORT KEYFILE COUNT PATH [PATH...]\n");
+        fprintf(stderr, "usage: signed_flood [-d BODY] [-a SECONDS] [-H] PORT KEYFILE COUNT PATH [PATH...]\n");
         return 2;
     }
     int port = atoi(argv[1]);
@@ -107,12 +119,16 @@ int main(int argc, char **argv)
     int statuses[16] = {0}, seen = 0, fd = -1;
     long counts[16] = {0};
     for (long i = 0; i < count; i++) {
-        if (fd < 0 && (fd = dial(port)) < 0)
-            return 1;
         const char *path = argv[4 + i % (argc - 4)];
         char auth[AUTH_HEADER_MAX], req[AUTH_HEADER_MAX + 1024];
         size_t bodylen = strlen(body);
-        auth_sign(auth, &key, "POST", path, strlen(path), body, bodylen, (int64_t)time(NULL));
+        auth_sign(auth, &key, "POST", path, strlen(path), body, bodylen, (int64_t)time(NULL) + ahead);
+        if (header_only) {
+            printf("%s\n", auth);
+            return 0;
+        }
+        if (fd < 0 && (fd = dial(port)) < 0)
+            return 1;
         int n = snprintf(req, sizeof req,
                          "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\nContent-Length: %zu\r\n\r\n",
                          path, auth, bodylen);

@@ -9,7 +9,10 @@
 
 #include "auth.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static ids_key key;
 static const int64_t now = 1700000000;
@@ -124,7 +127,7 @@ static void refused_before_the_start(void **state)
 {
     (void)state;
     char hv[AUTH_HEADER_MAX], signer[IDS_LID_LEN + 1], err[256];
-    assert_int_equal(auth_replay_init(now, 64, err, sizeof err), 0);
+    assert_int_equal(auth_replay_init(now, 64, NULL, err, sizeof err), 0);
     auth_sign(hv, &key, "POST", "/api/v0/shutdown", 16, "", 0, now - 1);
     assert_int_equal(check(hv, "POST", "/api/v0/shutdown", "", now + 1, signer, err), -1);
     assert_non_null(strstr(err, "before the node started"));
@@ -139,7 +142,7 @@ static void full_set_refuses_rather_than_forgets(void **state)
     (void)state;
     char err[256];
     int busy;
-    assert_int_equal(auth_replay_init(0, 8, err, sizeof err), 0);
+    assert_int_equal(auth_replay_init(0, 8, NULL, err, sizeof err), 0);
     auth_request owner = verified("/api/v0/lpki/grant?arg=X", now, now);
     assert_int_equal(record(&owner, now, 1, &busy), 0);
     for (int i = 0; i < 5; i++) { /* strangers: 6 of 8 in all */
@@ -166,7 +169,7 @@ static void expiry_frees_room(void **state)
     (void)state;
     char err[256];
     int busy;
-    assert_int_equal(auth_replay_init(0, 4, err, sizeof err), 0);
+    assert_int_equal(auth_replay_init(0, 4, NULL, err, sizeof err), 0);
     auth_request early = verified("/x", now, now), late[3];
     assert_int_equal(record(&early, now, 1, &busy), 0);
     for (int i = 0; i < 3; i++) {
@@ -189,11 +192,50 @@ static void expiry_frees_room(void **state)
     }
 }
 
+/* A client whose clock runs ahead signs with a later timestamp than the
+ * node's start: the latest such timestamp is kept on disk and the next
+ * start refuses everything up to it. */
+static void a_timestamp_ahead_survives_a_restart(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_auth_XXXXXX", path[64], err[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/signed-until", dir);
+    assert_int_equal(auth_replay_init(now + 1, 64, path, err, sizeof err), 0);
+    int busy;
+    auth_request behind = verified("/api/v0/shutdown", now + 1, now + 1);
+    auth_request ahead = verified("/api/v0/shutdown", now + 30, now + 1);
+    assert_int_equal(record(&behind, now + 1, 1, &busy), 0);
+    assert_int_equal(record(&ahead, now + 1, 1, &busy), 0);
+
+    /* "restarted" at now + 2: the one ahead is refused, as is one just after
+     * the restart that does not pass it; later ones are fine */
+    assert_int_equal(auth_replay_init(now + 2, 64, path, err, sizeof err), 0);
+    char hv[AUTH_HEADER_MAX], signer[IDS_LID_LEN + 1];
+    auth_sign(hv, &key, "POST", "/api/v0/shutdown", 16, "", 0, now + 30);
+    assert_int_equal(check(hv, "POST", "/api/v0/shutdown", "", now + 2, signer, err), -1);
+    assert_non_null(strstr(err, "before the node started"));
+    auth_sign(hv, &key, "POST", "/api/v0/shutdown", 16, "", 0, now + 31);
+    assert_int_equal(check(hv, "POST", "/api/v0/shutdown", "", now + 2, signer, err), 0);
+
+    /* a file that cannot be written refuses the request ahead as busy */
+    assert_int_equal(auth_replay_init(now, 64, "/nonexistent-dir/signed-until", err, sizeof err), 0);
+    ahead = verified("/x", now + 5, now);
+    assert_int_equal(auth_record(&ahead, now, 1, &busy, err, sizeof err), -1);
+    assert_int_equal(busy, 1);
+    assert_non_null(strstr(err, "cannot keep"));
+    behind = verified("/x", now, now); /* one not ahead needs no file */
+    assert_int_equal(record(&behind, now, 1, &busy), 0);
+
+    unlink(path);
+    rmdir(dir);
+}
+
 static int fresh_set(void **state)
 {
     (void)state;
     char err[256];
-    return auth_replay_init(0, AUTH_SEEN_CAPACITY, err, sizeof err);
+    return auth_replay_init(0, AUTH_SEEN_CAPACITY, NULL, err, sizeof err);
 }
 
 int main(void)
@@ -210,6 +252,7 @@ int main(void)
         cmocka_unit_test_setup(refused_before_the_start, fresh_set),
         cmocka_unit_test_setup(full_set_refuses_rather_than_forgets, fresh_set),
         cmocka_unit_test_setup(expiry_frees_room, fresh_set),
+        cmocka_unit_test_setup(a_timestamp_ahead_survives_a_restart, fresh_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
