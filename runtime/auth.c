@@ -71,8 +71,8 @@ static struct {
     int64_t swept; /* every second up to this one has been swept */
 } seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-/* The latest timestamp ahead of the clock a used request carried, and the
- * file that keeps it; a lock of its own, so the set is not held while the
+/* The latest timestamp a used request carried, and the file that keeps it
+ * across restarts; a lock of its own, so the set is not held while the
  * file is written. */
 static struct {
     pthread_mutex_t lock;
@@ -93,18 +93,16 @@ static int64_t until_read(const char *path)
     return (int64_t)v;
 }
 
-/* Called after ts was recorded: keeps it when it is the latest ahead of
- * the clock. 0, or -1 when it could not be kept. */
-static int until_keep(int64_t ts, int64_t now, char *err, size_t errlen)
+/* Called after ts was recorded, before the request is accepted: keeps ts
+ * when it is the latest so far (timestamps are whole seconds, so this
+ * writes about once a second at most). 0, or -1 when it could not. */
+static int until_keep(int64_t ts, char *err, size_t errlen)
 {
-    if (ts <= now)
-        return 0;
     int rc = 0;
     pthread_mutex_lock(&until.lock);
     if (until.path && ts > until.saved) {
-        char text[32];
+        char text[32], why[512];
         int n = snprintf(text, sizeof text, "%" PRId64, ts);
-        char why[512];
         if (atomicfile_write(until.path, text, (size_t)n, 0600, why, sizeof why) == 0)
             until.saved = ts;
         else
@@ -159,6 +157,14 @@ int auth_replay_init(int64_t not_before, size_t capacity, const char *until_path
     int rc = seen_setup(not_before, capacity, err, errlen);
     pthread_mutex_unlock(&seen.lock);
     return rc;
+}
+
+int64_t auth_not_before(void)
+{
+    pthread_mutex_lock(&seen.lock);
+    int64_t v = seen.not_before;
+    pthread_mutex_unlock(&seen.lock);
+    return v;
 }
 
 /* The secret and the lower bound, setting up the default set on first use. */
@@ -245,7 +251,7 @@ int auth_record(const auth_request *r, int64_t now, int trusted, int *busy, char
         seen.used++;
     }
     pthread_mutex_unlock(&seen.lock);
-    if (rc == 0 && until_keep(r->ts, now, err, errlen) != 0) {
+    if (rc == 0 && until_keep(r->ts, err, errlen) != 0) {
         *busy = 1;
         rc = -1;
     }

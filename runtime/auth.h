@@ -12,9 +12,10 @@
  *
  * Replay. A signed request is accepted once:
  *   - its timestamp is at most AUTH_WINDOW seconds from the node's clock,
- *     and not older than the node's start (auth_replay_init's not_before),
- *     so nothing signed for a node before it restarted works after (the
- *     latest timestamp ahead of the clock is kept on disk for this);
+ *     not older than the node's start, and later than every timestamp a
+ *     request used before the start carried (kept on disk: until_path), so
+ *     nothing signed for the node before it restarted works after, even
+ *     when the signer's clock ran ahead;
  *   - checking is two steps: auth_verify (the signature holds), then the
  *     caller decides whether the signer may do this at all, and only then
  *     auth_record marks the request used. A refused request uses no room;
@@ -50,12 +51,12 @@ void auth_sign(char out[AUTH_HEADER_MAX], const ids_key *key, const char *method
  * refusing timestamps before not_before (unix seconds; 0: none). Call it
  * before any thread checks a request; without it the first check sets up
  * AUTH_SEEN_CAPACITY and no lower bound.
- * until_path (NULL: none) keeps across restarts the latest timestamp ahead
- * of the node's clock that a used request carried (a client whose clock
- * runs ahead): not_before is raised past it, so such a request cannot be
- * replayed after a restart either. It is written before the request is
- * accepted, at most about once a second. */
+ * until_path (NULL: none) keeps the latest timestamp a used request
+ * carried: written before the request is accepted (about once a second at
+ * most), read here to raise not_before past it. */
 int auth_replay_init(int64_t not_before, size_t capacity, const char *until_path, char *err, size_t errlen);
+/* The earliest timestamp accepted now (not_before, raised by until_path). */
+int64_t auth_not_before(void);
 /* until_path in a node's home */
 #define AUTH_UNTIL_FILE "data/signed-until"
 

@@ -211,10 +211,9 @@ int node_run(home *h, int daemon, char *err, size_t errlen)
         close(pidfd);
         return ERR("cannot start the daemon: %s", strerror(errno));
     }
-    /* The node before this one let go of the pid file after it stopped
-     * serving: nothing signed before the next second can have been meant
-     * for this node, so none of it is accepted (auth.h). */
-    int64_t not_before = (int64_t)time(NULL) + 1;
+    /* Nothing signed before this start, nor anything a node before this one
+     * accepted (auth.h: AUTH_UNTIL_FILE), is accepted. */
+    int64_t not_before = (int64_t)time(NULL);
     char until_path[PATH_MAX + 32];
     home_path(h, until_path, sizeof until_path, AUTH_UNTIL_FILE);
     if (auth_replay_init(not_before, AUTH_SEEN_CAPACITY, until_path, err, errlen) != 0) {
@@ -245,8 +244,12 @@ int node_run(home *h, int daemon, char *err, size_t errlen)
         db_close(n.db);
         n.db = NULL;
     }
-    if (n.db)
-        wait_until(not_before); /* so that a client cannot sign for this node before not_before */
+    /* Restarted in the second of the last signed request: clients that see
+     * this node up sign after it, not in the refused second (a clock that
+     * ran ahead further is not waited for) */
+    int64_t refused_until = auth_not_before();
+    if (n.db && refused_until > not_before && refused_until <= not_before + 2)
+        wait_until(refused_until);
     if (!n.db || !(n.resp = resp_start(&n, n.db, h->db_port, h->db_auth_required, err, errlen)) ||
         http_start(&n, err, errlen) != 0) {
         if (report >= 0 && write(report, err, strlen(err)) < 0)
