@@ -191,6 +191,8 @@ static void seen_sweep(int64_t now)
     if (now <= seen.swept)
         return; /* also when the clock went back: entries then simply stay longer */
     int64_t from = now - seen.swept > EXPIRY_SLOTS ? now - EXPIRY_SLOTS + 1 : seen.swept + 1;
+    if (from < 0)
+        from = 0;
     for (int64_t second = from; second <= now; second++) {
         uint32_t *slot = &seen.expiring[second % EXPIRY_SLOTS], keep = 0;
         for (uint32_t i = *slot, next; i; i = next) {
@@ -228,7 +230,9 @@ int auth_record(const auth_request *r, int64_t now, int trusted, int *busy, char
     for (i = *head; i && memcmp(seen.entry[i - 1].digest, r->digest, 16); i = seen.entry[i - 1].next_in_bucket)
         ;
     int rc = 0;
-    if (i) {
+    if (r->ts < now - AUTH_WINDOW) { /* its entry may have expired since auth_verify */
+        rc = ERR("signature timestamp is more than %d seconds from the node's clock", AUTH_WINDOW);
+    } else if (i) {
         rc = ERR("replayed request: this signature was already used");
     } else if (seen.used >= (trusted ? seen.capacity : seen.capacity - seen.capacity / 4)) {
         *busy = 1;

@@ -179,7 +179,11 @@ static void expiry_frees_room(void **state)
     auth_request more = verified("/x", now + 30, now + 30);
     assert_int_equal(record(&more, now + AUTH_WINDOW, 1, &busy), -1); /* early is in the window still */
     assert_int_equal(busy, 1);
-    /* one second later early's timestamp is out of the window: its room is free */
+    /* one second later early's timestamp is out of the window: its room is
+     * free, and early itself, verified a moment before, can no longer be
+     * recorded as new */
+    assert_int_equal(record(&early, now + AUTH_WINDOW + 1, 1, &busy), -1);
+    assert_int_equal(busy, 0);
     assert_int_equal(record(&more, now + AUTH_WINDOW + 1, 1, &busy), 0);
     for (int i = 0; i < 3; i++) /* the others are still known */
         assert_int_equal(record(&late[i], now + AUTH_WINDOW + 1, 1, &busy), -1), assert_int_equal(busy, 0);
