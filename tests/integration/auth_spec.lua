@@ -89,6 +89,24 @@ describe("API write authorization", function()
     assert.are.same({}, settings.grants or {}) -- the grant did not come back
   end)
 
+  it("accepts a signature once on app routes and db/exec too", function()
+    local r = t.leither("lapp", "new", "hello", "-d", dir)
+    assert.are.equal(0, r.code, r.err)
+    r = t.leither("lapp", "uploadapp", "-i", "hello", "-d", dir, "--home", node.home)
+    assert.are.equal(0, r.code, r.err)
+    local appid = r.out:match("appid= (%S+)")
+    for _, path in ipairs({ "/tpt/" .. appid .. "/api/hello", "/api/v0/db/exec" }) do
+      local method = path:find("^/tpt/") and "GET" or "POST"
+      local h = authorize(method, path)
+      local extra = "-X " .. method .. " -H " .. t.quote("Authorization: " .. h)
+      local first = t.curl(node.url .. path, extra)
+      assert.are_not.equal(401, first.status, first.body)
+      local again = t.curl(node.url .. path, extra)
+      assert.are.equal(401, again.status)
+      assert.matches("replayed", again.body)
+    end
+  end)
+
   it("refuses a stranger's header for an owner's route, and records nothing", function()
     -- the same header, refused by the route, is refused again the same way
     -- (not as a replay): it was never recorded
