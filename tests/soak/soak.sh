@@ -103,9 +103,9 @@ generator() {
 }
 
 resp_round() {
-    redis-benchmark -p "$db_port" -q -n 2000 -c 4 -P 8 -r 1000 -t set,get,incr,lpush,lpop,sadd,hset,zadd >/dev/null
+    timeout 60 redis-benchmark -p "$db_port" -q -n 2000 -c 4 -P 8 -r 1000 -t set,get,incr,lpush,lpop,sadd,hset,zadd >/dev/null
     for i in $(seq 1 500); do printf 'SET soak:k%d v%d\nGET soak:k%d\nDEL soak:k%d\n' "$i" "$i" "$i" "$((i - 1))"; done |
-        redis-cli -p "$db_port" >/dev/null
+        timeout 60 redis-cli -p "$db_port" >/dev/null
 }
 http_round() {
     local urls=() u
@@ -114,26 +114,26 @@ http_round() {
             urls+=(-o /dev/null "$url/api/v0/$u")
         done
     done
-    curl -s --noproxy '*' -w '%{http_code}\n' "${urls[@]}"
+    curl -s -m 60 --noproxy '*' -w '%{http_code}\n' "${urls[@]}"
 }
 signed_round() {
-    "$flood" -d "{\"mid\":\"$db\",\"cmds\":[[\"INCR\",\"soak:n\"]]}" "$port" "$key" 50 /api/v0/db/exec
-    "$flood" "$port" "$key" 4 "/api/v0/lpki/grant?arg=$other_id" "/api/v0/lpki/revoke?arg=$other_id"
-    "$flood" -d "{\"mid\":\"$db\",\"cmds\":[[\"GET\",\"soak:n\"]]}" "$port" "$stranger" 50 /api/v0/db/exec
+    timeout 60 "$flood" -d "{\"mid\":\"$db\",\"cmds\":[[\"INCR\",\"soak:n\"]]}" "$port" "$key" 50 /api/v0/db/exec
+    timeout 60 "$flood" "$port" "$key" 4 "/api/v0/lpki/grant?arg=$other_id" "/api/v0/lpki/revoke?arg=$other_id"
+    timeout 60 "$flood" -d "{\"mid\":\"$db\",\"cmds\":[[\"GET\",\"soak:n\"]]}" "$port" "$stranger" 50 /api/v0/db/exec
 }
 app_round() {
     local urls=()
     for _ in $(seq 1 10); do
         urls+=(-o /dev/null "$url/tpt/$appid/api/hello" -o /dev/null "$url/tpt/$appid/" -o /dev/null "$url/tpt/$appid/nothing")
     done
-    curl -s --noproxy '*' -w '%{http_code}\n' "${urls[@]}"
-    "$flood" "$port" "$stranger" 10 "/tpt/$appid/api/hello"
+    curl -s -m 60 --noproxy '*' -w '%{http_code}\n' "${urls[@]}"
+    timeout 60 "$flood" "$port" "$stranger" 10 "/tpt/$appid/api/hello"
 }
 gateway_round() {
     local urls=()
     for _ in $(seq 1 5); do urls+=(-o /dev/null "$url/ipfs/$cid"); done
-    curl -s --noproxy '*' -w '%{http_code}\n' "${urls[@]}"
-    curl -s --noproxy '*' -o /dev/null -w '%{http_code}\n' -r 1000-50000 "$url/ipfs/$cid"
+    curl -s -m 60 --noproxy '*' -w '%{http_code}\n' "${urls[@]}"
+    curl -s -m 60 --noproxy '*' -o /dev/null -w '%{http_code}\n' -r 1000-50000 "$url/ipfs/$cid"
 }
 
 generator resp resp_round
