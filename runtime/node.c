@@ -206,11 +206,6 @@ int node_run(home *h, int daemon, char *err, size_t errlen)
     int pidfd = -1;
     if (lock_pid_file(h, &pidfd, err, errlen) != 0)
         return -1;
-    int report = -1;
-    if (daemon && daemonize(h, &report) != 0) {
-        close(pidfd);
-        return ERR("cannot start the daemon: %s", strerror(errno));
-    }
     /* Nothing signed before this start, nor anything a node before this one
      * accepted (auth.h: AUTH_UNTIL_FILE), is accepted. */
     int64_t not_before = (int64_t)time(NULL);
@@ -219,6 +214,11 @@ int node_run(home *h, int daemon, char *err, size_t errlen)
     if (auth_replay_init(not_before, AUTH_SEEN_CAPACITY, until_path, err, errlen) != 0) {
         close(pidfd);
         return -1;
+    }
+    int report = -1;
+    if (daemon && daemonize(h, &report) != 0) {
+        close(pidfd);
+        return ERR("cannot start the daemon: %s", strerror(errno));
     }
 
     /* Signals go to the main thread's sigwait; workers inherit the mask. */
