@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "errbuf.h"
 
 struct worker {
@@ -141,6 +142,7 @@ int http_start(node *n, char *err, size_t errlen)
     s->conf.max_request_entity_size = h->max_request_body;
     h2o_hostconf_t *hostconf = h2o_config_register_host(&s->conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     api_register(hostconf, n);
+    origins_install(hostconf, n); /* first in every path: it decides the origin */
     n->http = s;
 
     for (int i = 0; i < s->nworkers; i++) {
