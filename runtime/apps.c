@@ -152,6 +152,31 @@ static void vm_free(apps_vm *vm)
     free(vm);
 }
 
+/* Records the version's server code as never served (an app uploaded
+ * before the gateway kept that record, or whose blocks came after its
+ * version was set): a write only when the folder is not recorded yet. */
+static void hide_server_code(node *n, const cid *root)
+{
+    char err[256];
+    cid server;
+    ufs_stat st;
+    MDB_txn *txn = bs_begin(n->bs, 0, err, sizeof err);
+    if (!txn)
+        return;
+    int todo = ufs_resolve(n->bs, txn, root, "server", &server, &st, err, sizeof err) == STORE_OK &&
+               !bs_is_hidden(n->bs, txn, &server);
+    mdb_txn_abort(txn);
+    if (!todo || !(txn = bs_begin(n->bs, 1, err, sizeof err)))
+        return;
+    if (bs_hide_app_code(n->bs, txn, root, err, sizeof err) != 0) {
+        mdb_txn_abort(txn);
+        fprintf(stderr, "leither: recording server code: %s\n", err);
+        return;
+    }
+    if (bs_commit(txn, err, sizeof err) != 0)
+        fprintf(stderr, "leither: recording server code: %s\n", err);
+}
+
 /* A new state for version root of app appid (info: its record). */
 static apps_vm *vm_new(node *n, const char *appid, const json_t *info, const cid *root)
 {
@@ -161,6 +186,7 @@ static apps_vm *vm_new(node *n, const char *appid, const json_t *info, const cid
     snprintf(vm->ctx.author, sizeof vm->ctx.author, "%s", mimei_str(info, "Author"));
     vm->ctx.root = *root;
     cid_format(root, vm->version);
+    hide_server_code(n, root);
     char err[512];
     size_t len;
     json_t *manifest = NULL;
@@ -287,6 +313,39 @@ static int decode_pct(char *s, int plus_is_space)
     }
     *w = '\0';
     return 0;
+}
+
+/* Rewrites a decoded path in place as the segments it names, without a
+ * leading slash: empty and "." segments dropped, ".." removing the one
+ * before, a trailing slash kept. NULL when ".." climbs above the root. */
+static char *normalize_path(char *path)
+{
+    size_t n = strlen(path);
+    int trailing = n && path[n - 1] == '/';
+    char *out = malloc(n + 1), *w = out;
+    for (const char *seg = path; *seg;) {
+        const char *end = strchr(seg, '/');
+        size_t len = end ? (size_t)(end - seg) : strlen(seg);
+        if (len == 2 && seg[0] == '.' && seg[1] == '.') {
+            if (w == out) {
+                free(out);
+                return NULL;
+            }
+            for (w--; w > out && w[-1] != '/';) /* back over "name/" */
+                w--;
+        } else if (len && !(len == 1 && seg[0] == '.')) {
+            memcpy(w, seg, len);
+            w += len;
+            *w++ = '/';
+        }
+        seg += len + (end ? 1 : 0);
+    }
+    if (w > out && !trailing)
+        w--;
+    *w = '\0';
+    memcpy(path, out, (size_t)(w - out) + 1); /* never longer than the path */
+    free(out);
+    return path;
 }
 
 /* req.query: name = value (the last of repeated names), decoded. */
@@ -559,9 +618,10 @@ static int on_tpt(h2o_handler_t *self, h2o_req_t *req)
         done = call_router(req, vm, "_dispatch", 1);
     }
     if (!done) {
-        /* static files; the server code and hidden files are not served */
-        const char *p = path + 1;
-        if (!strncmp(p, "server/", 7) || strstr(path, "/."))
+        /* static files; the server code and hidden files are not served,
+         * however the path spells them ("//server", "./server", "%2F") */
+        const char *p = normalize_path(path);
+        if (!p || !strcmp(p, "server") || !strncmp(p, "server/", 7) || p[0] == '.' || strstr(p, "/."))
             rc = api_reply_error(req, 404, "no such file in app %s", appid);
         else if (!api_is_method(req, "GET") && !api_is_method(req, "HEAD"))
             rc = api_reply_error(req, 405, "no route for %.*s %s", (int)req->method.len, req->method.base, path);
