@@ -50,7 +50,8 @@ int origins_of(h2o_req_t *req, char *id, size_t cap, h2o_iovec_t *base);
 /* The host label of an ID (app or MiMei ID, or CID): 0 or -1. */
 int origins_label(enum origin_kind kind, const char *id, size_t idlen, char *label, size_t cap);
 /* The URL (without a trailing slash) where id is served for the client of
- * req: its subdomain when the Host allows, else the path form. 0 or -1. */
+ * req: its subdomain when the Host allows, else the path form (relative on
+ * the node's origin). 0 or -1. */
 int origins_url(h2o_req_t *req, node *n, enum origin_kind kind, const char *id, char *out, size_t cap);
 
 /* A handler: signer is the Leither ID that signed a write ("" for reads). */

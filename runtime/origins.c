@@ -232,12 +232,14 @@ int origins_url(h2o_req_t *req, node *n, enum origin_kind kind, const char *id, 
 {
     char label[LABEL_MAX + 1], scratch[CID_TEXT_MAX];
     h2o_iovec_t base, port;
-    origins_of(req, scratch, sizeof scratch, &base);
+    int on_node = origins_of(req, scratch, sizeof scratch, &base) == ORIGIN_NODE;
     h2o_iovec_t host = host_of(base, &port);
     int len;
     if (host_has_subdomains(n, host) && origins_label(kind, id, strlen(id), label, sizeof label) == 0)
         len = snprintf(out, cap, "%s://%s.%s.%.*s", req->scheme->name.base, label, kind_names[kind], (int)base.len,
                        base.base);
+    else if (on_node) /* the path form, on this very origin */
+        len = snprintf(out, cap, "%s%s", path_prefixes[kind], id);
     else
         len = snprintf(out, cap, "%s://%.*s%s%s", req->scheme->name.base, (int)base.len, base.base,
                        path_prefixes[kind], id);
