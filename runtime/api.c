@@ -19,6 +19,7 @@ const char *api_reason(int status)
     case 200: return "OK";
     case 206: return "Partial Content";
     case 301: return "Moved Permanently";
+    case 308: return "Permanent Redirect";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";

@@ -334,11 +334,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
                                          h2o_iovec_init(label, strlen(label)), h2o_iovec_init(H2O_STRLIT(".")),
                                          h2o_iovec_init(kind_names[k], strlen(kind_names[k])),
                                          h2o_iovec_init(H2O_STRLIT(".")), req->authority, rest);
-            /* 308 keeps a POST a POST */
+            /* 308 keeps a POST a POST; h2o_send_redirect would drop the headers set so far */
             int get = api_is_method(req, "GET") || api_is_method(req, "HEAD");
-            add_header(req, "cache-control", "no-store");
-            h2o_send_redirect(req, get ? 301 : 308, get ? "Moved Permanently" : "Permanent Redirect", loc.base, loc.len);
-            return 0;
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, loc.base, loc.len);
+            return api_reply(req, get ? 301 : 308, "text/plain; charset=utf-8", loc.base, loc.len);
         }
         add_header(req, "content-security-policy", origins_sandbox_csp);
         break;
