@@ -283,4 +283,31 @@ describe("origins", function()
     assert.are.equal("http://" .. label(appid) .. ".app.localhost:" .. node.port .. "/", doc.results[3])
     assert.is_true(doc.results[4])
   end)
+  it("keeps a key in the origin of the app that made it (chromium, the guestbook)", function()
+    local missing = browser_missing()
+    if missing then return pending(missing) end
+    local gb = t.decode(ok(run("lapp", "uploadapp", "-i", "guestbook", "-d", src .. "/examples", "--json"))).AppId
+    local gb_url = "http://" .. label(gb) .. ".app.localhost:" .. node.port .. "/"
+    local doc = browse({
+      { open = gb_url },
+      { click = "#new-key" },
+      { waitFor = "document.getElementById('me').textContent" },
+      { eval = "JSON.parse(localStorage.getItem('leither.key')).kty" },
+      { reload = true }, -- kept: still signed in
+      { waitFor = "document.getElementById('me').textContent" },
+      -- another app's origin and the node's have no key
+      { open = "http://" .. label(appid) .. ".app.localhost:" .. node.port .. "/" },
+      { eval = "localStorage.getItem('leither.key')" },
+      { open = local_url .. "/" },
+      { eval = "localStorage.getItem('leither.key')" },
+    })
+    assert.is_nil(doc.error, "step " .. tostring(doc.step) .. ": " .. tostring(doc.error)
+      .. "\nconsole: " .. table.concat(doc.console or {}, "\n"))
+    local r = doc.results
+    assert.matches("^[%w_%-]+$", r[3])
+    assert.are.equal("OKP", r[4])
+    assert.are.equal(r[3], r[6])
+    assert.is_nil(r[8])
+    assert.is_nil(r[10])
+  end)
 end)
