@@ -78,6 +78,21 @@ char *apps_read(node *n, const cid *root, const char *path, size_t max, size_t *
     return data;
 }
 
+int apps_is_server_code(node *n, const cid *root, const char *path)
+{
+    char err[256];
+    cid target;
+    ufs_stat st;
+    MDB_txn *txn = bs_begin(n->bs, 0, err, sizeof err);
+    if (!txn)
+        return 1; /* cannot tell: refuse */
+    int hidden = bs_is_hidden(n->bs, txn, root) ||
+                 (ufs_resolve(n->bs, txn, root, path, &target, &st, err, sizeof err) == STORE_OK &&
+                  bs_is_hidden(n->bs, txn, &target));
+    mdb_txn_abort(txn);
+    return hidden;
+}
+
 /* --- making an app's state ----------------------------------------------------- */
 
 /* require: the node's library (leither.*) from the binary, else the app's

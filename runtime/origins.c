@@ -192,6 +192,9 @@ static int host_has_subdomains(node *n, h2o_iovec_t host)
 {
     if (!host.len || is_ip_literal(host))
         return 0;
+    for (size_t i = 0; i < host.len; i++) /* a DNS name, nothing a Location could be bent with */
+        if (!isalnum((unsigned char)host.base[i]) && host.base[i] != '.' && host.base[i] != '-')
+            return 0;
     if (ends_with_domain(host, "localhost"))
         return 1;
     int found = 0;

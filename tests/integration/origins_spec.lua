@@ -199,6 +199,9 @@ describe("origins", function()
     -- a name nobody said has wildcard DNS: sandboxed too; one in gateway_domains: redirected
     local r = get(node.url .. "/tpt/" .. appid .. "/", "-H 'Host: other.example'")
     assert.are.same({ 200, SANDBOX }, { r.status, r.headers["content-security-policy"] })
+    -- a Host that is no DNS name is never put in a Location
+    r = get(node.url .. "/tpt/" .. appid .. "/", "-H 'Host: evil.example/x.localhost'")
+    assert.are.same({ 200, SANDBOX }, { r.status, r.headers["content-security-policy"] })
     r = get(node.url .. "/tpt/" .. appid .. "/", "-H 'Host: node.example:8080'")
     assert.are.same({ 301, "http://" .. label(appid) .. ".app.node.example:8080/" }, { r.status, r.headers["location"] })
   end)
@@ -224,6 +227,19 @@ describe("origins", function()
     assert.are.equal(404, at(main_v1 .. ".ipfs.localhost", "/").status)
     assert.are.equal(404, at(label(appid) .. ".app.localhost", srv).status)
     assert.are.equal(404, at(label(appid) .. ".app.localhost", "//server/main.lua").status)
+    -- nor does another app read it through Lua
+    t.sh("mkdir -p " .. t.quote(dir .. "/reader/server"))
+    t.write(dir .. "/reader/manifest.json", '{"name": "reader", "database": false}')
+    t.write(dir .. "/reader/server/main.lua", [[
+      app.get("/read", function(req) return leither.mimei.read(req.query.app, req.query.path) end)
+    ]])
+    local reader = t.decode(ok(run("lapp", "uploadapp", "-i", "reader", "-d", dir, "--json"))).AppId
+    local r = get(node.url .. "/tpt/" .. reader .. "/read?app=" .. appid .. "&path=server/main.lua")
+    assert.are.equal(500, r.status)
+    assert.falsy(r.body:find("server-side secret", 1, true))
+    assert.matches("server code", r.body)
+    r = get(node.url .. "/tpt/" .. reader .. "/read?app=" .. appid .. "&path=index.html")
+    assert.are.same({ 200, "<!doctype html><title>secretive</title>\n" }, { r.status, r.body })
     -- the app runs its code all the same, and serves its other files
     assert.are.same({ pong = true }, t.decode(t.curl(node.url .. "/tpt/" .. appid .. "/ping").body))
     assert.are.equal(200, get(node.url .. "/ipfs/" .. app_cid .. "/index.html").status)
