@@ -631,7 +631,6 @@ static int serve_raw(gw_req *g)
     }
     common_headers(g, etag);
     header(req, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/vnd.ipld.raw"));
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL, H2O_STRLIT("nosniff"));
     req->res.status = 200;
     req->res.reason = api_reason(200);
     req->res.content_length = len;
@@ -661,7 +660,6 @@ static int serve_car(gw_req *g)
     s->len = car_header(s->buf, s->cap, &g->target, 1);
     common_headers(g, etag);
     header(req, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/vnd.ipld.car; version=1"));
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL, H2O_STRLIT("nosniff"));
     return start_stream(req, s, 200);
 }
 

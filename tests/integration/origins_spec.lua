@@ -161,6 +161,11 @@ describe("origins", function()
     assert.are.same({ pong = true }, t.decode(at(app_host, "/ping").body))
     assert.are.equal(node.id, t.decode(at(app_host, "/api/v0/id").body).ID)
     assert.are.equal(200, at(app_host, "/sdk/leither.js").status)
+    -- content read from an app's origin (the SDK's mimeiRead) runs sandboxed, never as the app
+    r = at(app_host, "/ipfs/" .. page_cid)
+    assert.are.same({ 200, SANDBOX }, { r.status, r.headers["content-security-policy"] })
+    r = at(app_host, "/mm/" .. page_mid .. "/index.html?raw=1")
+    assert.are.same({ 200, SANDBOX }, { r.status, r.headers["content-security-policy"] })
     -- /tpt/ on an app's origin is a path of that app, never another app
     assert.are.equal(404, at(app_host, "/tpt/" .. appid .. "/").status)
     -- content on CID.ipfs.localhost, in either case
