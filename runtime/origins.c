@@ -19,6 +19,11 @@
  * one listed in the setting "gateway_domains"); elsewhere (an IP address, a
  * name without wildcard DNS) they are served with a CSP sandbox without
  * allow-same-origin: the page gets an opaque origin that reads no storage.
+ * On the other origins a path form naming an ID is redirected too, so links
+ * written for the path forms (a renderer's /mm/MID/x, /tpt/APPID/style.css)
+ * keep working; /ipfs/ and /mm/ on an app's origin are served sandboxed
+ * instead (the SDK fetches content there, and a redirect would make that
+ * cross-origin).
  * Every response carries X-Content-Type-Options: nosniff.
  *
  * The handler sits first in every path of the host: it answers redirects,
@@ -294,6 +299,44 @@ static int dispatch(h2o_req_t *req, enum origin_kind kind, const char *id)
     return api_reply_error(req, 500, "no handler for %s", prefix);
 }
 
+/* A path form of kind k (/tpt/ID/..., /ipfs/CID/..., /mm/ID/...) answered
+ * with 301 (308 for other methods) to ID's own origin under base, when
+ * base has subdomains. 1 after replying, 0 when it is not redirected. */
+static int redirect_path_form(h2o_req_t *req, node *n, int k, h2o_iovec_t base)
+{
+    h2o_iovec_t path = req->input.path, port;
+    const char *first = path.base + strlen(path_prefixes[k]);
+    size_t plen = req->input.query_at == SIZE_MAX ? path.len : req->input.query_at;
+    const char *end = path.base + plen;
+    const char *slash = memchr(first, '/', (size_t)(end - first));
+    const char *idend = slash ? slash : end;
+    char label[LABEL_MAX + 1];
+    if (!host_has_subdomains(n, host_of(base, &port)) ||
+        origins_label(k, first, (size_t)(idend - first), label, sizeof label) != 0)
+        return 0;
+    h2o_iovec_t rest = h2o_iovec_init(idend, (size_t)(path.base + path.len - idend));
+    if (!rest.len || rest.base[0] == '?')
+        rest = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("/")), rest);
+    h2o_iovec_t loc = h2o_concat(&req->pool, req->scheme->name, h2o_iovec_init(H2O_STRLIT("://")),
+                                 h2o_iovec_init(label, strlen(label)), h2o_iovec_init(H2O_STRLIT(".")),
+                                 h2o_iovec_init(kind_names[k], strlen(kind_names[k])), h2o_iovec_init(H2O_STRLIT(".")),
+                                 base, rest);
+    /* 308 keeps a POST a POST; h2o_send_redirect would drop the headers set so far */
+    int get = api_is_method(req, "GET") || api_is_method(req, "HEAD");
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, loc.base, loc.len);
+    api_reply(req, get ? 301 : 308, "text/plain; charset=utf-8", loc.base, loc.len);
+    return 1;
+}
+
+/* Which path form the client's path is (ORIGIN_NODE: none) */
+static int path_form(h2o_req_t *req)
+{
+    for (int k = ORIGIN_APP; k <= ORIGIN_MM; k++)
+        if (starts(req->input.path, path_prefixes[k]))
+            return k;
+    return ORIGIN_NODE;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     node *n = ((origin_handler *)self)->n;
@@ -303,49 +346,28 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     h2o_iovec_t base;
     enum origin_kind kind = origins_of(req, id, sizeof id, &base);
     h2o_iovec_t path = req->input.path;
+    int form = path_form(req);
 
+    if (kind == ORIGIN_NODE) { /* path forms: redirected, else sandboxed */
+        if (form != ORIGIN_NODE) {
+            if (redirect_path_form(req, n, form, base))
+                return 0;
+            add_header(req, "content-security-policy", origins_sandbox_csp);
+        }
+        return call_next(pc, self, req);
+    }
     if (kind == ORIGIN_APP) {
         if (starts(path, "/api/v0/") || starts(path, "/sdk/"))
             return call_next(pc, self, req);
-        if (starts(path, "/ipfs/") || starts(path, "/mm/")) { /* the SDK reads content here: never as the app */
+        if (form == ORIGIN_IPFS || form == ORIGIN_MM) { /* the SDK reads content here: never as the app */
             add_header(req, "content-security-policy", origins_sandbox_csp);
             return call_next(pc, self, req);
         }
-        return dispatch(req, kind, id);
     }
-    if (kind != ORIGIN_NODE)
-        return dispatch(req, kind, id);
-
-    /* the node's origin: path forms are redirected or sandboxed */
-    for (int k = ORIGIN_APP; k <= ORIGIN_MM; k++) {
-        const char *prefix = path_prefixes[k];
-        if (!starts(path, prefix))
-            continue;
-        h2o_iovec_t port, host = host_of(req->authority, &port);
-        const char *first = path.base + strlen(prefix);
-        size_t plen = req->input.query_at == SIZE_MAX ? path.len : req->input.query_at;
-        const char *end = path.base + plen;
-        const char *slash = memchr(first, '/', (size_t)(end - first));
-        const char *idend = slash ? slash : end;
-        char label[LABEL_MAX + 1];
-        if (host_has_subdomains(n, host) &&
-            origins_label(k, first, (size_t)(idend - first), label, sizeof label) == 0) {
-            h2o_iovec_t rest = h2o_iovec_init(idend, (size_t)(path.base + path.len - idend));
-            if (!rest.len || rest.base[0] == '?')
-                rest = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("/")), rest);
-            h2o_iovec_t loc = h2o_concat(&req->pool, req->scheme->name, h2o_iovec_init(H2O_STRLIT("://")),
-                                         h2o_iovec_init(label, strlen(label)), h2o_iovec_init(H2O_STRLIT(".")),
-                                         h2o_iovec_init(kind_names[k], strlen(kind_names[k])),
-                                         h2o_iovec_init(H2O_STRLIT(".")), req->authority, rest);
-            /* 308 keeps a POST a POST; h2o_send_redirect would drop the headers set so far */
-            int get = api_is_method(req, "GET") || api_is_method(req, "HEAD");
-            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, loc.base, loc.len);
-            return api_reply(req, get ? 301 : 308, "text/plain; charset=utf-8", loc.base, loc.len);
-        }
-        add_header(req, "content-security-policy", origins_sandbox_csp);
-        break;
-    }
-    return call_next(pc, self, req);
+    /* links written for the path forms (a renderer's /mm/MID/x, /tpt/APPID/style.css) lead to their origins */
+    if (form != ORIGIN_NODE && redirect_path_form(req, n, form, base))
+        return 0;
+    return dispatch(req, kind, id);
 }
 
 void origins_install(h2o_hostconf_t *host, node *n)

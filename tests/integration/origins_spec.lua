@@ -166,8 +166,15 @@ describe("origins", function()
     assert.are.same({ 200, SANDBOX }, { r.status, r.headers["content-security-policy"] })
     r = at(app_host, "/mm/" .. page_mid .. "/index.html?raw=1")
     assert.are.same({ 200, SANDBOX }, { r.status, r.headers["content-security-policy"] })
-    -- /tpt/ on an app's origin is a path of that app, never another app
-    assert.are.equal(404, at(app_host, "/tpt/" .. appid .. "/").status)
+    -- a path form on another origin leads to its own origin (links written for the path forms)
+    r = at(app_host, "/tpt/" .. appid .. "/ping")
+    assert.are.same({ 301, "http://" .. app_host .. ":" .. node.port .. "/ping" }, { r.status, r.headers["location"] })
+    local mm_host = label(page_mid) .. ".mm.localhost"
+    r = at(mm_host, "/mm/" .. page_mid .. "/index.html?raw=1")
+    assert.are.same({ 301, "http://" .. mm_host .. ":" .. node.port .. "/index.html?raw=1" },
+      { r.status, r.headers["location"] })
+    r = at(mm_host, "/tpt/" .. appid .. "/style.css")
+    assert.are.same({ 301, "http://" .. app_host .. ":" .. node.port .. "/style.css" }, { r.status, r.headers["location"] })
     -- content on CID.ipfs.localhost, in either case
     local v1 = get(local_url .. "/ipfs/" .. page_cid).headers["location"]:match("^http://(b[a-z2-7]+)%.")
     r = at(v1 .. ".ipfs.localhost", "/")
