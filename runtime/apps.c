@@ -192,6 +192,69 @@ static void hide_server_code(node *n, const cid *root)
         fprintf(stderr, "leither: recording server code: %s\n", err);
 }
 
+struct app_ids {
+    char (*ids)[IDS_LID_LEN + 1];
+    size_t n, cap;
+};
+
+static int collect_app(void *arg, const char *mid, const char *text, size_t len)
+{
+    struct app_ids *a = arg;
+    json_t *info = json_loadb(text, len, 0, NULL);
+    int is_app = info && !strcmp(mimei_str(info, "AppType"), "app") && strlen(mid) == IDS_LID_LEN;
+    json_decref(info);
+    if (!is_app)
+        return 0;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 16;
+        void *ids = realloc(a->ids, cap * sizeof *a->ids);
+        if (!ids)
+            return 0;
+        a->ids = ids, a->cap = cap;
+    }
+    memcpy(a->ids[a->n++], mid, IDS_LID_LEN + 1);
+    return 0;
+}
+
+struct app_roots {
+    cid *roots;
+    size_t n, cap;
+};
+
+static int collect_root(void *arg, uint32_t ver, const cid *c)
+{
+    (void)ver;
+    struct app_roots *r = arg;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 8;
+        cid *roots = realloc(r->roots, cap * sizeof *roots);
+        if (!roots)
+            return 1;
+        r->roots = roots, r->cap = cap;
+    }
+    r->roots[r->n++] = *c;
+    return 0;
+}
+
+void apps_hide_all_server_code(node *n)
+{
+    struct app_ids apps = {0};
+    db_mimei_each(n->db, collect_app, &apps); /* then the store: no transaction inside another */
+    for (size_t i = 0; i < apps.n; i++) {
+        struct app_roots r = {0};
+        char err[256];
+        MDB_txn *txn = bs_begin(n->bs, 0, err, sizeof err);
+        if (txn) {
+            files_versions(n->bs, txn, apps.ids[i], collect_root, &r);
+            mdb_txn_abort(txn);
+        }
+        for (size_t k = 0; k < r.n; k++)
+            hide_server_code(n, &r.roots[k]);
+        free(r.roots);
+    }
+    free(apps.ids);
+}
+
 /* A new state for version root of app appid (info: its record). */
 static apps_vm *vm_new(node *n, const char *appid, const json_t *info, const cid *root)
 {

@@ -32,5 +32,8 @@ char *apps_read(node *n, const cid *root, const char *path, size_t max, size_t *
 /* 1 when root, or path below it, is an app's server code (which only that
  * app may read). */
 int apps_is_server_code(node *n, const cid *root, const char *path);
+/* Records the server code of every version of every app on the node (at
+ * start: apps uploaded before the gateway kept that record). */
+void apps_hide_all_server_code(node *n);
 
 #endif
