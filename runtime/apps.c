@@ -40,6 +40,8 @@ typedef struct apps_vm {
 } apps_vm;
 
 static __thread apps_vm *vms;
+
+static char *normalize_path(char *path);
 static __thread uint64_t use_clock;
 
 char *apps_read(node *n, const cid *root, const char *path, size_t max, size_t *len, char *err, size_t errlen)
@@ -287,6 +289,11 @@ static apps_vm *vm_new(node *n, const char *appid, const json_t *info, const cid
     char entry[256];
     const char *e = json_string_value(json_object_get(manifest, "entry"));
     snprintf(entry, sizeof entry, "%s", e ? e : "server/main.lua");
+    if (!normalize_path(entry) || strncmp(entry, "server/", 7)) { /* elsewhere it would be served as a file */
+        snprintf(vm->error, sizeof vm->error, "manifest.json: \"entry\" must be a file in server/, not %.200s", e);
+        json_decref(manifest);
+        return vm;
+    }
     cid entry_cid;
     ufs_stat st;
     if (ufs_resolve(n->bs, NULL, root, entry, &entry_cid, &st, err, sizeof err) != STORE_OK) {

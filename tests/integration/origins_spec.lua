@@ -252,6 +252,15 @@ describe("origins", function()
     assert.matches("server code", r.body)
     r = get(node.url .. "/tpt/" .. reader .. "/read?app=" .. appid .. "&path=index.html")
     assert.are.same({ 200, "<!doctype html><title>secretive</title>\n" }, { r.status, r.body })
+    -- code outside server/ is refused, not served as a static file
+    t.sh("mkdir -p " .. t.quote(dir .. "/outside"))
+    t.write(dir .. "/outside/manifest.json", '{"name": "outside", "entry": "main.lua"}')
+    t.write(dir .. "/outside/main.lua", 'local SECRET = "server-side secret 7f3a"\napp.get("/x", function() return "x" end)\n')
+    local outside = t.decode(ok(run("lapp", "uploadapp", "-i", "outside", "-d", dir, "--json"))).AppId
+    r = get(node.url .. "/tpt/" .. outside .. "/main.lua")
+    assert.are.equal(500, r.status)
+    assert.matches("must be a file in server/", r.body)
+    assert.falsy(r.body:find("server-side secret", 1, true))
     -- the app runs its code all the same, and serves its other files
     assert.are.same({ pong = true }, t.decode(t.curl(node.url .. "/tpt/" .. appid .. "/ping").body))
     assert.are.equal(200, get(node.url .. "/ipfs/" .. app_cid .. "/index.html").status)
