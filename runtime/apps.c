@@ -710,8 +710,15 @@ static int on_tpt(h2o_handler_t *self, h2o_req_t *req)
             rc = api_reply_error(req, 404, "no such file in app %s", appid);
         else if (!api_is_method(req, "GET") && !api_is_method(req, "HEAD"))
             rc = api_reply_error(req, 405, "no route for %.*s %s", (int)req->method.len, req->method.base, path);
-        else
+        else {
+            char id[CID_TEXT_MAX];
+            /* served sandboxed (a path form): the page's origin is opaque, so its own
+             * module scripts are cross-origin loads; the app's files are public code */
+            if (origins_of(req, id, sizeof id, NULL) == ORIGIN_NODE)
+                h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ACCESS_CONTROL_ALLOW_ORIGIN, NULL,
+                               H2O_STRLIT("*"));
             rc = gateway_serve(req, n, &root, p);
+        }
     }
     free(path), free(raw);
     return rc;

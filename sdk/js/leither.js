@@ -582,7 +582,7 @@ export class Leither {
     this.key = await Key.from(key);
     this.storage.setItem(this.storageKey, JSON.stringify(this.key.toJWK()));
     if (!this.persistent && globalThis.console)
-      console.warn(`leither: ${OPAQUE_HINT}: the key is kept in memory only and is gone when the page closes; open ${this.appUrl() || "the app on its own origin"}`);
+      console.warn(`leither: ${OPAQUE_HINT}: the key is kept in memory only and is gone when the page closes; open ${this._ownOriginHint()}`);
     return this.key.id;
   }
 
@@ -626,6 +626,16 @@ export class Leither {
     return this._originUrl("mm", mid, path);
   }
 
+  // Where a sandboxed page's app can run on its own origin: on localhost when
+  // the node was reached on a loopback address.
+  _ownOriginHint() {
+    const here = pageOrigin();
+    const u = here.host ? new URL(`http://${here.host}`) : null;
+    if (here.kind === "app" && here.id && u && /^(127\.\d+\.\d+\.\d+|\[::1\])$/.test(u.hostname))
+      return `http://${hostLabel(here.id)}.app.localhost${u.port ? ":" + u.port : ""}/`;
+    return "the app on its own origin: http://LABEL.app.localhost:PORT/, or under a name in the node's gateway_domains";
+  }
+
   _originUrl(kind, id, path) {
     const here = pageOrigin();
     if (!id && here.kind === kind) id = here.id;
@@ -656,7 +666,7 @@ export class Leither {
       return await globalThis.fetch(u.href, { method, headers: h, body: bytes || undefined });
     } catch (e) {
       if (globalThis.origin === "null")
-        throw new LeitherError(`${OPAQUE_HINT}: it cannot call the node; open ${this.appUrl() || "the app on its own origin"}`, 0, null);
+        throw new LeitherError(`${OPAQUE_HINT}: it cannot call the node; open ${this._ownOriginHint()}`, 0, null);
       throw e;
     }
   }

@@ -337,6 +337,10 @@ describe("origins", function()
       { eval = "localStorage.getItem('leither.key')" },
       { open = local_url .. "/" },
       { eval = "localStorage.getItem('leither.key')" },
+      -- on an IP address the app runs sandboxed and the SDK says where to open it
+      { open = node.url .. "/tpt/" .. gb .. "/" },
+      { waitFor = "document.getElementById('status').textContent" },
+      { eval = "origin" },
     })
     assert.is_nil(doc.error, "step " .. tostring(doc.step) .. ": " .. tostring(doc.error)
       .. "\nconsole: " .. table.concat(doc.console or {}, "\n"))
@@ -346,5 +350,8 @@ describe("origins", function()
     assert.are.equal(r[3], r[6])
     assert.is_nil(r[8])
     assert.is_nil(r[10])
+    assert.matches("opaque origin", r[12])
+    assert.truthy(r[12]:find("open " .. gb_url, 1, true), r[12])
+    assert.are.equal("null", r[13])
   end)
 end)
