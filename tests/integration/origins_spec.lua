@@ -102,6 +102,7 @@ describe("origins", function()
     t.write(dir .. "/secretive/server/main.lua", [[
       local API_TOKEN = "server-side secret 7f3a"
       app.get("/ping", function() return { pong = true } end)
+      app.post("/whoami", function(req) return { user = req.user or "nobody" } end)
     ]])
     local out = t.decode(ok(run("lapp", "uploadapp", "-i", "secretive", "-d", dir, "--json")))
     appid, app_cid = out.AppId, out.Cid
@@ -160,6 +161,10 @@ describe("origins", function()
     assert.are.equal("nosniff", r.headers["x-content-type-options"])
     assert.are.same({ pong = true }, t.decode(at(app_host, "/ping").body))
     assert.are.equal(node.id, t.decode(at(app_host, "/api/v0/id").body).ID)
+    -- a request signed for the path the client sends on the app's origin holds
+    local auth = ok(run("lpki", "authorize", "POST", "/whoami")):gsub("\n$", "")
+    r = at(app_host, "/whoami", "-X POST -H " .. t.quote("Authorization: " .. auth))
+    assert.are.same({ 200, { user = node.id } }, { r.status, t.decode(r.body) })
     assert.are.equal(200, at(app_host, "/sdk/leither.js").status)
     -- content read from an app's origin (the SDK's mimeiRead) runs sandboxed, never as the app
     r = at(app_host, "/ipfs/" .. page_cid)
