@@ -40,9 +40,9 @@ typedef struct apps_vm {
 } apps_vm;
 
 static __thread apps_vm *vms;
+static __thread uint64_t use_clock;
 
 static char *normalize_path(char *path);
-static __thread uint64_t use_clock;
 
 char *apps_read(node *n, const cid *root, const char *path, size_t max, size_t *len, char *err, size_t errlen)
 {

@@ -206,7 +206,11 @@ static int host_has_subdomains(node *n, h2o_iovec_t host)
     pthread_mutex_lock(&n->lock);
     json_t *list = json_object_get(n->home.doc, "gateway_domains"), *item;
     size_t i;
-    json_array_foreach(list, i, item) if (json_is_string(item) && ends_with_domain(host, json_string_value(item))) found = 1;
+    json_array_foreach(list, i, item)
+    {
+        if (json_is_string(item) && ends_with_domain(host, json_string_value(item)))
+            found = 1;
+    }
     pthread_mutex_unlock(&n->lock);
     return found;
 }
