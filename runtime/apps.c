@@ -517,6 +517,27 @@ static const char *limit_kind(const char *msg)
     return "instructions";
 }
 
+/* A Set-Cookie value with a Domain attribute: it would reach the other
+ * apps' origins below the same name (ID.app.HOST). */
+static int cookie_has_domain(const char *value, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (value[i] != ';')
+            continue;
+        size_t k = i + 1;
+        while (k < len && value[k] == ' ')
+            k++;
+        if (len - k >= 6 && !strncasecmp(value + k, "domain", 6)) {
+            k += 6;
+            while (k < len && value[k] == ' ')
+                k++;
+            if (k < len && value[k] == '=')
+                return 1;
+        }
+    }
+    return 0;
+}
+
 /* Sends what the router returned: status, headers (array of {name, value}),
  * body, log. Pops them. */
 static int send_result(h2o_req_t *req, lua_State *L, const apps_vm *vm)
@@ -542,7 +563,10 @@ static int send_result(h2o_req_t *req, lua_State *L, const apps_vm *vm)
                 !strpbrk(name, " :\r\n")) {
                 if (!strcasecmp(name, "content-type"))
                     has_type = 1;
-                if (strcasecmp(name, "content-length"))
+                if (!strcasecmp(name, "set-cookie") && cookie_has_domain(value, vl))
+                    fprintf(stderr, "leither: app %s: a cookie with a Domain is not sent: an app's cookies stay on its origin\n",
+                            vm->ctx.appid);
+                else if (strcasecmp(name, "content-length"))
                     h2o_add_header_by_str(&req->pool, &req->res.headers, h2o_strdup(&req->pool, name, nl).base, nl, 1,
                                           NULL, h2o_strdup(&req->pool, value, vl).base, vl);
             }

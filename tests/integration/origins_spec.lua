@@ -103,6 +103,11 @@ describe("origins", function()
       local API_TOKEN = "server-side secret 7f3a"
       app.get("/ping", function() return { pong = true } end)
       app.post("/whoami", function(req) return { user = req.user or "nobody" } end)
+      app.get("/cookies", function(req, res)
+        res:cookie("shared", "1", { domain = "app.localhost" })
+        res:cookie("own", "1", { path = "/" })
+        return "ok"
+      end)
     ]])
     local out = t.decode(ok(run("lapp", "uploadapp", "-i", "secretive", "-d", dir, "--json")))
     appid, app_cid = out.AppId, out.Cid
@@ -161,6 +166,11 @@ describe("origins", function()
     assert.are.equal("nosniff", r.headers["x-content-type-options"])
     assert.are.same({ pong = true }, t.decode(at(app_host, "/ping").body))
     assert.are.equal(node.id, t.decode(at(app_host, "/api/v0/id").body).ID)
+    -- an app's cookies stay on its origin: one with a Domain would reach the other apps
+    local hdrs = t.sh("curl -s -D - -o /dev/null --noproxy '*' -H " .. t.quote("Host: " .. app_host .. ":" .. node.port)
+      .. " " .. node.url .. "/cookies").out:lower()
+    assert.truthy(hdrs:find("set-cookie: own=1", 1, true), hdrs)
+    assert.falsy(hdrs:find("shared=", 1, true), hdrs)
     -- a request signed for the path the client sends on the app's origin holds
     local auth = ok(run("lpki", "authorize", "POST", "/whoami")):gsub("\n$", "")
     r = at(app_host, "/whoami", "-X POST -H " .. t.quote("Authorization: " .. auth))
