@@ -2,6 +2,7 @@
 #include "node.h"
 
 #include "db.h"
+#include "quota.h"
 #include "store.h"
 
 #include <arpa/inet.h>
@@ -218,6 +219,12 @@ int node_run(home *h, int daemon, char *err, size_t errlen)
         db_close(n.db);
         n.db = NULL;
     }
+    if (n.db && quota_open(&n, db_lmdb(n.db), err, errlen) != 0) {
+        bs_close(n.bs);
+        n.bs = NULL;
+        db_close(n.db);
+        n.db = NULL;
+    }
     if (!n.db || !(n.resp = resp_start(&n, n.db, h->db_port, h->db_auth_required, err, errlen)) ||
         http_start(&n, err, errlen) != 0) {
         if (report >= 0 && write(report, err, strlen(err)) < 0)
@@ -226,6 +233,7 @@ int node_run(home *h, int daemon, char *err, size_t errlen)
         resp_stop(n.resp);
         if (n.bs)
             bs_close(n.bs);
+        quota_close(&n);
         if (n.db)
             db_close(n.db);
         close(pidfd);
@@ -254,6 +262,7 @@ int node_run(home *h, int daemon, char *err, size_t errlen)
     http_stop(&n);
     resp_stop(n.resp); /* commits what was acknowledged */
     bs_close(n.bs);
+    quota_close(&n);
     db_close(n.db);
     char pidpath[PATH_MAX + 32];
     home_path(h, pidpath, sizeof pidpath, NODE_PID_FILE);

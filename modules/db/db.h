@@ -105,6 +105,11 @@ int db_mimei_get(db *db, const char *mid, char **info, uint32_t *dbno);
 /* Calls fn with every registered MiMei's ID and info text, in ID order,
  * until it returns nonzero (which is returned). */
 int db_mimei_each(db *db, int (*fn)(void *arg, const char *mid, const char *info, size_t len), void *arg);
+/* Forgets a MiMei: its info record, its number, and a database's records
+ * and versions, in txn (a write transaction of the node's environment, not
+ * on the RESP thread). The numbers are never given again. */
+struct MDB_txn;
+int db_mimei_drop(db *db, struct MDB_txn *txn, const char *mid, char *err, size_t errlen);
 /* The same inside the client's current batch (for hooks). */
 int db_mimei_lookup(db_client *c, const char *mid, char **info, uint32_t *dbno);
 /* Nonzero when version n of database dbno exists (for SELECT MID@N). */
