@@ -4,6 +4,7 @@
  * stored, and a batch is one LMDB transaction.
  */
 #include "api.h"
+#include "quota.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -89,7 +90,6 @@ static int flag(h2o_req_t *req, const char *name, int dflt)
 
 int api_dag_import(h2o_req_t *req, node *n, const char *signer)
 {
-    (void)signer;
     const uint8_t *p = (const uint8_t *)req->entity.base;
     size_t len = p ? req->entity.len : 0;
     char err[512], sess[32];
@@ -100,13 +100,16 @@ int api_dag_import(h2o_req_t *req, node *n, const char *signer)
     uint64_t session = 0;
     if (api_query(req, "session", sess, sizeof sess))
         session = strtoull(sess, NULL, 10);
-    int pin = flag(req, "pin", 1);
+    /* a guest's blocks live as long as its MiMei hold them: only the owner
+     * and granted keys pin */
+    int pin = flag(req, "pin", 1) && quota_unmetered(n, signer);
 
     MDB_txn *txn = bs_begin(n->bs, 1, err, sizeof err);
     if (!txn)
         return api_reply_error(req, 500, "%s", err);
     if (session) /* before the blocks land: gc must not see them unspared */
         session_seen(session, 0);
+    uint64_t stored_before = bs_put_bytes(n->bs, txn);
     size_t blocks = 0, bytes = 0;
     cid c;
     const uint8_t *block;
@@ -150,6 +153,9 @@ int api_dag_import(h2o_req_t *req, node *n, const char *signer)
             rc = -1, status = 500;
         }
     }
+    if (rc == 0 && quota_charge(n, txn, signer, "", bs_put_bytes(n->bs, txn) - stored_before, &status, err,
+                                sizeof err) != 0)
+        rc = -1;
     if (rc != 0) {
         mdb_txn_abort(txn);
         return api_reply_error(req, status, "%s", err);

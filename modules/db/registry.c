@@ -118,6 +118,7 @@ int db_mimei_lookup(db_client *c, const char *mid, char **info, uint32_t *dbno)
 void db_client_set_user(db_client *c, const char *id) { snprintf(c->user, sizeof c->user, "%s", id); }
 void db_client_set_may_write(db_client *c, int may_write) { c->may_write = may_write; }
 const char *db_client_selected(const db_client *c) { return c->mid; }
+MDB_txn *db_client_txn(db_client *c) { return c->txn; }
 uint32_t db_default(const db *d) { return d->default_dbno; }
 
 /* MM.CREATE info: registers a MiMei its author signed; replies its ID. */
