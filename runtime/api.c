@@ -198,6 +198,8 @@ static const struct route {
     {"ls", ANYONE, api_ls},
     {"repo/gc", NODE_WRITER, api_repo_gc},
     {"repo/stat", ANYONE, api_repo_stat},
+    {"repo/rm-author", NODE_WRITER, api_repo_rm_author},
+    {"mimei/drop", NODE_WRITER, api_mimei_drop},
     {"mimei/show", ANYONE, api_mimei_show},
     {"mimei/ls", ANYONE, api_mimei_ls},
     {"mimei/setcid", STORES, api_mimei_setcid},
