@@ -96,7 +96,7 @@ describe("examples/guestbook", function()
     assert.are.equal(201, first.reply.status, first.reply.text)
     local second = visitor("post", string.rep("b", 300), key)
     assert.are.equal(507, second.reply.status, second.reply.text)
-    assert.matches("guest quota: key " .. first.id .. " has stored %d+ of its " .. PER .. " bytes",
+    assert.matches("guest quota: key " .. first.id:gsub("%p", "%%%0") .. " has stored %d+ of its " .. PER .. " bytes",
       second.reply.body.error)
     assert.are.equal(n + 1, #entries())
     assert.is_true(usage()[first.id] <= PER)
