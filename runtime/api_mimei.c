@@ -21,6 +21,10 @@ static json_t *cid_json(const cid *c)
     return json_string(text);
 }
 
+/* What a version or reference record costs a guest's quota: about its
+ * LMDB key and value. */
+#define RECORD_COST 64
+
 /* The MiMei named by ?arg=: its info, parsed. NULL after replying. */
 static json_t *find_mimei(h2o_req_t *req, node *n, char mid[64], int file_only)
 {
@@ -367,10 +371,12 @@ int api_mimei_setcid(h2o_req_t *req, node *n, const char *signer)
         return api_reply_error(req, 400, "%s", err);
     }
     ver = FILES_CUR;
-    if (cur_only ? files_set_cur(n->bs, txn, mid, &c, err, sizeof err) != 0
-                 : files_setcid(n->bs, txn, mid, &c, &ver, err, sizeof err) != 0) {
+    int status = 500;
+    if ((cur_only ? files_set_cur(n->bs, txn, mid, &c, err, sizeof err) != 0
+                  : files_setcid(n->bs, txn, mid, &c, &ver, err, sizeof err) != 0) ||
+        quota_charge(n, txn, signer, mid, RECORD_COST, &status, err, sizeof err) != 0) {
         mdb_txn_abort(txn);
-        return api_reply_error(req, 500, "%s", err);
+        return api_reply_error(req, status, "%s", err);
     }
     if (bs_commit(txn, err, sizeof err) != 0)
         return api_reply_error(req, 500, "%s", err);
@@ -455,6 +461,11 @@ int api_mimei_backup(h2o_req_t *req, node *n, const char *signer)
         mdb_txn_abort(txn);
         return api_reply_error(req, 400, "%s", err);
     }
+    int status;
+    if (quota_charge(n, txn, signer, mid, RECORD_COST, &status, err, sizeof err) != 0) {
+        mdb_txn_abort(txn);
+        return api_reply_error(req, status, "%s", err);
+    }
     files_get(n->bs, txn, mid, ver, &c);
     if (bs_commit(txn, err, sizeof err) != 0)
         return api_reply_error(req, 500, "%s", err);
@@ -501,9 +512,11 @@ static int change_ref(h2o_req_t *req, node *n, const char *signer, int delta)
     uint32_t count;
     if (!txn)
         return api_reply_error(req, 500, "%s", err);
-    if (refs_change(n->bs, txn, mid, other, delta, &count, err, sizeof err) != 0) {
+    int status = 400;
+    if (refs_change(n->bs, txn, mid, other, delta, &count, err, sizeof err) != 0 ||
+        (delta > 0 && quota_charge(n, txn, signer, mid, RECORD_COST, &status, err, sizeof err) != 0)) {
         mdb_txn_abort(txn);
-        return api_reply_error(req, 400, "%s", err);
+        return api_reply_error(req, status, "%s", err);
     }
     if (bs_commit(txn, err, sizeof err) != 0)
         return api_reply_error(req, 500, "%s", err);
