@@ -81,7 +81,7 @@ static int validate(home *h, const char *file, char *err, size_t errlen)
     json_t *doc = h->doc;
     if (!json_is_object(doc))
         return ERR("%s: settings must be a JSON object", file);
-    long port, threads, body, db_port, lua_mem, lua_instr, lua_wall;
+    long port = 0, threads = 0, body = 0, db_port = 0, lua_mem, lua_instr, lua_wall;
     /* the Lua limits are read per app (apps.c); here they are only checked */
     if (int_setting(doc, "lua_memory_mb", 1, 1L << 16, 64, &lua_mem, file, err, errlen) ||
         int_setting(doc, "lua_instructions", 1000, 1L << 40, 100000000, &lua_instr, file, err, errlen) ||
