@@ -95,7 +95,7 @@ describe("a node without guest storage (the default)", function()
     t.rmtree(dir)
   end)
 
-  it("takes nothing from a stranger's key: MM.CREATE, mimei/create, dag/import (nothing written)", function()
+  it("takes nothing from a stranger's key: MM.CREATE, mimei/create, dag/import, an app (nothing written)", function()
     if missing then return pending(missing) end
     local before = owner_view(node)
     for _, type in ipairs({ "db", "file", "app" }) do
@@ -107,6 +107,12 @@ describe("a node without guest storage (the default)", function()
     assert.are.equal(403, c.status)
     assert.matches("this node takes no guest storage", c.message, 1, true)
     local r = t.leither("ipfs", "add", "-k", stranger, "--home", node.home, file)
+    assert.are.equal(1, r.code, r.out)
+    assert.matches("neither the node owner nor granted", r.err, 1, true)
+
+    -- nor a whole app (pages and Lua the node would serve and run)
+    assert.are.equal(0, t.leither("lapp", "new", "hello", "-d", dir, "--home", node.home).code)
+    r = t.leither("lapp", "uploadapp", "-i", "hello", "-d", dir, "-k", stranger, "--home", node.home)
     assert.are.equal(1, r.code, r.out)
     assert.matches("neither the node owner nor granted", r.err, 1, true)
 
