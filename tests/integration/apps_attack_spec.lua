@@ -191,9 +191,12 @@ describe("attacks on an app's routes", function()
     local bomb = "[" .. string.rep("[],", 2000000) .. "[]]"
 
     it("stops a decode bomb at the memory limit without leaking (265 MB per request leaked)", function()
-      local first = post("/json", bomb)
-      assert.are.equal(500, first.status, first.body)
-      assert.are.equal("memory", t.decode(first.body).limit, first.body)
+      -- the first few fill each worker's malloc arena (about 90 MB in all): then it stays
+      for _ = 1, 4 do
+        local first = post("/json", bomb)
+        assert.are.equal(500, first.status, first.body)
+        assert.are.equal("memory", t.decode(first.body).limit, first.body)
+      end
       answers()
       local before = rss_kb(node.pid)
       for _ = 1, 8 do
@@ -285,7 +288,7 @@ app.get("/list", function(req) return { n = #leither.mimei.list(req.query.mid, "
         local r = t.curl(node.url .. "/tpt/" .. lister .. "/lrange", "--max-time 20")
         assert.are.equal(500, r.status, r.body)
       end
-      breach()
+      for _ = 1, 4 do breach() end
       local before = rss_kb(node.pid)
       for _ = 1, 40 do breach() end
       answers()
