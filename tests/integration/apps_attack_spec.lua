@@ -58,6 +58,13 @@ app._dispatch = function(req)
   if req.path == "/dispatch_forge" then
     return 200, {}, "dispatched", "text\nleither: app someone info: forged-by-dispatch"
   end
+  if req.path == "/bad_results" then -- headers that are no pairs, a number for a body
+    return 201, { "x", 5, { 1, 2 }, { "X-Answer", 42 }, {} }, 12345, 7
+  end
+  if req.path == "/break_app" then -- the next request finds an `app` whose every field loops
+    app = setmetatable({}, { __index = function() while true do end end })
+    return 200, {}, "broken"
+  end
   return dispatch(req)
 end
 app.get("/ok", function() return "ok" end)
@@ -100,6 +107,11 @@ describe("attacks on an app's routes", function()
     t.write(body_file, body)
     return t.curl(node.url .. "/tpt/" .. id .. route,
       "--max-time 60 -H 'Content-Type: application/json' --data-binary @" .. t.quote(body_file) .. " " .. (extra or ""))
+  end
+
+  local function post_to(app_id, route, body)
+    t.write(body_file, body)
+    return t.curl(node.url .. "/tpt/" .. app_id .. route, "--max-time 60 --data-binary @" .. t.quote(body_file))
   end
 
   -- the node is up and answers another request (the bound only catches a hang)
@@ -279,6 +291,15 @@ app.get("/list", function(req) return { n = #leither.mimei.list(req.query.mid, "
       answers()
     end)
 
+    it("refuse a body over the app's memory limit with the app's 500 (it aborted the node)", function()
+      for _ = 1, 3 do
+        local r = post_to(lister, "/list", string.rep("z", 3000000))
+        assert.are.equal(500, r.status, r.body)
+        assert.are.equal("memory", t.decode(r.body).limit, r.body)
+      end
+      answers()
+    end)
+
     it("free a database reply too big for the memory limit", function()
       local seed = t.curl(node.url .. "/tpt/" .. lister .. "/seed", "--max-time 20 -X POST")
       assert.are.same({ 200, { n = 20000 } }, { seed.status, t.decode(seed.body) })
@@ -295,6 +316,27 @@ app.get("/list", function(req) return { n = #leither.mimei.list(req.query.mid, "
       local grown = rss_kb(node.pid) - before
       local bound = sanitized(node.pid) and 512 * 1024 or 64 * 1024
       assert.truthy(grown < bound, "RSS grew by " .. grown .. " kB over 40 replies")
+    end)
+  end)
+
+  describe("the router's results and the global app", function()
+    it("keeps only {name, value} pairs of headers and turns a number body into text", function()
+      local r = t.curl(node.url .. "/tpt/" .. id .. "/bad_results", "-i")
+      assert.are.equal(201, r.status, r.body)
+      assert.matches("\r\n[Xx]%-[Aa]nswer: 42\r\n", r.body)
+      assert.matches("\r\n\r\n12345$", r.body)
+      answers()
+    end)
+
+    it("stops an app whose global app loops on every field, and serves the next state", function()
+      -- one connection, so one worker and its state of the app: broken, then asked
+      local base = node.url .. "/tpt/" .. id
+      local r = t.sh("curl -s --noproxy '*' --max-time 30 " .. t.quote(base .. "/break_app") .. " " .. t.quote(base .. "/ok"))
+      assert.matches('^broken{"error":"instruction budget of 20000000 exceeded","limit":"instructions"}$', r.out)
+      for _ = 1, 6 do
+        assert.are.same({ 200, "ok" }, { t.curl(base .. "/ok").status, t.curl(base .. "/ok").body })
+      end
+      answers() -- the spent state was dropped: a fresh one answers
     end)
   end)
 
