@@ -1200,6 +1200,9 @@ static int crypto_verify(lua_State *L)
 /* --- leither.log, now, _traceback ------------------------------------------- */
 
 #define LOG_LINE_MAX 4096 /* bytes of one app's log line, escapes included */
+/* instructions a log line costs: the default budget writes at most ~25 MB */
+#define LOG_CHARGE_PER_CALL 100
+#define LOG_CHARGE_PER_BYTE 4
 
 /* One byte (or UTF-8 sequence) of a log message as it is written: control
  * characters and backslashes escaped, so that one call is one line and no
@@ -1251,6 +1254,8 @@ static int log_at(lua_State *L, const char *level, int first)
         lua_pop(L, 1);
     }
     line[len] = '\0';
+    /* the disk is shared: a line costs the budget about what it writes */
+    sandbox_charge(L, LOG_CHARGE_PER_CALL + LOG_CHARGE_PER_BYTE * len);
     if (left_out)
         fprintf(stderr, "leither: app %s %s: %s ... [%zu more bytes not logged]\n", ctx->appid, level, line, left_out);
     else
