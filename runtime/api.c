@@ -169,7 +169,8 @@ static int change_grant(h2o_req_t *req, node *n, int add)
 static int api_grant(h2o_req_t *req, node *n, const char *signer) { return (void)signer, change_grant(req, n, 1); }
 static int api_revoke(h2o_req_t *req, node *n, const char *signer) { return (void)signer, change_grant(req, n, 0); }
 
-/* Who may call a route: anyone (reads), the node owner or a key it granted,
+/* Who may call a route: anyone (reads; signed or not, the handler gets the
+ * signer or ""), the node owner or a key it granted,
  * any signer (the handler checks it against the MiMei it changes), or
  * anyone with a POST whose signature, when there is one, must hold (the
  * handler gets "" when unsigned). */
@@ -207,6 +208,7 @@ static const struct route {
     {"mimei/list", ANYONE, api_mimei_list},
     {"mimei/create", SIGNED, api_mimei_create},
     {"mimei/write", SIGNED, api_mimei_write},
+    {"mimei/chmod", SIGNED, api_mimei_chmod},
     {"db/exec", MAYBE_SIGNED, api_db_exec},
 };
 
@@ -246,7 +248,11 @@ static int on_api(h2o_handler_t *self, h2o_req_t *req)
     if (r->who == ANYONE) {
         if (!api_is_method(req, "GET") && !api_is_method(req, "HEAD") && !api_is_method(req, "POST"))
             return api_reply_error(req, 405, "use GET or POST");
-        return r->fn(req, n, "");
+        /* a read may be signed: the signer is who reads (private MiMei) */
+        char reader[IDS_LID_LEN + 1] = "", rerr[256];
+        if (api_signer(req, reader, rerr, sizeof rerr) < 0)
+            return api_reply_error(req, 401, "%s", rerr);
+        return r->fn(req, n, reader);
     }
     if (!api_is_method(req, "POST")) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("POST"));

@@ -526,8 +526,17 @@ static int on_tpt(h2o_handler_t *self, h2o_req_t *req)
         return api_reply_error(req, 400, "invalid path: bad percent-encoding");
     }
     cid root;
-    char err[512];
+    char err[512], reader[IDS_LID_LEN + 1] = "";
     apps_vm *vm = NULL;
+    json_t *app = api_mimei_info(n, appid); /* a private app: its readers only (mimei_may_read) */
+    if (app && api_signer(req, reader, err, sizeof err) < 0)
+        reader[0] = '\0'; /* take_user answers a bad signature below */
+    int hidden = app && !api_may_read(n, app, reader);
+    json_decref(app);
+    if (hidden) {
+        free(path), free(raw);
+        return api_reply_unreadable(req, appid, reader);
+    }
     if (app_root(n, appid, &root, err, sizeof err) != 0) {
         json_t *info = app_info(req, n, appid); /* no app at all says more than no content */
         if (info)
