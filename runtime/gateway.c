@@ -926,7 +926,7 @@ static int on_mm(h2o_handler_t *self, h2o_req_t *req)
         return fail(req, 404, "%s", err);
     }
     if (app[0] && strcmp(raw, "1"))
-        rc = apps_render(req, h->n, info, app, ver, &g.root, g.path);
+        rc = apps_render(req, h->n, info, app, ver, &g.root, g.path, reader);
     else
         rc = serve(&g);
     json_decref(info);
