@@ -76,7 +76,8 @@ json_t *api_mimei_info(node *n, const char *mid);
 int api_reply_unreadable(h2o_req_t *req, const char *mid, const char *who);
 /* Nonzero when root is the content root (a version or cur) of private
  * MiMei only, none of which reader may read, and not pinned: the gateway
- * serves it to nobody else. A scan of the MiMei's versions, no index. */
+ * serves it to nobody else. One pass over the versions (files_with_root),
+ * no index: see README for its cost. */
 int api_root_hidden(node *n, const cid *root, const char *reader);
 
 /* api_db.c: POST {"mid", "cmds": [[...], ...], "multi"} -> {"replies": [...]} */

@@ -732,31 +732,22 @@ int api_mimei_chmod(h2o_req_t *req, node *n, const char *signer)
 /* Whether a root CID belongs only to MiMei the reader may not read. */
 struct root_scan {
     node *n;
-    MDB_txn *txn;
     const cid *root;
     const char *reader;
-    int matched, hidden, visible;
+    int hidden, visible;
+    char last[IDS_LID_LEN + 1]; /* the MiMei just judged: its versions come in a row */
 };
 
-static int same_block(const cid *a, const cid *b) { return !memcmp(a->digest, b->digest, CID_DIGEST_LEN); }
-
-static int match_version(void *arg, uint32_t ver, const cid *c)
+static int judge_mimei(void *arg, const char *mid, uint32_t ver)
 {
     (void)ver;
     struct root_scan *s = arg;
-    return s->matched = same_block(c, s->root);
-}
-
-static int scan_mimei(void *arg, const char *mid, const char *text, size_t len)
-{
-    struct root_scan *s = arg;
-    s->matched = 0;
-    files_versions(s->n->bs, s->txn, mid, match_version, s);
-    if (!s->matched)
+    if (!strcmp(mid, s->last))
         return 0;
-    json_t *info = json_loadb(text, len, 0, NULL);
-    if (api_may_read(s->n, info, s->reader))
-        s->visible = 1;
+    snprintf(s->last, sizeof s->last, "%s", mid);
+    json_t *info = api_mimei_info(s->n, mid);
+    if (!info || api_may_read(s->n, info, s->reader))
+        s->visible = 1; /* versions of no registered MiMei are nobody's secret */
     else
         s->hidden = 1;
     json_decref(info);
@@ -766,18 +757,19 @@ static int scan_mimei(void *arg, const char *mid, const char *text, size_t len)
 static int match_pin(void *arg, const cid *c)
 {
     struct root_scan *s = arg;
-    return s->visible = same_block(c, s->root);
+    return s->visible = !memcmp(c->digest, s->root->digest, CID_DIGEST_LEN);
 }
 
 int api_root_hidden(node *n, const cid *root, const char *reader)
 {
     char err[256];
     struct root_scan s = {.n = n, .root = root, .reader = reader};
-    if (!(s.txn = bs_begin(n->bs, 0, err, sizeof err)))
+    MDB_txn *txn = bs_begin(n->bs, 0, err, sizeof err);
+    if (!txn)
         return 1; /* cannot tell: refuse rather than leak */
-    db_mimei_each(n->db, scan_mimei, &s);
+    files_with_root(n->bs, txn, root, judge_mimei, &s);
     if (s.hidden && !s.visible)
-        bs_pins(n->bs, s.txn, match_pin, &s);
-    mdb_txn_abort(s.txn);
+        bs_pins(n->bs, txn, match_pin, &s);
+    mdb_txn_abort(txn);
     return s.hidden && !s.visible;
 }
