@@ -732,11 +732,18 @@ int api_mimei_chmod(h2o_req_t *req, node *n, const char *signer)
 /* Whether a root CID belongs only to MiMei the reader may not read. */
 struct root_scan {
     node *n;
+    MDB_txn *txn;
     const cid *root;
     const char *reader;
     int hidden, visible;
     char last[IDS_LID_LEN + 1]; /* the MiMei just judged: its versions come in a row */
 };
+
+static int match_pin(void *arg, const cid *c)
+{
+    struct root_scan *s = arg;
+    return s->visible = !memcmp(c->digest, s->root->digest, CID_DIGEST_LEN);
+}
 
 static int judge_mimei(void *arg, const char *mid, uint32_t ver)
 {
@@ -748,28 +755,19 @@ static int judge_mimei(void *arg, const char *mid, uint32_t ver)
     json_t *info = api_mimei_info(s->n, mid);
     if (!info || api_may_read(s->n, info, s->reader))
         s->visible = 1; /* versions of no registered MiMei are nobody's secret */
-    else
-        s->hidden = 1;
+    else if (!s->hidden++) /* the first private holder: is it pinned? (once) */
+        bs_pins(s->n->bs, s->txn, match_pin, s);
     json_decref(info);
-    return s->visible; /* one readable MiMei with this root is enough */
-}
-
-static int match_pin(void *arg, const cid *c)
-{
-    struct root_scan *s = arg;
-    return s->visible = !memcmp(c->digest, s->root->digest, CID_DIGEST_LEN);
+    return s->visible; /* one readable MiMei with this root, or a pin, is enough */
 }
 
 int api_root_hidden(node *n, const cid *root, const char *reader)
 {
     char err[256];
     struct root_scan s = {.n = n, .root = root, .reader = reader};
-    MDB_txn *txn = bs_begin(n->bs, 0, err, sizeof err);
-    if (!txn)
+    if (!(s.txn = bs_begin(n->bs, 0, err, sizeof err)))
         return 1; /* cannot tell: refuse rather than leak */
-    files_with_root(n->bs, txn, root, judge_mimei, &s);
-    if (s.hidden && !s.visible)
-        bs_pins(n->bs, txn, match_pin, &s);
-    mdb_txn_abort(txn);
+    files_with_root(n->bs, s.txn, root, judge_mimei, &s);
+    mdb_txn_abort(s.txn);
     return s.hidden && !s.visible;
 }
