@@ -6,6 +6,7 @@
 #include "api.h"
 
 #include "auth.h"
+#include "quota.h"
 
 #include <h2o.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@ const char *api_reason(int status)
     case 200: return "OK";
     case 206: return "Partial Content";
     case 301: return "Moved Permanently";
+    case 308: return "Permanent Redirect";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
@@ -28,6 +30,8 @@ const char *api_reason(int status)
     case 413: return "Payload Too Large";
     case 416: return "Range Not Satisfiable";
     case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 507: return "Insufficient Storage";
     default: return "Internal Server Error";
     }
 }
@@ -174,7 +178,10 @@ static int api_revoke(h2o_req_t *req, node *n, const char *signer) { return (voi
  * any signer (the handler checks it against the MiMei it changes), or
  * anyone with a POST whose signature, when there is one, must hold (the
  * handler gets "" when unsigned). */
-enum who { ANYONE, NODE_WRITER, SIGNED, MAYBE_SIGNED };
+enum who { ANYONE, NODE_WRITER, SIGNED, MAYBE_SIGNED, STORES };
+/* STORES: SIGNED for a write that stores bytes; the signer must also be the
+ * owner, a granted key, or a guest with room left in the guest quota
+ * (quota.h), and the handler charges what it stored. */
 
 static const struct route {
     const char *name; /* after /api/v0/ */
@@ -187,41 +194,77 @@ static const struct route {
     {"shutdown", NODE_WRITER, api_shutdown},
     {"lpki/grant", NODE_WRITER, api_grant},
     {"lpki/revoke", NODE_WRITER, api_revoke},
-    {"dag/import", NODE_WRITER, api_dag_import},
+    {"dag/import", STORES, api_dag_import},
     {"pin/add", NODE_WRITER, api_pin_add},
     {"pin/rm", NODE_WRITER, api_pin_rm},
     {"pin/ls", ANYONE, api_pin_ls},
     {"ls", ANYONE, api_ls},
     {"repo/gc", NODE_WRITER, api_repo_gc},
     {"repo/stat", ANYONE, api_repo_stat},
+    {"repo/rm-author", NODE_WRITER, api_repo_rm_author},
+    {"mimei/drop", NODE_WRITER, api_mimei_drop},
     {"mimei/show", ANYONE, api_mimei_show},
     {"mimei/ls", ANYONE, api_mimei_ls},
-    {"mimei/setcid", SIGNED, api_mimei_setcid},
-    {"mimei/put", SIGNED, api_mimei_put},
-    {"mimei/rm", SIGNED, api_mimei_rm},
-    {"mimei/mv", SIGNED, api_mimei_mv},
-    {"mimei/mkdir", SIGNED, api_mimei_mkdir},
-    {"mimei/backup", SIGNED, api_mimei_backup},
-    {"mimei/ref/add", SIGNED, api_mimei_ref_add},
-    {"mimei/ref/del", SIGNED, api_mimei_ref_del},
+    {"mimei/setcid", STORES, api_mimei_setcid},
+    {"mimei/put", STORES, api_mimei_put},
+    {"mimei/rm", STORES, api_mimei_rm},
+    {"mimei/mv", STORES, api_mimei_mv},
+    {"mimei/mkdir", STORES, api_mimei_mkdir},
+    {"mimei/backup", STORES, api_mimei_backup},
+    {"mimei/ref/add", STORES, api_mimei_ref_add},
+    {"mimei/ref/del", STORES, api_mimei_ref_del},
     {"mimei/ref/ls", ANYONE, api_mimei_ref_ls},
     {"mimei/list", ANYONE, api_mimei_list},
-    {"mimei/create", SIGNED, api_mimei_create},
-    {"mimei/write", SIGNED, api_mimei_write},
+    {"mimei/create", STORES, api_mimei_create},
+    {"mimei/write", STORES, api_mimei_write},
     {"mimei/chmod", SIGNED, api_mimei_chmod},
     {"db/exec", MAYBE_SIGNED, api_db_exec},
 };
 
-int api_signer(h2o_req_t *req, char signer[IDS_LID_LEN + 1], char *err, size_t errlen)
+int api_signer(h2o_req_t *req, auth_request *signed_req, char *err, size_t errlen)
 {
     ssize_t at = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
     if (at < 0)
         return 0;
     h2o_iovec_t v = req->headers.entries[at].value;
-    if (auth_check(v.base, v.len, req->method.base, req->method.len, req->path.base, req->path.len, req->entity.base,
-                   req->entity.base ? req->entity.len : 0, (int64_t)time(NULL), signer, err, errlen) != 0)
+    /* the path the client sent and signed (origins.c rewrites req->path on a subdomain) */
+    if (auth_verify(v.base, v.len, req->method.base, req->method.len, req->input.path.base, req->input.path.len,
+                    req->entity.base, req->entity.base ? req->entity.len : 0, (int64_t)time(NULL), signed_req, err,
+                    errlen) != 0)
         return -1;
     return 1;
+}
+
+int api_use_signature(h2o_req_t *req, node *n, const auth_request *signed_req)
+{
+    pthread_mutex_lock(&n->lock);
+    int trusted = home_may_write(&n->home, n->id, signed_req->signer);
+    pthread_mutex_unlock(&n->lock);
+    char err[256];
+    int busy;
+    if (auth_record(signed_req, (int64_t)time(NULL), trusted, &busy, err, sizeof err) == 0)
+        return 0;
+    if (busy)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("5"));
+    api_reply_error(req, busy ? 503 : 401, "%s", err);
+    return -1;
+}
+
+int api_reader(h2o_req_t *req, node *n, char reader[IDS_LID_LEN + 1])
+{
+    auth_request signed_req;
+    char err[256];
+    reader[0] = '\0';
+    int rc = api_signer(req, &signed_req, err, sizeof err);
+    if (rc < 0) {
+        api_reply_error(req, 401, "%s", err);
+        return -1;
+    }
+    if (rc > 0 && api_use_signature(req, n, &signed_req) != 0)
+        return -1; /* a replayed read is refused as a replayed write is */
+    if (rc > 0)
+        memcpy(reader, signed_req.signer, sizeof signed_req.signer);
+    return 0;
 }
 
 int api_is_method(h2o_req_t *req, const char *m)
@@ -249,30 +292,38 @@ static int on_api(h2o_handler_t *self, h2o_req_t *req)
         if (!api_is_method(req, "GET") && !api_is_method(req, "HEAD") && !api_is_method(req, "POST"))
             return api_reply_error(req, 405, "use GET or POST");
         /* a read may be signed: the signer is who reads (private MiMei) */
-        char reader[IDS_LID_LEN + 1] = "", rerr[256];
-        if (api_signer(req, reader, rerr, sizeof rerr) < 0)
-            return api_reply_error(req, 401, "%s", rerr);
+        char reader[IDS_LID_LEN + 1];
+        if (api_reader(req, n, reader) != 0)
+            return 0;
         return r->fn(req, n, reader);
     }
     if (!api_is_method(req, "POST")) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("POST"));
         return api_reply_error(req, 405, "this command changes state: use POST");
     }
-    char signer[IDS_LID_LEN + 1], err[256];
-    int signed_by = api_signer(req, signer, err, sizeof err);
+    /* verify, then check the signer may do this, and only then use up the
+     * signature: a refused request must not take room in the replay set */
+    auth_request signed_req;
+    char err[256];
+    int signed_by = api_signer(req, &signed_req, err, sizeof err);
     if (signed_by < 0 || (signed_by == 0 && r->who != MAYBE_SIGNED))
         return api_reply_error(req, 401, "%s",
                                signed_by < 0 ? err : "this request changes state and needs a signed Authorization header");
-    if (r->who == MAYBE_SIGNED)
-        return r->fn(req, n, signed_by ? signer : "");
     if (r->who == NODE_WRITER) {
         pthread_mutex_lock(&n->lock);
-        int allowed = home_may_write(&n->home, n->id, signer);
+        int allowed = home_may_write(&n->home, n->id, signed_req.signer);
         pthread_mutex_unlock(&n->lock);
         if (!allowed)
-            return api_reply_error(req, 401, "key %s is neither the node owner nor granted", signer);
+            return api_reply_error(req, 401, "key %s is neither the node owner nor granted", signed_req.signer);
     }
-    return r->fn(req, n, signer);
+    if (r->who == STORES) { /* authorization too: before the signature is recorded */
+        int status;
+        if (quota_check(n, signed_req.signer, &status, err, sizeof err) != 0)
+            return api_reply_error(req, status, "%s", err);
+    }
+    if (signed_by && api_use_signature(req, n, &signed_req) != 0)
+        return 0;
+    return r->fn(req, n, signed_by ? signed_req.signer : "");
 }
 
 static int on_page(h2o_handler_t *self, h2o_req_t *req)

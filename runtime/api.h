@@ -6,6 +6,7 @@
 #ifndef LEITHER_API_H
 #define LEITHER_API_H
 
+#include "auth.h"
 #include "node.h"
 #include "store.h"
 
@@ -27,9 +28,35 @@ int api_reply_error(h2o_req_t *req, int status, const char *fmt, ...) __attribut
  * a NUL. */
 const char *api_query(h2o_req_t *req, const char *name, char *out, size_t cap);
 
-/* Checks the request's Authorization header: 1 with the signer's Leither
- * ID, 0 when there is none, -1 with the reason when it does not hold. */
-int api_signer(h2o_req_t *req, char signer[IDS_LID_LEN + 1], char *err, size_t errlen);
+/* Checks the request's Authorization header (auth.h): 1 when its signature
+ * holds, with the signer in signed_req->signer, 0 when there is none, -1
+ * with the reason when it does not hold. Nothing is recorded yet: once the
+ * signer is known to be allowed, api_use_signature must accept it. */
+int api_signer(h2o_req_t *req, auth_request *signed_req, char *err, size_t errlen);
+/* Records the request's signature as used (auth_record): 0, or -1 after
+ * replying 401 (a replay) or 503 (no room to remember it). */
+int api_use_signature(h2o_req_t *req, node *n, const auth_request *signed_req);
+/* Who reads: the signer of a signed read (its signature then used up),
+ * "" when unsigned. 0, or -1 after replying (401 bad signature or replay,
+ * 503). */
+int api_reader(h2o_req_t *req, node *n, char reader[IDS_LID_LEN + 1]);
+
+/* origins.c: which origin a request is on (from its Host), and the path
+ * forms redirected or sandboxed on the node's own origin. */
+enum origin_kind { ORIGIN_NODE, ORIGIN_APP, ORIGIN_IPFS, ORIGIN_MM };
+/* The CSP that gives a page an opaque origin (no storage, no cookies). */
+extern const char origins_sandbox_csp[];
+/* Puts the origin handler first in every path of host. */
+void origins_install(h2o_hostconf_t *host, node *n);
+/* The origin of req: ORIGIN_NODE, or the kind with the ID in its path-form
+ * spelling in id (cap >= CID_TEXT_MAX) and the node's authority in *base. */
+int origins_of(h2o_req_t *req, char *id, size_t cap, h2o_iovec_t *base);
+/* The host label of an ID (app or MiMei ID, or CID): 0 or -1. */
+int origins_label(enum origin_kind kind, const char *id, size_t idlen, char *label, size_t cap);
+/* The URL (without a trailing slash) where id is served for the client of
+ * req: its subdomain when the Host allows, else the path form (relative on
+ * the node's origin). 0 or -1. */
+int origins_url(h2o_req_t *req, node *n, enum origin_kind kind, const char *id, char *out, size_t cap);
 
 /* A handler: signer is the Leither ID that signed a write ("" for reads). */
 typedef int (*api_fn)(h2o_req_t *req, node *n, const char *signer);
@@ -42,6 +69,8 @@ int api_pin_ls(h2o_req_t *req, node *n, const char *signer);
 int api_ls(h2o_req_t *req, node *n, const char *signer);
 int api_repo_gc(h2o_req_t *req, node *n, const char *signer);
 int api_repo_stat(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_drop(h2o_req_t *req, node *n, const char *signer);
+int api_repo_rm_author(h2o_req_t *req, node *n, const char *signer);
 /* The oldest start (unix seconds) of an add still sending blocks, or
  * INT64_MAX: gc spares blocks written since. */
 int64_t api_adds_in_progress(void);

@@ -17,6 +17,8 @@ typedef struct {
     char db[IDS_LID_LEN + 1];     /* the app's own database, "" for none */
     cid root;                     /* the app version's folder */
     char user[IDS_LID_LEN + 1];   /* the request's signer, "" when unsigned */
+    int visitors_write;           /* manifest "visitors": {"write": true}: writes to db are
+                                   * the signer's, within its guest quota (quota.h) */
 } app_ctx;
 
 /* Sets the global `leither` (db, mimei, json, crypto, log, now, _traceback)
@@ -29,5 +31,11 @@ void luaapi_push_json(lua_State *L, const json_t *v);
 /* A whole file below root (at most max bytes): malloc'd, or NULL with a
  * one-line reason. */
 char *apps_read(node *n, const cid *root, const char *path, size_t max, size_t *len, char *err, size_t errlen);
+/* 1 when root, or path below it, is an app's server code (which only that
+ * app may read). */
+int apps_is_server_code(node *n, const cid *root, const char *path);
+/* Records the server code of every version of every app on the node (at
+ * start: apps uploaded before the gateway kept that record). */
+void apps_hide_all_server_code(node *n);
 
 #endif

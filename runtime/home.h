@@ -3,7 +3,7 @@
  *
  *   SystemVars.json   settings (below)
  *   keys/node.key     the node key (ids.h key file)
- *   data/             the node's data
+ *   data/             the node's data (0700, its files 0600)
  *   leither.pid       pid of the running node, locked while it runs
  *   leither.log       the daemon's log
  *
@@ -13,10 +13,12 @@
  *   threads 0            event-loop threads; 0 means one per core
  *   bootstrap [...]      nodes to join through
  *   grants []            Leither IDs the owner allows to sign API writes
- *   max_request_body 1048576   bytes; larger API requests get 413
+ *   max_request_body 8388608   bytes; larger API requests get 413
  *   db_port 4801         the Redis protocol port of the databases
  *   db_sync "always"     "always", "everysec" or "no": when writes reach the disk
  *   db_auth "loopback"   "loopback": local clients are the owner; "required": all AUTH
+ *   guest_quota {"per_identity_bytes": 0, "total_bytes": 0}
+ *                        what keys neither the owner nor granted may store; 0 is closed
  * Unknown keys are kept as they are when the file is written back.
  */
 #ifndef LEITHER_HOME_H
@@ -25,6 +27,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define HOME_SETTINGS "SystemVars.json"
 #define HOME_DEFAULT_PORT 4800
@@ -42,6 +45,7 @@ typedef struct {
     int db_port;
     int db_sync;      /* enum db_sync */
     int db_auth_required;
+    uint64_t guest_per_identity, guest_total; /* guest_quota; 0: closed */
 } home;
 
 /* Absolute home directory: flag (--home), else $LEITHER_HOME, else cwd. */
@@ -69,6 +73,10 @@ void home_api_base(const home *h, char *out, size_t cap);
 
 /* Nonzero when id is the owner's (owner_id) or granted in settings. */
 int home_may_write(const home *h, const char *owner_id, const char *id);
+
+/* data/ mode 0700 and its LMDB files 0600, like the keys: made so, and
+ * homes from before put right. */
+int home_secure_data(const home *h, char *err, size_t errlen);
 
 void home_free(home *h);
 

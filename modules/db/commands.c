@@ -89,7 +89,7 @@ db *db_open(const char *dir, enum db_sync sync, char *err, size_t errlen)
     d->start_ms = d->last_sync_ms = now_ms();
     int rc = mdb_env_create(&d->env);
     if (!rc)
-        rc = mdb_env_set_maxdbs(d->env, 16) /* 3 here, 4 for the content store */;
+        rc = mdb_env_set_maxdbs(d->env, 16) /* 3 here, 5 for the content store */;
     if (!rc) /* address space only: the file grows as data does */
         rc = mdb_env_set_mapsize(d->env, sizeof(void *) == 8 ? (size_t)64 << 30 : (size_t)1 << 30);
     /* always: every commit is synced by LMDB; otherwise we sync ourselves */
@@ -353,8 +353,23 @@ static void unknown_command(db_client *c)
     db_buf_free(&msg);
 }
 
+/* The store hook's word on a write: 0 to go on, -1 after replying why not. */
+static int store_allowed(db_client *c)
+{
+    size_t bytes = 0;
+    for (int i = 1; i < c->argc; i++)
+        bytes += c->argvlen[i];
+    char err[512];
+    if (c->db->hooks.store(c->db->hooks.arg, c, bytes, err, sizeof err) == 0)
+        return 0;
+    reply_error(c, err);
+    return -1;
+}
+
 void db_call(db_client *c, const struct db_command *cmd)
 {
+    if ((cmd->flags & CMD_WRITE) && !c->readonly && c->db->hooks.store && store_allowed(c) != 0)
+        return;
     c->cmd = cmd;
     if (!c->readonly)
         c->write_epoch = db_epoch(c, c->dbno);
@@ -432,4 +447,10 @@ int db_command_embeddable(const char *name, size_t len)
         if (!strcmp(cmd->name, *c))
             return 0;
     return 1;
+}
+
+int db_command_writes(const char *name, size_t len)
+{
+    const struct db_command *cmd = db_find_command(name, len);
+    return cmd && (cmd->flags & CMD_WRITE);
 }

@@ -197,6 +197,10 @@ int bs_commit(MDB_txn *txn, char *err, size_t errlen); /* aborts on failure */
 /* Stores a block (its write time too, for gc). The caller has checked that
  * block hashes to c. */
 int bs_put(blockstore *bs, MDB_txn *txn, const cid *c, const void *block, size_t len, char *err, size_t errlen);
+/* Bytes of new blocks (not stored before) bs_put has stored so far: the
+ * figure after the writes of write transaction txn minus the figure before
+ * them is what txn added (a guest's quota counts it). */
+uint64_t bs_put_bytes(blockstore *bs, MDB_txn *txn);
 /* 1 and *block, *len (pointing into the map, valid until txn ends) when
  * present and its bytes hash to c; 0 when absent; -1 when the stored bytes
  * do not match (corruption: err says so). */
@@ -284,6 +288,10 @@ int files_versions(blockstore *bs, MDB_txn *txn, const char *mid, int (*fn)(void
 int files_with_root(blockstore *bs, MDB_txn *txn, const cid *c, int (*fn)(void *arg, const char *mid, uint32_t ver),
                     void *arg);
 
+/* Forgets mid's versions (cur included) and its references to other MiMei,
+ * so that gc frees the blocks nothing else holds. */
+int files_drop(blockstore *bs, MDB_txn *txn, const char *mid, char *err, size_t errlen);
+
 /* Edits of a UnixFS directory tree; each returns the new root (blocks of
  * the changed path are written in txn, with root's CID version). Missing
  * parent directories are created by put and mkdir. */
@@ -298,6 +306,15 @@ int tree_mkdir(blockstore *bs, MDB_txn *txn, const cid *root, const char *path, 
 /* The empty UnixFS directory (QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn),
  * stored in txn. */
 int tree_empty(blockstore *bs, MDB_txn *txn, int cid_version, cid *out, char *err, size_t errlen);
+
+/* --- server code the gateway never serves (hidden.c) ---------------------- */
+
+/* Records root and every block below it (those in the store) in txn. */
+int bs_hide_dag(blockstore *bs, MDB_txn *txn, const cid *root, char *err, size_t errlen);
+/* Records an app version's server/ folder, if it has one. */
+int bs_hide_app_code(blockstore *bs, MDB_txn *txn, const cid *app_root, char *err, size_t errlen);
+/* 1 when c's bytes are recorded server code (txn: a read transaction). */
+int bs_is_hidden(blockstore *bs, MDB_txn *txn, const cid *c);
 
 /* References between MiMei (MMAddRef/MMDelRef/MMGetRef): a count per
  * (mid, other). delta +1 or -1; the count never goes below 0 (0 removes). */
