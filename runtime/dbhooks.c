@@ -162,9 +162,20 @@ static int on_store(void *arg, db_client *c, size_t bytes, char *err, size_t err
     return 0;
 }
 
+/* MM.INFO MID: a private MiMei's record is its readers' only. */
+static int on_read(void *arg, db_client *c, const char *text)
+{
+    node *n = arg;
+    json_t *info = json_loads(text, 0, NULL);
+    int ok = api_may_read(n, info, identity(n, c));
+    json_decref(info);
+    return ok;
+}
+
 void dbhooks_install(node *n)
 {
-    db_hooks hooks = {.arg = n, .auth = on_auth, .select = on_select, .create = on_create, .store = on_store};
+    db_hooks hooks = {
+        .arg = n, .auth = on_auth, .select = on_select, .create = on_create, .store = on_store, .read = on_read};
     db_set_hooks(n->db, &hooks);
     const char *mid = json_string_value(json_object_get(n->home.doc, "db_default"));
     uint32_t dbno;

@@ -98,6 +98,9 @@ typedef struct {
      * `bytes` (its arguments) in the selected database? The hook may count
      * them in db_client_txn(c). NULL: always */
     int (*store)(void *arg, db_client *c, size_t bytes, char *err, size_t errlen);
+    /* MM.INFO MID of another MiMei: may this client read its record (info,
+     * JSON text)? NULL: always */
+    int (*read)(void *arg, db_client *c, const char *info);
 } db_hooks;
 /* The client's current batch transaction (for hooks), or NULL. */
 struct MDB_txn *db_client_txn(db_client *c);

@@ -178,6 +178,11 @@ static void cmd_info(db_client *c)
         reply_null(c);
         return;
     }
+    if (c->argc == 2 && c->db->hooks.read && !c->db->hooks.read(c->db->hooks.arg, c, info)) {
+        free(info);
+        reply_errorf(c, "NOPERM this connection may not read MiMei %s", mid);
+        return;
+    }
     reply_bulk_cstr(c, info);
     free(info);
 }

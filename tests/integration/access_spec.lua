@@ -343,9 +343,13 @@ describe("access", function()
     assert.are.equal("OK\n(error) NOPERM this connection may not read this database\n"
       .. "(error) NOPERM this connection may not read this database\nOK\n"
       .. "(error) NOPERM this connection may not read this database\n", out)
-    -- a granted key may
+    -- a granted key may; MM.INFO of a MiMei it may not read names no record
     out = t.redis_cli(node.db_port, "AUTH " .. token("granted") .. "\nSET k v\nGET k\n")
     assert.are.equal('OK\nOK\n"v"\n', out)
+    local theirs, mine = find("other-private-db").mid, find("owner-private-db").mid
+    out = t.redis_cli(node.db_port, "AUTH " .. token("granted") .. "\nMM.INFO " .. theirs .. "\nMM.INFO " .. mine .. "\n")
+    assert.truthy(out:find("(error) NOPERM this connection may not read MiMei " .. theirs .. "\n", 1, true), out)
+    assert.truthy(out:find(mine, 1, true) and out:find('"Author', 1, true), out)
     -- unsigned db/exec: the default database, and an app's own database, are not read
     local r = t.curl(node.url .. "/api/v0/db/exec", "-X POST -d '{\"cmds\": [[\"GET\", \"k\"]]}'")
     assert.matches("NOPERM", r.body)
