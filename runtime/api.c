@@ -173,7 +173,8 @@ static int change_grant(h2o_req_t *req, node *n, int add)
 static int api_grant(h2o_req_t *req, node *n, const char *signer) { return (void)signer, change_grant(req, n, 1); }
 static int api_revoke(h2o_req_t *req, node *n, const char *signer) { return (void)signer, change_grant(req, n, 0); }
 
-/* Who may call a route: anyone (reads), the node owner or a key it granted,
+/* Who may call a route: anyone (reads; signed or not, the handler gets the
+ * signer or ""), the node owner or a key it granted,
  * any signer (the handler checks it against the MiMei it changes), or
  * anyone with a POST whose signature, when there is one, must hold (the
  * handler gets "" when unsigned). */
@@ -216,6 +217,7 @@ static const struct route {
     {"mimei/list", ANYONE, api_mimei_list},
     {"mimei/create", STORES, api_mimei_create},
     {"mimei/write", STORES, api_mimei_write},
+    {"mimei/chmod", SIGNED, api_mimei_chmod},
     {"db/exec", MAYBE_SIGNED, api_db_exec},
 };
 
@@ -248,6 +250,23 @@ int api_use_signature(h2o_req_t *req, node *n, const auth_request *signed_req)
     return -1;
 }
 
+int api_reader(h2o_req_t *req, node *n, char reader[IDS_LID_LEN + 1])
+{
+    auth_request signed_req;
+    char err[256];
+    reader[0] = '\0';
+    int rc = api_signer(req, &signed_req, err, sizeof err);
+    if (rc < 0) {
+        api_reply_error(req, 401, "%s", err);
+        return -1;
+    }
+    if (rc > 0 && api_use_signature(req, n, &signed_req) != 0)
+        return -1; /* a replayed read is refused as a replayed write is */
+    if (rc > 0)
+        memcpy(reader, signed_req.signer, sizeof signed_req.signer);
+    return 0;
+}
+
 int api_is_method(h2o_req_t *req, const char *m)
 {
     return h2o_memis(req->method.base, req->method.len, m, strlen(m));
@@ -272,7 +291,11 @@ static int on_api(h2o_handler_t *self, h2o_req_t *req)
     if (r->who == ANYONE) {
         if (!api_is_method(req, "GET") && !api_is_method(req, "HEAD") && !api_is_method(req, "POST"))
             return api_reply_error(req, 405, "use GET or POST");
-        return r->fn(req, n, "");
+        /* a read may be signed: the signer is who reads (private MiMei) */
+        char reader[IDS_LID_LEN + 1];
+        if (api_reader(req, n, reader) != 0)
+            return 0;
+        return r->fn(req, n, reader);
     }
     if (!api_is_method(req, "POST")) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("POST"));

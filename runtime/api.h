@@ -36,6 +36,10 @@ int api_signer(h2o_req_t *req, auth_request *signed_req, char *err, size_t errle
 /* Records the request's signature as used (auth_record): 0, or -1 after
  * replying 401 (a replay) or 503 (no room to remember it). */
 int api_use_signature(h2o_req_t *req, node *n, const auth_request *signed_req);
+/* Who reads: the signer of a signed read (its signature then used up),
+ * "" when unsigned. 0, or -1 after replying (401 bad signature or replay,
+ * 503). */
+int api_reader(h2o_req_t *req, node *n, char reader[IDS_LID_LEN + 1]);
 
 /* origins.c: which origin a request is on (from its Host), and the path
  * forms redirected or sandboxed on the node's own origin. */
@@ -89,6 +93,21 @@ int api_mimei_ref_ls(h2o_req_t *req, node *n, const char *signer);
 int api_mimei_list(h2o_req_t *req, node *n, const char *signer);
 int api_mimei_create(h2o_req_t *req, node *n, const char *signer);
 int api_mimei_write(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_chmod(h2o_req_t *req, node *n, const char *signer);
+
+/* The one rule (mimei_may_read, mimei_may_write in mimei.h) with this node's
+ * owner and grants; who is a Leither ID, or anything else for anonymous. */
+int api_may_read(node *n, const json_t *info, const char *who);
+int api_may_write(node *n, const json_t *info, const char *who);
+/* MID's info record, parsed (NULL when there is none); the caller frees. */
+json_t *api_mimei_info(node *n, const char *mid);
+/* Replies 403: who may not read MiMei mid (anonymous: sign the request). */
+int api_reply_unreadable(h2o_req_t *req, const char *mid, const char *who);
+/* Nonzero when root is the content root (a version or cur) of private
+ * MiMei only, none of which reader may read, and not pinned: the gateway
+ * serves it to nobody else. One pass over the versions (files_with_root),
+ * no index: see README for its cost. */
+int api_root_hidden(node *n, const cid *root, const char *reader);
 
 /* api_db.c: POST {"mid", "cmds": [[...], ...], "multi"} -> {"replies": [...]} */
 int api_db_exec(h2o_req_t *req, node *n, const char *signer);

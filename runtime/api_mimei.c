@@ -1,8 +1,10 @@
 /*
  * api_mimei: file MiMei over the API. A file MiMei (AppType "file" or
  * "app") is a versioned pointer into the content store: setcid, folder
- * edits of `cur`, backups. Only its author, or a key the node owner granted
- * for the owner's MiMei, may change it: checked here on every write.
+ * edits of `cur`, backups. Who may read and change a MiMei is the one rule
+ * of mimei.h (mimei_may_read, mimei_may_write), applied here with the
+ * node's owner and grants for every surface (api_may_read, api_may_write):
+ * reads are checked against the request's optional signature.
  */
 #include "api.h"
 
@@ -25,8 +27,42 @@ static json_t *cid_json(const cid *c)
  * LMDB key and value. */
 #define RECORD_COST 64
 
-/* The MiMei named by ?arg=: its info, parsed. NULL after replying. */
-static json_t *find_mimei(h2o_req_t *req, node *n, char mid[64], int file_only)
+json_t *api_mimei_info(node *n, const char *mid)
+{
+    char *text = NULL;
+    if (!mid || !ids_is_leither_id(mid) || !db_mimei_get(n->db, mid, &text, NULL))
+        return NULL;
+    json_t *info = json_loads(text, 0, NULL);
+    free(text);
+    return info;
+}
+
+int api_may_read(node *n, const json_t *info, const char *who)
+{
+    pthread_mutex_lock(&n->lock);
+    int ok = mimei_may_read(info, who, n->id, json_object_get(n->home.doc, "grants"));
+    pthread_mutex_unlock(&n->lock);
+    return ok;
+}
+
+int api_may_write(node *n, const json_t *info, const char *who)
+{
+    pthread_mutex_lock(&n->lock);
+    int ok = mimei_may_write(info, who, n->id, json_object_get(n->home.doc, "grants"));
+    pthread_mutex_unlock(&n->lock);
+    return ok;
+}
+
+int api_reply_unreadable(h2o_req_t *req, const char *mid, const char *who)
+{
+    if (!who || !ids_is_leither_id(who))
+        return api_reply_error(req, 403, "MiMei %s is private: sign the request as a key that may read it", mid);
+    return api_reply_error(req, 403, "key %s may not read MiMei %s: it is private", who, mid);
+}
+
+/* The MiMei named by ?arg=: its info, parsed, once reader may read it.
+ * NULL after replying. */
+static json_t *find_mimei(h2o_req_t *req, node *n, const char *reader, char mid[64], int file_only)
 {
     if (!api_query(req, "arg", mid, 64) || strlen(mid) != IDS_LID_LEN) {
         api_reply_error(req, 400, "arg= must be a MiMei ID");
@@ -43,6 +79,11 @@ static json_t *find_mimei(h2o_req_t *req, node *n, char mid[64], int file_only)
         api_reply_error(req, 500, "the info record of %s does not parse", mid);
         return NULL;
     }
+    if (!api_may_read(n, info, reader)) {
+        api_reply_unreadable(req, mid, reader);
+        json_decref(info);
+        return NULL;
+    }
     const char *type = mimei_str(info, "AppType");
     if (file_only && strcmp(type, "file") && strcmp(type, "app")) {
         api_reply_error(req, 400, "%s is a %s MiMei, not a file MiMei: use its database commands", mid, type);
@@ -52,25 +93,11 @@ static json_t *find_mimei(h2o_req_t *req, node *n, char mid[64], int file_only)
     return info;
 }
 
-/* The author, or for the owner's MiMei a key the owner granted. */
-static int may_change(node *n, const json_t *info, const char *signer)
-{
-    const char *author = mimei_str(info, "Author");
-    if (!strcmp(author, signer))
-        return 1;
-    if (strcmp(author, n->id))
-        return 0;
-    pthread_mutex_lock(&n->lock);
-    int ok = home_may_write(&n->home, n->id, signer);
-    pthread_mutex_unlock(&n->lock);
-    return ok;
-}
-
 /* find_mimei for a write: also checks the signer. */
 static json_t *writable_mimei(h2o_req_t *req, node *n, const char *signer, char mid[64])
 {
-    json_t *info = find_mimei(req, n, mid, 1);
-    if (info && !may_change(n, info, signer)) {
+    json_t *info = find_mimei(req, n, signer, mid, 1);
+    if (info && !api_may_write(n, info, signer)) {
         api_reply_error(req, 403, "key %s may not change MiMei %s: it is %s's", signer, mid,
                         mimei_str(info, "Author"));
         json_decref(info);
@@ -124,9 +151,8 @@ static int add_version(void *arg, uint32_t ver, const cid *c)
 
 int api_mimei_show(h2o_req_t *req, node *n, const char *signer)
 {
-    (void)signer;
     char mid[64], err[512];
-    json_t *info = find_mimei(req, n, mid, 0);
+    json_t *info = find_mimei(req, n, signer, mid, 0);
     if (!info)
         return 0;
     json_t *out = json_pack("{s:s,s:o,s:n,s:I}", "Mid", mid, "Info", info, "Cur", "Last", (json_int_t)0);
@@ -482,9 +508,8 @@ int api_mimei_backup(h2o_req_t *req, node *n, const char *signer)
 
 int api_mimei_ls(h2o_req_t *req, node *n, const char *signer)
 {
-    (void)signer;
     char mid[64], path[4096] = "", ver_arg[32] = "", err[512];
-    json_t *info = find_mimei(req, n, mid, 1);
+    json_t *info = find_mimei(req, n, signer, mid, 1);
     if (!info)
         return 0;
     json_decref(info);
@@ -507,10 +532,10 @@ int api_mimei_ls(h2o_req_t *req, node *n, const char *signer)
 static int change_ref(h2o_req_t *req, node *n, const char *signer, int delta)
 {
     char mid[64], other[64], err[512];
-    json_t *info = find_mimei(req, n, mid, 0);
+    json_t *info = find_mimei(req, n, signer, mid, 0);
     if (!info)
         return 0;
-    int ok = may_change(n, info, signer);
+    int ok = api_may_write(n, info, signer);
     json_decref(info);
     if (!ok)
         return api_reply_error(req, 403, "key %s may not change MiMei %s", signer, mid);
@@ -542,9 +567,8 @@ static int add_ref(void *arg, const char *other, uint32_t count)
 
 int api_mimei_ref_ls(h2o_req_t *req, node *n, const char *signer)
 {
-    (void)signer;
     char mid[64], err[512];
-    json_t *info = find_mimei(req, n, mid, 0);
+    json_t *info = find_mimei(req, n, signer, mid, 0);
     if (!info)
         return 0;
     json_decref(info);
@@ -562,6 +586,8 @@ int api_mimei_ref_ls(h2o_req_t *req, node *n, const char *signer)
 struct list_ctx {
     json_t *out;
     const char *type;
+    node *n;
+    const char *reader;
 };
 
 static int list_one(void *arg, const char *mid, const char *text, size_t len)
@@ -569,19 +595,19 @@ static int list_one(void *arg, const char *mid, const char *text, size_t len)
     (void)mid;
     struct list_ctx *l = arg;
     json_t *info = json_loadb(text, len, 0, NULL);
-    if (info && (!l->type[0] || !strcmp(mimei_str(info, "AppType"), l->type)))
+    if (info && (!l->type[0] || !strcmp(mimei_str(info, "AppType"), l->type)) && api_may_read(l->n, info, l->reader))
         json_array_append(l->out, info);
     json_decref(info);
     return 0;
 }
 
-/* GET mimei/list[?type=file|db|app]: the info records of the MiMei here. */
+/* GET mimei/list[?type=file|db|app]: the info records of the MiMei here
+ * that the request's signer (anonymous when unsigned) may read. */
 int api_mimei_list(h2o_req_t *req, node *n, const char *signer)
 {
-    (void)signer;
     char type[16] = "";
     api_query(req, "type", type, sizeof type);
-    struct list_ctx l = {json_array(), type};
+    struct list_ctx l = {json_array(), type, n, signer};
     db_mimei_each(n->db, list_one, &l);
     return api_reply_json(req, 200, json_pack("{s:o}", "MiMei", l.out));
 }
@@ -679,4 +705,118 @@ int api_mimei_write(h2o_req_t *req, node *n, const char *signer)
     if (bs_commit(w.txn, err, sizeof err) != 0)
         return api_reply_error(req, 500, "%s", err);
     return api_reply_json(req, 200, json_pack("{s:s,s:o,s:I}", "Mid", mid, "Cid", cid_json(&root), "Size", (json_int_t)size));
+}
+
+/* --- public and private ------------------------------------------------------ */
+
+/* Nonzero when two info records differ in more than Right and Sig. */
+static int other_fields_differ(const json_t *a, const json_t *b)
+{
+    json_t *ca = json_deep_copy(a), *cb = json_deep_copy(b);
+    json_object_del(ca, "Right"), json_object_del(ca, "Sig");
+    json_object_del(cb, "Right"), json_object_del(cb, "Sig");
+    int differ = !json_equal(ca, cb);
+    json_decref(ca), json_decref(cb);
+    return differ;
+}
+
+/* POST mimei/chmod?arg=MID&right=public|private[, body: the info record
+ * re-signed by its author with the new Right]. Right is inside the signed
+ * record, so the record is replaced by one its author signed: the node
+ * signs it itself for the owner's MiMei (the owner's key is the node key;
+ * asked by the owner or a granted key), any other author sends it (the CLI
+ * does with -k). Who may: whoever may write the MiMei (mimei_may_write). */
+int api_mimei_chmod(h2o_req_t *req, node *n, const char *signer)
+{
+    char mid[64], want[16] = "", why[256];
+    json_t *info = find_mimei(req, n, signer, mid, 0);
+    if (!info)
+        return 0;
+    int rc;
+    json_t *next = NULL;
+    api_query(req, "right", want, sizeof want);
+    int right = !strcmp(want, "public") ? MIMEI_RIGHT_READ : !strcmp(want, "private") ? 0 : -1;
+    size_t blen = req->entity.base ? req->entity.len : 0;
+    if (!api_may_write(n, info, signer))
+        rc = api_reply_error(req, 403, "key %s may not change MiMei %s: it is %s's", signer, mid,
+                             mimei_str(info, "Author"));
+    else if (right < 0)
+        rc = api_reply_error(req, 400, "right= must be public or private");
+    else if (blen) {
+        json_error_t jerr;
+        next = json_loadb(req->entity.base, blen, 0, &jerr);
+        if (!next)
+            rc = api_reply_error(req, 400, "the body must be the re-signed info record (JSON): %s", jerr.text);
+        else if (mimei_verify(next, why, sizeof why) != 0)
+            rc = api_reply_error(req, 400, "%s", why);
+        else if (other_fields_differ(info, next))
+            rc = api_reply_error(req, 400, "the record sent is not MiMei %s's with another Right", mid);
+        else if ((mimei_right(next) & MIMEI_RIGHT_READ) != right)
+            rc = api_reply_error(req, 400, "the record sent says Right %d, not %s", mimei_right(next), want);
+        else
+            rc = 1;
+    } else if (!strcmp(mimei_str(info, "Author"), n->id)) {
+        next = mimei_resign(info, &n->key, (mimei_right(info) & ~MIMEI_RIGHT_READ) | right);
+        rc = 1;
+    } else {
+        rc = api_reply_error(req, 400,
+                             "MiMei %s is %s's: only its author can sign the new record (send it as the body: "
+                             "leither mimei chmod -k AUTHORKEY does)",
+                             mid, mimei_str(info, "Author"));
+    }
+    if (rc == 1) {
+        char *text = json_dumps(next, JSON_COMPACT | JSON_SORT_KEYS);
+        if (db_mimei_replace(n->db, mid, text, why, sizeof why) != 0)
+            rc = api_reply_error(req, 500, "%s", why);
+        else
+            rc = api_reply_json(req, 200, json_pack("{s:s,s:s,s:i}", "Mid", mid, "Right", right ? "public" : "private",
+                                                    "Bits", mimei_right(next)));
+        free(text);
+    }
+    json_decref(next);
+    json_decref(info);
+    return rc;
+}
+
+/* Whether a root CID belongs only to MiMei the reader may not read. */
+struct root_scan {
+    node *n;
+    MDB_txn *txn;
+    const cid *root;
+    const char *reader;
+    int hidden, visible;
+    char last[IDS_LID_LEN + 1]; /* the MiMei just judged: its versions come in a row */
+};
+
+static int match_pin(void *arg, const cid *c)
+{
+    struct root_scan *s = arg;
+    return s->visible = !memcmp(c->digest, s->root->digest, CID_DIGEST_LEN);
+}
+
+static int judge_mimei(void *arg, const char *mid, uint32_t ver)
+{
+    (void)ver;
+    struct root_scan *s = arg;
+    if (!strcmp(mid, s->last))
+        return 0;
+    snprintf(s->last, sizeof s->last, "%s", mid);
+    json_t *info = api_mimei_info(s->n, mid);
+    if (!info || api_may_read(s->n, info, s->reader))
+        s->visible = 1; /* versions of no registered MiMei are nobody's secret */
+    else if (!s->hidden++) /* the first private holder: is it pinned? (once) */
+        bs_pins(s->n->bs, s->txn, match_pin, s);
+    json_decref(info);
+    return s->visible; /* one readable MiMei with this root, or a pin, is enough */
+}
+
+int api_root_hidden(node *n, const cid *root, const char *reader)
+{
+    char err[256];
+    struct root_scan s = {.n = n, .root = root, .reader = reader};
+    if (!(s.txn = bs_begin(n->bs, 0, err, sizeof err)))
+        return 1; /* cannot tell: refuse rather than leak */
+    files_with_root(n->bs, s.txn, root, judge_mimei, &s);
+    mdb_txn_abort(s.txn);
+    return s.hidden && !s.visible;
 }

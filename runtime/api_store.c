@@ -291,7 +291,6 @@ int api_list(h2o_req_t *req, blockstore *bs, const cid *root, const char *path)
 
 int api_ls(h2o_req_t *req, node *n, const char *signer)
 {
-    (void)signer;
     char arg[4096], err[512];
     cid root;
     const char *path;
@@ -299,6 +298,9 @@ int api_ls(h2o_req_t *req, node *n, const char *signer)
         return api_reply_error(req, 400, "arg= must be a CID or /ipfs/CID/PATH");
     if (parse_ipfs_path(arg, &root, &path, err, sizeof err) != 0)
         return api_reply_error(req, 400, "%s", err);
+    if (api_root_hidden(n, &root, signer)) /* a private MiMei's root: its readers only */
+        return api_reply_error(req, 403, "%s belongs to private MiMei only: sign the request as a key that may read one",
+                               arg);
     return api_list(req, n->bs, &root, path);
 }
 

@@ -723,23 +723,11 @@ static json_t *app_info(h2o_req_t *req, node *n, const char *appid)
     return info;
 }
 
-/* The signer of the request, if any, into vm->ctx.user. -1 after replying. */
-static int take_user(h2o_req_t *req, apps_vm *vm)
+/* The request's signer (checked once: a signature is good for one use),
+ * "" when unsigned, into vm->ctx.user. */
+static void take_user(apps_vm *vm, const char *reader)
 {
-    char err[256];
-    auth_request signed_req;
-    int rc = api_signer(req, &signed_req, err, sizeof err);
-    vm->ctx.user[0] = '\0';
-    if (rc < 0) {
-        reply_json_error(req, 401, err, NULL);
-        return -1;
-    }
-    /* the app decides what its user may do: the signature is used up now */
-    if (rc > 0 && api_use_signature(req, vm->ctx.n, &signed_req) != 0)
-        return -1;
-    if (rc > 0)
-        memcpy(vm->ctx.user, signed_req.signer, sizeof signed_req.signer);
-    return 0;
+    snprintf(vm->ctx.user, sizeof vm->ctx.user, "%s", reader);
 }
 
 static int on_tpt(h2o_handler_t *self, h2o_req_t *req)
@@ -764,8 +752,19 @@ static int on_tpt(h2o_handler_t *self, h2o_req_t *req)
         return api_reply_error(req, 400, "invalid path: bad percent-encoding");
     }
     cid root;
-    char err[512];
+    char err[512], reader[IDS_LID_LEN + 1] = "";
     apps_vm *vm = NULL;
+    if (api_reader(req, n, reader) != 0) {
+        free(path), free(raw);
+        return 0;
+    }
+    json_t *app = api_mimei_info(n, appid); /* a private app: its readers only (mimei_may_read) */
+    int hidden = app && !api_may_read(n, app, reader);
+    json_decref(app);
+    if (hidden) {
+        free(path), free(raw);
+        return api_reply_unreadable(req, appid, reader);
+    }
     if (app_root(n, appid, &root, err, sizeof err) != 0) {
         json_t *info = app_info(req, n, appid); /* no app at all says more than no content */
         if (info)
@@ -783,10 +782,7 @@ static int on_tpt(h2o_handler_t *self, h2o_req_t *req)
         reply_json_error(req, 500, vm->error, NULL);
         done = 1;
     } else if (vm->sb) {
-        if (take_user(req, vm) != 0) {
-            free(path), free(raw);
-            return 0;
-        }
+        take_user(vm, reader);
         sandbox_begin(vm->sb);
         router_call call = {"_dispatch", req, vm, raw, NULL, NULL};
         done = call_router(req, vm, &call);
@@ -847,7 +843,7 @@ static void push_mimei(lua_State *L, const void *arg)
 }
 
 int apps_render(h2o_req_t *req, node *n, const json_t *info, const char *appid, uint32_t ver, const cid *root,
-                const char *path)
+                const char *path, const char *reader)
 {
     cid app_version, target;
     char err[512], text[CID_TEXT_MAX];
@@ -869,8 +865,7 @@ int apps_render(h2o_req_t *req, node *n, const json_t *info, const char *appid, 
     int rc = ufs_resolve(n->bs, NULL, root, path, &target, &st, err, sizeof err);
     if (rc != STORE_OK)
         return api_reply_error(req, rc == STORE_NOT_FOUND ? 404 : rc == STORE_BAD_REQUEST ? 400 : 502, "%s", err);
-    if (take_user(req, vm) != 0)
-        return 0;
+    take_user(vm, reader);
     const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     const char *type = st.type == UFS_DIRECTORY || st.type == UFS_HAMT ? "folder"
                                                                        : gateway_file_type(req, n, &target, st.size, name);

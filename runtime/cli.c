@@ -198,11 +198,11 @@ int cli_call(const home *h, const ids_key *signer, const char *method, const cha
     return cli_call_body(h, signer, method, path, NULL, 0, reply, err, errlen);
 }
 
-int cli_fetch(const home *h, const char *path, int (*sink)(void *arg, const void *data, size_t len), void *arg,
-              char *err, size_t errlen)
+int cli_fetch(const home *h, const ids_key *signer, const char *path,
+              int (*sink)(void *arg, const void *data, size_t len), void *arg, char *err, size_t errlen)
 {
     response res = {.sink = sink, .arg = arg};
-    int status = request(h, NULL, "GET", path, NULL, 0, &res, NULL, err, errlen);
+    int status = request(h, signer, "GET", path, NULL, 0, &res, NULL, err, errlen);
     free(res.buf);
     return status;
 }

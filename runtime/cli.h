@@ -35,6 +35,7 @@ typedef struct {
     int only_hash;   /* -n/--only-hash */
     int recursive;   /* -r/--recursive */
     int hidden;      /* --hidden */
+    int public;      /* mimei create --public */
     int cid_version; /* --cid-version N; -1 when not given */
     int raw_leaves;  /* --raw-leaves[=BOOL]; -1 when not given */
     int pin;         /* --pin[=BOOL]; -1 when not given */
@@ -49,7 +50,7 @@ typedef struct {
     const char *flags; /* option letters it takes: H(--home) j k o b i p d t a e v T(--ttl)
                         * q Q n r D(--hidden) C(--cid-version) L(--raw-leaves) P(--pin) G(--progress)
                         * N(-n/--node HOST:PORT) W(-d/--dir DIR): -n and -d take these meanings
-                        * A(--by-author) */
+                        * A(--by-author) U(--public) */
     int min_args, max_args;
     const char *synopsis; /* what follows the name in usage */
     const char *summary;
@@ -84,11 +85,12 @@ int cli_call(const home *h, const ids_key *signer, const char *method, const cha
 /* cli_call with a request body (signed with it). */
 int cli_call_body(const home *h, const ids_key *signer, const char *method, const char *path, const void *body,
                   size_t bodylen, json_t **reply, char *err, size_t errlen);
-/* GETs path (the gateway: /ipfs/..., /mm/...) and streams a 2xx body to
- * sink (nonzero from sink stops). Returns the HTTP status, or -1 with err;
- * on a status other than 2xx, err holds the node's one-line reason. */
-int cli_fetch(const home *h, const char *path, int (*sink)(void *arg, const void *data, size_t len), void *arg,
-              char *err, size_t errlen);
+/* GETs path (the gateway: /ipfs/..., /mm/...), signed by signer when not
+ * NULL (private content answers its readers only), and streams a 2xx body
+ * to sink (nonzero from sink stops). Returns the HTTP status, or -1 with
+ * err; on a status other than 2xx, err holds the node's one-line reason. */
+int cli_fetch(const home *h, const ids_key *signer, const char *path,
+              int (*sink)(void *arg, const void *data, size_t len), void *arg, char *err, size_t errlen);
 
 /* --- cli_upload.c: sending blocks to the node ---------------------------- */
 typedef struct cli_uploader cli_uploader;
@@ -133,6 +135,7 @@ int cmd_lpki_revoke(const cli_args *a);
 int cmd_lpki_authorize(const cli_args *a);
 int cmd_lpki_token(const cli_args *a);
 int cmd_mimei_create(const cli_args *a);
+int cmd_mimei_chmod(const cli_args *a);
 int cmd_mimei_show(const cli_args *a);
 int cmd_mimei_backup(const cli_args *a);
 int cmd_mimei_grep(const cli_args *a);

@@ -14,16 +14,17 @@
 /* One API call for the command's home: prints the error; 0 on success. */
 static int api(const cli_args *a, int sign, const char *method, const char *path, json_t **reply)
 {
+    (void)sign; /* reads are signed too: private MiMei answer only their readers */
     home h;
     ids_key key;
     if (cli_load_home(a, &h))
         return 1;
-    if (sign && cli_load_key(a, &h, &key)) {
+    if (cli_load_key(a, &h, &key)) {
         home_free(&h);
         return 1;
     }
     char err[1024];
-    int status = cli_call(&h, sign ? &key : NULL, method, path, reply, err, sizeof err);
+    int status = cli_call(&h, &key, method, path, reply, err, sizeof err);
     home_free(&h);
     if (status != 200) {
         json_decref(*reply);
@@ -98,12 +99,17 @@ static int to_file(void *arg, const void *data, size_t len) { return fwrite(data
 static int fetch(const cli_args *a, const char *ipfs_path, FILE *out)
 {
     home h;
+    ids_key key;
     if (cli_load_home(a, &h))
         return 1;
+    if (cli_load_key(a, &h, &key)) { /* a private MiMei's content: its readers only */
+        home_free(&h);
+        return 1;
+    }
     char url[8192], err[1024];
     snprintf(url, sizeof url, "/ipfs/");
     cli_escape(url + 6, sizeof url - 6, ipfs_path, 1);
-    int status = cli_fetch(&h, url, to_file, out, err, sizeof err);
+    int status = cli_fetch(&h, &key, url, to_file, out, err, sizeof err);
     home_free(&h);
     if (status / 100 != 2)
         return cli_fail("%s", err);
@@ -241,11 +247,16 @@ json_t *mimei_file_show(const cli_args *a)
     char path[512];
     snprintf(path, sizeof path, "/api/v0/mimei/show?arg=%s", a->args[0]);
     home h;
+    ids_key key;
     if (cli_load_home(a, &h))
         return NULL;
+    if (cli_load_key(a, &h, &key)) {
+        home_free(&h);
+        return NULL;
+    }
     char err[1024];
     json_t *r = NULL;
-    int status = cli_call(&h, NULL, "GET", path, &r, err, sizeof err);
+    int status = cli_call(&h, &key, "GET", path, &r, err, sizeof err);
     home_free(&h);
     if (status != 200) {
         json_decref(r);

@@ -121,7 +121,8 @@ static void close_target(target *t) { home_free(&t->h); }
 static int api(target *t, int sign, const char *method, const char *path, json_t **reply, int quiet)
 {
     char err[4608];
-    int status = cli_call(&t->h, sign ? &t->key : NULL, method, path, reply, err, sizeof err);
+    /* reads are signed too when there is a key: private MiMei answer their readers only */
+    int status = cli_call(&t->h, sign || t->have_key ? &t->key : NULL, method, path, reply, err, sizeof err);
     if (status == 200 || (quiet && status == quiet))
         return status;
     json_decref(*reply);
@@ -402,9 +403,10 @@ static int exists(target *t, const char *id, json_t **show)
     return 1;
 }
 
-/* Makes the MiMei (key, type, mark) on the node unless it is there. */
+/* Makes the MiMei (key, type, mark) on the node, with right, unless it is
+ * there (then `mimei chmod` changes its right). */
 static int ensure_mimei(const cli_args *a, target *t, const char *id, const char *type, const char *app,
-                        const char *mark)
+                        const char *mark, int right)
 {
     json_t *show = NULL;
     int have = exists(t, id, &show);
@@ -416,7 +418,7 @@ static int ensure_mimei(const cli_args *a, target *t, const char *id, const char
         json_decref(show);
         return rc;
     }
-    json_t *info = mimei_new_marked(&t->key, type, "", app, MIMEI_DEFAULT_RIGHT, mark);
+    json_t *info = mimei_new_marked(&t->key, type, "", app, right, mark);
     int rc = strcmp(mimei_str(info, "ID"), id) ? cli_fail("internal: the ID of %s does not follow", mark)
                                                : mimei_register(a, &t->h, info);
     json_decref(info);
@@ -466,12 +468,14 @@ int cmd_lapp_uploadapp(const cli_args *a)
     if (!rc) {
         mimei_app_id(appid, t.author, name);
         snprintf(mark, sizeof mark, "%s%s", MIMEI_APP_MARK, name);
-        rc = ensure_mimei(a, &t, appid, "app", "", mark);
+        /* an app's page is meant to be opened: public unless its manifest says "public": false */
+        rc = ensure_mimei(a, &t, appid, "app", "", mark,
+                          json_is_false(json_object_get(manifest, "public")) ? MIMEI_DEFAULT_RIGHT : MIMEI_RIGHT_READ);
     }
     if (!rc && json_is_true(database)) {
         mimei_appdb_id(dbid, t.author, appid);
         snprintf(mark, sizeof mark, "%s%s", MIMEI_APPDB_MARK, appid);
-        rc = ensure_mimei(a, &t, dbid, "db", appid, mark);
+        rc = ensure_mimei(a, &t, dbid, "db", appid, mark, MIMEI_DEFAULT_RIGHT); /* private: the app reads it as its author */
     } else if (json_is_string(database)) {
         snprintf(dbid, sizeof dbid, "%s", json_string_value(database));
     }
@@ -536,7 +540,7 @@ static json_t *fetch_manifest(target *t, const char *croot)
     if (!mem)
         return NULL;
     snprintf(path, sizeof path, "/ipfs/%s/manifest.json", croot);
-    int status = cli_fetch(&t->h, path, to_memory, mem, err, sizeof err);
+    int status = cli_fetch(&t->h, t->have_key ? &t->key : NULL, path, to_memory, mem, err, sizeof err);
     fclose(mem);
     json_t *doc = status == 200 ? json_loadb(buf, len, 0, NULL) : NULL;
     free(buf);

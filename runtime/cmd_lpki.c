@@ -3,7 +3,9 @@
 #include "cli.h"
 #include "node.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -163,8 +165,23 @@ int cmd_lpki_authorize(const cli_args *a)
     const char *path = a->args[1];
     if (path[0] != '/')
         return cli_fail("PATH must start with '/', as in /api/v0/shutdown");
+    char *body = NULL;
+    size_t len = 0;
+    if (a->nargs > 2) { /* the body is signed too: curl --data-binary @BODYFILE */
+        FILE *f = fopen(a->args[2], "rb");
+        if (!f)
+            return cli_fail("cannot read %s: %s", a->args[2], strerror(errno));
+        FILE *mem = open_memstream(&body, &len);
+        char buf[65536];
+        size_t got;
+        while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+            fwrite(buf, 1, got, mem);
+        fclose(f);
+        fclose(mem);
+    }
     char value[AUTH_HEADER_MAX];
-    auth_sign(value, &key, a->args[0], path, strlen(path), "", 0, (int64_t)time(NULL));
+    auth_sign(value, &key, a->args[0], path, strlen(path), body ? body : "", len, (int64_t)time(NULL));
+    free(body);
     printf("%s\n", value);
     return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * mimei commands: create, show, backup, grep; and lpki token.
+ * mimei commands: create, show, chmod, backup, grep; and lpki token.
  * They talk to the node's databases over the Redis protocol (hiredis): from
  * loopback as the owner, or with -k KEYFILE as that key (AUTH with a token).
  */
@@ -107,7 +107,8 @@ int cmd_mimei_create(const cli_args *a)
         return 1;
     int rc = 1;
     if (!cli_load_key(a, &h, &key)) {
-        json_t *info = mimei_new(&key, type, a->ext ? a->ext : "", a->app ? a->app : "", MIMEI_DEFAULT_RIGHT);
+        json_t *info = mimei_new(&key, type, a->ext ? a->ext : "", a->app ? a->app : "",
+                                 a->public ? MIMEI_RIGHT_READ : MIMEI_DEFAULT_RIGHT);
         if (mimei_register(a, &h, info) == 0) {
             if (a->json)
                 cli_print_json(json_incref(info));
@@ -117,6 +118,52 @@ int cmd_mimei_create(const cli_args *a)
         }
         json_decref(info);
     }
+    home_free(&h);
+    return rc;
+}
+
+/* mimei chmod MID public|private: the author's key re-signs the info record
+ * and sends it; a granted key (for the owner's MiMei) sends none and the
+ * node re-signs with its own key (api_mimei_chmod). */
+int cmd_mimei_chmod(const cli_args *a)
+{
+    const char *mid = a->args[0], *want = a->args[1];
+    if (strcmp(want, "public") && strcmp(want, "private"))
+        return cli_fail("the right must be public or private, not '%s'", want);
+    if (!ids_is_leither_id(mid))
+        return cli_fail("'%s' is not a MiMei ID", mid);
+    home h;
+    ids_key key;
+    if (cli_load_home(a, &h))
+        return 1;
+    if (cli_load_key(a, &h, &key)) {
+        home_free(&h);
+        return 1;
+    }
+    char path[256], err[1024];
+    snprintf(path, sizeof path, "/api/v0/mimei/show?arg=%s", mid);
+    json_t *shown = NULL, *reply = NULL;
+    int status = cli_call(&h, &key, "GET", path, &shown, err, sizeof err);
+    json_t *next = status == 200 ? mimei_resign(json_object_get(shown, "Info"), &key,
+                                                (mimei_right(json_object_get(shown, "Info")) & ~MIMEI_RIGHT_READ) |
+                                                    (!strcmp(want, "public") ? MIMEI_RIGHT_READ : 0))
+                                 : NULL;
+    int rc = 1;
+    if (status == 200) {
+        char *body = next ? json_dumps(next, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        snprintf(path, sizeof path, "/api/v0/mimei/chmod?arg=%s&right=%s", mid, want);
+        status = cli_call_body(&h, &key, "POST", path, body, body ? strlen(body) : 0, &reply, err, sizeof err);
+        free(body);
+    }
+    if (status != 200)
+        cli_fail("%s", err);
+    else if (a->json)
+        rc = cli_print_json(json_incref(reply));
+    else {
+        printf("MiMeiChmod mid= %s\nright= %s\n", mid, want);
+        rc = 0;
+    }
+    json_decref(shown), json_decref(next), json_decref(reply);
     home_free(&h);
     return rc;
 }

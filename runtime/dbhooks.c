@@ -5,9 +5,12 @@
  *
  * Rights: a client is the node owner (loopback without AUTH, or a token of
  * the node key), a granted key (SystemVars "grants"), or anyone else with a
- * token. It may write to MiMei it authored, and a granted key to the
- * owner's; it may read those, and any MiMei whose Right allows reading.
+ * token. What it may read and write is the one rule of mimei.h
+ * (mimei_may_read, mimei_may_write) applied to the selected database's
+ * MiMei; the default database is the owner's default MiMei ("db_default"),
+ * private unless made public, or the owner's alone when there is none.
  */
+#include "api.h"
 #include "auth.h"
 #include "db.h"
 #include "mimei.h"
@@ -25,12 +28,30 @@ static const char *identity(node *n, db_client *c)
     return u[0] ? u : n->id;
 }
 
-static int granted(node *n, const char *id)
+/* What who may do with the default database: its MiMei's rule, or without
+ * one the owner's and granted keys' only. */
+static void default_rights(node *n, db_client *c, const char *who, int *may_read, int *may_write)
 {
     pthread_mutex_lock(&n->lock);
-    int ok = home_may_write(&n->home, n->id, id);
+    const char *mid = json_string_value(json_object_get(n->home.doc, "db_default"));
+    char copy[IDS_LID_LEN + 1] = "";
+    if (mid)
+        snprintf(copy, sizeof copy, "%s", mid);
     pthread_mutex_unlock(&n->lock);
-    return ok;
+    char *text = NULL;
+    json_t *info = NULL;
+    if (copy[0] && db_mimei_lookup(c, copy, &text, NULL))
+        info = json_loads(text, 0, NULL);
+    free(text);
+    if (info) {
+        *may_read = api_may_read(n, info, who);
+        *may_write = api_may_write(n, info, who);
+    } else {
+        pthread_mutex_lock(&n->lock);
+        *may_read = *may_write = mimei_is_granted(who, n->id, json_object_get(n->home.doc, "grants"));
+        pthread_mutex_unlock(&n->lock);
+    }
+    json_decref(info);
 }
 
 static int on_auth(void *arg, db_client *c, const char *user, const char *token, char *err, size_t errlen)
@@ -43,7 +64,10 @@ static int on_auth(void *arg, db_client *c, const char *user, const char *token,
         return -1;
     }
     db_client_set_user(c, id);
-    db_client_set_may_write(c, granted(n, id)); /* the default database is the owner's */
+    int may_read, may_write; /* a connection starts in the default database */
+    default_rights(n, c, id, &may_read, &may_write);
+    db_client_set_may_read(c, may_read);
+    db_client_set_may_write(c, may_write);
     return 0;
 }
 
@@ -54,8 +78,10 @@ static int on_select(void *arg, db_client *c, const char *target, uint32_t *dbno
     const char *who = identity(n, c);
     *version = 0;
     if (!strcmp(target, "0")) {
+        int may_read;
         *dbno = db_default(n->db);
-        *may_write = granted(n, who);
+        default_rights(n, c, who, &may_read, may_write);
+        db_client_set_may_read(c, may_read); /* SELECT 0 always works: reads then say NOPERM */
         return 0;
     }
     char mid[64];
@@ -79,16 +105,14 @@ static int on_select(void *arg, db_client *c, const char *target, uint32_t *dbno
     json_t *info = json_loads(text, 0, NULL);
     free(text);
     int rc = -1;
-    const char *author = mimei_str(info, "Author");
-    int writer = !strcmp(who, author) || (!strcmp(author, n->id) && granted(n, who));
     if (strcmp(mimei_str(info, "AppType"), "db"))
         snprintf(err, errlen, "ERR %s is a \"%s\" MiMei, not a database", mid, mimei_str(info, "AppType"));
-    else if (!writer && !(mimei_right(info) & MIMEI_RIGHT_READ) && strcmp(who, n->id))
-        snprintf(err, errlen, "NOPERM %s may not read MiMei %s", who, mid);
+    else if (!api_may_read(n, info, who))
+        snprintf(err, errlen, "NOPERM %s may not read MiMei %s", ids_is_leither_id(who) ? who : "anonymous", mid);
     else if (*version && !db_version_exists(c, *dbno, *version))
         snprintf(err, errlen, "ERR no version %u of %s", *version, mid);
     else {
-        *may_write = writer;
+        *may_write = api_may_write(n, info, who);
         rc = 0;
     }
     json_decref(info);
@@ -138,9 +162,20 @@ static int on_store(void *arg, db_client *c, size_t bytes, char *err, size_t err
     return 0;
 }
 
+/* MM.INFO MID: a private MiMei's record is its readers' only. */
+static int on_read(void *arg, db_client *c, const char *text)
+{
+    node *n = arg;
+    json_t *info = json_loads(text, 0, NULL);
+    int ok = api_may_read(n, info, identity(n, c));
+    json_decref(info);
+    return ok;
+}
+
 void dbhooks_install(node *n)
 {
-    db_hooks hooks = {.arg = n, .auth = on_auth, .select = on_select, .create = on_create, .store = on_store};
+    db_hooks hooks = {
+        .arg = n, .auth = on_auth, .select = on_select, .create = on_create, .store = on_store, .read = on_read};
     db_set_hooks(n->db, &hooks);
     const char *mid = json_string_value(json_object_get(n->home.doc, "db_default"));
     uint32_t dbno;

@@ -899,11 +899,17 @@ static int on_ipfs(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     if (cid_parse(c, clen, &g.root, err, sizeof err) != 0)
         return fail(req, 400, "%s", err);
+    char reader[IDS_LID_LEN + 1];
+    if (api_reader(req, g.n, reader) != 0)
+        return 0;
+    if (api_root_hidden(g.n, &g.root, reader)) /* a private MiMei's root: its readers only */
+        return fail(req, 403, "%.*s belongs to private MiMei only: sign the request as a key that may read one",
+                    (int)clen, c);
     return serve(&g);
 }
 
-/* /mm/MID[/PATH][?ver=N|last|cur][&app=APPID|&raw=1]: a public file MiMei's
- * version, rendered by its default app (or ?app=), else served raw (the
+/* /mm/MID[/PATH][?ver=N|last|cur][&app=APPID|&raw=1]: a file MiMei's
+ * version (public, or the request is signed by a key that may read it), rendered by its default app (or ?app=), else served raw (the
  * content of its root CID) as with ?raw=1. */
 static int on_mm(h2o_handler_t *self, h2o_req_t *req)
 {
@@ -924,12 +930,17 @@ static int on_mm(h2o_handler_t *self, h2o_req_t *req)
         return fail(req, 404, "no MiMei %s on this node", mid);
     json_t *info = json_loads(text, 0, NULL);
     free(text);
-    int readable = info && (mimei_right(info) & MIMEI_RIGHT_READ);
+    char reader[IDS_LID_LEN + 1];
+    if (api_reader(req, h->n, reader) != 0) {
+        json_decref(info);
+        return 0;
+    }
+    int readable = info && api_may_read(h->n, info, reader);
     int is_file = info && (!strcmp(mimei_str(info, "AppType"), "file") || !strcmp(mimei_str(info, "AppType"), "app"));
     if (!readable || !is_file) {
         json_decref(info);
         return readable ? fail(req, 400, "MiMei %s is a database: read it over the Redis protocol", mid)
-                        : fail(req, 403, "MiMei %s is not public", mid);
+                        : fail(req, 403, "MiMei %s is private: sign the request as a key that may read it", mid);
     }
     api_query(req, "ver", ver_arg, sizeof ver_arg);
     api_query(req, "app", app, sizeof app);
@@ -951,7 +962,7 @@ static int on_mm(h2o_handler_t *self, h2o_req_t *req)
         return fail(req, 404, "%s", err);
     }
     if (app[0] && strcmp(raw, "1"))
-        rc = apps_render(req, h->n, info, app, ver, &g.root, g.path);
+        rc = apps_render(req, h->n, info, app, ver, &g.root, g.path, reader);
     else
         rc = serve(&g);
     json_decref(info);

@@ -798,11 +798,11 @@ static int db_exec_lua(lua_State *L)
         if (ids_is_leither_id(mid) && db_mimei_get(ctx->n->db, mid, &text, NULL))
             info = json_loads(text, 0, NULL);
         free(text);
-        int readable = info && ((mimei_right(info) & MIMEI_RIGHT_READ) || !strcmp(mimei_str(info, "Author"), ctx->author));
+        int readable = api_may_read(ctx->n, info, ctx->author); /* app code reads as its author */
         json_decref(info);
         if (!readable)
-            return luaL_error(L, "NOPERM app %s may read only public databases, and write only its own: %s", ctx->appid,
-                              mid);
+            return luaL_error(L, "NOPERM app %s may read only databases its author may read, and write only its own: %s",
+                              ctx->appid, mid);
     }
     int ncmds = (int)lua_rawlen(L, 3);
     resp_cmd *cmds = lua_newuserdatauv(L, sizeof *cmds * (size_t)(ncmds ? ncmds : 1), 0); /* freed by the GC */
@@ -854,7 +854,8 @@ static int db_exec_lua(lua_State *L)
 
 /* --- leither.mimei ------------------------------------------------------------ */
 
-/* The info record of a MiMei app code may read: public, or its author's. */
+/* The info record of a MiMei app code may read: what its author may
+ * (mimei_may_read). */
 static json_t *readable_mimei(lua_State *L, app_ctx *ctx, const char *mid)
 {
     char *text = NULL;
@@ -864,9 +865,9 @@ static json_t *readable_mimei(lua_State *L, app_ctx *ctx, const char *mid)
     }
     json_t *info = json_loads(text, 0, NULL);
     free(text);
-    if (!info || (!(mimei_right(info) & MIMEI_RIGHT_READ) && strcmp(mimei_str(info, "Author"), ctx->author))) {
+    if (!api_may_read(ctx->n, info, ctx->author)) {
         json_decref(info);
-        luaL_error(L, "NOPERM MiMei %s is not public", mid);
+        luaL_error(L, "NOPERM MiMei %s is private", mid);
     }
     return info;
 }

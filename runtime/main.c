@@ -30,12 +30,15 @@ static const cli_command commands[] = {
     {"lpki grant", cmd_lpki_grant, "Hjk", 1, 1, "ID [-k KEYFILE] [--json]",
      "let key ID sign API writes to this node"},
     {"lpki revoke", cmd_lpki_revoke, "Hjk", 1, 1, "ID [-k KEYFILE] [--json]", "take a grant back"},
-    {"lpki authorize", cmd_lpki_authorize, "Hk", 2, 2, "METHOD PATH [-k KEYFILE]",
-     "print a signed Authorization header for one API request without a body (for curl)"},
+    {"lpki authorize", cmd_lpki_authorize, "Hk", 2, 3, "METHOD PATH [BODYFILE] [-k KEYFILE]",
+     "print a signed Authorization header for one API request, with the body in BODYFILE if any (for curl)"},
     {"lpki token", cmd_lpki_token, "HjkT", 0, 0, "[-k KEYFILE] [--ttl SECONDS] [--json]",
      "a token for the databases' AUTH (default: valid one day)"},
-    {"mimei create", cmd_mimei_create, "Hjktae", 0, 0, "[-t db|file|app] [-a APPID] [--ext EXT] [-k KEYFILE] [--json]",
-     "create a MiMei (default type file) and print its ID"},
+    {"mimei create", cmd_mimei_create, "HjktaeU", 0, 0,
+     "[-t db|file|app] [-a APPID] [--ext EXT] [--public] [-k KEYFILE] [--json]",
+     "create a MiMei (default type file; private unless --public) and print its ID"},
+    {"mimei chmod", cmd_mimei_chmod, "Hjk", 2, 2, "MID public|private [-k KEYFILE] [--json]",
+     "make a MiMei readable by anyone (public) or by its author and the owner's keys only (private)"},
     {"mimei show", cmd_mimei_show, "Hjk", 1, 1, "MID [-k KEYFILE] [--json]", "show a MiMei's info and versions"},
     {"mimei backup", cmd_mimei_backup, "Hjk", 1, 1, "MID [-k KEYFILE] [--json]",
      "freeze a MiMei's cur as its next version"},
@@ -43,9 +46,10 @@ static const cli_command commands[] = {
      "point a file MiMei at content: a new version"},
     {"mimei add", cmd_mimei_add, "Hjk", 2, 2, "MID FILE [-k KEYFILE] [--json]",
      "add a file to the node and make it the MiMei's new version"},
-    {"mimei get", cmd_mimei_get, "Hvo", 1, 1, "MID [-v N|last|cur] [-o FILE]",
+    {"mimei get", cmd_mimei_get, "Hvok", 1, 1, "MID [-v N|last|cur] [-o FILE] [-k KEYFILE]",
      "print a file MiMei's content (default: last, else cur)"},
-    {"mimei ls", cmd_mimei_ls, "Hjv", 1, 2, "MID [PATH] [-v N|last|cur] [--json]", "list a file MiMei's folder"},
+    {"mimei ls", cmd_mimei_ls, "Hjvk", 1, 2, "MID [PATH] [-v N|last|cur] [-k KEYFILE] [--json]",
+     "list a file MiMei's folder"},
     {"mimei put", cmd_mimei_put, "Hjk", 3, 3, "MID PATH FILE [-k KEYFILE] [--json]",
      "add FILE at PATH in the MiMei's cur folder"},
     {"mimei rm", cmd_mimei_rm, "Hjk", 2, 2, "MID PATH [-k KEYFILE] [--json]", "remove PATH from cur"},
@@ -198,7 +202,7 @@ static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
         {"raw-leaves", optional_argument, NULL, 'L'}, {"pin", optional_argument, NULL, 'P'},
         {"progress", optional_argument, NULL, 'G'},
         {"node", required_argument, NULL, 'N'},   {"dir", required_argument, NULL, 'W'},
-        {"by-author", no_argument, NULL, 'A'},
+        {"by-author", no_argument, NULL, 'A'},   {"public", no_argument, NULL, 'U'},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
@@ -260,6 +264,7 @@ static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
         case 'n': a->only_hash = 1; break;
         case 'r': a->recursive = 1; break;
         case 'D': a->hidden = 1; break;
+        case 'U': a->public = 1; break;
         case 'C':
             if (strcmp(optarg, "0") != 0 && strcmp(optarg, "1") != 0) {
                 fprintf(stderr, "%s %s: --cid-version must be 0 or 1, not '%s'\n", cli_prog, c->name, optarg);

@@ -113,8 +113,9 @@ void apps_register(struct st_h2o_hostconf_t *host, node *n);
 /* Frees the calling worker thread's app states (at its end). */
 void apps_thread_done(void);
 /* /mm/: renders path of version ver (content root) of the MiMei whose info
- * is given with app appid's renderer. */
+ * is given with app appid's renderer, for reader (the request's signer,
+ * checked once by the caller: a signature is good for one use; "" unsigned). */
 int apps_render(struct st_h2o_req_t *req, node *n, const json_t *info, const char *appid, uint32_t ver,
-                const cid *root, const char *path);
+                const cid *root, const char *path, const char *reader);
 
 #endif

@@ -161,6 +161,7 @@ db_client *db_client_new(db *d, void *io)
     c->batch_cmds = -1;
     c->flags = DB_CLIENT_OWNER; /* the runtime narrows this when AUTH is required */
     c->may_write = 1;
+    c->may_read = 1;
     c->created_ms = c->last_ms = now_ms();
     c->next = d->clients;
     if (d->clients)
@@ -414,6 +415,9 @@ void db_exec(db_client *c, int argc, const char **argv, const size_t *argvlen)
     if ((cmd->flags & CMD_WRITE) && c->readonly) {
         reply_error(c, "READONLY You can't write against a read only version (SELECT MID@N).");
         denied = "readonly";
+    } else if ((cmd->flags & (CMD_READONLY | CMD_WRITE)) && !c->may_read) {
+        reply_errorf(c, "NOPERM this connection may not read %s", c->mid[0] ? c->mid : "this database");
+        denied = "noperm";
     } else if ((cmd->flags & CMD_WRITE) && !c->may_write) {
         reply_errorf(c, "NOPERM this connection may not write to %s", c->mid[0] ? c->mid : "this database");
         denied = "noperm";

@@ -98,6 +98,9 @@ typedef struct {
      * `bytes` (its arguments) in the selected database? The hook may count
      * them in db_client_txn(c). NULL: always */
     int (*store)(void *arg, db_client *c, size_t bytes, char *err, size_t errlen);
+    /* MM.INFO MID of another MiMei: may this client read its record (info,
+     * JSON text)? NULL: always */
+    int (*read)(void *arg, db_client *c, const char *info);
 } db_hooks;
 /* The client's current batch transaction (for hooks), or NULL. */
 struct MDB_txn *db_client_txn(db_client *c);
@@ -108,6 +111,10 @@ struct MDB_txn *db_client_txn(db_client *c);
  * a transaction of its own (not on the RESP thread while it runs). If mid
  * is registered already, *dbno is its number and nothing changes. */
 int db_mimei_register(db *db, const char *mid, const char *info, uint32_t *dbno, char *err, size_t errlen);
+/* Replaces the info record of a registered MiMei (a new Right its author
+ * signed; the ID and database number stay). -1 with err when mid is not
+ * registered. */
+int db_mimei_replace(db *db, const char *mid, const char *info, char *err, size_t errlen);
 /* Looks a MiMei up in a transaction of its own: 1 found (*info malloc'd,
  * caller frees; dbno may be NULL), 0 not. */
 int db_mimei_get(db *db, const char *mid, char **info, uint32_t *dbno);
@@ -127,6 +134,10 @@ int db_version_exists(db_client *c, uint32_t dbno, uint32_t n);
  * write to the database it has selected. */
 void db_client_set_user(db_client *c, const char *id);
 void db_client_set_may_write(db_client *c, int may_write);
+/* Whether it may read the selected database: the select hook may say 0
+ * for the default database (SELECT 0 answers OK, its commands NOPERM),
+ * as the AUTH hook does for where a connection starts. */
+void db_client_set_may_read(db_client *c, int may_read);
 /* The default database's number (for SELECT 0). */
 uint32_t db_default(const db *db);
 void db_set_hooks(db *db, const db_hooks *hooks);

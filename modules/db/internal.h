@@ -128,6 +128,7 @@ struct db_client {
     int user_ok;   /* AUTH succeeded */
     char user[64]; /* who AUTH said */
     int may_write; /* rights on the selected database allow writes */
+    int may_read;  /* ... and reads (the select hook may say no for the default) */
     int64_t created_ms, last_ms;
     struct db_client *next, *prev; /* all clients */
 };

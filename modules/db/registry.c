@@ -76,6 +76,25 @@ int db_mimei_register(db *d, const char *mid, const char *info, uint32_t *dbno, 
     return rc ? -1 : 0;
 }
 
+int db_mimei_replace(db *d, const char *mid, const char *info, char *err, size_t errlen)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(d->env, NULL, 0, &txn);
+    if (rc)
+        return snprintf(err, errlen, "changing MiMei %s: %s", mid, mdb_strerror(rc)), -1;
+    if (!lookup(txn, d, mid, NULL, NULL)) {
+        mdb_txn_abort(txn);
+        return snprintf(err, errlen, "no MiMei %s on this node", mid), -1;
+    }
+    char kb[128];
+    MDB_val k = text_key(kb, sizeof kb, "mm:", mid), v = {strlen(info), (void *)info};
+    rc = mdb_put(txn, d->info, &k, &v, 0);
+    rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
+    if (rc)
+        snprintf(err, errlen, "changing MiMei %s: %s", mid, mdb_strerror(rc));
+    return rc ? -1 : 0;
+}
+
 int db_mimei_get(db *d, const char *mid, char **info, uint32_t *dbno)
 {
     MDB_txn *txn;
@@ -117,6 +136,7 @@ int db_mimei_lookup(db_client *c, const char *mid, char **info, uint32_t *dbno)
 
 void db_client_set_user(db_client *c, const char *id) { snprintf(c->user, sizeof c->user, "%s", id); }
 void db_client_set_may_write(db_client *c, int may_write) { c->may_write = may_write; }
+void db_client_set_may_read(db_client *c, int may_read) { c->may_read = may_read; }
 const char *db_client_selected(const db_client *c) { return c->mid; }
 MDB_txn *db_client_txn(db_client *c) { return c->txn; }
 uint32_t db_default(const db *d) { return d->default_dbno; }
@@ -156,6 +176,11 @@ static void cmd_info(db_client *c)
     char *info = NULL;
     if (!mid[0] || !lookup(c->txn, c->db, mid, &info, NULL)) {
         reply_null(c);
+        return;
+    }
+    if (c->argc == 2 && c->db->hooks.read && !c->db->hooks.read(c->db->hooks.arg, c, info)) {
+        free(info);
+        reply_errorf(c, "NOPERM this connection may not read MiMei %s", mid);
         return;
     }
     reply_bulk_cstr(c, info);

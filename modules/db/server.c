@@ -471,7 +471,10 @@ static void cmd_select(db_client *c)
     }
     memcpy(mid, c->argv[1], c->argvlen[1]);
     mid[c->argvlen[1]] = '\0';
+    int had_read = c->may_read;
+    c->may_read = 1; /* the hook lowers it */
     if (c->db->hooks.select(c->db->hooks.arg, c, mid, &dbno, &version, &may_write, err, sizeof err) != 0) {
+        c->may_read = had_read;
         reply_error(c, err);
         return;
     }
@@ -493,6 +496,7 @@ static void cmd_reset(db_client *c)
     c->read_epoch = UINT32_MAX;
     c->readonly = 0;
     c->may_write = 1;
+    c->may_read = 1;
     c->mid[0] = '\0';
     reply_status(c, "RESET");
 }

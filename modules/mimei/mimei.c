@@ -28,6 +28,46 @@ const char *mimei_str(const json_t *info, const char *field)
 
 int mimei_right(const json_t *info) { return (int)json_integer_value(json_object_get(info, "Right")); }
 
+static int is_id(const char *who) { return who && ids_is_leither_id(who); }
+
+int mimei_is_granted(const char *id, const char *owner, const json_t *grants)
+{
+    if (!is_id(id))
+        return 0;
+    if (owner && !strcmp(id, owner))
+        return 1;
+    size_t i;
+    json_t *item;
+    json_array_foreach(grants, i, item)
+    {
+        const char *g = json_string_value(item);
+        if (g && !strcmp(g, id))
+            return 1;
+    }
+    return 0;
+}
+
+int mimei_may_write(const json_t *info, const char *who, const char *owner, const json_t *grants)
+{
+    if (!info || !is_id(who))
+        return 0;
+    const char *author = mimei_str(info, "Author");
+    if (!strcmp(who, author))
+        return 1;
+    return owner && !strcmp(author, owner) && mimei_is_granted(who, owner, grants);
+}
+
+int mimei_may_read(const json_t *info, const char *who, const char *owner, const json_t *grants)
+{
+    if (!info)
+        return 0;
+    if (mimei_right(info) & MIMEI_RIGHT_READ)
+        return 1;
+    if (is_id(who) && owner && !strcmp(who, owner))
+        return 1;
+    return mimei_may_write(info, who, owner, grants);
+}
+
 /* The bytes the signature covers: the record without Sig, sorted, compact. */
 static char *signed_bytes(const json_t *info)
 {
@@ -36,6 +76,18 @@ static char *signed_bytes(const json_t *info)
     char *text = json_dumps(copy, JSON_SORT_KEYS | JSON_COMPACT);
     json_decref(copy);
     return text;
+}
+
+/* Sets info's Sig: key's signature of the rest. */
+static void sign(json_t *info, const ids_key *key)
+{
+    char *text = signed_bytes(info);
+    uint8_t sig[IDS_SIG_BYTES];
+    char s64[IDS_B64URL_LEN(IDS_SIG_BYTES) + 1];
+    ids_sign(sig, text, strlen(text), key);
+    free(text);
+    ids_b64url_encode(s64, sig, sizeof sig);
+    json_object_set_new(info, "Sig", json_string(s64));
 }
 
 /* "NAME" after prefix into mark's ID. */
@@ -84,14 +136,20 @@ json_t *mimei_new_marked(const ids_key *key, const char *apptype, const char *ex
     mimei_id(id, author, apptype, ext, mark);
     json_t *info = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s}", "ID", id, "Author", author, "AppType", apptype,
                              "Ext", ext, "Mark", mark, "Create", created, "Right", right, "App", app, "PublicKey", pub);
-    char *text = signed_bytes(info);
-    uint8_t sig[IDS_SIG_BYTES];
-    char s64[IDS_B64URL_LEN(IDS_SIG_BYTES) + 1];
-    ids_sign(sig, text, strlen(text), key);
-    free(text);
-    ids_b64url_encode(s64, sig, sizeof sig);
-    json_object_set_new(info, "Sig", json_string(s64));
+    sign(info, key);
     return info;
+}
+
+json_t *mimei_resign(const json_t *info, const ids_key *key, int right)
+{
+    char author[IDS_LID_LEN + 1];
+    ids_leither_id(author, key->pk);
+    if (!info || strcmp(author, mimei_str(info, "Author")))
+        return NULL;
+    json_t *copy = json_deep_copy(info);
+    json_object_set_new(copy, "Right", json_integer(right));
+    sign(copy, key);
+    return copy;
 }
 
 int mimei_verify(const json_t *info, char *err, size_t errlen)

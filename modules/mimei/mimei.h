@@ -11,9 +11,10 @@
  * record without Sig, serialized compactly with sorted keys. PublicKey is
  * the author's key (its Leither ID must be Author).
  *
- * Right is a bit set: MIMEI_RIGHT_READ lets anyone read; without it only the
- * author (and keys the node owner granted, for the owner's MiMei) may.
- * Writes always need the author or a grant.
+ * Right is a bit set: MIMEI_RIGHT_READ lets anyone read (a public MiMei);
+ * without it the MiMei is private. Who may read and write is decided in one
+ * place, mimei_may_read and mimei_may_write below, for every surface (RESP,
+ * the JSON API, the gateway, /mm/, app code).
  */
 #ifndef LEITHER_MIMEI_H
 #define LEITHER_MIMEI_H
@@ -25,7 +26,8 @@
 #include <stdint.h>
 
 #define MIMEI_RIGHT_READ 1
-#define MIMEI_DEFAULT_RIGHT MIMEI_RIGHT_READ
+/* New MiMei are private unless made public (mimei create --public, chmod). */
+#define MIMEI_DEFAULT_RIGHT 0
 
 /* The MiMei ID of (author, type, ext, mark); out needs IDS_LID_LEN + 1. */
 void mimei_id(char *out, const char *author, const char *apptype, const char *ext, const char *mark);
@@ -60,6 +62,51 @@ int mimei_verify(const json_t *info, char *err, size_t errlen);
 /* Field accessors ("" when absent). */
 const char *mimei_str(const json_t *info, const char *field);
 int mimei_right(const json_t *info);
+
+/* A copy of info with Right set to right and signed again with key, which
+ * must be the author's (NULL if it is not: only the author can sign). The
+ * ID does not cover Right, so the MiMei keeps its ID. */
+json_t *mimei_resign(const json_t *info, const ids_key *key, int right);
+
+/* --- who may read and write: the one rule -------------------------------
+ *
+ * Both take the MiMei's info record, the asking identity and what the node
+ * knows of its owner:
+ *   info    a verified info record (any AppType: db, file, app); NULL
+ *           answers 0.
+ *   who     the Leither ID that asks: the key that signed the request, the
+ *           key whose token a RESP client gave to AUTH, the author of the
+ *           app whose code runs. Anything that is not a Leither ID ("",
+ *           NULL, "anonymous") is anonymous: an unsigned request.
+ *   owner   the node owner's Leither ID (the node key's).
+ *   grants  the IDs the owner granted (SystemVars "grants", a JSON array
+ *           of strings; NULL when none). The caller holds whatever lock
+ *           guards it.
+ *
+ * mimei_may_write answers 1 when who is
+ *   - the MiMei's author, or
+ *   - a granted key and the MiMei is the owner's (Author = owner);
+ * and 0 otherwise: anonymous, a stranger's key, the owner for a MiMei
+ * another author made (it is theirs, even on the owner's node), a granted
+ * key for another author's MiMei.
+ *
+ * mimei_may_read answers 1 when
+ *   - who may write (above), or
+ *   - who is the node owner (the data is on the owner's disk anyway), or
+ *   - the MiMei is public (Right has MIMEI_RIGHT_READ), for anyone,
+ *     anonymous included;
+ * and 0 otherwise: a private MiMei for anonymous, a stranger's key, or a
+ * granted key when another author made it.
+ *
+ * Reading covers everything a MiMei holds or says about itself beyond its
+ * ID: its versions and their CIDs, its cur, its listings, its database. A
+ * surface that may not say "no such MiMei" for a private one says
+ * "not yours to read" instead; none hands out its CIDs. */
+int mimei_may_write(const json_t *info, const char *who, const char *owner, const json_t *grants);
+int mimei_may_read(const json_t *info, const char *who, const char *owner, const json_t *grants);
+/* Nonzero when id is the owner or one of grants: what writes to the
+ * owner's MiMei (and to the node itself) need. */
+int mimei_is_granted(const char *id, const char *owner, const json_t *grants);
 
 /* --- storage: who may make the node store bytes --------------------------
  * Storing anything (a MiMei record, blocks, database records and values)

@@ -128,6 +128,28 @@ int files_versions(blockstore *bs, MDB_txn *txn, const char *mid, int (*fn)(void
     return n;
 }
 
+int files_with_root(blockstore *bs, MDB_txn *txn, const cid *c, int (*fn)(void *arg, const char *mid, uint32_t ver),
+                    void *arg)
+{
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, bs->files, &cur) != 0)
+        return -1;
+    MDB_val k, v;
+    int rc = 0;
+    for (int op = MDB_FIRST; !rc && mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op) == 0; op = MDB_NEXT) {
+        cid got;
+        if (k.mv_size != MID_LEN + 4 || cid_from_bytes(v.mv_data, v.mv_size, &got) != v.mv_size ||
+            memcmp(got.digest, c->digest, CID_DIGEST_LEN))
+            continue;
+        char mid[MID_LEN + 1];
+        memcpy(mid, k.mv_data, MID_LEN);
+        mid[MID_LEN] = '\0';
+        rc = fn(arg, mid, key_version(&k));
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
 /* --- folder edits -------------------------------------------------------- */
 
 typedef struct {

@@ -282,6 +282,11 @@ int files_backup(blockstore *bs, MDB_txn *txn, const char *mid, uint32_t *ver, c
 /* Calls fn for cur (ver 0) then each version in order. */
 int files_versions(blockstore *bs, MDB_txn *txn, const char *mid, int (*fn)(void *arg, uint32_t ver, const cid *c),
                    void *arg);
+/* Calls fn(mid, ver) for every version (cur included) of every file MiMei
+ * whose root is the block of c (same multihash, whatever the CID's version
+ * or codec), until fn returns nonzero: one pass over the versions. */
+int files_with_root(blockstore *bs, MDB_txn *txn, const cid *c, int (*fn)(void *arg, const char *mid, uint32_t ver),
+                    void *arg);
 
 /* Forgets mid's versions (cur included) and its references to other MiMei,
  * so that gc frees the blocks nothing else holds. */

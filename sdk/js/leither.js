@@ -453,7 +453,7 @@ export async function authorization(key, method, path, body = new Uint8Array(0),
 }
 
 /** A new signed MiMei info record, as mimei_new in modules/mimei/mimei.c. */
-export async function mimeiRecord(key, { type = "file", ext = "", app = "", right = 1, now = Date.now() } = {}) {
+export async function mimeiRecord(key, { type = "file", ext = "", app = "", right = 0, now = Date.now() } = {}) {
   const sec = Math.floor(now / 1000);
   // the browser's clock has milliseconds: random digits fill the nanoseconds
   const rnd = new Uint32Array(randomBytes(8).buffer);
@@ -758,8 +758,9 @@ export class Leither {
   }
 
   /** Creates a MiMei authored by the signed-in key: the info record is built
-   * and signed here and posted to the node. Resolves to its ID. */
-  async mimeiCreate({ type = "file", ext = "", app = "", right = 1 } = {}) {
+   * and signed here and posted to the node. Private unless right: 1
+   * (public). Resolves to its ID. */
+  async mimeiCreate({ type = "file", ext = "", app = "", right = 0 } = {}) {
     const key = await this.currentKey();
     if (!key) throw new Error("mimeiCreate needs a key: signIn first");
     const rec = await mimeiRecord(key, { type, ext, app, right });

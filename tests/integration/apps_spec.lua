@@ -198,7 +198,7 @@ describe("apps", function()
       ]],
     })
     local plain = app("plain", { ["manifest.json"] = '{"name": "plain"}', ["x.txt"] = "x" })
-    local r = run("mimei", "create", "-t", "file", "-a", viewer)
+    local r = run("mimei", "create", "-t", "file", "--public", "-a", viewer) -- /mm/ serves it unsigned
     local mid = ok(r):match("mid= ([%w_%-]+)")
     local notes = dir .. "/notes"
     t.sh("mkdir -p " .. t.quote(notes))
@@ -281,7 +281,12 @@ describe("db/exec", function()
 
   it("reads for anyone, writes for nobody unsigned, and refuses what needs a connection", function()
     t.redis(node.db_port, "SET", "greeting", "hi")
-    local status, out = exec('{"cmds": [["GET", "greeting"], ["STRLEN", "greeting"], ["GET", "none"]]}')
+    -- the owner's default database is private: unsigned reads are refused until the owner makes it public
+    local status, out = exec('{"cmds": [["GET", "greeting"]]}')
+    assert.are.same({ 200, "NOPERM this connection may not read this database" }, { status, out.replies[1].error })
+    local default = t.decode(t.slurp(node.home .. "/SystemVars.json")).db_default
+    assert.are.equal(0, t.leither("mimei", "chmod", default, "public", "--home", node.home).code)
+    status, out = exec('{"cmds": [["GET", "greeting"], ["STRLEN", "greeting"], ["GET", "none"]]}')
     assert.are.equal(200, status)
     assert.are.same({ replies = { "hi", 2 } }, out) -- a trailing null ends a Lua array
     status, out = exec('{"cmds": [["SET", "greeting", "bye"]]}')

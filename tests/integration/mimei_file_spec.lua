@@ -79,7 +79,7 @@ describe("file MiMei", function()
   end)
 
   it("edits a folder in cur and freezes it with backup", function()
-    local mid = create()
+    local mid = create("--public") -- /mm/ below serves it unsigned: public (MiMei are private by default)
     ok("mimei", "put", mid, "docs/hello.txt", dir .. "/hw.txt")
     ok("mimei", "mkdir", mid, "img")
     ok("mimei", "put", mid, "docs/big.bin", dir .. "/r.bin")

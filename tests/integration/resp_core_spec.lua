@@ -320,10 +320,14 @@ describe("RESP: MiMei databases, versions and rights", function()
   end)
 
   it("AUTH takes tokens; others' tokens read public MiMei but cannot write them", function()
-    local mid = create()
+    local mid = create("--public")
     local port = node.db_port
     t.redis_cli(port, lines("SELECT " .. mid, "SET owned yes"))
     local token = t.leither("lpki", "token", "-k", other_key).out:gsub("\n$", "")
+    -- private (the default): not even readable for them
+    local private = create()
+    local denied = t.redis_cli(port, lines("AUTH " .. token, "SELECT " .. private))
+    assert.truthy(denied:find(" may not read MiMei " .. private, 1, true), denied)
     assert.matches("^LT1%.", token)
     assert.are.equal("(error) WRONGPASS invalid username-password pair or user is disabled.",
       t.redis(port, "AUTH", "not-a-token"))

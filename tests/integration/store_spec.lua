@@ -26,8 +26,15 @@ end
 
 -- The owner's view: every MiMei on the node, the store's figures, and who
 -- stored what.
+-- the owner's view: mimei/list signed by the node key (MiMei are private by default)
+local function owner_get(node, path)
+  local r = t.leither("lpki", "authorize", "GET", path, "--home", node.home)
+  assert(r.code == 0, r.err)
+  return t.curl(node.url .. path, "-H " .. t.quote("Authorization: " .. r.out:gsub("\n$", "")))
+end
+
 local function owner_view(node)
-  local list = t.curl(node.url .. "/api/v0/mimei/list")
+  local list = owner_get(node, "/api/v0/mimei/list")
   assert(list.status == 200, list.body)
   local r = t.leither("repo", "stat", "--by-author", "--json", "--home", node.home)
   assert(r.code == 0, r.err)
@@ -264,7 +271,7 @@ describe("a node with a guest quota", function()
     assert.matches("NOPERM key " .. s1_id .. " is neither the node owner nor granted", out, 1, true)
     local w = client(node, "write", s1, kept_mid, "100")
     assert.are.equal(403, w.status)
-    local cid = t.decode(t.curl(node.url .. "/api/v0/mimei/show?arg=" .. kept_mid).body).Cur
+    local cid = t.decode(owner_get(node, "/api/v0/mimei/show?arg=" .. kept_mid).body).Cur
     local put = signed_post(node, s1, "/api/v0/mimei/put?arg=" .. kept_mid .. "&path=copy&cid=" .. cid)
     assert.are.equal(403, put.status)
     assert.matches("no guest storage", t.decode(put.body).Message, 1, true)

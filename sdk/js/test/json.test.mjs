@@ -63,5 +63,5 @@ test("a MiMei record made here checks as mimei_verify checks it", async () => {
   assert.match(rec.Create, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   assert.equal(await mimeiCheck(rec), "");
   assert.equal(await mimeiCheck({ ...rec, Ext: "md" }), "ID does not follow from Author, AppType, Ext and Mark");
-  assert.equal(await mimeiCheck({ ...rec, Right: 0 }), "bad signature");
+  assert.equal(await mimeiCheck({ ...rec, Right: 1 }), "bad signature"); // private by default: made public here
 });
