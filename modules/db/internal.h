@@ -128,6 +128,12 @@ struct db_client {
     int user_ok;   /* AUTH succeeded */
     char user[64]; /* who AUTH said */
     int may_write; /* rights on the selected database allow writes */
+    int64_t auth_expires_ms; /* when the AUTH token expires (0: never) */
+    /* work (see db_work): steps of the running command, of the turn */
+    uint64_t cmd_steps, turn_steps, turn_limit; /* turn_limit 0: none */
+    int stopped;     /* the running command went over its budget */
+    int over_budget; /* some command of this client did */
+    size_t output_limit; /* 0: the db's */
     int64_t created_ms, last_ms;
     struct db_client *next, *prev; /* all clients */
 };
@@ -139,6 +145,18 @@ struct db_client {
 #define DB_CLIENT_BLOCKED 16
 #define DB_CLIENT_OWNER 32     /* authenticated as the node owner */
 #define DB_CLIENT_OVERFLOW 64  /* its output passed the limit: closing */
+
+/* Work: every element a command visits in the store and every 64 tests of
+ * a glob pattern count one step. A command that reads (not one that
+ * writes: it cannot stop halfway) is stopped with an error past this many
+ * steps, so one client cannot hold the database thread for long. */
+#define DB_COMMAND_MAX_STEPS 2000000
+#define DB_GLOB_TESTS_PER_STEP 64
+/* Counts steps of work for the running command; nonzero when it must stop
+ * (iterators then end early; db_call replaces its reply with an error). */
+int db_work(db_client *c, uint64_t steps);
+/* glob_match for a command (KEYS, SCAN MATCH), its tests counted as work. */
+int db_glob(db_client *c, const char *pat, size_t patlen, const void *s, size_t slen);
 
 /* --- the command table --------------------------------------------------- */
 
@@ -216,6 +234,10 @@ int format_double(char *buf, size_t cap, double d);
 int format_long_double(char *buf, size_t cap, long double d);
 /* Redis's glob-style pattern match (KEYS, SCAN MATCH): * ? [a-z] [^x] \x */
 int glob_match(const char *pat, size_t patlen, const char *s, size_t slen, int nocase);
+/* The same, giving up after budget element tests: 1 match, 0 not, -1 gave
+ * up. The tests made are added to *work (may be NULL). */
+int glob_match_within(const char *pat, size_t patlen, const char *s, size_t slen, int nocase, uint64_t budget,
+                      uint64_t *work);
 
 /* --- the keyspace (store.c) ----------------------------------------------- */
 
