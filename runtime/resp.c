@@ -36,6 +36,7 @@
 #define HOLD_INPUT_BYTES (64 << 10)     /* complete requests read ahead while we cannot run them */
 #define PREAUTH_MAX_BYTES (64 << 10)    /* a request, or waiting output, before AUTH */
 #define TURN_MAX_WORK 4096              /* commands (and elements they visit) per turn */
+#define PREAUTH_TOO_BIG "request too big for a client that has not authenticated (AUTH first)"
 
 typedef struct conn {
     struct resp_server *srv;
@@ -197,6 +198,10 @@ static void process(conn *cn)
             protocol_error(cn, error);
             return;
         }
+        if (!authed && used > PREAUTH_MAX_BYTES) {
+            protocol_error(cn, PREAUTH_TOO_BIG);
+            return;
+        }
         resp_request r = {0};
         int bad = 0;
         if (kind == RESP_INLINE && resp_split_inline(in->bytes, used - 1, &r) != 0)
@@ -221,7 +226,7 @@ static void process(conn *cn)
     }
     size_t held = cn->sock->input->size;
     if (need_bytes && !authed && held > PREAUTH_MAX_BYTES) {
-        protocol_error(cn, "request too big for a client that has not authenticated (AUTH first)");
+        protocol_error(cn, PREAUTH_TOO_BIG);
         return;
     }
     set_reading(cn, need_bytes || held < HOLD_INPUT_BYTES);
