@@ -146,12 +146,13 @@ struct db_client {
 #define DB_CLIENT_OWNER 32     /* authenticated as the node owner */
 #define DB_CLIENT_OVERFLOW 64  /* its output passed the limit: closing */
 
-/* Work: every element a command visits in the store and every 64 tests of
- * a glob pattern count one step. A command that reads (not one that
- * writes: it cannot stop halfway) is stopped with an error past this many
- * steps, so one client cannot hold the database thread for long. */
+/* Work: every entry a command visits in the store (about two per element)
+ * and every 8 tests of a glob pattern count one step (each about 0.2 us).
+ * A command that reads (not one that writes: it cannot stop halfway) is
+ * stopped with an error past this many steps (some 0.4 s), so one client
+ * cannot hold the database thread, and every other client, for long. */
 #define DB_COMMAND_MAX_STEPS 2000000
-#define DB_GLOB_TESTS_PER_STEP 64
+#define DB_GLOB_TESTS_PER_STEP 8
 /* Counts steps of work for the running command; nonzero when it must stop
  * (iterators then end early; db_call replaces its reply with an error). */
 int db_work(db_client *c, uint64_t steps);

@@ -498,6 +498,7 @@ static void cmd_info(db_client *c)
         while (db_keys_next(c, &it, NULL, 0, &key, &keylen, &m))
             keys++, expires += m.expire_ms != 0;
         db_iter_close(&it);
+        c->stopped = 0; /* past the work budget INFO counts only the keys it got to: a lower bound */
         db_buf_printf(&b, "# Keyspace\r\n");
         if (keys)
             db_buf_printf(&b, "db0:keys=%lld,expires=%lld,avg_ttl=0\r\n", keys, expires);
