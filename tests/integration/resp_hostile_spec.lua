@@ -136,10 +136,14 @@ describe("RESP under attack: loopback owner", function()
     -- the owner finds nothing written in either database
     assert.are.equal("(nil)", t.redis(port, "GET", "stolen"))
     assert.are.equal("OK\n(nil)\n", t.redis_cli(port, lines("SELECT " .. owners, "GET stolen")))
-    -- HELLO AUTH decides the rights again as well
-    out = t.redis_cli(port, lines("SELECT " .. theirs, "HELLO 2 AUTH default " .. token, "SET mine 1", "SELECT 0", "SET stolen 1"))
-    assert.truthy(out:find("\n(integer) 1\n", 1, true) == nil)
+    -- AUTH and HELLO AUTH decide the rights on the selected database again
+    out = t.redis_cli(port, lines("SELECT " .. owners, "AUTH " .. token, "SET stolen 1"))
+    assert.are.equal("OK\nOK\n(error) NOPERM this connection may not write to " .. owners .. "\n", out)
+    out = t.redis_cli(port, lines("SELECT " .. theirs, "HELLO 2 AUTH default " .. token, "SET mine 1", "SELECT 0",
+      "SET stolen 1"))
+    assert.matches("OK\nOK\n%(error%) NOPERM this connection may not write to this database\n$", out)
     assert.are.equal("(nil)", t.redis(port, "GET", "stolen"))
+    assert.are.equal("OK\n(nil)\n", t.redis_cli(port, lines("SELECT " .. owners, "GET stolen")))
   end)
 
   it("leaves CONFIG SET and CLIENT LIST/KILL to the owner (finding 9)", function()
