@@ -224,7 +224,9 @@ static void client_kill(db_client *c)
 
 static void cmd_client(db_client *c)
 {
-    if ((arg_is(c, 1, "list") || arg_is(c, 1, "kill")) && owner_only(c, arg_is(c, 1, "list") ? "client|list" : "client|kill"))
+    if (arg_is(c, 1, "list") && owner_only(c, "client|list"))
+        return;
+    if (arg_is(c, 1, "kill") && owner_only(c, "client|kill"))
         return;
     if (arg_is(c, 1, "kill") && c->argc >= 4) {
         client_kill(c);
@@ -404,8 +406,9 @@ static void cmd_config(db_client *c)
             off += 4 + l;
         }
         db_buf_free(&pairs);
-    } else if ((arg_is(c, 1, "set") || arg_is(c, 1, "resetstat") || arg_is(c, 1, "rewrite")) &&
-               owner_only(c, arg_is(c, 1, "set") ? "config|set" : arg_is(c, 1, "rewrite") ? "config|rewrite" : "config|resetstat")) {
+    } else if ((arg_is(c, 1, "set") && owner_only(c, "config|set")) ||
+               (arg_is(c, 1, "resetstat") && owner_only(c, "config|resetstat")) ||
+               (arg_is(c, 1, "rewrite") && owner_only(c, "config|rewrite"))) {
         return;
     } else if (arg_is(c, 1, "set") && c->argc >= 4 && c->argc % 2 == 0) {
         for (int i = 2; i < c->argc; i += 2) {

@@ -133,7 +133,8 @@ describe("RESP under attack: loopback owner", function()
   it("gives a token no write rights through RESET or a SELECT queued in MULTI (finding 3)", function()
     local port = node.db_port
     local owners = t.leither("mimei", "create", "-t", "db", "--home", node.home).out:match("mid= ([%w_%-]+)")
-    local theirs = t.leither("mimei", "create", "-t", "db", "--home", node.home, "-k", stranger).out:match("mid= ([%w_%-]+)")
+    local theirs = t.leither("mimei", "create", "-t", "db", "--home", node.home, "-k", stranger).out
+      :match("mid= ([%w_%-]+)")
     assert.truthy(owners and theirs)
     local token = token_of(stranger)
     local out = t.redis_cli(port, lines("AUTH " .. token, "RESET", "SET stolen 1"))
@@ -163,7 +164,8 @@ describe("RESP under attack: loopback owner", function()
     -- (redis-cli prints CLIENT LIST's reply raw, errors too)
     assert.matches("^OK\n%(error%) NOPERM[^\n]*config|set[^\n]*\n[^\n]*NOPERM[^\n]*client|list[^\n]*\n"
       .. "%(error%) NOPERM[^\n]*client|kill", out)
-    assert.are.equal("proto-max-bulk-len\n536870912\n", t.sh("redis-cli -p " .. port .. " CONFIG GET proto-max-bulk-len").out)
+    assert.are.equal("proto-max-bulk-len\n536870912\n",
+      t.sh("redis-cli -p " .. port .. " CONFIG GET proto-max-bulk-len").out)
     assert.matches("id=%d+", t.redis(port, "CLIENT", "LIST"))
   end)
 
