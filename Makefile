@@ -6,7 +6,7 @@ HOME_DIR ?= $(CURDIR)/node-home
 FUZZ_SECONDS ?= 20
 JOBS    ?= $(shell nproc)
 
-.PHONY: all deps deps-test build run test test-asan fuzz bench clean
+.PHONY: all deps deps-test build run test test-asan fuzz bench soak clean
 
 all: build
 
@@ -56,6 +56,11 @@ bench: build
 	tests/bench/resp.sh $(BUILD)/leither
 	tests/bench/add.sh $(BUILD)/leither
 	tests/bench/http.sh $(BUILD)/leither
+
+# Mixed and hostile traffic against a real node for SOAK_SECONDS (default 600):
+# RSS and open files printed, exits 1 on a crash. Not part of `make test`.
+soak: build
+	tests/soak/soak.sh $(BUILD)/leither $(BUILD)/tests/signed_flood
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)

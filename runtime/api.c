@@ -28,6 +28,7 @@ const char *api_reason(int status)
     case 413: return "Payload Too Large";
     case 416: return "Range Not Satisfiable";
     case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
     default: return "Internal Server Error";
     }
 }
@@ -210,16 +211,32 @@ static const struct route {
     {"db/exec", MAYBE_SIGNED, api_db_exec},
 };
 
-int api_signer(h2o_req_t *req, char signer[IDS_LID_LEN + 1], char *err, size_t errlen)
+int api_signer(h2o_req_t *req, auth_request *signed_req, char *err, size_t errlen)
 {
     ssize_t at = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
     if (at < 0)
         return 0;
     h2o_iovec_t v = req->headers.entries[at].value;
-    if (auth_check(v.base, v.len, req->method.base, req->method.len, req->path.base, req->path.len, req->entity.base,
-                   req->entity.base ? req->entity.len : 0, (int64_t)time(NULL), signer, err, errlen) != 0)
+    if (auth_verify(v.base, v.len, req->method.base, req->method.len, req->path.base, req->path.len,
+                    req->entity.base, req->entity.base ? req->entity.len : 0, (int64_t)time(NULL), signed_req, err,
+                    errlen) != 0)
         return -1;
     return 1;
+}
+
+int api_use_signature(h2o_req_t *req, node *n, const auth_request *signed_req)
+{
+    pthread_mutex_lock(&n->lock);
+    int trusted = home_may_write(&n->home, n->id, signed_req->signer);
+    pthread_mutex_unlock(&n->lock);
+    char err[256];
+    int busy;
+    if (auth_record(signed_req, (int64_t)time(NULL), trusted, &busy, err, sizeof err) == 0)
+        return 0;
+    if (busy)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("5"));
+    api_reply_error(req, busy ? 503 : 401, "%s", err);
+    return -1;
 }
 
 int api_is_method(h2o_req_t *req, const char *m)
@@ -252,21 +269,24 @@ static int on_api(h2o_handler_t *self, h2o_req_t *req)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("POST"));
         return api_reply_error(req, 405, "this command changes state: use POST");
     }
-    char signer[IDS_LID_LEN + 1], err[256];
-    int signed_by = api_signer(req, signer, err, sizeof err);
+    /* verify, then check the signer may do this, and only then use up the
+     * signature: a refused request must not take room in the replay set */
+    auth_request signed_req;
+    char err[256];
+    int signed_by = api_signer(req, &signed_req, err, sizeof err);
     if (signed_by < 0 || (signed_by == 0 && r->who != MAYBE_SIGNED))
         return api_reply_error(req, 401, "%s",
                                signed_by < 0 ? err : "this request changes state and needs a signed Authorization header");
-    if (r->who == MAYBE_SIGNED)
-        return r->fn(req, n, signed_by ? signer : "");
     if (r->who == NODE_WRITER) {
         pthread_mutex_lock(&n->lock);
-        int allowed = home_may_write(&n->home, n->id, signer);
+        int allowed = home_may_write(&n->home, n->id, signed_req.signer);
         pthread_mutex_unlock(&n->lock);
         if (!allowed)
-            return api_reply_error(req, 401, "key %s is neither the node owner nor granted", signer);
+            return api_reply_error(req, 401, "key %s is neither the node owner nor granted", signed_req.signer);
     }
-    return r->fn(req, n, signer);
+    if (signed_by && api_use_signature(req, n, &signed_req) != 0)
+        return 0;
+    return r->fn(req, n, signed_by ? signed_req.signer : "");
 }
 
 static int on_page(h2o_handler_t *self, h2o_req_t *req)

@@ -6,6 +6,7 @@
 #ifndef LEITHER_API_H
 #define LEITHER_API_H
 
+#include "auth.h"
 #include "node.h"
 #include "store.h"
 
@@ -27,9 +28,14 @@ int api_reply_error(h2o_req_t *req, int status, const char *fmt, ...) __attribut
  * a NUL. */
 const char *api_query(h2o_req_t *req, const char *name, char *out, size_t cap);
 
-/* Checks the request's Authorization header: 1 with the signer's Leither
- * ID, 0 when there is none, -1 with the reason when it does not hold. */
-int api_signer(h2o_req_t *req, char signer[IDS_LID_LEN + 1], char *err, size_t errlen);
+/* Checks the request's Authorization header (auth.h): 1 when its signature
+ * holds, with the signer in signed_req->signer, 0 when there is none, -1
+ * with the reason when it does not hold. Nothing is recorded yet: once the
+ * signer is known to be allowed, api_use_signature must accept it. */
+int api_signer(h2o_req_t *req, auth_request *signed_req, char *err, size_t errlen);
+/* Records the request's signature as used (auth_record): 0, or -1 after
+ * replying 401 (a replay) or 503 (no room to remember it). */
+int api_use_signature(h2o_req_t *req, node *n, const auth_request *signed_req);
 
 /* A handler: signer is the Leither ID that signed a write ("" for reads). */
 typedef int (*api_fn)(h2o_req_t *req, node *n, const char *signer);

@@ -493,14 +493,18 @@ static json_t *app_info(h2o_req_t *req, node *n, const char *appid)
 static int take_user(h2o_req_t *req, apps_vm *vm)
 {
     char err[256];
-    int rc = api_signer(req, vm->ctx.user, err, sizeof err);
+    auth_request signed_req;
+    int rc = api_signer(req, &signed_req, err, sizeof err);
+    vm->ctx.user[0] = '\0';
     if (rc < 0) {
-        vm->ctx.user[0] = '\0';
         reply_json_error(req, 401, err, NULL);
         return -1;
     }
-    if (rc == 0)
-        vm->ctx.user[0] = '\0';
+    /* the app decides what its user may do: the signature is used up now */
+    if (rc > 0 && api_use_signature(req, vm->ctx.n, &signed_req) != 0)
+        return -1;
+    if (rc > 0)
+        memcpy(vm->ctx.user, signed_req.signer, sizeof signed_req.signer);
     return 0;
 }
 

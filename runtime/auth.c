@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomicfile.h"
 #include "errbuf.h"
 
 /* The signed text: fixed prefix, method, path, body hash, timestamp. */
@@ -43,32 +44,222 @@ void auth_sign(char out[AUTH_HEADER_MAX], const ids_key *key, const char *method
     snprintf(out, AUTH_HEADER_MAX, "Leither key=%s,ts=%" PRId64 ",nonce=%s,sig=%s", k64, now, nonce, s64);
 }
 
-/* Signatures seen in the last window, so each is accepted once. Fixed size:
- * when full, the oldest entry goes, and the window check covers it because an
- * entry only leaves after AUTH_WINDOW or when 4096 newer writes arrived. */
-#define SEEN_SLOTS 4096
+/* --- the set of used requests --------------------------------------------
+ * Entries live in one array, linked into hash buckets (by digest) and into
+ * lists by the second they expire in, so that expiry is a walk of the lists
+ * whose second has come, not a scan. Links are index + 1; 0 ends a list. */
+#define EXPIRY_SLOTS (2 * AUTH_WINDOW + 2) /* expiries are 1 to 2W+1 seconds ahead */
+
+typedef struct {
+    uint8_t digest[16];
+    int64_t expires; /* the first second in which the window refuses it anyway */
+    uint32_t next_in_bucket;
+    uint32_t next_in_second; /* also links the free list */
+} seen_entry;
+
 static struct {
     pthread_mutex_t lock;
-    struct {
-        uint8_t sig[16];
-        int64_t ts;
-    } slot[SEEN_SLOTS];
-    size_t next;
+    int ready;
+    int64_t not_before;
+    uint8_t secret[16]; /* keys the digests, so nobody can aim requests at one bucket */
+    seen_entry *entry;
+    size_t capacity, used, fresh; /* entry[fresh..] never used yet */
+    uint32_t free_list;
+    uint32_t *bucket;
+    size_t buckets; /* a power of two */
+    uint32_t expiring[EXPIRY_SLOTS];
+    int64_t swept; /* every second up to this one has been swept */
 } seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static int seen_before(const uint8_t sig[IDS_SIG_BYTES], int64_t now)
+/* The latest timestamp a used request carried, and the file that keeps it
+ * across restarts; a lock of its own, so the set is not held while the
+ * file is written. */
+static struct {
+    pthread_mutex_t lock;
+    char *path;
+    int64_t saved;
+} until = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Reads until_path: 0 when there is none. */
+static int64_t until_read(const char *path)
 {
-    int found = 0;
+    FILE *fp = path ? fopen(path, "re") : NULL;
+    long long v = 0;
+    if (fp) {
+        if (fscanf(fp, "%lld", &v) != 1 || v < 0)
+            v = 0;
+        fclose(fp);
+    }
+    return (int64_t)v;
+}
+
+/* Called after ts was recorded, before the request is accepted: keeps ts
+ * when it is the latest so far (timestamps are whole seconds, so this
+ * writes about once a second at most). 0, or -1 when it could not. */
+static int until_keep(int64_t ts, char *err, size_t errlen)
+{
+    int rc = 0;
+    pthread_mutex_lock(&until.lock);
+    if (until.path && ts > until.saved) {
+        char text[32], why[512];
+        int n = snprintf(text, sizeof text, "%" PRId64, ts);
+        if (atomicfile_write(until.path, text, (size_t)n, 0600, why, sizeof why) == 0)
+            until.saved = ts;
+        else
+            rc = ERR("cannot keep the signed timestamp: %s", why);
+    }
+    pthread_mutex_unlock(&until.lock);
+    return rc;
+}
+
+/* Called with the lock held. */
+static int seen_setup(int64_t not_before, size_t capacity, char *err, size_t errlen)
+{
+    if (capacity < 4 || capacity > UINT32_MAX / 2)
+        return ERR("replay set capacity %zu out of range", capacity);
+    size_t buckets = 1;
+    while (buckets < capacity)
+        buckets <<= 1;
+    /* calloc: pages are touched only as the set fills */
+    seen_entry *entry = calloc(capacity, sizeof *entry);
+    uint32_t *bucket = calloc(buckets, sizeof *bucket);
+    if (!entry || !bucket) {
+        free(entry);
+        free(bucket);
+        return ERR("out of memory for the replay set (%zu entries)", capacity);
+    }
+    free(seen.entry);
+    free(seen.bucket);
+    seen.entry = entry;
+    seen.bucket = bucket;
+    seen.buckets = buckets;
+    seen.capacity = capacity;
+    seen.used = seen.fresh = 0;
+    seen.free_list = 0;
+    memset(seen.expiring, 0, sizeof seen.expiring);
+    seen.swept = 0;
+    seen.not_before = not_before;
+    ids_random(seen.secret, sizeof seen.secret);
+    seen.ready = 1;
+    return 0;
+}
+
+int auth_replay_init(int64_t not_before, size_t capacity, const char *until_path, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&until.lock);
+    free(until.path);
+    until.path = until_path ? strdup(until_path) : NULL;
+    until.saved = until_read(until_path);
+    if (until.saved >= not_before)
+        not_before = until.saved + 1;
+    pthread_mutex_unlock(&until.lock);
     pthread_mutex_lock(&seen.lock);
-    for (size_t i = 0; i < SEEN_SLOTS && !found; i++)
-        found = seen.slot[i].ts > now - 2 * AUTH_WINDOW && !memcmp(seen.slot[i].sig, sig, 16);
-    if (!found) {
-        memcpy(seen.slot[seen.next].sig, sig, 16);
-        seen.slot[seen.next].ts = now;
-        seen.next = (seen.next + 1) % SEEN_SLOTS;
+    int rc = seen_setup(not_before, capacity, err, errlen);
+    pthread_mutex_unlock(&seen.lock);
+    return rc;
+}
+
+int64_t auth_not_before(void)
+{
+    pthread_mutex_lock(&seen.lock);
+    int64_t v = seen.not_before;
+    pthread_mutex_unlock(&seen.lock);
+    return v;
+}
+
+/* The secret and the lower bound, setting up the default set on first use. */
+static int seen_params(uint8_t secret[16], int64_t *not_before, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&seen.lock);
+    int rc = seen.ready ? 0 : seen_setup(0, AUTH_SEEN_CAPACITY, err, errlen);
+    memcpy(secret, seen.secret, 16);
+    *not_before = seen.not_before;
+    pthread_mutex_unlock(&seen.lock);
+    return rc;
+}
+
+static uint32_t *bucket_of(const uint8_t digest[16])
+{
+    uint32_t h;
+    memcpy(&h, digest, sizeof h);
+    return &seen.bucket[h & (seen.buckets - 1)];
+}
+
+/* Frees the entries whose second has come. Called with the lock held. */
+static void seen_sweep(int64_t now)
+{
+    if (now <= seen.swept)
+        return; /* also when the clock went back: entries then simply stay longer */
+    int64_t from = now - seen.swept > EXPIRY_SLOTS ? now - EXPIRY_SLOTS + 1 : seen.swept + 1;
+    if (from < 0)
+        from = 0;
+    for (int64_t second = from; second <= now; second++) {
+        uint32_t *slot = &seen.expiring[second % EXPIRY_SLOTS], keep = 0;
+        for (uint32_t i = *slot, next; i; i = next) {
+            seen_entry *e = &seen.entry[i - 1];
+            next = e->next_in_second;
+            if (e->expires > now) { /* put there while the clock was behind */
+                e->next_in_second = keep;
+                keep = i;
+                continue;
+            }
+            uint32_t *link = bucket_of(e->digest);
+            while (*link != i)
+                link = &seen.entry[*link - 1].next_in_bucket;
+            *link = e->next_in_bucket;
+            e->next_in_second = seen.free_list;
+            seen.free_list = i;
+            seen.used--;
+        }
+        *slot = keep;
+    }
+    seen.swept = now;
+}
+
+int auth_record(const auth_request *r, int64_t now, int trusted, int *busy, char *err, size_t errlen)
+{
+    *busy = 0;
+    pthread_mutex_lock(&seen.lock);
+    if (!seen.ready && seen_setup(0, AUTH_SEEN_CAPACITY, err, errlen) != 0) {
+        pthread_mutex_unlock(&seen.lock);
+        *busy = 1;
+        return -1;
+    }
+    seen_sweep(now);
+    uint32_t *head = bucket_of(r->digest), i;
+    for (i = *head; i && memcmp(seen.entry[i - 1].digest, r->digest, 16); i = seen.entry[i - 1].next_in_bucket)
+        ;
+    int rc = 0;
+    if (r->ts < now - AUTH_WINDOW) { /* its entry may have expired since auth_verify */
+        rc = ERR("signature timestamp is more than %d seconds from the node's clock", AUTH_WINDOW);
+    } else if (i) {
+        rc = ERR("replayed request: this signature was already used");
+    } else if (seen.used >= (trusted ? seen.capacity : seen.capacity - seen.capacity / 4)) {
+        *busy = 1;
+        rc = ERR("too many signed requests in the last %d seconds: try again shortly", 2 * AUTH_WINDOW);
+    } else {
+        if (seen.free_list) {
+            i = seen.free_list;
+            seen.free_list = seen.entry[i - 1].next_in_second;
+        } else {
+            i = (uint32_t)++seen.fresh;
+        }
+        seen_entry *e = &seen.entry[i - 1];
+        memcpy(e->digest, r->digest, 16);
+        e->expires = r->ts + AUTH_WINDOW + 1;
+        e->next_in_bucket = *head;
+        *head = i;
+        uint32_t *slot = &seen.expiring[e->expires % EXPIRY_SLOTS];
+        e->next_in_second = *slot;
+        *slot = i;
+        seen.used++;
     }
     pthread_mutex_unlock(&seen.lock);
-    return found;
+    if (rc == 0 && until_keep(r->ts, err, errlen) != 0) {
+        *busy = 1;
+        rc = -1;
+    }
+    return rc;
 }
 
 /* Finds "name=" in a comma-separated list; returns the value's span. */
@@ -91,9 +282,9 @@ static int param(const char *v, size_t n, const char *name, const char **out, si
     return -1;
 }
 
-int auth_check(const char *value, size_t valuelen, const char *method, size_t methodlen, const char *path,
-               size_t pathlen, const void *body, size_t bodylen, int64_t now, char signer[IDS_LID_LEN + 1], char *err,
-               size_t errlen)
+int auth_verify(const char *value, size_t valuelen, const char *method, size_t methodlen, const char *path,
+                size_t pathlen, const void *body, size_t bodylen, int64_t now, auth_request *out, char *err,
+                size_t errlen)
 {
     static const char scheme[] = "Leither ";
     if (!value)
@@ -124,19 +315,45 @@ int auth_check(const char *value, size_t valuelen, const char *method, size_t me
     }
     if (ts < now - AUTH_WINDOW || ts > now + AUTH_WINDOW)
         return ERR("signature timestamp is more than %d seconds from the node's clock", AUTH_WINDOW);
+    uint8_t secret[16];
+    int64_t not_before;
+    if (seen_params(secret, &not_before, err, errlen) != 0)
+        return -1;
+    if (ts < not_before)
+        return ERR("signed before the node started (at %" PRId64 "): sign the request again", not_before);
 
-    size_t cap = pathlen + methodlen + nl + 160;
-    char *text = malloc(cap);
-    if (!text)
+    /* room in front of the text for the digest's secret and key */
+    size_t pre = sizeof secret + IDS_PK_BYTES, cap = pathlen + methodlen + nl + 160;
+    char *buf = malloc(pre + cap);
+    if (!buf)
         return ERR("out of memory");
-    size_t tn = signed_text(text, cap, method, methodlen, path, pathlen, body, bodylen, ts, nonce, nl);
-    int bad = ids_verify(sig, text, tn, pk);
-    free(text);
-    if (bad)
-        return ERR("bad signature");
-    if (seen_before(sig, now))
-        return ERR("replayed request: this signature was already used");
-    ids_leither_id(signer, pk);
+    size_t tn = signed_text(buf + pre, cap, method, methodlen, path, pathlen, body, bodylen, ts, nonce, nl);
+    int bad = ids_verify(sig, buf + pre, tn, pk);
+    if (!bad) {
+        /* the digest names what was signed, not the signature's bytes, so
+         * that another encoding of the same signature is the same request */
+        uint8_t h[IDS_SHA256_BYTES];
+        memcpy(buf, secret, sizeof secret);
+        memcpy(buf + sizeof secret, pk, IDS_PK_BYTES);
+        ids_sha256(h, buf, pre + tn);
+        memcpy(out->digest, h, sizeof out->digest);
+        out->ts = ts;
+        ids_leither_id(out->signer, pk);
+    }
+    free(buf);
+    return bad ? ERR("bad signature") : 0;
+}
+
+int auth_check(const char *value, size_t valuelen, const char *method, size_t methodlen, const char *path,
+               size_t pathlen, const void *body, size_t bodylen, int64_t now, char signer[IDS_LID_LEN + 1], char *err,
+               size_t errlen)
+{
+    auth_request r;
+    int busy;
+    if (auth_verify(value, valuelen, method, methodlen, path, pathlen, body, bodylen, now, &r, err, errlen) != 0 ||
+        auth_record(&r, now, 1, &busy, err, errlen) != 0)
+        return -1;
+    memcpy(signer, r.signer, sizeof r.signer);
     return 0;
 }
 

@@ -62,9 +62,8 @@ int cmd_init(const cli_args *a)
     home_path(&h, sub, sizeof sub, "keys");
     if (make_dir(sub, 0700))
         return home_free(&h), 1;
-    home_path(&h, sub, sizeof sub, "data");
-    if (make_dir(sub, 0755))
-        return home_free(&h), 1;
+    if (home_secure_data(&h, err, sizeof err) != 0)
+        return home_free(&h), cli_fail("%s", err);
 
     ids_key key;
     home_path(&h, path, sizeof path, NODE_KEY_FILE);
@@ -78,6 +77,8 @@ int cmd_init(const cli_args *a)
     }
     if (mimei_init_default(&h, &key) != 0)
         return home_free(&h), 1;
+    if (home_secure_data(&h, err, sizeof err) != 0) /* the files the database just made */
+        return home_free(&h), cli_fail("%s", err);
     if (home_save(&h, err, sizeof err) != 0)
         return home_free(&h), cli_fail("%s", err);
 

@@ -58,7 +58,8 @@ static int validate(home *h, const char *file, char *err, size_t errlen)
     json_t *doc = h->doc;
     if (!json_is_object(doc))
         return ERR("%s: settings must be a JSON object", file);
-    long port, threads, body, db_port, lua_mem, lua_instr, lua_wall;
+    /* = 0: gcc -O3 does not see that ERR is -1 and calls them uninitialized */
+    long port = 0, threads = 0, body = 0, db_port = 0, lua_mem, lua_instr, lua_wall;
     /* the Lua limits are read per app (apps.c); here they are only checked */
     if (int_setting(doc, "lua_memory_mb", 1, 1L << 16, 64, &lua_mem, file, err, errlen) ||
         int_setting(doc, "lua_instructions", 1000, 1L << 40, 100000000, &lua_instr, file, err, errlen) ||
@@ -201,6 +202,23 @@ int home_may_write(const home *h, const char *owner_id, const char *id)
     json_t *item;
     size_t i;
     json_array_foreach(json_object_get(h->doc, "grants"), i, item) if (!strcmp(json_string_value(item), id)) return 1;
+    return 0;
+}
+
+int home_secure_data(const home *h, char *err, size_t errlen)
+{
+    char path[PATH_MAX + 32];
+    home_path(h, path, sizeof path, "data");
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return ERR("cannot create %s: %s", path, strerror(errno));
+    if (chmod(path, 0700) != 0)
+        return ERR("%s: %s", path, strerror(errno));
+    static const char *const files[] = {"data/data.mdb", "data/lock.mdb"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        home_path(h, path, sizeof path, files[i]);
+        if (chmod(path, 0600) != 0 && errno != ENOENT)
+            return ERR("%s: %s", path, strerror(errno));
+    }
     return 0;
 }
 

@@ -3,7 +3,7 @@
  *
  *   SystemVars.json   settings (below)
  *   keys/node.key     the node key (ids.h key file)
- *   data/             the node's data
+ *   data/             the node's data (0700, its files 0600)
  *   leither.pid       pid of the running node, locked while it runs
  *   leither.log       the daemon's log
  *
@@ -13,7 +13,7 @@
  *   threads 0            event-loop threads; 0 means one per core
  *   bootstrap [...]      nodes to join through
  *   grants []            Leither IDs the owner allows to sign API writes
- *   max_request_body 1048576   bytes; larger API requests get 413
+ *   max_request_body 8388608   bytes; larger API requests get 413
  *   db_port 4801         the Redis protocol port of the databases
  *   db_sync "always"     "always", "everysec" or "no": when writes reach the disk
  *   db_auth "loopback"   "loopback": local clients are the owner; "required": all AUTH
@@ -69,6 +69,10 @@ void home_api_base(const home *h, char *out, size_t cap);
 
 /* Nonzero when id is the owner's (owner_id) or granted in settings. */
 int home_may_write(const home *h, const char *owner_id, const char *id);
+
+/* data/ mode 0700 and its LMDB files 0600, like the keys: made so, and
+ * homes from before put right. */
+int home_secure_data(const home *h, char *err, size_t errlen);
 
 void home_free(home *h);
 

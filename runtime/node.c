@@ -1,6 +1,7 @@
 /* node: identity, addresses, and the life of the node process. */
 #include "node.h"
 
+#include "auth.h"
 #include "db.h"
 #include "store.h"
 
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "errbuf.h"
@@ -121,6 +123,16 @@ static void write_pid(int fd)
 
 /* --- run ---------------------------------------------------------------- */
 
+/* Sleeps until the wall clock reads at least second. */
+static void wait_until(int64_t second)
+{
+    struct timespec now;
+    while (clock_gettime(CLOCK_REALTIME, &now) == 0 && (int64_t)now.tv_sec < second) {
+        struct timespec rest = {.tv_sec = 0, .tv_nsec = 1000000000L - now.tv_nsec};
+        nanosleep(&rest, NULL);
+    }
+}
+
 static void print_banner(FILE *out, const node *n)
 {
     char base[128];
@@ -194,6 +206,15 @@ int node_run(home *h, int daemon, char *err, size_t errlen)
     int pidfd = -1;
     if (lock_pid_file(h, &pidfd, err, errlen) != 0)
         return -1;
+    /* Nothing signed before this start, nor anything a node before this one
+     * accepted (auth.h: AUTH_UNTIL_FILE), is accepted. */
+    int64_t not_before = (int64_t)time(NULL);
+    char until_path[PATH_MAX + 32];
+    home_path(h, until_path, sizeof until_path, AUTH_UNTIL_FILE);
+    if (auth_replay_init(not_before, AUTH_SEEN_CAPACITY, until_path, err, errlen) != 0) {
+        close(pidfd);
+        return -1;
+    }
     int report = -1;
     if (daemon && daemonize(h, &report) != 0) {
         close(pidfd);
@@ -211,13 +232,24 @@ int node_run(home *h, int daemon, char *err, size_t errlen)
 
     char datadir[PATH_MAX + 32];
     home_path(h, datadir, sizeof datadir, "data");
-    n.db = db_open(datadir, (enum db_sync)h->db_sync, err, errlen);
+    if (home_secure_data(h, err, errlen) == 0)
+        n.db = db_open(datadir, (enum db_sync)h->db_sync, err, errlen);
+    if (n.db && home_secure_data(h, err, errlen) != 0) { /* files db_open just made */
+        db_close(n.db);
+        n.db = NULL;
+    }
     if (n.db)
         dbhooks_install(&n);
     if (n.db && !(n.bs = bs_open(db_lmdb(n.db), err, errlen))) {
         db_close(n.db);
         n.db = NULL;
     }
+    /* Restarted in the second of the last signed request: clients that see
+     * this node up sign after it, not in the refused second (a clock that
+     * ran ahead further is not waited for) */
+    int64_t refused_until = auth_not_before();
+    if (n.db && refused_until > not_before && refused_until <= not_before + 2)
+        wait_until(refused_until);
     if (!n.db || !(n.resp = resp_start(&n, n.db, h->db_port, h->db_auth_required, err, errlen)) ||
         http_start(&n, err, errlen) != 0) {
         if (report >= 0 && write(report, err, strlen(err)) < 0)

@@ -21,6 +21,31 @@ describe("leither init", function()
     assert.are.equal(27, #key.id)
   end)
 
+  -- Finding 11: data.mdb was 0644, readable by every local user.
+  it("keeps data/ 0700 and its database files 0600, and puts older homes right on start", function()
+    local function modes()
+      local r = t.sh("stat -c %a " .. t.quote(home .. "/data") .. " " .. t.quote(home .. "/data/data.mdb") .. " "
+        .. t.quote(home .. "/data/lock.mdb"))
+      return r.out
+    end
+    assert.are.equal(0, t.leither("init", "--home", home).code)
+    assert.are.equal("700\n600\n600\n", modes())
+    -- the default the README gives
+    assert.are.equal(8388608, t.decode(t.slurp(home .. "/SystemVars.json")).max_request_body)
+
+    local node = t.start_node({ home = home })
+    assert.are.equal(0, t.leither("stop", "--home", home).code)
+    -- a home from before: loose modes, then only a start (no init)
+    t.sh("chmod 755 " .. t.quote(home .. "/data") .. " && chmod 644 " .. t.quote(home .. "/data/data.mdb") .. " "
+      .. t.quote(home .. "/data/lock.mdb"))
+    assert.are.equal("755\n644\n644\n", modes())
+    local r = t.leither("run", "-d", "--home", home)
+    assert.are.equal(0, r.code, r.err)
+    assert.are.equal("700\n600\n600\n", modes())
+    assert.are.equal(200, t.curl(node.url .. "/api/v0/id").status)
+    assert.are.equal(0, t.leither("stop", "--home", home).code)
+  end)
+
   it("updates settings on a second run and keeps the key and unknown settings", function()
     assert.are.equal(0, t.leither("init", "--home", home).code)
     local id = t.decode(t.leither("swarm", "id", "--home", home, "--json").out).ID
