@@ -567,10 +567,10 @@ redisReply *resp_call(struct resp_server *srv, const resp_batch *b)
         free(j.out);
         char limit[32];
         snprintf(limit, sizeof limit, "%d", j.over_budget ? RESP_CALL_MAX_WORK : RESP_CALL_MAX_REPLY);
-        return error_reply(j.over_budget ? "ERR the call stopped: its commands would visit more than %s elements "
-                                           "(commands before the one stopped have run; read in parts: SCAN, LRANGE ...)"
-                                         : "ERR the call stopped: its replies would pass %s bytes (commands before the "
-                                           "one stopped have run; ask for less per call)",
+        return error_reply(j.over_budget ? "ERR the call stopped after %s steps of work (entries visited; the "
+                                           "commands before the one stopped have run): read in parts (SCAN, LRANGE ...)"
+                                         : "ERR the call stopped: its replies would pass %s bytes (the commands before "
+                                           "the one stopped have run): ask for less per call",
                            limit);
     }
 

@@ -425,10 +425,10 @@ void db_call(db_client *c, const struct db_command *cmd)
     c->db->stat_commands++;
     if (c->stopped && !(c->flags & DB_CLIENT_OVERFLOW)) { /* its partial reply goes: an error says why */
         c->out.len = start;
-        reply_errorf(c, "ERR %s stopped: it would visit more than %d elements%s (read in parts: SCAN, SSCAN, "
-                        "HSCAN, ZSCAN, LRANGE, ZRANGE with LIMIT)",
-                     cmd->name, c->turn_limit ? (int)c->turn_limit : DB_COMMAND_MAX_STEPS,
-                     c->turn_limit ? " in one call" : "");
+        reply_errorf(c, "ERR %s stopped after %d steps of work%s (entries visited): read big keys and keyspaces "
+                        "in parts with SCAN, SSCAN, HSCAN, ZSCAN, LRANGE or ZRANGE ... LIMIT",
+                     cmd->name, c->turn_limit && c->turn_steps > c->turn_limit ? (int)c->turn_limit : DB_COMMAND_MAX_STEPS,
+                     c->turn_limit && c->turn_steps > c->turn_limit ? " in one call" : "");
     }
     c->stopped = 0;
 }
