@@ -175,7 +175,7 @@ db_client *db_client_new(db *d, void *io)
     c->read_epoch = UINT32_MAX;
     c->batch_cmds = -1;
     c->flags = DB_CLIENT_OWNER; /* the runtime narrows this when AUTH is required */
-    c->may_write = 1;
+    c->may_write = c->may_read = 1;
     c->created_ms = c->last_ms = now_ms();
     c->next = d->clients;
     if (d->clients)
@@ -469,7 +469,10 @@ void db_exec(db_client *c, int argc, const char **argv, const size_t *argvlen)
     }
     /* rights first, also for commands MULTI queues: EXEC would run them */
     const char *denied = NULL;
-    if ((cmd->flags & CMD_WRITE) && c->readonly) {
+    if ((cmd->flags & (CMD_READONLY | CMD_WRITE)) && !c->may_read) {
+        reply_errorf(c, "NOPERM this connection may not read %s", c->mid[0] ? c->mid : "this database");
+        denied = "noperm";
+    } else if ((cmd->flags & CMD_WRITE) && c->readonly) {
         reply_error(c, "READONLY You can't write against a read only version (SELECT MID@N).");
         denied = "readonly";
     } else if ((cmd->flags & CMD_WRITE) && !c->may_write) {

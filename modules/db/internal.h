@@ -128,6 +128,7 @@ struct db_client {
     int user_ok;   /* AUTH succeeded */
     char user[64]; /* who AUTH said */
     int may_write; /* rights on the selected database allow writes */
+    int may_read;  /* ... and reads (0 when even SELECT 0 was refused) */
     int64_t auth_expires_ms; /* when the AUTH token expires (0: never) */
     /* work (see db_work): steps of the running command, of the turn */
     uint64_t cmd_steps, turn_steps, turn_limit; /* turn_limit 0: none */

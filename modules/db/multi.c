@@ -138,7 +138,9 @@ static void cmd_exec(db_client *c)
             c->argv = (const char **)q->argv;
             c->argvlen = q->argvlen;
             /* rights again: a queued SELECT may have changed them */
-            if ((q->cmd->flags & CMD_WRITE) && c->readonly)
+            if ((q->cmd->flags & (CMD_READONLY | CMD_WRITE)) && !c->may_read)
+                reply_errorf(c, "NOPERM this connection may not read %s", c->mid[0] ? c->mid : "this database");
+            else if ((q->cmd->flags & CMD_WRITE) && c->readonly)
                 reply_error(c, "READONLY You can't write against a read only version (SELECT MID@N).");
             else if ((q->cmd->flags & CMD_WRITE) && !c->may_write)
                 reply_errorf(c, "NOPERM this connection may not write to %s", c->mid[0] ? c->mid : "this database");

@@ -50,12 +50,14 @@ static int select_db(db_client *c, const char *target, size_t len, char *err, si
     c->read_epoch = version ? version : UINT32_MAX;
     c->readonly = version != 0;
     c->may_write = may_write && !version;
+    c->may_read = 1;
     snprintf(c->mid, sizeof c->mid, "%s", strcmp(mid, "0") ? mid : "");
     return 0;
 }
 
-/* The default database, with the rights the hook gives there (none if it
- * refuses, or without hooks: a db without a node has only its owner). */
+/* The default database, with the rights the hook gives there: none, not
+ * even reading, if it refuses (without hooks, a db without a node, there is
+ * only its owner). */
 static void select_default(db_client *c)
 {
     char err[256];
@@ -63,7 +65,7 @@ static void select_default(db_client *c)
         c->dbno = c->db->default_dbno;
         c->read_epoch = UINT32_MAX;
         c->readonly = 0;
-        c->may_write = !c->db->hooks.select;
+        c->may_write = c->may_read = !c->db->hooks.select;
         c->mid[0] = '\0';
     }
 }
