@@ -19,6 +19,7 @@ const char *api_reason(int status)
     case 200: return "OK";
     case 206: return "Partial Content";
     case 301: return "Moved Permanently";
+    case 308: return "Permanent Redirect";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
@@ -217,7 +218,8 @@ int api_signer(h2o_req_t *req, auth_request *signed_req, char *err, size_t errle
     if (at < 0)
         return 0;
     h2o_iovec_t v = req->headers.entries[at].value;
-    if (auth_verify(v.base, v.len, req->method.base, req->method.len, req->path.base, req->path.len,
+    /* the path the client sent and signed (origins.c rewrites req->path on a subdomain) */
+    if (auth_verify(v.base, v.len, req->method.base, req->method.len, req->input.path.base, req->input.path.len,
                     req->entity.base, req->entity.base ? req->entity.len : 0, (int64_t)time(NULL), signed_req, err,
                     errlen) != 0)
         return -1;

@@ -37,6 +37,23 @@ int api_signer(h2o_req_t *req, auth_request *signed_req, char *err, size_t errle
  * replying 401 (a replay) or 503 (no room to remember it). */
 int api_use_signature(h2o_req_t *req, node *n, const auth_request *signed_req);
 
+/* origins.c: which origin a request is on (from its Host), and the path
+ * forms redirected or sandboxed on the node's own origin. */
+enum origin_kind { ORIGIN_NODE, ORIGIN_APP, ORIGIN_IPFS, ORIGIN_MM };
+/* The CSP that gives a page an opaque origin (no storage, no cookies). */
+extern const char origins_sandbox_csp[];
+/* Puts the origin handler first in every path of host. */
+void origins_install(h2o_hostconf_t *host, node *n);
+/* The origin of req: ORIGIN_NODE, or the kind with the ID in its path-form
+ * spelling in id (cap >= CID_TEXT_MAX) and the node's authority in *base. */
+int origins_of(h2o_req_t *req, char *id, size_t cap, h2o_iovec_t *base);
+/* The host label of an ID (app or MiMei ID, or CID): 0 or -1. */
+int origins_label(enum origin_kind kind, const char *id, size_t idlen, char *label, size_t cap);
+/* The URL (without a trailing slash) where id is served for the client of
+ * req: its subdomain when the Host allows, else the path form (relative on
+ * the node's origin). 0 or -1. */
+int origins_url(h2o_req_t *req, node *n, enum origin_kind kind, const char *id, char *out, size_t cap);
+
 /* A handler: signer is the Leither ID that signed a write ("" for reads). */
 typedef int (*api_fn)(h2o_req_t *req, node *n, const char *signer);
 

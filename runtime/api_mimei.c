@@ -366,6 +366,11 @@ int api_mimei_setcid(h2o_req_t *req, node *n, const char *signer)
         return api_reply_error(req, 400, "%s", err);
     }
     ver = FILES_CUR;
+    /* an app's server code: never served by the gateway, whatever its CID */
+    if (is_app && bs_hide_app_code(n->bs, txn, &c, err, sizeof err) != 0) {
+        mdb_txn_abort(txn);
+        return api_reply_error(req, 500, "%s", err);
+    }
     if (cur_only ? files_set_cur(n->bs, txn, mid, &c, err, sizeof err) != 0
                  : files_setcid(n->bs, txn, mid, &c, &ver, err, sizeof err) != 0) {
         mdb_txn_abort(txn);
@@ -385,6 +390,7 @@ static int edit_cur(h2o_req_t *req, node *n, const char *signer, enum edit what)
     json_t *info = writable_mimei(req, n, signer, mid);
     if (!info)
         return 0;
+    int is_app = !strcmp(mimei_str(info, "AppType"), "app");
     json_decref(info);
     if (!api_query(req, what == EDIT_MV ? "from" : "path", path, sizeof path))
         return api_reply_error(req, 400, "%s= is missing", what == EDIT_MV ? "from" : "path");
@@ -420,6 +426,8 @@ static int edit_cur(h2o_req_t *req, node *n, const char *signer, enum edit what)
         case EDIT_MKDIR: rc = tree_mkdir(n->bs, txn, &cur, path, &next, &status, err, sizeof err); break;
         }
     }
+    if (!rc && is_app && (rc = bs_hide_app_code(n->bs, txn, &next, err, sizeof err)) != 0)
+        status = 500;
     if (!rc && (rc = files_set_cur(n->bs, txn, mid, &next, err, sizeof err)) != 0)
         status = 500;
     if (!rc && (rc = bs_commit(txn, err, sizeof err)) != 0)

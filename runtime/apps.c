@@ -42,6 +42,8 @@ typedef struct apps_vm {
 static __thread apps_vm *vms;
 static __thread uint64_t use_clock;
 
+static char *normalize_path(char *path);
+
 char *apps_read(node *n, const cid *root, const char *path, size_t max, size_t *len, char *err, size_t errlen)
 {
     cid file;
@@ -76,6 +78,21 @@ char *apps_read(node *n, const cid *root, const char *path, size_t max, size_t *
     data[got] = '\0';
     *len = got;
     return data;
+}
+
+int apps_is_server_code(node *n, const cid *root, const char *path)
+{
+    char err[256];
+    cid target;
+    ufs_stat st;
+    MDB_txn *txn = bs_begin(n->bs, 0, err, sizeof err);
+    if (!txn)
+        return 1; /* cannot tell: refuse */
+    int hidden = bs_is_hidden(n->bs, txn, root) ||
+                 (ufs_resolve(n->bs, txn, root, path, &target, &st, err, sizeof err) == STORE_OK &&
+                  bs_is_hidden(n->bs, txn, &target));
+    mdb_txn_abort(txn);
+    return hidden;
 }
 
 /* --- making an app's state ----------------------------------------------------- */
@@ -152,6 +169,94 @@ static void vm_free(apps_vm *vm)
     free(vm);
 }
 
+/* Records the version's server code as never served (an app uploaded
+ * before the gateway kept that record, or whose blocks came after its
+ * version was set): a write only when the folder is not recorded yet. */
+static void hide_server_code(node *n, const cid *root)
+{
+    char err[256];
+    cid server;
+    ufs_stat st;
+    MDB_txn *txn = bs_begin(n->bs, 0, err, sizeof err);
+    if (!txn)
+        return;
+    int todo = ufs_resolve(n->bs, txn, root, "server", &server, &st, err, sizeof err) == STORE_OK &&
+               !bs_is_hidden(n->bs, txn, &server);
+    mdb_txn_abort(txn);
+    if (!todo || !(txn = bs_begin(n->bs, 1, err, sizeof err)))
+        return;
+    if (bs_hide_app_code(n->bs, txn, root, err, sizeof err) != 0) {
+        mdb_txn_abort(txn);
+        fprintf(stderr, "leither: recording server code: %s\n", err);
+        return;
+    }
+    if (bs_commit(txn, err, sizeof err) != 0)
+        fprintf(stderr, "leither: recording server code: %s\n", err);
+}
+
+struct app_ids {
+    char (*ids)[IDS_LID_LEN + 1];
+    size_t n, cap;
+};
+
+static int collect_app(void *arg, const char *mid, const char *text, size_t len)
+{
+    struct app_ids *a = arg;
+    json_t *info = json_loadb(text, len, 0, NULL);
+    int is_app = info && !strcmp(mimei_str(info, "AppType"), "app") && strlen(mid) == IDS_LID_LEN;
+    json_decref(info);
+    if (!is_app)
+        return 0;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 16;
+        void *ids = realloc(a->ids, cap * sizeof *a->ids);
+        if (!ids)
+            return 0;
+        a->ids = ids, a->cap = cap;
+    }
+    memcpy(a->ids[a->n++], mid, IDS_LID_LEN + 1);
+    return 0;
+}
+
+struct app_roots {
+    cid *roots;
+    size_t n, cap;
+};
+
+static int collect_root(void *arg, uint32_t ver, const cid *c)
+{
+    (void)ver;
+    struct app_roots *r = arg;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 8;
+        cid *roots = realloc(r->roots, cap * sizeof *roots);
+        if (!roots)
+            return 1;
+        r->roots = roots, r->cap = cap;
+    }
+    r->roots[r->n++] = *c;
+    return 0;
+}
+
+void apps_hide_all_server_code(node *n)
+{
+    struct app_ids apps = {0};
+    db_mimei_each(n->db, collect_app, &apps); /* then the store: no transaction inside another */
+    for (size_t i = 0; i < apps.n; i++) {
+        struct app_roots r = {0};
+        char err[256];
+        MDB_txn *txn = bs_begin(n->bs, 0, err, sizeof err);
+        if (txn) {
+            files_versions(n->bs, txn, apps.ids[i], collect_root, &r);
+            mdb_txn_abort(txn);
+        }
+        for (size_t k = 0; k < r.n; k++)
+            hide_server_code(n, &r.roots[k]);
+        free(r.roots);
+    }
+    free(apps.ids);
+}
+
 /* A new state for version root of app appid (info: its record). */
 static apps_vm *vm_new(node *n, const char *appid, const json_t *info, const cid *root)
 {
@@ -161,6 +266,7 @@ static apps_vm *vm_new(node *n, const char *appid, const json_t *info, const cid
     snprintf(vm->ctx.author, sizeof vm->ctx.author, "%s", mimei_str(info, "Author"));
     vm->ctx.root = *root;
     cid_format(root, vm->version);
+    hide_server_code(n, root);
     char err[512];
     size_t len;
     json_t *manifest = NULL;
@@ -183,6 +289,11 @@ static apps_vm *vm_new(node *n, const char *appid, const json_t *info, const cid
     char entry[256];
     const char *e = json_string_value(json_object_get(manifest, "entry"));
     snprintf(entry, sizeof entry, "%s", e ? e : "server/main.lua");
+    if (!normalize_path(entry) || strncmp(entry, "server/", 7)) { /* elsewhere it would be served as a file */
+        snprintf(vm->error, sizeof vm->error, "manifest.json: \"entry\" must be a file in server/, not %.200s", e);
+        json_decref(manifest);
+        return vm;
+    }
     cid entry_cid;
     ufs_stat st;
     if (ufs_resolve(n->bs, NULL, root, entry, &entry_cid, &st, err, sizeof err) != STORE_OK) {
@@ -289,6 +400,39 @@ static int decode_pct(char *s, int plus_is_space)
     return 0;
 }
 
+/* Rewrites a decoded path in place as the segments it names, without a
+ * leading slash: empty and "." segments dropped, ".." removing the one
+ * before, a trailing slash kept. NULL when ".." climbs above the root. */
+static char *normalize_path(char *path)
+{
+    size_t n = strlen(path);
+    int trailing = n && path[n - 1] == '/';
+    char *out = malloc(n + 1), *w = out;
+    for (const char *seg = path; *seg;) {
+        const char *end = strchr(seg, '/');
+        size_t len = end ? (size_t)(end - seg) : strlen(seg);
+        if (len == 2 && seg[0] == '.' && seg[1] == '.') {
+            if (w == out) {
+                free(out);
+                return NULL;
+            }
+            for (w--; w > out && w[-1] != '/';) /* back over "name/" */
+                w--;
+        } else if (len && !(len == 1 && seg[0] == '.')) {
+            memcpy(w, seg, len);
+            w += len;
+            *w++ = '/';
+        }
+        seg += len + (end ? 1 : 0);
+    }
+    if (w > out && !trailing)
+        w--;
+    *w = '\0';
+    memcpy(path, out, (size_t)(w - out) + 1); /* never longer than the path */
+    free(out);
+    return path;
+}
+
 /* req.query: name = value (the last of repeated names), decoded. */
 static void push_query(lua_State *L, h2o_req_t *req)
 {
@@ -373,6 +517,27 @@ static const char *limit_kind(const char *msg)
     return "instructions";
 }
 
+/* A Set-Cookie value with a Domain attribute: it would reach the other
+ * apps' origins below the same name (ID.app.HOST). */
+static int cookie_has_domain(const char *value, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (value[i] != ';')
+            continue;
+        size_t k = i + 1;
+        while (k < len && value[k] == ' ')
+            k++;
+        if (len - k >= 6 && !strncasecmp(value + k, "domain", 6)) {
+            k += 6;
+            while (k < len && value[k] == ' ')
+                k++;
+            if (k < len && value[k] == '=')
+                return 1;
+        }
+    }
+    return 0;
+}
+
 /* Sends what the router returned: status, headers (array of {name, value}),
  * body, log. Pops them. */
 static int send_result(h2o_req_t *req, lua_State *L, const apps_vm *vm)
@@ -398,7 +563,10 @@ static int send_result(h2o_req_t *req, lua_State *L, const apps_vm *vm)
                 !strpbrk(name, " :\r\n")) {
                 if (!strcasecmp(name, "content-type"))
                     has_type = 1;
-                if (strcasecmp(name, "content-length"))
+                if (!strcasecmp(name, "set-cookie") && cookie_has_domain(value, vl))
+                    fprintf(stderr, "leither: app %s: a cookie with a Domain is not sent: an app's cookies stay on its origin\n",
+                            vm->ctx.appid);
+                else if (strcasecmp(name, "content-length"))
                     h2o_add_header_by_str(&req->pool, &req->res.headers, h2o_strdup(&req->pool, name, nl).base, nl, 1,
                                           NULL, h2o_strdup(&req->pool, value, vl).base, vl);
             }
@@ -559,14 +727,22 @@ static int on_tpt(h2o_handler_t *self, h2o_req_t *req)
         done = call_router(req, vm, "_dispatch", 1);
     }
     if (!done) {
-        /* static files; the server code and hidden files are not served */
-        const char *p = path + 1;
-        if (!strncmp(p, "server/", 7) || strstr(path, "/."))
+        /* static files; the server code and hidden files are not served,
+         * however the path spells them ("//server", "./server", "%2F") */
+        const char *p = normalize_path(path);
+        if (!p || !strcmp(p, "server") || !strncmp(p, "server/", 7) || p[0] == '.' || strstr(p, "/."))
             rc = api_reply_error(req, 404, "no such file in app %s", appid);
         else if (!api_is_method(req, "GET") && !api_is_method(req, "HEAD"))
             rc = api_reply_error(req, 405, "no route for %.*s %s", (int)req->method.len, req->method.base, path);
-        else
+        else {
+            char id[CID_TEXT_MAX];
+            /* served sandboxed (a path form): the page's origin is opaque, so its own
+             * module scripts are cross-origin loads; the app's files are public code */
+            if (origins_of(req, id, sizeof id, NULL) == ORIGIN_NODE)
+                h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ACCESS_CONTROL_ALLOW_ORIGIN, NULL,
+                               H2O_STRLIT("*"));
             rc = gateway_serve(req, n, &root, p);
+        }
     }
     free(path), free(raw);
     return rc;
@@ -644,6 +820,8 @@ static int on_sdk(h2o_handler_t *self, h2o_req_t *req)
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
                    H2O_STRLIT("text/javascript; charset=utf-8"));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
+    /* the same public code on every node: any origin may import it */
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ACCESS_CONTROL_ALLOW_ORIGIN, NULL, H2O_STRLIT("*"));
     h2o_send_inline(req, js, len);
     return 0;
 }

@@ -29,5 +29,11 @@ void luaapi_push_json(lua_State *L, const json_t *v);
 /* A whole file below root (at most max bytes): malloc'd, or NULL with a
  * one-line reason. */
 char *apps_read(node *n, const cid *root, const char *path, size_t max, size_t *len, char *err, size_t errlen);
+/* 1 when root, or path below it, is an app's server code (which only that
+ * app may read). */
+int apps_is_server_code(node *n, const cid *root, const char *path);
+/* Records the server code of every version of every app on the node (at
+ * start: apps uploaded before the gateway kept that record). */
+void apps_hide_all_server_code(node *n);
 
 #endif

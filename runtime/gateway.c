@@ -220,10 +220,23 @@ static const char *type_by_name(gw_handler *h, h2o_mem_pool_t *pool, const char 
 
 /* --- streaming ----------------------------------------------------------- */
 
+/* c's bytes are an app's server code (hidden.c), which no path serves */
+static int is_hidden(blockstore *bs, const cid *c)
+{
+    char err[256];
+    MDB_txn *txn = bs_begin(bs, 0, err, sizeof err);
+    if (!txn)
+        return 1; /* cannot tell: refuse */
+    int hidden = bs_is_hidden(bs, txn, c);
+    mdb_txn_abort(txn);
+    return hidden;
+}
+
 typedef struct {
     h2o_generator_t super;
     ufs_reader *r;
     dag_iter *it;
+    blockstore *bs; /* a CAR's: each block is checked against the server code */
     uint64_t left; /* file bytes still to send */
     uint8_t *buf;
     size_t len, cap;
@@ -284,6 +297,10 @@ static int fill(stream *s, char *err, size_t errlen)
         if (got == 0) {
             s->done = 1;
             break;
+        }
+        if (is_hidden(s->bs, &c)) {
+            free(block);
+            return snprintf(err, errlen, "the DAG holds an app's server code: it is not served"), 404;
         }
         if (reserve(s, CID_BIN_MAX + 10 + blen) != 0) {
             free(block);
@@ -614,7 +631,6 @@ static int serve_raw(gw_req *g)
     }
     common_headers(g, etag);
     header(req, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/vnd.ipld.raw"));
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL, H2O_STRLIT("nosniff"));
     req->res.status = 200;
     req->res.reason = api_reason(200);
     req->res.content_length = len;
@@ -638,20 +654,40 @@ static int serve_car(gw_req *g)
     if (not_modified(g, etag))
         return reply_304(g, etag);
     stream *s = stream_new(req);
+    s->bs = g->n->bs;
     if (!(s->it = dag_iter_new(g->n->bs, &g->target)) || reserve(s, CHUNK) != 0)
         return fail(req, 500, "out of memory");
     s->len = car_header(s->buf, s->cap, &g->target, 1);
     common_headers(g, etag);
     header(req, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/vnd.ipld.car; version=1"));
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL, H2O_STRLIT("nosniff"));
     return start_stream(req, s, 200);
 }
 
 /* --- directory listings -------------------------------------------------- */
 
+typedef struct {
+    sbuf *b;
+    gw_req *g;
+} listing;
+
+/* A link to content c where the client can open it (its own origin when the
+ * Host allows: a relative /ipfs/ link would stay inside this content). */
+static void sb_cid_link(sbuf *b, gw_req *g, const char *text, const char *tail)
+{
+    char url[CID_TEXT_MAX + 300];
+    sb_puts(b, "<a class=\"cid\" href=\"");
+    if (origins_url(g->req, g->n, ORIGIN_IPFS, text, url, sizeof url) == 0)
+        sb_html(b, url, strlen(url));
+    sb_puts(b, tail);
+    sb_puts(b, "\">");
+    sb_puts(b, text);
+    sb_puts(b, "</a>");
+}
+
 static int list_row(void *arg, const char *name, size_t name_len, const cid *target, uint64_t tsize)
 {
-    sbuf *b = arg;
+    listing *l = arg;
+    sbuf *b = l->b;
     char text[CID_TEXT_MAX];
     cid_format(target, text);
     sb_puts(b, "<tr><td><a href=\"");
@@ -660,11 +696,9 @@ static int list_row(void *arg, const char *name, size_t name_len, const cid *tar
     sb_html(b, name, name_len);
     sb_puts(b, "</a></td><td class=\"size\">");
     sb_size(b, tsize);
-    sb_puts(b, "</td><td><a class=\"cid\" href=\"/ipfs/");
-    sb_puts(b, text);
-    sb_puts(b, "\">");
-    sb_puts(b, text);
-    sb_puts(b, "</a></td></tr>\n");
+    sb_puts(b, "</td><td>");
+    sb_cid_link(b, l->g, text, "");
+    sb_puts(b, "</td></tr>\n");
     return 0;
 }
 
@@ -682,16 +716,15 @@ static int serve_listing(gw_req *g, uint64_t size)
                 "td{padding:.1em 1em .1em 0}.size{text-align:right;white-space:nowrap}"
                 ".cid{font:12px monospace;color:#666}</style></head><body>\n<h1>Index of ");
     sb_html(&b, g->rawpath.base, g->rawpath.len);
-    sb_puts(&b, "</h1>\n<p><a class=\"cid\" href=\"/ipfs/");
-    sb_puts(&b, g->target_text);
-    sb_puts(&b, "/\">");
-    sb_puts(&b, g->target_text);
-    sb_puts(&b, "</a> ");
+    sb_puts(&b, "</h1>\n<p>");
+    sb_cid_link(&b, g, g->target_text, "/");
+    sb_puts(&b, " ");
     sb_size(&b, size);
     sb_puts(&b, "</p>\n<table>\n");
     if (g->path[0])
         sb_puts(&b, "<tr><td><a href=\"..\">..</a></td><td></td><td></td></tr>\n");
-    if (ufs_list(g->n->bs, NULL, &g->target, list_row, &b, err, sizeof err) != 0) {
+    listing rows = {&b, g};
+    if (ufs_list(g->n->bs, NULL, &g->target, list_row, &rows, err, sizeof err) != 0) {
         free(b.p);
         return fail(req, 502, "%s", err);
     }
@@ -717,10 +750,11 @@ static int serve_dir(gw_req *g, uint64_t size)
 {
     h2o_req_t *req = g->req;
     if (!g->slash) { /* relative links in the page need the slash form */
-        h2o_iovec_t q = req->query_at == SIZE_MAX ? h2o_iovec_init(H2O_STRLIT(""))
-                                                 : h2o_iovec_init(req->path.base + req->query_at,
-                                                                  req->path.len - req->query_at);
-        h2o_iovec_t loc = h2o_concat(&req->pool, g->rawpath, h2o_iovec_init(H2O_STRLIT("/")), q);
+        /* the path the client sent: on a subdomain origin it has no /ipfs/CID */
+        h2o_iovec_t in = req->input.path;
+        size_t inlen = req->input.query_at == SIZE_MAX ? in.len : req->input.query_at;
+        h2o_iovec_t q = h2o_iovec_init(in.base + inlen, in.len - inlen);
+        h2o_iovec_t loc = h2o_concat(&req->pool, h2o_iovec_init(in.base, inlen), h2o_iovec_init(H2O_STRLIT("/")), q);
         h2o_send_redirect(req, 301, api_reason(301), loc.base, loc.len);
         return 0;
     }
@@ -806,6 +840,8 @@ static int serve(gw_req *g)
             return store_fail(req, rc, err);
     }
     cid_format(&g->target, g->target_text);
+    if (is_hidden(g->n->bs, &g->root) || is_hidden(g->n->bs, &g->target))
+        return fail(req, 404, "%s is an app's server code: it is not served", g->target_text);
     if (raw)
         return serve_raw(g);
     if (car)

@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "api.h"
+#include "apps.h"
 #include "errbuf.h"
 
 struct worker {
@@ -140,7 +142,9 @@ int http_start(node *n, char *err, size_t errlen)
     s->conf.server_name = h2o_iovec_init(H2O_STRLIT("leither/" LEITHER_VERSION));
     s->conf.max_request_entity_size = h->max_request_body;
     h2o_hostconf_t *hostconf = h2o_config_register_host(&s->conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    apps_hide_all_server_code(n); /* before anything is served */
     api_register(hostconf, n);
+    origins_install(hostconf, n); /* first in every path: it decides the origin */
     n->http = s;
 
     for (int i = 0; i < s->nworkers; i++) {

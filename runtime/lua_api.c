@@ -353,6 +353,8 @@ static int mimei_read(lua_State *L)
     cid root;
     uint32_t ver;
     version_root(L, ctx, mid, 3, &root, &ver);
+    if (strcmp(mid, ctx->appid) && apps_is_server_code(ctx->n, &root, path))
+        return luaL_error(L, "%s is an app's server code: only that app reads it", path);
     size_t len;
     char err[512];
     char *data = apps_read(ctx->n, &root, path, READ_MAX, &len, err, sizeof err);

@@ -31,7 +31,9 @@ for dir in "$root/apps" "$root/examples"; do
     [ -f "$app/manifest.json" ] || continue
     if out=$("$bin" lapp uploadapp -i "$name" -d "$dir" --home "$home" 2>&1); then
       id=$(echo "$out" | sed -n 's/^appid= //p')
-      printf '  %-10s %s/tpt/%s/\n' "$name" "$url" "$id"
+      # each app has its own origin: where the node sends the path form
+      app_url=$(curl -s -o /dev/null -w '%{redirect_url}' "http://localhost:$port/tpt/$id/" 2>/dev/null || true)
+      printf '  %-10s %s\n' "$name" "${app_url:-$url/tpt/$id/ (sandboxed: open it on localhost)}"
     else
       printf '  %-10s not installed: %s\n' "$name" "$out"
     fi

@@ -1,5 +1,6 @@
 // The node dashboard: identity once, live figures every 2 s, the MiMei
-// list every 10 s. Everything comes from the node's JSON API through the SDK.
+// list every 10 s. Everything comes from the node's JSON API through the SDK,
+// on the dashboard's own origin; apps and files are linked on theirs.
 import { Leither } from "/sdk/leither.js";
 
 const l = new Leither();
@@ -98,14 +99,14 @@ async function lists() {
     $("dbs-count").textContent = `(${dbs.length})`;
     $("files-count").textContent = `(${files.length})`;
     fill("apps", apps.map((m) => el("tr", { dataset: { mid: m.ID } },
-      el("td", {}, el("a", { href: `/tpt/${m.ID}/`, textContent: m.Ext || m.ID }), " ", short(m.ID)),
+      el("td", {}, el("a", { href: l.appUrl(m.ID), textContent: m.Ext || m.ID }), " ", short(m.ID)),
       el("td", {}, short(m.Author)), el("td", { textContent: when(m) }))), 3, "No apps yet: lapp uploadapp -i NAME");
     const sizes = await Promise.all(dbs.map((m) => dbsize(m.ID)));
     fill("dbs", dbs.map((m, i) => el("tr", { dataset: { mid: m.ID } },
       el("td", {}, short(m.ID)), el("td", { className: "dbsize", textContent: String(sizes[i]) }),
       el("td", {}, short(m.Author)), el("td", { textContent: when(m) }))), 4, "No databases.");
     fill("files", files.map((m) => el("tr", { dataset: { mid: m.ID } },
-      el("td", {}, el("a", { href: `/mm/${m.ID}`, textContent: m.ID })), el("td", { textContent: m.Ext || "" }),
+      el("td", {}, el("a", { href: l.mimeiUrl(m.ID), textContent: m.ID })), el("td", { textContent: m.Ext || "" }),
       el("td", {}, short(m.Author)), el("td", { textContent: when(m) }))), 4, "No files.");
   } catch (e) {
     showError(e);

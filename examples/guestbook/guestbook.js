@@ -3,9 +3,9 @@
 // hands to the app with a signed POST.
 import { Leither, Key } from "/sdk/leither.js";
 
-const appid = (location.pathname.match(/^\/tpt\/([^/]+)/) || [])[1];
 const l = new Leither();
-const gb = l.app(appid);
+const gb = l.app(); // this page's app: on its own origin, or under /tpt/APPID/
+const appid = gb.id;
 const $ = (id) => document.getElementById(id);
 
 function status(text, error = false) {

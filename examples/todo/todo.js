@@ -1,5 +1,5 @@
-// todo: the front end. The page is served at /tpt/APPID/, so the app's
-// routes are relative URLs under it.
+// todo: the front end. The page is served at the root of the app's own
+// origin (or at /tpt/APPID/), so the app's routes are relative URLs under it.
 const base = (location.pathname.match(/^\/tpt\/[^/]+\//) || ["./"])[0];
 const list = document.getElementById("items");
 const input = document.getElementById("new-item");

@@ -26,7 +26,8 @@ blockstore *bs_open(MDB_env *env, char *err, size_t errlen)
         if ((rc = mdb_dbi_open(txn, "blocks", MDB_CREATE, &bs->blocks)) == 0 &&
             (rc = mdb_dbi_open(txn, "pins", MDB_CREATE, &bs->pins)) == 0 &&
             (rc = mdb_dbi_open(txn, "files", MDB_CREATE, &bs->files)) == 0 &&
-            (rc = mdb_dbi_open(txn, "refs", MDB_CREATE, &bs->refs)) == 0)
+            (rc = mdb_dbi_open(txn, "refs", MDB_CREATE, &bs->refs)) == 0 &&
+            (rc = mdb_dbi_open(txn, "hidden", MDB_CREATE, &bs->hidden)) == 0)
             rc = mdb_txn_commit(txn);
         else
             mdb_txn_abort(txn);

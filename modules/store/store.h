@@ -294,6 +294,15 @@ int tree_mkdir(blockstore *bs, MDB_txn *txn, const cid *root, const char *path, 
  * stored in txn. */
 int tree_empty(blockstore *bs, MDB_txn *txn, int cid_version, cid *out, char *err, size_t errlen);
 
+/* --- server code the gateway never serves (hidden.c) ---------------------- */
+
+/* Records root and every block below it (those in the store) in txn. */
+int bs_hide_dag(blockstore *bs, MDB_txn *txn, const cid *root, char *err, size_t errlen);
+/* Records an app version's server/ folder, if it has one. */
+int bs_hide_app_code(blockstore *bs, MDB_txn *txn, const cid *app_root, char *err, size_t errlen);
+/* 1 when c's bytes are recorded server code (txn: a read transaction). */
+int bs_is_hidden(blockstore *bs, MDB_txn *txn, const cid *c);
+
 /* References between MiMei (MMAddRef/MMDelRef/MMGetRef): a count per
  * (mid, other). delta +1 or -1; the count never goes below 0 (0 removes). */
 int refs_change(blockstore *bs, MDB_txn *txn, const char *mid, const char *other, int delta, uint32_t *count,

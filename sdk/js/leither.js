@@ -8,7 +8,16 @@
 //   await db.set("k", "v"); await db.hgetall("h");
 //   const mid = await l.mimeiCreate({ type: "file", ext: "txt" });
 //   await l.mimeiWrite(mid, "hello");
-//   const todo = l.app(APPID); await todo.json("POST", "/api/items", { text: "x" });
+//   const todo = l.app(); await todo.json("POST", "/api/items", { text: "x" });
+//
+// Origins: the node serves every app on its own origin, http://LABEL.app.HOST/
+// (LABEL: the app ID's 20 bytes in base32, hostLabel()), and content on
+// CID.ipfs.HOST and LABEL.mm.HOST. The key is kept in the localStorage of the
+// origin that signed in, so each app has its own and none can read
+// another's. A page served sandboxed (the path forms /tpt/, /ipfs/, /mm/ on
+// an IP address) has an opaque origin: no storage, so the key lives in memory
+// only (l.persistent is false) and calls to the node fail; open the app's
+// own origin (l.appUrl()) instead.
 //
 // Requests carry runtime/auth.h's Authorization header when a key is set:
 //   Leither key=<b64url pk>,ts=<unix s>,nonce=<b64url 12 bytes>,sig=<b64url>
@@ -206,6 +215,69 @@ export function blake2b(data, outlen = 64) {
 }
 
 // --- IDs -----------------------------------------------------------------
+
+const B32 = "abcdefghijklmnopqrstuvwxyz234567";
+
+/** RFC 4648 base32, lower case, no padding. */
+export function base32(bytes) {
+  let out = "", acc = 0, bits = 0;
+  for (const b of utf8(bytes)) {
+    acc = ((acc << 8) | b) & 0xffff;
+    bits += 8;
+    while (bits >= 5) out += B32[(acc >> (bits -= 5)) & 31];
+  }
+  if (bits) out += B32[(acc << (5 - bits)) & 31];
+  return out;
+}
+
+function base32decode(text) {
+  const out = [];
+  let acc = 0, bits = 0;
+  for (const ch of text.toLowerCase()) {
+    const v = B32.indexOf(ch);
+    if (v < 0) throw new Error("bad base32 character " + JSON.stringify(ch));
+    acc = ((acc << 5) | v) & 0xffff;
+    bits += 5;
+    if (bits >= 8) out.push((acc >> (bits -= 8)) & 255);
+  }
+  return new Uint8Array(out);
+}
+
+/** The host label of an app or MiMei ID (its 20 bytes in base32): the app
+ * is served at http://LABEL.app.HOST/, the MiMei at http://LABEL.mm.HOST/. */
+export function hostLabel(id) {
+  const bytes = b64url.decode(id);
+  if (bytes.length !== 20) throw new Error(`${id} is not a Leither ID`);
+  return base32(bytes);
+}
+
+/** The ID a host label names (hostLabel's inverse). */
+export function idOfLabel(label) {
+  const bytes = base32decode(label);
+  if (label.length !== 32 || bytes.length !== 20) throw new Error(`${label} is not an ID's host label`);
+  return b64url.encode(bytes);
+}
+
+/** Where a page is: {kind: "app" | "ipfs" | "mm" | "node", id, host (the
+ * node's host and port), opaque (a sandboxed page: no storage)}. */
+export function pageOrigin(loc = globalThis.location) {
+  if (!loc) return { kind: "node", id: null, host: "", opaque: false };
+  const opaque = globalThis.origin === "null";
+  const m = /^([a-z2-7]{32}|b[a-z2-7]+)\.(app|ipfs|mm)\.(.+)$/i.exec(loc.host);
+  if (m && (m[2].toLowerCase() === "ipfs" || m[1].length === 32)) {
+    const kind = m[2].toLowerCase();
+    return { kind, id: kind === "ipfs" ? m[1].toLowerCase() : idOfLabel(m[1]), host: m[3], opaque };
+  }
+  const p = /^\/(tpt|mm|ipfs)\/([^/?#]+)/.exec(loc.pathname);
+  if (p) return { kind: p[1] === "tpt" ? "app" : p[1], id: p[2], host: loc.host, opaque, pathForm: true };
+  return { kind: "node", id: null, host: loc.host, opaque };
+}
+
+/** Subdomains of host reach the node (localhost does, everywhere). */
+function hasSubdomains(host) {
+  const name = host.replace(/:\d+$/, "").toLowerCase();
+  return name === "localhost" || name.endsWith(".localhost");
+}
 
 /** The Leither ID of a 32-byte ed25519 public key: base64url(BLAKE2b-160(pk)). */
 export function leitherId(pk) {
@@ -430,14 +502,20 @@ function memoryStorage() {
   return { getItem: (k) => (m.has(k) ? m.get(k) : null), setItem: (k, v) => m.set(k, String(v)), removeItem: (k) => m.delete(k) };
 }
 
-function defaultStorage() {
+// The page's own localStorage (its origin's: an app's key is the app's
+// alone), or null where there is none: a sandboxed page (opaque origin)
+// throws on access.
+function originStorage() {
   try {
     if (globalThis.localStorage) return globalThis.localStorage;
   } catch {
-    // a sandboxed frame throws on access
+    // a sandboxed page
   }
-  return memoryStorage();
+  return null;
 }
+
+const OPAQUE_HINT =
+  "this page has an opaque origin (the node served it sandboxed, as it does for /tpt/, /ipfs/ and /mm/ on an IP address)";
 
 function bodyBytes(body) {
   if (body === undefined || body === null) return null;
@@ -462,6 +540,10 @@ async function replyOf(res) {
   return doc;
 }
 
+async function requestReply(client, path, method, body) {
+  return replyOf(await client.fetch(path, { method, body }));
+}
+
 function queryString(query) {
   if (!query) return "";
   const parts = [];
@@ -475,8 +557,14 @@ export class Leither {
    * where the key is kept (default localStorage, else memory);
    * opts.storageKey: the item's name; opts.key: a Key to use at once. */
   constructor({ base, storage, storageKey = "leither.key", key } = {}) {
-    this.base = (base || (globalThis.location && globalThis.location.origin) || "").replace(/\/+$/, "");
-    this.storage = storage || defaultStorage();
+    const here = globalThis.location;
+    // an opaque origin's location.origin is "null": the URL's own origin is where the node is
+    const own = here && (here.origin !== "null" ? here.origin : `${here.protocol}//${here.host}`);
+    this.base = (base || own || "").replace(/\/+$/, "");
+    const kept = storage || originStorage();
+    /** false when the key cannot outlive the page (no storage here) */
+    this.persistent = !!kept;
+    this.storage = kept || memoryStorage();
     this.storageKey = storageKey;
     this.key = key || null;
     this._loading = null;
@@ -493,6 +581,8 @@ export class Leither {
   async signIn(key) {
     this.key = await Key.from(key);
     this.storage.setItem(this.storageKey, JSON.stringify(this.key.toJWK()));
+    if (!this.persistent && globalThis.console)
+      console.warn(`leither: ${OPAQUE_HINT}: the key is kept in memory only and is gone when the page closes; open ${this._ownOriginHint()}`);
     return this.key.id;
   }
 
@@ -521,7 +611,41 @@ export class Leither {
   // --- HTTP
 
   url(path) {
+    if (/^https?:\/\//i.test(path)) return path;
     return this.base + (path.startsWith("/") ? path : "/" + path);
+  }
+
+  /** The URL to open app appid (default: this page's app) at: its own
+   * origin where the host has subdomains (localhost), else the path form. */
+  appUrl(appid, path = "") {
+    return this._originUrl("app", appid, path);
+  }
+
+  /** The URL of MiMei mid as /mm/ serves it (rendered, or ?raw=1). */
+  mimeiUrl(mid, path = "") {
+    return this._originUrl("mm", mid, path);
+  }
+
+  // Where a sandboxed page's app can run on its own origin: on localhost when
+  // the node was reached on a loopback address.
+  _ownOriginHint() {
+    const here = pageOrigin();
+    const u = here.host ? new URL(`http://${here.host}`) : null;
+    if (here.kind === "app" && here.id && u && /^(127\.\d+\.\d+\.\d+|\[::1\])$/.test(u.hostname))
+      return `http://${hostLabel(here.id)}.app.localhost${u.port ? ":" + u.port : ""}/`;
+    return "the app on its own origin: http://LABEL.app.localhost:PORT/, or under a name in the node's gateway_domains";
+  }
+
+  _originUrl(kind, id, path) {
+    const here = pageOrigin();
+    if (!id && here.kind === kind) id = here.id;
+    if (!id) return null;
+    const rest = String(path).replace(/^\/+/, "");
+    const node = new URL(this.base || "http://localhost");
+    const host = here.host || node.host;
+    if (hasSubdomains(host) || (here.kind !== "node" && !here.pathForm))
+      return `${node.protocol}//${hostLabel(id)}.${kind}.${host}/${rest}`;
+    return this.url(`/${kind === "app" ? "tpt" : kind}/${id}/${rest}`);
   }
 
   /** fetch with the Authorization header when a key is set. body: string,
@@ -538,7 +662,13 @@ export class Leither {
     const key = sign ? await this.currentKey() : null;
     // what is signed is what goes on the wire: the URL's own path and query
     if (key) h.Authorization = await authorization(key, method, u.pathname + u.search, bytes || new Uint8Array(0));
-    return globalThis.fetch(u.href, { method, headers: h, body: bytes || undefined });
+    try {
+      return await globalThis.fetch(u.href, { method, headers: h, body: bytes || undefined });
+    } catch (e) {
+      if (globalThis.origin === "null")
+        throw new LeitherError(`${OPAQUE_HINT}: it cannot call the node; open ${this._ownOriginHint()}`, 0, null);
+      throw e;
+    }
   }
 
   /** The JSON API: api("id"), api("mimei/ls", {query: {arg: mid}}),
@@ -646,22 +776,31 @@ export class Leither {
 
   // --- apps
 
-  /** An app's routes under /tpt/APPID/: fetch(path, init) gives the
+  /** An app's routes (default: this page's app): at the root of the app's
+   * own origin, else under /tpt/APPID/. fetch(path, init) gives the
    * Response, json(method, path, body) the parsed reply (rejecting on an
    * error status); requests are signed when a key is set, so the app's Lua
-   * sees req.user. */
+   * sees req.user. Another app's origin is another origin: the browser
+   * lets a page read its replies only if that app allows it (CORS). */
   app(appid) {
     const self = this;
-    const full = (p) => `/tpt/${appid}/${String(p).replace(/^\/+/, "")}`;
+    const here = pageOrigin();
+    appid = appid || (here.kind === "app" ? here.id : null);
+    if (!appid) throw new Error("app() needs an app ID outside an app's pages");
+    const own = here.kind === "app" && here.id === appid && !here.pathForm;
+    const full = (p) => {
+      const rest = String(p).replace(/^\/+/, "");
+      return own ? `/${rest}` : here.pathForm || !here.host ? `/tpt/${appid}/${rest}` : self.appUrl(appid, rest);
+    };
     return {
       id: appid,
       url: (p = "") => self.url(full(p)),
       fetch: (p, init) => self.fetch(full(p), init),
       json: async (method, p, body) => replyOf(await self.fetch(full(p), { method, body })),
-      get: (p) => this.app(appid).json("GET", p),
-      post: (p, body) => this.app(appid).json("POST", p, body === undefined ? {} : body),
-      put: (p, body) => this.app(appid).json("PUT", p, body === undefined ? {} : body),
-      delete: (p) => this.app(appid).json("DELETE", p),
+      get: (p) => requestReply(self, full(p), "GET"),
+      post: (p, body) => requestReply(self, full(p), "POST", body === undefined ? {} : body),
+      put: (p, body) => requestReply(self, full(p), "PUT", body === undefined ? {} : body),
+      delete: (p) => requestReply(self, full(p), "DELETE"),
     };
   }
 }

@@ -1,7 +1,8 @@
 -- examples/todo in a real browser: headless chromium driven over the
 -- DevTools protocol (tests/browser/cdp.mjs) types an item and clicks Add on
--- the page the node serves at /tpt/APPID/; the item survives a reload and
--- is in the app's database, read with redis-cli.
+-- the page the node serves on the app's own origin (http://LABEL.app.localhost:PORT/,
+-- where /tpt/APPID/ redirects); the item survives a reload and is in the
+-- app's database, read with redis-cli.
 local t = require("helpers")
 
 local src = debug.getinfo(1, "S").source:match("^@(.*)/tests/integration/[^/]*$") or os.getenv("LEITHER_SRC") or "../.."
@@ -19,7 +20,7 @@ local function browse(steps)
 end
 
 describe("todo in chromium", function()
-  local node, appid, db_mid, missing
+  local node, appid, db_mid, missing, app_url
 
   setup(function()
     if t.sh("command -v chromium || command -v chromium-browser").code ~= 0 then
@@ -40,6 +41,10 @@ describe("todo in chromium", function()
     local s = t.leither("lapp", "showapp", "-a", "todo", "--home", node.home, "--json")
     assert(s.code == 0, "showapp failed: " .. s.err .. s.out)
     db_mid = t.decode(s.out).Db
+    -- where the node sends the path form: the app's own origin
+    local hdr = t.sh("curl -s -o /dev/null -w '%{redirect_url}' --noproxy '*' http://localhost:" .. node.port .. "/tpt/" .. appid .. "/")
+    app_url = hdr.out
+    assert.matches("^http://[a-z2-7]+%.app%.localhost:" .. node.port .. "/$", app_url)
   end)
 
   teardown(function()
@@ -50,7 +55,7 @@ describe("todo in chromium", function()
     if missing then return pending(missing) end
     local items = "Array.from(document.querySelectorAll('#items li .text')).map(e => e.textContent)"
     local doc = browse({
-      { open = node.url .. "/tpt/" .. appid .. "/" },
+      { open = app_url },
       { waitFor = "document.getElementById('count').textContent !== ''" },
       { type = { "#new-item", "buy oat milk" } },
       { click = "#add" },
@@ -83,7 +88,7 @@ describe("todo in chromium", function()
   it("marks the item done with its checkbox and deletes it with its button", function()
     if missing then return pending(missing) end
     local doc = browse({
-      { open = node.url .. "/tpt/" .. appid .. "/" },
+      { open = app_url },
       { waitFor = "document.querySelectorAll('#items li').length === 1" },
       { click = "#items li .toggle" },
       { waitFor = "document.querySelector('#items li.done') !== null" },
