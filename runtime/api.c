@@ -6,6 +6,7 @@
 #include "api.h"
 
 #include "auth.h"
+#include "quota.h"
 
 #include <h2o.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@ const char *api_reason(int status)
     case 416: return "Range Not Satisfiable";
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
+    case 507: return "Insufficient Storage";
     default: return "Internal Server Error";
     }
 }
@@ -175,7 +177,10 @@ static int api_revoke(h2o_req_t *req, node *n, const char *signer) { return (voi
  * any signer (the handler checks it against the MiMei it changes), or
  * anyone with a POST whose signature, when there is one, must hold (the
  * handler gets "" when unsigned). */
-enum who { ANYONE, NODE_WRITER, SIGNED, MAYBE_SIGNED };
+enum who { ANYONE, NODE_WRITER, SIGNED, MAYBE_SIGNED, STORES };
+/* STORES: SIGNED for a write that stores bytes; the signer must also be the
+ * owner, a granted key, or a guest with room left in the guest quota
+ * (quota.h), and the handler charges what it stored. */
 
 static const struct route {
     const char *name; /* after /api/v0/ */
@@ -188,27 +193,29 @@ static const struct route {
     {"shutdown", NODE_WRITER, api_shutdown},
     {"lpki/grant", NODE_WRITER, api_grant},
     {"lpki/revoke", NODE_WRITER, api_revoke},
-    {"dag/import", NODE_WRITER, api_dag_import},
+    {"dag/import", STORES, api_dag_import},
     {"pin/add", NODE_WRITER, api_pin_add},
     {"pin/rm", NODE_WRITER, api_pin_rm},
     {"pin/ls", ANYONE, api_pin_ls},
     {"ls", ANYONE, api_ls},
     {"repo/gc", NODE_WRITER, api_repo_gc},
     {"repo/stat", ANYONE, api_repo_stat},
+    {"repo/rm-author", NODE_WRITER, api_repo_rm_author},
+    {"mimei/drop", NODE_WRITER, api_mimei_drop},
     {"mimei/show", ANYONE, api_mimei_show},
     {"mimei/ls", ANYONE, api_mimei_ls},
-    {"mimei/setcid", SIGNED, api_mimei_setcid},
-    {"mimei/put", SIGNED, api_mimei_put},
-    {"mimei/rm", SIGNED, api_mimei_rm},
-    {"mimei/mv", SIGNED, api_mimei_mv},
-    {"mimei/mkdir", SIGNED, api_mimei_mkdir},
-    {"mimei/backup", SIGNED, api_mimei_backup},
-    {"mimei/ref/add", SIGNED, api_mimei_ref_add},
-    {"mimei/ref/del", SIGNED, api_mimei_ref_del},
+    {"mimei/setcid", STORES, api_mimei_setcid},
+    {"mimei/put", STORES, api_mimei_put},
+    {"mimei/rm", STORES, api_mimei_rm},
+    {"mimei/mv", STORES, api_mimei_mv},
+    {"mimei/mkdir", STORES, api_mimei_mkdir},
+    {"mimei/backup", STORES, api_mimei_backup},
+    {"mimei/ref/add", STORES, api_mimei_ref_add},
+    {"mimei/ref/del", STORES, api_mimei_ref_del},
     {"mimei/ref/ls", ANYONE, api_mimei_ref_ls},
     {"mimei/list", ANYONE, api_mimei_list},
-    {"mimei/create", SIGNED, api_mimei_create},
-    {"mimei/write", SIGNED, api_mimei_write},
+    {"mimei/create", STORES, api_mimei_create},
+    {"mimei/write", STORES, api_mimei_write},
     {"db/exec", MAYBE_SIGNED, api_db_exec},
 };
 
@@ -285,6 +292,11 @@ static int on_api(h2o_handler_t *self, h2o_req_t *req)
         pthread_mutex_unlock(&n->lock);
         if (!allowed)
             return api_reply_error(req, 401, "key %s is neither the node owner nor granted", signed_req.signer);
+    }
+    if (r->who == STORES) { /* authorization too: before the signature is recorded */
+        int status;
+        if (quota_check(n, signed_req.signer, &status, err, sizeof err) != 0)
+            return api_reply_error(req, status, "%s", err);
     }
     if (signed_by && api_use_signature(req, n, &signed_req) != 0)
         return 0;

@@ -65,6 +65,8 @@ int api_pin_ls(h2o_req_t *req, node *n, const char *signer);
 int api_ls(h2o_req_t *req, node *n, const char *signer);
 int api_repo_gc(h2o_req_t *req, node *n, const char *signer);
 int api_repo_stat(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_drop(h2o_req_t *req, node *n, const char *signer);
+int api_repo_rm_author(h2o_req_t *req, node *n, const char *signer);
 /* The oldest start (unix seconds) of an add still sending blocks, or
  * INT64_MAX: gc spares blocks written since. */
 int64_t api_adds_in_progress(void);

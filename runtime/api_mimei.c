@@ -8,6 +8,7 @@
 
 #include "db.h"
 #include "mimei.h"
+#include "quota.h"
 #include "sandbox.h"
 
 #include <stdlib.h>
@@ -19,6 +20,10 @@ static json_t *cid_json(const cid *c)
     cid_format(c, text);
     return json_string(text);
 }
+
+/* What a version or reference record costs a guest's quota: about its
+ * LMDB key and value. */
+#define RECORD_COST 64
 
 /* The MiMei named by ?arg=: its info, parsed. NULL after replying. */
 static json_t *find_mimei(h2o_req_t *req, node *n, char mid[64], int file_only)
@@ -371,10 +376,12 @@ int api_mimei_setcid(h2o_req_t *req, node *n, const char *signer)
         mdb_txn_abort(txn);
         return api_reply_error(req, 500, "%s", err);
     }
-    if (cur_only ? files_set_cur(n->bs, txn, mid, &c, err, sizeof err) != 0
-                 : files_setcid(n->bs, txn, mid, &c, &ver, err, sizeof err) != 0) {
+    int status = 500;
+    if ((cur_only ? files_set_cur(n->bs, txn, mid, &c, err, sizeof err) != 0
+                  : files_setcid(n->bs, txn, mid, &c, &ver, err, sizeof err) != 0) ||
+        quota_charge(n, txn, signer, mid, RECORD_COST, &status, err, sizeof err) != 0) {
         mdb_txn_abort(txn);
-        return api_reply_error(req, 500, "%s", err);
+        return api_reply_error(req, status, "%s", err);
     }
     if (bs_commit(txn, err, sizeof err) != 0)
         return api_reply_error(req, 500, "%s", err);
@@ -408,7 +415,7 @@ static int edit_cur(h2o_req_t *req, node *n, const char *signer, enum edit what)
         return api_reply_error(req, 500, "%s", err);
     int status = STORE_OK;
     cid cur, next;
-    uint64_t tsize = 0;
+    uint64_t tsize = 0, stored_before = bs_put_bytes(n->bs, txn);
     int rc = 0;
     if (!files_get(n->bs, txn, mid, FILES_CUR, &cur)) {
         if (what == EDIT_RM || what == EDIT_MV)
@@ -430,6 +437,8 @@ static int edit_cur(h2o_req_t *req, node *n, const char *signer, enum edit what)
         status = 500;
     if (!rc && (rc = files_set_cur(n->bs, txn, mid, &next, err, sizeof err)) != 0)
         status = 500;
+    if (!rc)
+        rc = quota_charge(n, txn, signer, mid, bs_put_bytes(n->bs, txn) - stored_before, &status, err, sizeof err);
     if (!rc && (rc = bs_commit(txn, err, sizeof err)) != 0)
         status = 500;
     else if (rc)
@@ -459,6 +468,11 @@ int api_mimei_backup(h2o_req_t *req, node *n, const char *signer)
     if (files_backup(n->bs, txn, mid, &ver, err, sizeof err) != 0) {
         mdb_txn_abort(txn);
         return api_reply_error(req, 400, "%s", err);
+    }
+    int status;
+    if (quota_charge(n, txn, signer, mid, RECORD_COST, &status, err, sizeof err) != 0) {
+        mdb_txn_abort(txn);
+        return api_reply_error(req, status, "%s", err);
     }
     files_get(n->bs, txn, mid, ver, &c);
     if (bs_commit(txn, err, sizeof err) != 0)
@@ -506,9 +520,11 @@ static int change_ref(h2o_req_t *req, node *n, const char *signer, int delta)
     uint32_t count;
     if (!txn)
         return api_reply_error(req, 500, "%s", err);
-    if (refs_change(n->bs, txn, mid, other, delta, &count, err, sizeof err) != 0) {
+    int status = 400;
+    if (refs_change(n->bs, txn, mid, other, delta, &count, err, sizeof err) != 0 ||
+        (delta > 0 && quota_charge(n, txn, signer, mid, RECORD_COST, &status, err, sizeof err) != 0)) {
         mdb_txn_abort(txn);
-        return api_reply_error(req, 400, "%s", err);
+        return api_reply_error(req, status, "%s", err);
     }
     if (bs_commit(txn, err, sizeof err) != 0)
         return api_reply_error(req, 500, "%s", err);
@@ -570,6 +586,22 @@ int api_mimei_list(h2o_req_t *req, node *n, const char *signer)
     return api_reply_json(req, 200, json_pack("{s:o}", "MiMei", l.out));
 }
 
+/* A new info record costs a guest its bytes (registering again is free). */
+static int charge_record(node *n, const char *signer, const char *mid, size_t len, int *status, char *err,
+                         size_t errlen)
+{
+    if (db_mimei_get(n->db, mid, NULL, NULL) || quota_unmetered(n, signer))
+        return 0;
+    MDB_txn *txn = bs_begin(n->bs, 1, err, errlen);
+    if (!txn)
+        return *status = 500, -1;
+    if (quota_charge(n, txn, signer, mid, len, status, err, errlen) != 0) {
+        mdb_txn_abort(txn);
+        return -1;
+    }
+    return bs_commit(txn, err, errlen) ? (*status = 500, -1) : 0;
+}
+
 /* POST mimei/create, body: an info record its author signed (mimei_new);
  * the request's signer must be that author. Registering twice is fine. */
 int api_mimei_create(h2o_req_t *req, node *n, const char *signer)
@@ -588,7 +620,10 @@ int api_mimei_create(h2o_req_t *req, node *n, const char *signer)
     else {
         char *text = json_dumps(info, JSON_COMPACT | JSON_SORT_KEYS);
         uint32_t dbno;
-        if (db_mimei_register(n->db, mimei_str(info, "ID"), text, &dbno, why, sizeof why) != 0)
+        int status;
+        if (charge_record(n, signer, mimei_str(info, "ID"), strlen(text), &status, why, sizeof why) != 0)
+            rc = api_reply_error(req, status, "%s", why);
+        else if (db_mimei_register(n->db, mimei_str(info, "ID"), text, &dbno, why, sizeof why) != 0)
             rc = api_reply_error(req, 500, "%s", why);
         else
             rc = api_reply_json(req, 200, json_pack("{s:s}", "Mid", mimei_str(info, "ID")));
@@ -623,6 +658,7 @@ int api_mimei_write(h2o_req_t *req, node *n, const char *signer)
     struct write_ctx w = {.bs = n->bs};
     if (!(w.txn = bs_begin(n->bs, 1, err, sizeof err)))
         return api_reply_error(req, 500, "%s", err);
+    uint64_t stored_before = bs_put_bytes(n->bs, w.txn);
     import_opts o = {.cid_version = 1, .raw_leaves = 1};
     importer *im = importer_new(&o, put_block, &w);
     cid root;
@@ -634,6 +670,11 @@ int api_mimei_write(h2o_req_t *req, node *n, const char *signer)
     if (rc || files_set_cur(n->bs, w.txn, mid, &root, err, sizeof err) != 0) {
         mdb_txn_abort(w.txn);
         return api_reply_error(req, 500, "%s", rc ? w.err : err);
+    }
+    int status;
+    if (quota_charge(n, w.txn, signer, mid, bs_put_bytes(n->bs, w.txn) - stored_before, &status, err, sizeof err)) {
+        mdb_txn_abort(w.txn);
+        return api_reply_error(req, status, "%s", err);
     }
     if (bs_commit(w.txn, err, sizeof err) != 0)
         return api_reply_error(req, 500, "%s", err);

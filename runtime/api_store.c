@@ -4,6 +4,9 @@
  * stored, and a batch is one LMDB transaction.
  */
 #include "api.h"
+#include "db.h"
+#include "mimei.h"
+#include "quota.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -89,7 +92,6 @@ static int flag(h2o_req_t *req, const char *name, int dflt)
 
 int api_dag_import(h2o_req_t *req, node *n, const char *signer)
 {
-    (void)signer;
     const uint8_t *p = (const uint8_t *)req->entity.base;
     size_t len = p ? req->entity.len : 0;
     char err[512], sess[32];
@@ -100,13 +102,16 @@ int api_dag_import(h2o_req_t *req, node *n, const char *signer)
     uint64_t session = 0;
     if (api_query(req, "session", sess, sizeof sess))
         session = strtoull(sess, NULL, 10);
-    int pin = flag(req, "pin", 1);
+    /* a guest's blocks live as long as its MiMei hold them: only the owner
+     * and granted keys pin */
+    int pin = flag(req, "pin", 1) && quota_unmetered(n, signer);
 
     MDB_txn *txn = bs_begin(n->bs, 1, err, sizeof err);
     if (!txn)
         return api_reply_error(req, 500, "%s", err);
     if (session) /* before the blocks land: gc must not see them unspared */
         session_seen(session, 0);
+    uint64_t stored_before = bs_put_bytes(n->bs, txn);
     size_t blocks = 0, bytes = 0;
     cid c;
     const uint8_t *block;
@@ -150,6 +155,9 @@ int api_dag_import(h2o_req_t *req, node *n, const char *signer)
             rc = -1, status = 500;
         }
     }
+    if (rc == 0 && quota_charge(n, txn, signer, "", bs_put_bytes(n->bs, txn) - stored_before, &status, err,
+                                sizeof err) != 0)
+        rc = -1;
     if (rc != 0) {
         mdb_txn_abort(txn);
         return api_reply_error(req, status, "%s", err);
@@ -309,17 +317,172 @@ int api_repo_gc(h2o_req_t *req, node *n, const char *signer)
                                     (json_int_t)st.bytes));
 }
 
+/* --- who stored what ------------------------------------------------------------ */
+
+/* authors: {ID: {"MiMei": count, "Bytes": guest usage}} */
+static json_t *author_entry(json_t *authors, const char *id)
+{
+    json_t *e = json_object_get(authors, id);
+    if (!e)
+        json_object_set_new(authors, id, e = json_pack("{s:i,s:I}", "MiMei", 0, "Bytes", (json_int_t)0));
+    return e;
+}
+
+static int count_mimei(void *arg, const char *mid, const char *text, size_t len)
+{
+    (void)mid;
+    json_t *info = json_loadb(text, len, 0, NULL);
+    if (info) {
+        json_t *e = author_entry(arg, mimei_str(info, "Author"));
+        json_object_set_new(e, "MiMei", json_integer(json_integer_value(json_object_get(e, "MiMei")) + 1));
+    }
+    json_decref(info);
+    return 0;
+}
+
+static int add_usage(void *arg, const char *id, uint64_t bytes)
+{
+    json_object_set_new(author_entry(arg, id), "Bytes", json_integer((json_int_t)bytes));
+    return 0;
+}
+
+/* [{"ID", "Role": owner|granted|guest, "MiMei", "Bytes"}], most bytes first:
+ * every author of a MiMei here and every guest that stored bytes. Bytes
+ * are counted for guests only (the owner and granted keys are not metered). */
+static json_t *by_author(node *n, char *err, size_t errlen)
+{
+    json_t *authors = json_object();
+    db_mimei_each(n->db, count_mimei, authors);
+    MDB_txn *txn = bs_begin(n->bs, 0, err, errlen);
+    if (!txn) {
+        json_decref(authors);
+        return NULL;
+    }
+    quota_each(n, txn, add_usage, authors);
+    mdb_txn_abort(txn);
+    json_t *out = json_array(), *e;
+    const char *id;
+    json_object_foreach(authors, id, e) {
+        pthread_mutex_lock(&n->lock);
+        int granted = home_may_write(&n->home, n->id, id);
+        pthread_mutex_unlock(&n->lock);
+        json_object_set_new(e, "ID", json_string(id));
+        json_object_set_new(e, "Role", json_string(!strcmp(id, n->id) ? "owner" : granted ? "granted" : "guest"));
+        size_t i = 0; /* insertion sort: bytes down, then MiMei down */
+        json_int_t bytes = json_integer_value(json_object_get(e, "Bytes")), mm = json_integer_value(json_object_get(e, "MiMei"));
+        for (; i < json_array_size(out); i++) {
+            json_t *o = json_array_get(out, i);
+            json_int_t ob = json_integer_value(json_object_get(o, "Bytes")), om = json_integer_value(json_object_get(o, "MiMei"));
+            if (bytes > ob || (bytes == ob && mm > om))
+                break;
+        }
+        json_array_insert(out, i, e);
+    }
+    json_decref(authors);
+    return out;
+}
+
 int api_repo_stat(h2o_req_t *req, node *n, const char *signer)
 {
     (void)signer;
-    char err[512];
+    char err[512], by[16] = "";
     bs_stats st = {0};
     if (bs_stat(n->bs, &st, err, sizeof err) != 0)
         return api_reply_error(req, 500, "%s", err);
     char path[PATH_MAX + 16];
     home_path(&n->home, path, sizeof path, "data");
-    return api_reply_json(req, 200,
-                          json_pack("{s:I,s:I,s:I,s:I,s:s}", "NumObjects", (json_int_t)st.blocks, "RepoSize",
-                                    (json_int_t)st.bytes, "Pins", (json_int_t)st.pins, "FileVersions",
-                                    (json_int_t)st.file_versions, "RepoPath", path));
+    json_t *out = json_pack("{s:I,s:I,s:I,s:I,s:s}", "NumObjects", (json_int_t)st.blocks, "RepoSize",
+                            (json_int_t)st.bytes, "Pins", (json_int_t)st.pins, "FileVersions",
+                            (json_int_t)st.file_versions, "RepoPath", path);
+    if (api_query(req, "by", by, sizeof by)) {
+        if (strcmp(by, "author")) {
+            json_decref(out);
+            return api_reply_error(req, 400, "by= takes only \"author\"");
+        }
+        json_t *authors = by_author(n, err, sizeof err);
+        if (!authors) {
+            json_decref(out);
+            return api_reply_error(req, 500, "%s", err);
+        }
+        json_object_set_new(out, "Authors", authors);
+    }
+    return api_reply_json(req, 200, out);
+}
+
+/* --- removing what others stored --------------------------------------------------- */
+
+/* Forgets MiMei mid in txn: its info, versions, database records and the
+ * usage guests were charged for it. Its blocks go at the next gc. */
+static int drop_mimei(node *n, MDB_txn *txn, const char *mid, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&n->lock);
+    const char *dflt = json_string_value(json_object_get(n->home.doc, "db_default"));
+    int is_default = dflt && !strcmp(dflt, mid);
+    pthread_mutex_unlock(&n->lock);
+    if (is_default)
+        return snprintf(err, errlen, "%s is the owner's default database: it stays", mid), -1;
+    if (db_mimei_drop(n->db, txn, mid, err, errlen) != 0 || files_drop(n->bs, txn, mid, err, errlen) != 0 ||
+        quota_forget_mimei(n, txn, mid, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
+/* POST mimei/drop?arg=MID (owner or granted key) */
+int api_mimei_drop(h2o_req_t *req, node *n, const char *signer)
+{
+    (void)signer;
+    char mid[64], err[512];
+    if (!api_query(req, "arg", mid, sizeof mid) || !ids_is_leither_id(mid))
+        return api_reply_error(req, 400, "arg= must be a MiMei ID");
+    if (!db_mimei_get(n->db, mid, NULL, NULL))
+        return api_reply_error(req, 404, "no MiMei %s on this node", mid);
+    MDB_txn *txn = bs_begin(n->bs, 1, err, sizeof err);
+    if (!txn)
+        return api_reply_error(req, 500, "%s", err);
+    if (drop_mimei(n, txn, mid, err, sizeof err) != 0) {
+        mdb_txn_abort(txn);
+        return api_reply_error(req, 400, "%s", err);
+    }
+    if (bs_commit(txn, err, sizeof err) != 0)
+        return api_reply_error(req, 500, "%s", err);
+    return api_reply_json(req, 200, json_pack("{s:[s]}", "Dropped", mid));
+}
+
+static int authored_by(void *arg, const char *mid, const char *text, size_t len)
+{
+    json_t *pair = arg, *info = json_loadb(text, len, 0, NULL);
+    if (info && !strcmp(mimei_str(info, "Author"), json_string_value(json_array_get(pair, 0))))
+        json_array_append_new(json_array_get(pair, 1), json_string(mid));
+    json_decref(info);
+    return 0;
+}
+
+/* POST repo/rm-author?arg=ID (owner or granted key): drops every MiMei ID
+ * authored and forgets its blocks in no MiMei; gc frees what nothing else
+ * holds. The owner's and granted keys' data is not removed this way. */
+int api_repo_rm_author(h2o_req_t *req, node *n, const char *signer)
+{
+    (void)signer;
+    char id[64], err[512];
+    if (!api_query(req, "arg", id, sizeof id) || !ids_is_leither_id(id))
+        return api_reply_error(req, 400, "arg= must be a Leither ID");
+    if (quota_unmetered(n, id))
+        return api_reply_error(req, 400, "%s is the owner or a granted key: revoke the grant first, or drop MiMei one by one",
+                               id);
+    json_t *pair = json_pack("[s,[]]", id), *mids = json_array_get(pair, 1);
+    db_mimei_each(n->db, authored_by, pair);
+    MDB_txn *txn = bs_begin(n->bs, 1, err, sizeof err);
+    int rc = txn ? 0 : -1;
+    size_t i;
+    json_t *m;
+    json_array_foreach(mids, i, m) if (!rc) rc = drop_mimei(n, txn, json_string_value(m), err, sizeof err);
+    if (!rc)
+        rc = quota_forget_loose(n, txn, id, err, sizeof err);
+    if (txn && rc)
+        mdb_txn_abort(txn);
+    else if (txn && bs_commit(txn, err, sizeof err) != 0)
+        rc = -1;
+    json_t *out = rc ? NULL : json_pack("{s:s,s:O}", "Author", id, "Dropped", mids);
+    json_decref(pair);
+    return rc ? api_reply_error(req, 500, "%s", err) : api_reply_json(req, 200, out);
 }

@@ -286,6 +286,7 @@ static apps_vm *vm_new(node *n, const char *appid, const json_t *info, const cid
         mimei_appdb_id(vm->ctx.db, vm->ctx.author, appid);
     else if (json_is_string(dbv))
         snprintf(vm->ctx.db, sizeof vm->ctx.db, "%s", json_string_value(dbv));
+    vm->ctx.visitors_write = json_is_true(json_object_get(json_object_get(manifest, "visitors"), "write"));
     char entry[256];
     const char *e = json_string_value(json_object_get(manifest, "entry"));
     snprintf(entry, sizeof entry, "%s", e ? e : "server/main.lua");

@@ -17,6 +17,8 @@ typedef struct {
     char db[IDS_LID_LEN + 1];     /* the app's own database, "" for none */
     cid root;                     /* the app version's folder */
     char user[IDS_LID_LEN + 1];   /* the request's signer, "" when unsigned */
+    int visitors_write;           /* manifest "visitors": {"write": true}: writes to db are
+                                   * the signer's, within its guest quota (quota.h) */
 } app_ctx;
 
 /* Sets the global `leither` (db, mimei, json, crypto, log, now, _traceback)

@@ -27,6 +27,7 @@ typedef struct {
     const char *dir;       /* lapp: -d/--dir DIR, the folder of app folders */
     int port;              /* -p/--port, 0 when not given */
     int json;              /* --json */
+    int by_author;         /* -A/--by-author (repo stat) */
     int daemon;            /* -d/--daemon */
     /* ipfs add */
     int quiet;       /* -q/--quiet */
@@ -47,7 +48,8 @@ typedef struct {
     int (*run)(const cli_args *);
     const char *flags; /* option letters it takes: H(--home) j k o b i p d t a e v T(--ttl)
                         * q Q n r D(--hidden) C(--cid-version) L(--raw-leaves) P(--pin) G(--progress)
-                        * N(-n/--node HOST:PORT) W(-d/--dir DIR): -n and -d take these meanings */
+                        * N(-n/--node HOST:PORT) W(-d/--dir DIR): -n and -d take these meanings
+                        * A(--by-author) */
     int min_args, max_args;
     const char *synopsis; /* what follows the name in usage */
     const char *summary;
@@ -149,6 +151,8 @@ int cmd_ipfs_cat(const cli_args *a);
 int cmd_ipfs_get(const cli_args *a);
 int cmd_repo_gc(const cli_args *a);
 int cmd_repo_stat(const cli_args *a);
+int cmd_repo_rm_author(const cli_args *a);
+int cmd_mimei_drop(const cli_args *a);
 /* cmd_file.c for cmd_mimei.c: file MiMei backups and info over the API. */
 int mimei_file_backup(const cli_args *a);
 json_t *mimei_file_show(const cli_args *a);

@@ -386,15 +386,58 @@ int cmd_repo_gc(const cli_args *a)
 int cmd_repo_stat(const cli_args *a)
 {
     json_t *r;
-    if (api(a, 0, "GET", "/api/v0/repo/stat", &r))
+    if (api(a, 0, "GET", a->by_author ? "/api/v0/repo/stat?by=author" : "/api/v0/repo/stat", &r))
         return 1;
     if (a->json)
         return cli_print_json(r);
+    if (a->by_author) {
+        printf("%-27s  %-7s  %6s  %s\n", "AUTHOR", "ROLE", "MIMEI", "BYTES");
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(r, "Authors"), i, e)
+        printf("%-27s  %-7s  %6lld  %lld\n", jstr(e, "ID"), jstr(e, "Role"), jint(e, "MiMei"), jint(e, "Bytes"));
+        json_decref(r);
+        return 0;
+    }
     char size[32];
     human(size, sizeof size, (double)jint(r, "RepoSize"));
     printf("NumObjects:   %lld\nRepoSize:     %lld (%s)\nPins:         %lld\nFileVersions: %lld\nRepoPath:     %s\n",
            jint(r, "NumObjects"), jint(r, "RepoSize"), size, jint(r, "Pins"), jint(r, "FileVersions"),
            jstr(r, "RepoPath"));
+    json_decref(r);
+    return 0;
+}
+
+int cmd_repo_rm_author(const cli_args *a)
+{
+    char path[512], arg[256];
+    cli_escape(arg, sizeof arg, a->args[0], 0);
+    snprintf(path, sizeof path, "/api/v0/repo/rm-author?arg=%s", arg);
+    json_t *r;
+    if (api(a, 1, "POST", path, &r))
+        return 1;
+    if (a->json)
+        return cli_print_json(r);
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(r, "Dropped"), i, m) printf("dropped %s\n", json_string_value(m));
+    printf("removed %zu MiMei of %s: 'leither repo gc' frees their blocks\n", json_array_size(json_object_get(r, "Dropped")),
+           jstr(r, "Author"));
+    json_decref(r);
+    return 0;
+}
+
+int cmd_mimei_drop(const cli_args *a)
+{
+    char path[512], arg[256];
+    cli_escape(arg, sizeof arg, a->args[0], 0);
+    snprintf(path, sizeof path, "/api/v0/mimei/drop?arg=%s", arg);
+    json_t *r;
+    if (api(a, 1, "POST", path, &r))
+        return 1;
+    if (a->json)
+        return cli_print_json(r);
+    printf("dropped %s: 'leither repo gc' frees its blocks\n", a->args[0]);
     json_decref(r);
     return 0;
 }

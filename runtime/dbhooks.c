@@ -12,6 +12,7 @@
 #include "db.h"
 #include "mimei.h"
 #include "node.h"
+#include "quota.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,8 +101,8 @@ static int on_create(void *arg, db_client *c, const char *text, size_t len, char
     node *n = arg;
     json_error_t jerr;
     json_t *info = json_loadb(text, len, 0, &jerr);
-    char why[200];
-    int rc = -1;
+    char why[400];
+    int rc = -1, status;
     if (!info)
         snprintf(err, errlen, "ERR MiMei info is not JSON: %s", jerr.text);
     else if (mimei_verify(info, why, sizeof why) != 0)
@@ -109,6 +110,10 @@ static int on_create(void *arg, db_client *c, const char *text, size_t len, char
     else if (strcmp(mimei_str(info, "Author"), identity(n, c)) && strcmp(identity(n, c), n->id))
         snprintf(err, errlen, "NOPERM only its author (or the node owner) may register MiMei %s",
                  mimei_str(info, "ID"));
+    else if (!db_mimei_lookup(c, mimei_str(info, "ID"), NULL, NULL) &&
+             quota_charge(n, db_client_txn(c), identity(n, c), mimei_str(info, "ID"), len, &status, why,
+                          sizeof why) != 0)
+        snprintf(err, errlen, "%s %s", status == 507 ? "OOM" : "NOPERM", why);
     else {
         snprintf(mid, IDS_LID_LEN + 1, "%s", mimei_str(info, "ID"));
         rc = 0;
@@ -117,9 +122,26 @@ static int on_create(void *arg, db_client *c, const char *text, size_t len, char
     return rc;
 }
 
+/* Every write command: the owner and granted keys store freely, a guest
+ * within its quota (counted against the selected MiMei), others not. */
+static int on_store(void *arg, db_client *c, size_t bytes, char *err, size_t errlen)
+{
+    node *n = arg;
+    const char *who = identity(n, c), *mid = db_client_selected(c);
+    if (quota_unmetered(n, who))
+        return 0;
+    char why[400];
+    int status;
+    if (mid[0] && !db_mimei_lookup(c, mid, NULL, NULL))
+        return snprintf(err, errlen, "ERR MiMei %s is no longer on this node", mid), -1;
+    if (quota_charge(n, db_client_txn(c), who, mid, bytes, &status, why, sizeof why) != 0)
+        return snprintf(err, errlen, "%s %s", status == 507 ? "OOM" : "NOPERM", why), -1;
+    return 0;
+}
+
 void dbhooks_install(node *n)
 {
-    db_hooks hooks = {.arg = n, .auth = on_auth, .select = on_select, .create = on_create};
+    db_hooks hooks = {.arg = n, .auth = on_auth, .select = on_select, .create = on_create, .store = on_store};
     db_set_hooks(n->db, &hooks);
     const char *mid = json_string_value(json_object_get(n->home.doc, "db_default"));
     uint32_t dbno;

@@ -53,6 +53,29 @@ static int int_setting(json_t *doc, const char *key, long min, long max, long de
     return 0;
 }
 
+/* "guest_quota": {"per_identity_bytes": N, "total_bytes": M}, absent: closed */
+static int guest_quota(home *h, const char *file, char *err, size_t errlen)
+{
+    json_t *q = json_object_get(h->doc, "guest_quota");
+    h->guest_per_identity = h->guest_total = 0;
+    if (!q)
+        return 0;
+    static const char *const keys[] = {"per_identity_bytes", "total_bytes"};
+    uint64_t *out[] = {&h->guest_per_identity, &h->guest_total};
+    const char *k;
+    json_t *v;
+    if (!json_is_object(q))
+        return ERR("%s: \"guest_quota\" must be {\"per_identity_bytes\": N, \"total_bytes\": M}", file);
+    json_object_foreach(q, k, v) {
+        int known = !strcmp(k, keys[0]) || !strcmp(k, keys[1]);
+        if (!known || !json_is_integer(v) || json_integer_value(v) < 0)
+            return ERR("%s: \"guest_quota\": \"%s\" must be %s", file, k,
+                       known ? "a number of bytes from 0" : "per_identity_bytes or total_bytes");
+        *out[strcmp(k, keys[0]) ? 1 : 0] = (uint64_t)json_integer_value(v);
+    }
+    return 0;
+}
+
 static int validate(home *h, const char *file, char *err, size_t errlen)
 {
     json_t *doc = h->doc;
@@ -101,6 +124,8 @@ static int validate(home *h, const char *file, char *err, size_t errlen)
                  (strcmp(json_string_value(auth), "loopback") && strcmp(json_string_value(auth), "required"))))
         return ERR("%s: \"db_auth\" must be \"loopback\" or \"required\"", file);
     h->db_auth_required = auth && !strcmp(json_string_value(auth), "required");
+    if (guest_quota(h, file, err, errlen) != 0)
+        return -1;
     if (db_port == port)
         return ERR("%s: \"db_port\" and \"port\" must differ", file);
     h->db_port = (int)db_port;
@@ -159,10 +184,10 @@ void home_defaults(home *h, const char *dir)
 {
     memset(h, 0, sizeof *h);
     snprintf(h->dir, sizeof h->dir, "%s", dir);
-    h->doc = json_pack("{s:i,s:s,s:i,s:[sss],s:[],s:i,s:i,s:s,s:s}", "port", HOME_DEFAULT_PORT, "listen", "::",
-                       "threads", 0, "bootstrap", "mimei.org", "leither.cn", "vzhan.cn", "grants",
+    h->doc = json_pack("{s:i,s:s,s:i,s:[sss],s:[],s:i,s:i,s:s,s:s,s:{s:i,s:i}}", "port", HOME_DEFAULT_PORT, "listen",
+                       "::", "threads", 0, "bootstrap", "mimei.org", "leither.cn", "vzhan.cn", "grants",
                        "max_request_body", HOME_DEFAULT_BODY, "db_port", HOME_DEFAULT_PORT + 1, "db_sync", "always", "db_auth",
-                       "loopback");
+                       "loopback", "guest_quota", "per_identity_bytes", 0, "total_bytes", 0);
     char ignored[8];
     validate(h, HOME_SETTINGS, ignored, sizeof ignored);
 }

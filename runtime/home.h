@@ -17,6 +17,8 @@
  *   db_port 4801         the Redis protocol port of the databases
  *   db_sync "always"     "always", "everysec" or "no": when writes reach the disk
  *   db_auth "loopback"   "loopback": local clients are the owner; "required": all AUTH
+ *   guest_quota {"per_identity_bytes": 0, "total_bytes": 0}
+ *                        what keys neither the owner nor granted may store; 0 is closed
  * Unknown keys are kept as they are when the file is written back.
  */
 #ifndef LEITHER_HOME_H
@@ -25,6 +27,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define HOME_SETTINGS "SystemVars.json"
 #define HOME_DEFAULT_PORT 4800
@@ -42,6 +45,7 @@ typedef struct {
     int db_port;
     int db_sync;      /* enum db_sync */
     int db_auth_required;
+    uint64_t guest_per_identity, guest_total; /* guest_quota; 0: closed */
 } home;
 
 /* Absolute home directory: flag (--home), else $LEITHER_HOME, else cwd. */

@@ -10,6 +10,7 @@
 #include "db.h"
 #include "embedded.h"
 #include "mimei.h"
+#include "quota.h"
 #include "sandbox.h"
 
 #include <hiredis/hiredis.h>
@@ -229,6 +230,38 @@ static void push_reply(lua_State *L, const redisReply *r, int nested)
     }
 }
 
+/* An app that takes visitors' writes ("visitors": {"write": true}) stores
+ * them on the visitor's account: the write commands' arguments are charged
+ * to the request's signer (quota.h) before they run. -1 with the reason
+ * pushed when the visitor may not store that much. */
+static int charge_visitor(lua_State *L, app_ctx *ctx, const resp_cmd *cmds, int ncmds)
+{
+    uint64_t bytes = 0;
+    int writes = 0;
+    for (int i = 0; i < ncmds; i++) {
+        if (!db_command_writes(cmds[i].argv[0], cmds[i].lens[0]))
+            continue;
+        writes = 1;
+        for (int k = 1; k < cmds[i].argc; k++)
+            bytes += cmds[i].lens[k];
+    }
+    if (!writes)
+        return 0;
+    char err[512], why[400];
+    int status = 500;
+    MDB_txn *txn = bs_begin(ctx->n->bs, 1, why, sizeof why);
+    int rc = txn ? quota_charge(ctx->n, txn, ctx->user, ctx->db, bytes, &status, why, sizeof why) : -1;
+    if (txn && rc)
+        mdb_txn_abort(txn);
+    else if (txn && bs_commit(txn, why, sizeof why) != 0)
+        rc = -1, status = 500;
+    if (!rc)
+        return 0;
+    snprintf(err, sizeof err, "%s %s", status == 507 ? "OOM" : status == 403 ? "NOPERM" : "ERR", why);
+    lua_pushstring(L, err);
+    return -1;
+}
+
 /* exec(mid, multi, cmds): the one primitive under lua/leither/db.lua. */
 static int db_exec_lua(lua_State *L)
 {
@@ -275,6 +308,8 @@ static int db_exec_lua(lua_State *L)
         lua_rotate(L, -3, -1); /* the command's table on top, then dropped */
         lua_pop(L, 1);
     }
+    if (own && ctx->visitors_write && charge_visitor(L, ctx, cmds, ncmds) != 0)
+        return lua_error(L);
     resp_batch b = {.user = ctx->author, .select = own ? ctx->db : mid, .read_only = !own, .multi = multi,
                     .ncmds = ncmds, .cmds = cmds};
     redisReply *r = resp_call(ctx->n->resp, &b);

@@ -60,7 +60,12 @@ static const cli_command commands[] = {
     {"ipfs get", cmd_ipfs_get, "Hjo", 1, 1, "CID[/PATH] [-o OUT]", "save a file or folder from the node"},
     {"repo gc", cmd_repo_gc, "Hjk", 0, 0, "[-k KEYFILE] [--json]",
      "remove blocks no pin or MiMei version refers to"},
-    {"repo stat", cmd_repo_stat, "Hj", 0, 0, "[--json]", "count the stored blocks and their bytes"},
+    {"repo stat", cmd_repo_stat, "HjA", 0, 0, "[--by-author] [--json]",
+     "count the stored blocks and their bytes; --by-author: each author's MiMei and guest bytes"},
+    {"repo rm-author", cmd_repo_rm_author, "Hjk", 1, 1, "ID [-k KEYFILE] [--json]",
+     "remove every MiMei a guest key authored and its blocks' usage ('repo gc' frees them)"},
+    {"mimei drop", cmd_mimei_drop, "Hjk", 1, 1, "MID [-k KEYFILE] [--json]",
+     "remove a MiMei from the node: info, versions, records ('repo gc' frees the blocks)"},
     {"mimei grep", cmd_mimei_grep, "Hkv", 1, 1, "MID [-v N|last|cur] [-k KEYFILE]", "dump a database version"},
     {"ipfs add", cmd_ipfs_add, "HkqQnrDCLPG", 0, 4096,
      "[FILE|DIR|-]... [-r] [--hidden] [-q|-Q] [-n] [--cid-version 0|1] [--raw-leaves[=false]] [--pin=false] "
@@ -193,6 +198,7 @@ static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
         {"raw-leaves", optional_argument, NULL, 'L'}, {"pin", optional_argument, NULL, 'P'},
         {"progress", optional_argument, NULL, 'G'},
         {"node", required_argument, NULL, 'N'},   {"dir", required_argument, NULL, 'W'},
+        {"by-author", no_argument, NULL, 'A'},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
@@ -236,6 +242,7 @@ static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
         switch (opt) {
         case 'H': a->home = optarg; break;
         case 'j': a->json = 1; break;
+        case 'A': a->by_author = 1; break;
         case 'k': a->key = optarg; break;
         case 'o': a->out = optarg; break;
         case 'b': a->bootstrap = optarg; break;

@@ -3,6 +3,7 @@
 
 #include "auth.h"
 #include "db.h"
+#include "quota.h"
 #include "store.h"
 
 #include <arpa/inet.h>
@@ -244,6 +245,12 @@ int node_run(home *h, int daemon, char *err, size_t errlen)
         db_close(n.db);
         n.db = NULL;
     }
+    if (n.db && quota_open(&n, db_lmdb(n.db), err, errlen) != 0) {
+        bs_close(n.bs);
+        n.bs = NULL;
+        db_close(n.db);
+        n.db = NULL;
+    }
     /* Restarted in the second of the last signed request: clients that see
      * this node up sign after it, not in the refused second (a clock that
      * ran ahead further is not waited for) */
@@ -258,6 +265,7 @@ int node_run(home *h, int daemon, char *err, size_t errlen)
         resp_stop(n.resp);
         if (n.bs)
             bs_close(n.bs);
+        quota_close(&n);
         if (n.db)
             db_close(n.db);
         close(pidfd);
@@ -286,6 +294,7 @@ int node_run(home *h, int daemon, char *err, size_t errlen)
     http_stop(&n);
     resp_stop(n.resp); /* commits what was acknowledged */
     bs_close(n.bs);
+    quota_close(&n);
     db_close(n.db);
     char pidpath[PATH_MAX + 32];
     home_path(h, pidpath, sizeof pidpath, NODE_PID_FILE);

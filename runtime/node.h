@@ -32,6 +32,7 @@ typedef struct node {
     struct db *db;
     struct resp_server *resp;
     struct blockstore *bs; /* the content store, in the db's LMDB environment */
+    struct quota *quota;   /* what guests stored (quota.h), in the same environment */
 } node;
 
 /* Identity as the API and `swarm id` show it: ID, PeerID, PublicKey,

@@ -1,6 +1,6 @@
 // guestbook: the visitor's key lives in this browser (the SDK keeps it in
-// localStorage); an entry is a MiMei the visitor creates and writes, then
-// hands to the app with a signed POST.
+// localStorage); an entry is a POST the visitor signs, which the app keeps
+// in its database within the visitor's guest quota on this node.
 import { Leither, Key } from "/sdk/leither.js";
 
 const l = new Leither();
@@ -26,7 +26,7 @@ async function refresh() {
     const { entries } = await gb.get("api/entries");
     $("entries").replaceChildren(...entries.map((e) => {
       const li = document.createElement("li");
-      li.dataset.mid = e.mid;
+      li.dataset.id = e.id;
       const text = document.createElement("span");
       text.className = "text";
       text.textContent = e.text;
@@ -76,10 +76,8 @@ $("entry-form").addEventListener("submit", async (ev) => {
   const text = $("entry-text").value.trim();
   if (!text) return;
   try {
-    status("Creating your entry…");
-    const mid = await l.mimeiCreate({ type: "file", ext: "txt", app: appid || "" });
-    await l.mimeiWrite(mid, text);
-    await gb.post("api/entries", { mid });
+    status("Signing…");
+    await gb.post("api/entries", { text });
     $("entry-text").value = "";
     status("Thank you!");
     await refresh();

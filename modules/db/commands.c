@@ -413,8 +413,23 @@ int db_glob(db_client *c, const char *pat, size_t patlen, const void *s, size_t 
     return m == 1;
 }
 
+/* The store hook's word on a write: 0 to go on, -1 after replying why not. */
+static int store_allowed(db_client *c)
+{
+    size_t bytes = 0;
+    for (int i = 1; i < c->argc; i++)
+        bytes += c->argvlen[i];
+    char err[512];
+    if (c->db->hooks.store(c->db->hooks.arg, c, bytes, err, sizeof err) == 0)
+        return 0;
+    reply_error(c, err);
+    return -1;
+}
+
 void db_call(db_client *c, const struct db_command *cmd)
 {
+    if ((cmd->flags & CMD_WRITE) && !c->readonly && c->db->hooks.store && store_allowed(c) != 0)
+        return;
     c->cmd = cmd;
     c->cmd_steps = 0;
     c->stopped = 0;
@@ -504,4 +519,10 @@ int db_command_embeddable(const char *name, size_t len)
         if (!strcmp(cmd->name, *c))
             return 0;
     return 1;
+}
+
+int db_command_writes(const char *name, size_t len)
+{
+    const struct db_command *cmd = db_find_command(name, len);
+    return cmd && (cmd->flags & CMD_WRITE);
 }

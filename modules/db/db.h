@@ -75,6 +75,9 @@ db_client *db_next_woken(db *db);
  * MM.CREATE. */
 int db_command_embeddable(const char *name, size_t len);
 
+/* Nonzero for a command that writes (CMD_WRITE). */
+int db_command_writes(const char *name, size_t len);
+
 /* Protocol errors the runtime found: replied as Redis does, then closed. */
 void db_protocol_error(db_client *c, const char *what);
 
@@ -91,7 +94,13 @@ typedef struct {
     /* MM.CREATE: checks a signed MiMei info record and that this client may
      * register it; writes its ID (27 characters) to mid */
     int (*create)(void *arg, db_client *c, const char *info, size_t len, char *mid, char *err, size_t errlen);
+    /* before every write command (EXEC's included): may this client store
+     * `bytes` (its arguments) in the selected database? The hook may count
+     * them in db_client_txn(c). NULL: always */
+    int (*store)(void *arg, db_client *c, size_t bytes, char *err, size_t errlen);
 } db_hooks;
+/* The client's current batch transaction (for hooks), or NULL. */
+struct MDB_txn *db_client_txn(db_client *c);
 
 /* --- the MiMei registry (in the same LMDB environment) ------------------- */
 
@@ -105,6 +114,11 @@ int db_mimei_get(db *db, const char *mid, char **info, uint32_t *dbno);
 /* Calls fn with every registered MiMei's ID and info text, in ID order,
  * until it returns nonzero (which is returned). */
 int db_mimei_each(db *db, int (*fn)(void *arg, const char *mid, const char *info, size_t len), void *arg);
+/* Forgets a MiMei: its info record, its number, and a database's records
+ * and versions, in txn (a write transaction of the node's environment, not
+ * on the RESP thread). The numbers are never given again. */
+struct MDB_txn;
+int db_mimei_drop(db *db, struct MDB_txn *txn, const char *mid, char *err, size_t errlen);
 /* The same inside the client's current batch (for hooks). */
 int db_mimei_lookup(db_client *c, const char *mid, char **info, uint32_t *dbno);
 /* Nonzero when version n of database dbno exists (for SELECT MID@N). */

@@ -118,6 +118,7 @@ int db_mimei_lookup(db_client *c, const char *mid, char **info, uint32_t *dbno)
 void db_client_set_user(db_client *c, const char *id) { snprintf(c->user, sizeof c->user, "%s", id); }
 void db_client_set_may_write(db_client *c, int may_write) { c->may_write = may_write; }
 const char *db_client_selected(const db_client *c) { return c->mid; }
+MDB_txn *db_client_txn(db_client *c) { return c->txn; }
 uint32_t db_default(const db *d) { return d->default_dbno; }
 
 /* MM.CREATE info: registers a MiMei its author signed; replies its ID. */
@@ -168,3 +169,45 @@ const struct db_command db_registry_commands[] = {
     {"mm.info", cmd_info, -1, CMD_READONLY, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0},
 };
+
+/* Deletes every key of dbi that starts with prefix (seeking again after
+ * each delete). */
+static int drop_prefix(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t len)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    while (!rc) {
+        MDB_val k = {len, (void *)prefix}, v;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc || k.mv_size < len || memcmp(k.mv_data, prefix, len))
+            break;
+        rc = mdb_cursor_del(cur, 0);
+    }
+    if (!rc || rc == MDB_NOTFOUND)
+        rc = 0;
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int db_mimei_drop(db *d, MDB_txn *txn, const char *mid, char *err, size_t errlen)
+{
+    uint32_t dbno = 0;
+    if (!lookup(txn, d, mid, NULL, &dbno))
+        return snprintf(err, errlen, "no MiMei %s on this node", mid), -1;
+    uint8_t be[4] = {(uint8_t)(dbno >> 24), (uint8_t)(dbno >> 16), (uint8_t)(dbno >> 8), (uint8_t)dbno};
+    uint8_t epoch[9] = {'e', 'p', 'o', 'c', 'h', be[0], be[1], be[2], be[3]};
+    char kb[128];
+    int rc = 0;
+    /* its records and expiry entries start with its number (store.c) */
+    if (dbno && dbno != d->default_dbno)
+        rc = drop_prefix(txn, d->data, be, 4);
+    if (!rc && dbno && dbno != d->default_dbno)
+        rc = drop_prefix(txn, d->expires, be, 4);
+    MDB_val keys[3] = {text_key(kb, 64, "mm:", mid), text_key(kb + 64, 64, "dbno:", mid), {9, epoch}};
+    for (int i = 0; i < 3 && !rc; i++)
+        if ((rc = mdb_del(txn, d->info, &keys[i], NULL)) == MDB_NOTFOUND)
+            rc = 0;
+    if (rc)
+        snprintf(err, errlen, "dropping MiMei %s: %s", mid, mdb_strerror(rc));
+    return rc ? -1 : 0;
+}

@@ -125,3 +125,34 @@ int mimei_verify(const json_t *info, char *err, size_t errlen)
         return ERR("MiMei info: bad signature");
     return 0;
 }
+
+int mimei_may_store(const char *who, const char *owner_id, const json_t *grants, const mimei_quota *quota,
+                    const mimei_usage *used, uint64_t bytes, char *err, size_t errlen)
+{
+    if (!who[0]) {
+        ERR("an unsigned request stores nothing on this node: sign it");
+        return MIMEI_STORE_CLOSED;
+    }
+    if (!strcmp(who, owner_id))
+        return MIMEI_STORE_FREE;
+    size_t i;
+    json_t *item;
+    json_array_foreach(grants, i, item) if (!strcmp(json_string_value(item), who)) return MIMEI_STORE_FREE;
+    if (!quota->per_identity || !quota->total) {
+        ERR("key %s is neither the node owner nor granted, and this node takes no guest storage", who);
+        return MIMEI_STORE_CLOSED;
+    }
+    /* written so that no sum can wrap */
+    if (bytes > quota->per_identity || used->identity > quota->per_identity - bytes) {
+        ERR("guest quota: key %s has stored %" PRIu64 " of its %" PRIu64 " bytes, and %" PRIu64 " more do not fit",
+            who, used->identity, quota->per_identity, bytes);
+        return MIMEI_STORE_FULL;
+    }
+    if (bytes > quota->total || used->total > quota->total - bytes) {
+        ERR("guest quota: guests have stored %" PRIu64 " of the node's %" PRIu64 " guest bytes, and %" PRIu64
+            " more do not fit",
+            used->total, quota->total, bytes);
+        return MIMEI_STORE_FULL;
+    }
+    return MIMEI_STORE_GUEST;
+}

@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define MIMEI_RIGHT_READ 1
 #define MIMEI_DEFAULT_RIGHT MIMEI_RIGHT_READ
@@ -59,5 +60,33 @@ int mimei_verify(const json_t *info, char *err, size_t errlen);
 /* Field accessors ("" when absent). */
 const char *mimei_str(const json_t *info, const char *field);
 int mimei_right(const json_t *info);
+
+/* --- storage: who may make the node store bytes --------------------------
+ * Storing anything (a MiMei record, blocks, database records and values)
+ * needs the node owner or a key it granted; anyone else (a "guest") stores
+ * only within the guest quota the owner opened: bytes per identity and in
+ * total, 0 meaning closed. The caller passes the owner's ID, its grants (a
+ * JSON array of Leither IDs), the quota and the guest's usage so far. */
+typedef struct {
+    uint64_t per_identity; /* bytes one guest identity may store */
+    uint64_t total;        /* bytes all guests together may store */
+} mimei_quota;
+
+typedef struct {
+    uint64_t identity; /* what this guest stored so far */
+    uint64_t total;    /* what all guests stored so far */
+} mimei_usage;
+
+enum mimei_store {
+    MIMEI_STORE_FREE,  /* the owner or a granted key: store, not metered */
+    MIMEI_STORE_GUEST, /* a guest within the quota: store, and count the bytes */
+    MIMEI_STORE_CLOSED, /* a guest (or anonymous: who is "") on a node without guest storage */
+    MIMEI_STORE_FULL    /* a guest over its quota or over the total: err has the figures */
+};
+
+/* May `who` store `bytes` more? One of enum mimei_store; err says why when
+ * the answer is CLOSED or FULL. */
+int mimei_may_store(const char *who, const char *owner_id, const json_t *grants, const mimei_quota *quota,
+                    const mimei_usage *used, uint64_t bytes, char *err, size_t errlen);
 
 #endif

@@ -86,7 +86,9 @@ int bs_put(blockstore *bs, MDB_txn *txn, const cid *c, const void *block, size_t
         return -1;
     uint8_t mh[MH_LEN];
     cid_multihash(c, mh);
-    MDB_val k = {MH_LEN, mh}, v = {BLOCK_TIME_LEN + len, NULL};
+    MDB_val k = {MH_LEN, mh}, v = {BLOCK_TIME_LEN + len, NULL}, old;
+    if (mdb_get(txn, bs->blocks, &k, &old) != 0)
+        bs->put_bytes += len;
     int rc = mdb_put(txn, bs->blocks, &k, &v, MDB_RESERVE);
     int ret = 0;
     if (rc == 0) {
@@ -102,6 +104,12 @@ int bs_put(blockstore *bs, MDB_txn *txn, const cid *c, const void *block, size_t
         ret = ERR("storing block %s: %s", text, mdb_strerror(rc));
     }
     return finish(txn, own, ret, err, errlen);
+}
+
+uint64_t bs_put_bytes(blockstore *bs, MDB_txn *txn)
+{
+    (void)txn; /* only the write transaction's holder may ask */
+    return bs->put_bytes;
 }
 
 int bs_get(blockstore *bs, MDB_txn *txn, const cid *c, const uint8_t **block, size_t *len, char *err, size_t errlen)

@@ -463,3 +463,34 @@ int refs_list(blockstore *bs, MDB_txn *txn, const char *mid, int (*fn)(void *arg
     mdb_cursor_close(cur);
     return n;
 }
+
+/* --- dropping a MiMei ------------------------------------------------------ */
+
+/* Deletes every key of dbi that starts with mid. */
+static int drop_prefix(MDB_txn *txn, MDB_dbi dbi, const char *mid)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc)
+        return rc;
+    for (;;) { /* seek again after each delete: no cursor-after-delete subtleties */
+        MDB_val k = {MID_LEN, (void *)mid}, v;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc || k.mv_size < MID_LEN || memcmp(k.mv_data, mid, MID_LEN))
+            break;
+        if ((rc = mdb_cursor_del(cur, 0)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int files_drop(blockstore *bs, MDB_txn *txn, const char *mid, char *err, size_t errlen)
+{
+    if (!mid_ok(mid))
+        return ERR("a MiMei ID has 27 characters");
+    int rc = drop_prefix(txn, bs->files, mid);
+    if (!rc)
+        rc = drop_prefix(txn, bs->refs, mid);
+    return rc ? ERR("dropping the versions of %s: %s", mid, mdb_strerror(rc)) : 0;
+}

@@ -17,6 +17,9 @@
 struct blockstore {
     MDB_env *env;
     MDB_dbi blocks, pins, files, refs, hidden;
+    /* bytes of new blocks bs_put stored, ever: LMDB lets one write
+     * transaction run at a time, so its writer alone changes and reads it */
+    uint64_t put_bytes;
 };
 
 #endif

@@ -197,6 +197,10 @@ int bs_commit(MDB_txn *txn, char *err, size_t errlen); /* aborts on failure */
 /* Stores a block (its write time too, for gc). The caller has checked that
  * block hashes to c. */
 int bs_put(blockstore *bs, MDB_txn *txn, const cid *c, const void *block, size_t len, char *err, size_t errlen);
+/* Bytes of new blocks (not stored before) bs_put has stored so far: the
+ * figure after the writes of write transaction txn minus the figure before
+ * them is what txn added (a guest's quota counts it). */
+uint64_t bs_put_bytes(blockstore *bs, MDB_txn *txn);
 /* 1 and *block, *len (pointing into the map, valid until txn ends) when
  * present and its bytes hash to c; 0 when absent; -1 when the stored bytes
  * do not match (corruption: err says so). */
@@ -278,6 +282,10 @@ int files_backup(blockstore *bs, MDB_txn *txn, const char *mid, uint32_t *ver, c
 /* Calls fn for cur (ver 0) then each version in order. */
 int files_versions(blockstore *bs, MDB_txn *txn, const char *mid, int (*fn)(void *arg, uint32_t ver, const cid *c),
                    void *arg);
+
+/* Forgets mid's versions (cur included) and its references to other MiMei,
+ * so that gc frees the blocks nothing else holds. */
+int files_drop(blockstore *bs, MDB_txn *txn, const char *mid, char *err, size_t errlen);
 
 /* Edits of a UnixFS directory tree; each returns the new root (blocks of
  * the changed path are written in txn, with root's CID version). Missing

@@ -333,8 +333,15 @@ describe("RESP: MiMei databases, versions and rights", function()
     out = t.redis_cli(port, lines("AUTH " .. token, "SELECT " .. mid, "MULTI", "SET owned no", "EXEC", "GET owned"))
     assert.are.equal("OK\nOK\nOK\n(error) NOPERM this connection may not write to " .. mid .. "\n"
       .. "(error) EXECABORT Transaction discarded because of previous errors.\n\"yes\"\n", out)
-    -- the other key writes to its own MiMei
+    -- a key nobody granted stores nothing, not even a MiMei of its own
+    -- (issue 10: strangers store nothing unless the owner says so) ...
     local r = t.leither("mimei", "create", "-t", "db", "--home", node.home, "-k", other_key)
+    assert.are.equal(1, r.code, r.out)
+    assert.matches("NOPERM key %S+ is neither the node owner nor granted", r.err)
+    -- ... once granted, it writes to its own MiMei
+    local other_id = t.decode(t.leither("lpki", "show", other_key, "--json").out).ID
+    assert.are.equal(0, t.leither("lpki", "grant", other_id, "--home", node.home).code)
+    r = t.leither("mimei", "create", "-t", "db", "--home", node.home, "-k", other_key)
     assert.are.equal(0, r.code, r.err)
     local theirs = r.out:match("mid= ([%w_%-]+)")
     out = t.redis_cli(port, lines("AUTH " .. token, "SELECT " .. theirs, "SET mine yes", "GET mine"))

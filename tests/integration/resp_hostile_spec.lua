@@ -69,7 +69,8 @@ end
 describe("RESP under attack: loopback owner", function()
   local node, dir, stranger
   setup(function()
-    node = t.start_node()
+    -- a guest quota, so that the stranger's key may own a database of its own
+    node = t.start_node({ settings = { guest_quota = { per_identity_bytes = 1 << 24, total_bytes = 1 << 26 } } })
     dir = t.tmpdir()
     stranger = dir .. "/stranger.key"
     assert.are.equal(0, t.leither("lpki", "genkey", "-o", stranger).code)

@@ -9,7 +9,8 @@ import { startNode, stopNode, hasApi } from "../testing/node.mjs";
 
 let node, owner, stranger;
 before(async () => {
-  node = startNode();
+  // keys made here are guests: the node stores their MiMei within a guest quota
+  node = startNode({ guest_quota: { per_identity_bytes: 1 << 20, total_bytes: 16 << 20 } });
   owner = await Key.fromKeyFile(readFileSync(join(node.home, "keys/node.key"), "utf8"));
   stranger = await Key.generate();
 });
