@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_CMDS 1000
-
 json_t *api_reply_to_json(const redisReply *r)
 {
     switch (r->type) {
@@ -52,8 +50,8 @@ int api_db_exec(h2o_req_t *req, node *n, const char *signer)
     const char *why = NULL;
     if (!json_is_array(cmds) || ncmds == 0)
         why = "\"cmds\" must be a non-empty array of commands";
-    else if (ncmds > MAX_CMDS)
-        why = "more than 1000 commands in one request";
+    else if (ncmds > RESP_CALL_MAX_CMDS)
+        why = "more than " RESP_CALL_MAX_CMDS_TEXT " commands in one request";
     else if (mid && !json_is_string(mid))
         why = "\"mid\" must be a MiMei ID";
     resp_cmd *rc = calloc(ncmds ? ncmds : 1, sizeof *rc);

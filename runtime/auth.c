@@ -402,3 +402,19 @@ int auth_token_check(const char *token, int64_t now, char id[IDS_LID_LEN + 1], c
     json_decref(doc);
     return rc;
 }
+
+int64_t auth_token_expiry(const char *token)
+{
+    const char *dot;
+    uint8_t payload[300];
+    size_t plen;
+    if (strncmp(token, "LT1.", 4) || !(dot = strchr(token + 4, '.')) ||
+        ids_b64url_decode(payload, sizeof payload - 1, &plen, token + 4, (size_t)(dot - token - 4)))
+        return 0;
+    json_t *doc = json_loadb((const char *)payload, plen, 0, NULL);
+    json_int_t exp = 0;
+    if (!doc || json_unpack(doc, "{s:I}", "exp", &exp))
+        exp = 0;
+    json_decref(doc);
+    return exp;
+}

@@ -94,5 +94,7 @@ int auth_check(const char *value, size_t valuelen, const char *method, size_t me
 int auth_token_make(char *out, size_t cap, const ids_key *key, int64_t exp);
 /* 0 with the token's Leither ID in id, or -1 with a reason (bad, expired). */
 int auth_token_check(const char *token, int64_t now, char id[IDS_LID_LEN + 1], char *err, size_t errlen);
+/* The "exp" (unix seconds) of a token auth_token_check accepted; 0 if none. */
+int64_t auth_token_expiry(const char *token);
 
 #endif

@@ -64,11 +64,9 @@ static int on_auth(void *arg, db_client *c, const char *user, const char *token,
         return -1;
     }
     db_client_set_user(c, id);
-    int may_read, may_write; /* a connection starts in the default database */
-    default_rights(n, c, id, &may_read, &may_write);
-    db_client_set_may_read(c, may_read);
-    db_client_set_may_write(c, may_write);
-    return 0;
+    db_client_set_owner(c, !strcmp(id, n->id));
+    db_client_set_auth_expiry(c, auth_token_expiry(token) * 1000); /* closed then, if still open */
+    return 0; /* the db module then selects again: the hook below decides the rights */
 }
 
 static int on_select(void *arg, db_client *c, const char *target, uint32_t *dbno, uint32_t *version, int *may_write,

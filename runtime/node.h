@@ -88,6 +88,12 @@ struct redisReply;
  * reply (the SELECT was refused, a command needs a connection of its own,
  * EXECABORT). The caller frees it with freeReplyObject. */
 struct redisReply *resp_call(struct resp_server *srv, const resp_batch *b);
+/* Limits of one call: commands, work (elements the commands visit; see
+ * db_work) and bytes of replies. Past them the call answers an error. */
+#define RESP_CALL_MAX_CMDS 1000
+#define RESP_CALL_MAX_CMDS_TEXT "1000"
+#define RESP_CALL_MAX_WORK 1000000
+#define RESP_CALL_MAX_REPLY (16 << 20)
 /* dbhooks.c: AUTH, SELECT and MM.CREATE decisions; the default database. */
 void dbhooks_install(node *n);
 

@@ -27,7 +27,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define READ_PAUSE_BYTES (1 << 20) /* stop reading while this much output waits */
+/* Bounded work per client. A connection whose replies wait unread stops
+ * being read; one that ran a turn's worth of commands lets the others go
+ * first; bytes that belong to no request yet are held only up to a point.
+ * Nothing runs commands from inside a write callback: a connection that may
+ * go on is put on the ready list, which the loop serves between events. */
+#define READ_PAUSE_BYTES (1 << 20)      /* stop running commands while this much output waits */
+#define HOLD_INPUT_BYTES (64 << 10)     /* complete requests read ahead while we cannot run them */
+#define PREAUTH_MAX_BYTES (64 << 10)    /* a request, or waiting output, before AUTH */
+#define TURN_MAX_WORK 4096              /* commands (and elements they visit) per turn */
+#define PREAUTH_TOO_BIG "request too big for a client that has not authenticated (AUTH first)"
 
 typedef struct conn {
     struct resp_server *srv;
@@ -37,8 +46,8 @@ typedef struct conn {
     resp_scan scan;
     char *out;          /* the output being written */
     size_t outlen;
-    int writing, paused, closing, dirty, has_input;
-    struct conn *next_dirty;
+    int writing, paused, closing, dirty, ready;
+    struct conn *next_dirty, *next_ready;
 } conn;
 
 struct resp_server {
@@ -50,6 +59,7 @@ struct resp_server {
     int wake[2];
     int require_auth;
     conn *dirty; /* connections that ran commands this iteration */
+    conn *ready; /* connections with requests to run when the loop gets to them */
     /* batches from other threads (resp_call): queued under the lock, run by
      * on_wake, answered after the iteration's commit */
     pthread_mutex_t jobs_lock;
@@ -61,7 +71,7 @@ struct job {
     db_client *client;
     char *out;
     size_t outlen;
-    int done;
+    int done, over_budget, overflowed;
     pthread_cond_t cond;
     struct job *next;
 };
@@ -69,8 +79,9 @@ struct job {
 /* --- output ------------------------------------------------------------- */
 
 static void close_conn(conn *cn);
-static void flush(conn *cn);
+static int flush(conn *cn);
 static void process(conn *cn);
+static void on_read(h2o_socket_t *sock, const char *err);
 
 static void on_written(h2o_socket_t *sock, const char *err)
 {
@@ -85,22 +96,34 @@ static void on_written(h2o_socket_t *sock, const char *err)
     flush(cn);
 }
 
-static void flush(conn *cn)
+/* Puts a connection on the ready list: the loop runs its requests after
+ * the current events (never from inside a callback of its socket). */
+static void schedule(conn *cn)
+{
+    if (cn->ready)
+        return;
+    cn->ready = 1;
+    cn->next_ready = cn->srv->ready;
+    cn->srv->ready = cn;
+}
+
+/* Writes what may be written. Returns 0 when the connection was closed. */
+static int flush(conn *cn)
 {
     if (cn->writing)
-        return;
+        return 1;
     size_t len;
     const char *data = db_output(cn->client, &len);
     if (len == 0) {
         if ((cn->closing || db_client_closing(cn->client)) && db_output_size(cn->client) == 0) {
             close_conn(cn);
-            return;
+            return 0;
         }
-        if (cn->paused) { /* the client may send again */
+        if (cn->paused) { /* drained: it may run what it sent meanwhile */
             cn->paused = 0;
-            process(cn);
+            schedule(cn);
         }
-        return;
+        return 1;
     }
     cn->out = malloc(len);
     memcpy(cn->out, data, len);
@@ -109,6 +132,7 @@ static void flush(conn *cn)
     cn->writing = 1;
     h2o_iovec_t buf = h2o_iovec_init(cn->out, len);
     h2o_socket_write(cn->sock, &buf, 1, on_written);
+    return 1;
 }
 
 static void mark_dirty(conn *cn)
@@ -122,11 +146,19 @@ static void mark_dirty(conn *cn)
 
 /* --- input -------------------------------------------------------------- */
 
+static void set_reading(conn *cn, int on)
+{
+    if (on && !h2o_socket_is_reading(cn->sock))
+        h2o_socket_read_start(cn->sock, on_read);
+    else if (!on && h2o_socket_is_reading(cn->sock))
+        h2o_socket_read_stop(cn->sock);
+}
+
 static void protocol_error(conn *cn, const char *what)
 {
     db_protocol_error(cn->client, what);
     cn->closing = 1;
-    h2o_socket_read_stop(cn->sock);
+    set_reading(cn, 0);
     mark_dirty(cn);
 }
 
@@ -137,20 +169,38 @@ static void run(conn *cn, resp_request *r)
     mark_dirty(cn);
 }
 
-/* Runs every complete request in the input, until blocked or paused. */
+/* Runs complete requests of the input until it needs more bytes, or the
+ * client is blocked, its output waits unread, or its turn is over. Then
+ * reads on only as far as memory allows: the rest of an incomplete request
+ * (a little of it before AUTH), or a little ahead, which also shows a
+ * client that left. */
 static void process(conn *cn)
 {
+    int need_bytes = 0;
+    int authed = db_client_authenticated(cn->client);
+    size_t pause_at = authed ? READ_PAUSE_BYTES : PREAUTH_MAX_BYTES;
+    db_client_turn_start(cn->client);
     while (!cn->closing && !db_client_closing(cn->client) && !db_client_blocked(cn->client) && !cn->paused) {
+        if (db_client_turn_work(cn->client) >= TURN_MAX_WORK) { /* the others first */
+            schedule(cn);
+            break;
+        }
         h2o_buffer_t *in = cn->sock->input;
         size_t max_bulk = db_proto_max_bulk_len(cn->srv->db); /* CONFIG SET may have changed it */
         size_t used = 0;
         const char *error = NULL;
         int kind = resp_next(&cn->scan, in->bytes, in->size, max_bulk, &used, &error);
-        if (kind == RESP_MORE)
+        if (kind == RESP_MORE) {
+            need_bytes = 1;
             break;
+        }
         if (kind == RESP_ERROR) {
             protocol_error(cn, error);
-            break;
+            return;
+        }
+        if (!authed && used > PREAUTH_MAX_BYTES) {
+            protocol_error(cn, PREAUTH_TOO_BIG);
+            return;
         }
         resp_request r = {0};
         int bad = 0;
@@ -164,13 +214,22 @@ static void process(conn *cn)
         else
             run(cn, &r);
         resp_request_free(&r);
+        authed = db_client_authenticated(cn->client); /* AUTH may have run */
+        pause_at = authed ? READ_PAUSE_BYTES : PREAUTH_MAX_BYTES;
         /* back-pressure: a client that reads nothing cannot grow our memory */
-        if (db_output_size(cn->client) > READ_PAUSE_BYTES) {
+        if (db_output_size(cn->client) > pause_at)
             cn->paused = 1;
-            h2o_socket_read_stop(cn->sock);
-            break;
-        }
     }
+    if (cn->closing || db_client_closing(cn->client)) {
+        set_reading(cn, 0);
+        return;
+    }
+    size_t held = cn->sock->input->size;
+    if (need_bytes && !authed && held > PREAUTH_MAX_BYTES) {
+        protocol_error(cn, PREAUTH_TOO_BIG);
+        return;
+    }
+    set_reading(cn, need_bytes || held < HOLD_INPUT_BYTES);
 }
 
 static void on_read(h2o_socket_t *sock, const char *err)
@@ -183,15 +242,20 @@ static void on_read(h2o_socket_t *sock, const char *err)
     process(cn);
 }
 
+static void unlink_conn(conn **list, conn *cn, int next_ready)
+{
+    while (*list && *list != cn)
+        list = next_ready ? &(*list)->next_ready : &(*list)->next_dirty;
+    if (*list)
+        *list = next_ready ? cn->next_ready : cn->next_dirty;
+}
+
 static void close_conn(conn *cn)
 {
-    if (cn->dirty) { /* unlink from the dirty list first */
-        conn **p = &cn->srv->dirty;
-        while (*p && *p != cn)
-            p = &(*p)->next_dirty;
-        if (*p)
-            *p = cn->next_dirty;
-    }
+    if (cn->dirty)
+        unlink_conn(&cn->srv->dirty, cn, 0);
+    if (cn->ready)
+        unlink_conn(&cn->srv->ready, cn, 1);
     db_client_free(cn->client);
     resp_reader_free(cn->reader);
     h2o_socket_close(cn->sock);
@@ -262,14 +326,18 @@ static void start_job(struct resp_server *srv, struct job *j)
         return; /* SELECT's error is the answer */
     if (b->read_only)
         db_client_set_may_write(c, 0);
+    /* one call is one turn: bounded work and replies, so that a call
+     * cannot hold the loop (and every other client) for long */
+    db_client_set_limits(c, RESP_CALL_MAX_WORK, RESP_CALL_MAX_REPLY);
+    db_client_turn_start(c);
     if (b->multi)
         exec_words(c, "MULTI", NULL);
-    for (int i = 0; i < b->ncmds; i++) {
+    for (int i = 0; i < b->ncmds && !db_client_over_budget(c) && !db_client_overflowed(c); i++) {
         const resp_cmd *cmd = &b->cmds[i];
         exec_argv(c, cmd->argc, cmd->argv, cmd->lens);
     }
-    if (b->multi)
-        exec_words(c, "EXEC", NULL);
+    if (b->multi && !db_client_over_budget(c) && !db_client_overflowed(c))
+        exec_words(c, "EXEC", NULL); /* else the queued commands are dropped with the client */
 }
 
 static void on_wake(h2o_socket_t *sock, const char *err)
@@ -301,6 +369,8 @@ static void finish_jobs(struct resp_server *srv)
         j->out = malloc(len + 1);
         memcpy(j->out, data, len);
         j->outlen = len;
+        j->over_budget = db_client_over_budget(j->client);
+        j->overflowed = db_client_overflowed(j->client);
         db_client_free(j->client);
         pthread_mutex_lock(&srv->jobs_lock);
         j->done = 1;
@@ -323,8 +393,21 @@ static void end_of_iteration(struct resp_server *srv)
     db_client *c;
     while ((c = db_next_woken(srv->db))) {
         conn *cn = db_client_io(c);
-        flush(cn);
-        process(cn); /* what it sent while blocked */
+        if (cn && flush(cn))
+            schedule(cn); /* what it sent while blocked */
+    }
+}
+
+/* Runs the requests of connections that may go on (see schedule). */
+static void run_ready(struct resp_server *srv)
+{
+    conn *list = srv->ready;
+    srv->ready = NULL;
+    while (list) {
+        conn *cn = list;
+        list = cn->next_ready;
+        cn->ready = 0;
+        process(cn);
     }
 }
 
@@ -333,12 +416,13 @@ static void *resp_main(void *arg)
     struct resp_server *srv = arg;
     uint64_t last_tick = h2o_now(srv->loop);
     while (!srv->n->stopping) {
-        h2o_evloop_run(srv->loop, srv->dirty ? 0 : 100);
+        h2o_evloop_run(srv->loop, srv->dirty || srv->ready ? 0 : 100);
         uint64_t now = h2o_now(srv->loop);
         if (now - last_tick >= 100) {
             db_tick(srv->db);
             last_tick = now;
         }
+        run_ready(srv);
         end_of_iteration(srv);
     }
     end_of_iteration(srv);
@@ -453,6 +537,8 @@ static redisReply *array_reply(size_t n)
 redisReply *resp_call(struct resp_server *srv, const resp_batch *b)
 {
     char name[64];
+    if (b->ncmds > RESP_CALL_MAX_CMDS)
+        return error_reply("ERR more than %s commands in one call", RESP_CALL_MAX_CMDS_TEXT);
     for (int i = 0; i < b->ncmds; i++) {
         const resp_cmd *cmd = &b->cmds[i];
         if (cmd->argc < 1)
@@ -476,6 +562,17 @@ redisReply *resp_call(struct resp_server *srv, const resp_batch *b)
         pthread_cond_wait(&j.cond, &srv->jobs_lock);
     pthread_mutex_unlock(&srv->jobs_lock);
     pthread_cond_destroy(&j.cond);
+
+    if (j.over_budget || j.overflowed) { /* an error, never a truncated answer */
+        free(j.out);
+        char limit[32];
+        snprintf(limit, sizeof limit, "%d", j.over_budget ? RESP_CALL_MAX_WORK : RESP_CALL_MAX_REPLY);
+        return error_reply(j.over_budget ? "ERR the call stopped after %s steps of work (entries visited; the "
+                                           "commands before the one stopped have run): read in parts (SCAN, LRANGE ...)"
+                                         : "ERR the call stopped: its replies would pass %s bytes (the commands before "
+                                           "the one stopped have run): ask for less per call",
+                           limit);
+    }
 
     /* SELECT's reply, then MULTI's and a QUEUED per command, then EXEC's */
     redisReader *rd = redisReaderCreate();

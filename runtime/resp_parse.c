@@ -174,6 +174,33 @@ int resp_build(void *reader, const char *buf, size_t len, resp_request *out)
     return 0;
 }
 
+/* The end of the inline argument starting at p[i]: where a blank outside
+ * quotes is (or n), or -1 on unbalanced quotes. Nothing is copied. */
+static long inline_arg_end(const char *p, size_t n, size_t i)
+{
+    char quote = 0;
+    for (; i < n; i++) {
+        char ch = p[i];
+        if (quote) {
+            if (ch == '\\' && quote == '"' && i + 1 < n) {
+                i++;
+            } else if (ch == quote) {
+                quote = 0;
+                if (i + 1 < n && p[i + 1] != ' ' && p[i + 1] != '\t' && p[i + 1] != '\r')
+                    return -1; /* a closing quote must end the argument */
+            }
+        } else if (ch == '"' || ch == '\'') {
+            quote = ch;
+        } else if (ch == ' ' || ch == '\t' || ch == '\r') {
+            break;
+        }
+    }
+    return quote ? -1 : (long)i;
+}
+
+/* Each argument is measured first and copied once into a buffer of its own
+ * size: the copies of a line take about the line's size, whatever the
+ * number of arguments. */
 int resp_split_inline(const char *p, size_t n, resp_request *r)
 {
     memset(r, 0, sizeof *r);
@@ -183,10 +210,15 @@ int resp_split_inline(const char *p, size_t n, resp_request *r)
             i++;
         if (i >= n)
             return 0;
-        char *arg = malloc(n - i + 1);
+        long end = inline_arg_end(p, n, i);
+        if (end < 0) {
+            resp_request_free(r);
+            return -1;
+        }
+        char *arg = malloc((size_t)end - i + 1);
         size_t len = 0;
         char quote = 0;
-        for (; i < n; i++) {
+        for (; i < (size_t)end; i++) {
             char ch = p[i];
             if (quote) {
                 if (ch == '\\' && quote == '"' && i + 1 < n) {
@@ -194,24 +226,14 @@ int resp_split_inline(const char *p, size_t n, resp_request *r)
                     arg[len++] = e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e;
                 } else if (ch == quote) {
                     quote = 0;
-                    if (i + 1 < n && p[i + 1] != ' ' && p[i + 1] != '\t' && p[i + 1] != '\r') {
-                        free(arg);
-                        return -1; /* a closing quote must end the argument */
-                    }
                 } else {
                     arg[len++] = ch;
                 }
             } else if (ch == '"' || ch == '\'') {
                 quote = ch;
-            } else if (ch == ' ' || ch == '\t' || ch == '\r') {
-                break;
             } else {
                 arg[len++] = ch;
             }
-        }
-        if (quote) {
-            free(arg);
-            return -1;
         }
         if (r->argc == r->cap) {
             r->cap = r->cap ? 2 * r->cap : 8;

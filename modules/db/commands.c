@@ -138,6 +138,21 @@ void db_close(db *d)
 void db_set_default(db *d, uint32_t dbno) { d->default_dbno = dbno; }
 void db_set_hooks(db *d, const db_hooks *hooks) { d->hooks = *hooks; }
 void db_client_require_auth(db_client *c) { c->flags &= ~DB_CLIENT_OWNER; }
+int db_client_authenticated(const db_client *c) { return (c->flags & DB_CLIENT_OWNER) || c->user_ok; }
+void db_client_set_owner(db_client *c, int owner)
+{
+    c->flags = owner ? c->flags | DB_CLIENT_OWNER : c->flags & ~DB_CLIENT_OWNER;
+}
+void db_client_set_auth_expiry(db_client *c, int64_t expires_ms) { c->auth_expires_ms = expires_ms; }
+void db_client_turn_start(db_client *c) { c->turn_steps = 0; }
+uint64_t db_client_turn_work(const db_client *c) { return c->turn_steps; }
+void db_client_set_limits(db_client *c, uint64_t max_steps, size_t max_output)
+{
+    c->turn_limit = max_steps;
+    c->output_limit = max_output;
+}
+int db_client_over_budget(const db_client *c) { return c->over_budget; }
+int db_client_overflowed(const db_client *c) { return (c->flags & DB_CLIENT_OVERFLOW) != 0; }
 const char *db_client_user(const db_client *c) { return c->user; }
 size_t db_proto_max_bulk_len(const db *d) { return d->proto_max_bulk_len; }
 size_t db_client_output_limit(const db *d) { return d->output_limit; }
@@ -160,8 +175,7 @@ db_client *db_client_new(db *d, void *io)
     c->read_epoch = UINT32_MAX;
     c->batch_cmds = -1;
     c->flags = DB_CLIENT_OWNER; /* the runtime narrows this when AUTH is required */
-    c->may_write = 1;
-    c->may_read = 1;
+    c->may_write = c->may_read = 1;
     c->created_ms = c->last_ms = now_ms();
     c->next = d->clients;
     if (d->clients)
@@ -316,6 +330,18 @@ int db_commit(db *d)
     return failed ? -1 : 0;
 }
 
+/* Tokens expire on open connections too: such a client is closed (its
+ * pending replies are written first). */
+static void close_expired(db *d, int64_t now)
+{
+    for (db_client *c = d->clients; c; c = c->next)
+        if (c->user_ok && c->auth_expires_ms && c->auth_expires_ms <= now && !(c->flags & DB_CLIENT_CLOSE)) {
+            c->flags |= DB_CLIENT_CLOSE;
+            if (c->io)
+                db_wake(c);
+        }
+}
+
 void db_tick(db *d)
 {
     static db_client sys; /* the node itself, for expiry */
@@ -326,6 +352,7 @@ void db_tick(db *d)
         db_expire_due(&sys, 200);
         db_block_timeouts(d, sys.now_ms);
     }
+    close_expired(d, now_ms());
     /* sys is not a real client: take it out of the batch list */
     for (size_t i = 0; i < d->nbatch; i++)
         if (d->batch[i] == &sys)
@@ -353,6 +380,39 @@ static void unknown_command(db_client *c)
     db_buf_free(&msg);
 }
 
+int db_work(db_client *c, uint64_t steps)
+{
+    c->cmd_steps += steps;
+    c->turn_steps += steps;
+    if (c->stopped)
+        return 1;
+    if (c->cmd_steps <= DB_COMMAND_MAX_STEPS && (!c->turn_limit || c->turn_steps <= c->turn_limit))
+        return 0;
+    if (!c->cmd || (c->cmd->flags & CMD_WRITE))
+        return 0; /* a write is not stopped halfway: its work is bounded by what was written before */
+    c->stopped = c->over_budget = 1;
+    return 1;
+}
+
+static uint64_t work_left(const db_client *c)
+{
+    uint64_t left = c->cmd_steps < DB_COMMAND_MAX_STEPS ? DB_COMMAND_MAX_STEPS - c->cmd_steps : 0;
+    if (c->turn_limit) {
+        uint64_t turn = c->turn_steps < c->turn_limit ? c->turn_limit - c->turn_steps : 0;
+        left = turn < left ? turn : left;
+    }
+    return left;
+}
+
+int db_glob(db_client *c, const char *pat, size_t patlen, const void *s, size_t slen)
+{
+    uint64_t tests = 0;
+    int m = glob_match_within(pat, patlen, s, slen, 0, (work_left(c) + 1) * DB_GLOB_TESTS_PER_STEP, &tests);
+    if (db_work(c, tests / DB_GLOB_TESTS_PER_STEP + (m < 0)))
+        return 0;
+    return m == 1;
+}
+
 /* The store hook's word on a write: 0 to go on, -1 after replying why not. */
 static int store_allowed(db_client *c)
 {
@@ -371,10 +431,42 @@ void db_call(db_client *c, const struct db_command *cmd)
     if ((cmd->flags & CMD_WRITE) && !c->readonly && c->db->hooks.store && store_allowed(c) != 0)
         return;
     c->cmd = cmd;
+    c->cmd_steps = 0;
+    c->stopped = 0;
+    size_t start = c->out.len;
     if (!c->readonly)
         c->write_epoch = db_epoch(c, c->dbno);
     cmd->proc(c);
     c->db->stat_commands++;
+    if (c->stopped && !(c->flags & DB_CLIENT_OVERFLOW)) { /* its partial reply goes: an error says why */
+        c->out.len = start;
+        reply_errorf(c, "ERR %s stopped after %d steps of work%s (entries visited): read big keys and keyspaces "
+                        "in parts with SCAN, SSCAN, HSCAN, ZSCAN, LRANGE or ZRANGE ... LIMIT",
+                     cmd->name, c->turn_limit && c->turn_steps > c->turn_limit ? (int)c->turn_limit : DB_COMMAND_MAX_STEPS,
+                     c->turn_limit && c->turn_steps > c->turn_limit ? " in one call" : "");
+    }
+    c->stopped = 0;
+}
+
+/* Whether the connection's rights refuse cmd on the selected database: the
+ * error is replied and its kind returned, else NULL. One rule for commands
+ * run at once and for those EXEC runs (a queued SELECT changes rights). */
+const char *db_denied(db_client *c, const struct db_command *cmd)
+{
+    const char *where = c->mid[0] ? c->mid : "this database";
+    if ((cmd->flags & CMD_WRITE) && c->readonly) {
+        reply_error(c, "READONLY You can't write against a read only version (SELECT MID@N).");
+        return "readonly";
+    }
+    if ((cmd->flags & CMD_WRITE) && !c->may_write) {
+        reply_errorf(c, "NOPERM this connection may not write to %s", where);
+        return "noperm";
+    }
+    if ((cmd->flags & (CMD_READONLY | CMD_WRITE)) && !c->may_read) {
+        reply_errorf(c, "NOPERM this connection may not read %s", where);
+        return "noperm";
+    }
+    return NULL;
 }
 
 void db_exec(db_client *c, int argc, const char **argv, const size_t *argvlen)
@@ -386,6 +478,7 @@ void db_exec(db_client *c, int argc, const char **argv, const size_t *argvlen)
         return;
     int joined = db_batch_join(c);
     c->batch_cmds++;
+    c->turn_steps++;
     c->last_ms = c->now_ms;
     if (joined < 0) {
         reply_error(c, c->db->batch_error);
@@ -411,17 +504,7 @@ void db_exec(db_client *c, int argc, const char **argv, const size_t *argvlen)
         return;
     }
     /* rights first, also for commands MULTI queues: EXEC would run them */
-    const char *denied = NULL;
-    if ((cmd->flags & CMD_WRITE) && c->readonly) {
-        reply_error(c, "READONLY You can't write against a read only version (SELECT MID@N).");
-        denied = "readonly";
-    } else if ((cmd->flags & (CMD_READONLY | CMD_WRITE)) && !c->may_read) {
-        reply_errorf(c, "NOPERM this connection may not read %s", c->mid[0] ? c->mid : "this database");
-        denied = "noperm";
-    } else if ((cmd->flags & CMD_WRITE) && !c->may_write) {
-        reply_errorf(c, "NOPERM this connection may not write to %s", c->mid[0] ? c->mid : "this database");
-        denied = "noperm";
-    }
+    const char *denied = db_denied(c, cmd);
     if (denied) {
         if (c->flags & DB_CLIENT_MULTI)
             c->flags |= DB_CLIENT_DIRTY_EXEC;

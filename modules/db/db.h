@@ -150,6 +150,29 @@ const char *db_client_user(const db_client *c);
 /* The MiMei ID of the database the client has selected ("" the default). */
 const char *db_client_selected(const db_client *c);
 
+/* Nonzero once the client may run commands: the loopback owner, or AUTH
+ * succeeded. */
+int db_client_authenticated(const db_client *c);
+/* Whether the client acts as the node owner (CONFIG SET, CLIENT LIST/KILL). */
+void db_client_set_owner(db_client *c, int owner);
+/* The authenticating token's expiry (unix ms; 0 never): the connection is
+ * closed when it passes (db_tick). */
+void db_client_set_auth_expiry(db_client *c, int64_t expires_ms);
+
+/* Work per turn: the runtime starts a turn before it feeds a client a run
+ * of commands, and may look at how much work the turn did so far (one step
+ * per command and per element visited) to let other clients go first. */
+void db_client_turn_start(db_client *c);
+uint64_t db_client_turn_work(const db_client *c);
+/* For embedded callers (resp_call): at most max_steps of work in the turn
+ * (later reading commands fail) and max_output bytes of replies (then
+ * nothing more is added). */
+void db_client_set_limits(db_client *c, uint64_t max_steps, size_t max_output);
+/* Nonzero when a command went over its work budget / the output over its
+ * limit. */
+int db_client_over_budget(const db_client *c);
+int db_client_overflowed(const db_client *c);
+
 /* Limits, as Redis names them (CONFIG GET/SET proto-max-bulk-len, ...). */
 size_t db_proto_max_bulk_len(const db *db);
 size_t db_client_output_limit(const db *db);

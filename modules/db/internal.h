@@ -128,7 +128,13 @@ struct db_client {
     int user_ok;   /* AUTH succeeded */
     char user[64]; /* who AUTH said */
     int may_write; /* rights on the selected database allow writes */
-    int may_read;  /* ... and reads (the select hook may say no for the default) */
+    int may_read;  /* ... and reads (0 when even SELECT 0 was refused) */
+    int64_t auth_expires_ms; /* when the AUTH token expires (0: never) */
+    /* work (see db_work): steps of the running command, of the turn */
+    uint64_t cmd_steps, turn_steps, turn_limit; /* turn_limit 0: none */
+    int stopped;     /* the running command went over its budget */
+    int over_budget; /* some command of this client did */
+    size_t output_limit; /* 0: the db's */
     int64_t created_ms, last_ms;
     struct db_client *next, *prev; /* all clients */
 };
@@ -140,6 +146,19 @@ struct db_client {
 #define DB_CLIENT_BLOCKED 16
 #define DB_CLIENT_OWNER 32     /* authenticated as the node owner */
 #define DB_CLIENT_OVERFLOW 64  /* its output passed the limit: closing */
+
+/* Work: every entry a command visits in the store (about two per element)
+ * and every 8 tests of a glob pattern count one step (each about 0.2 us).
+ * A command that reads (not one that writes: it cannot stop halfway) is
+ * stopped with an error past this many steps (some 0.4 s), so one client
+ * cannot hold the database thread, and every other client, for long. */
+#define DB_COMMAND_MAX_STEPS 2000000
+#define DB_GLOB_TESTS_PER_STEP 8
+/* Counts steps of work for the running command; nonzero when it must stop
+ * (iterators then end early; db_call replaces its reply with an error). */
+int db_work(db_client *c, uint64_t steps);
+/* glob_match for a command (KEYS, SCAN MATCH), its tests counted as work. */
+int db_glob(db_client *c, const char *pat, size_t patlen, const void *s, size_t slen);
 
 /* --- the command table --------------------------------------------------- */
 
@@ -217,6 +236,10 @@ int format_double(char *buf, size_t cap, double d);
 int format_long_double(char *buf, size_t cap, long double d);
 /* Redis's glob-style pattern match (KEYS, SCAN MATCH): * ? [a-z] [^x] \x */
 int glob_match(const char *pat, size_t patlen, const char *s, size_t slen, int nocase);
+/* The same, giving up after budget element tests: 1 match, 0 not, -1 gave
+ * up. The tests made are added to *work (may be NULL). */
+int glob_match_within(const char *pat, size_t patlen, const char *s, size_t slen, int nocase, uint64_t budget,
+                      uint64_t *work);
 
 /* --- the keyspace (store.c) ----------------------------------------------- */
 
@@ -292,6 +315,9 @@ int db_expire_due(db_client *c, int max);
 const struct db_command *db_find_command(const char *name, size_t len);
 size_t db_command_count(void);
 const struct db_command *db_command_at(size_t i);
+/* Replies the error and returns its kind ("readonly", "noperm") when the
+ * connection's rights refuse cmd on the selected database, else NULL. */
+const char *db_denied(db_client *c, const struct db_command *cmd);
 /* Runs cmd with the client's current argv (no checks). */
 void db_call(db_client *c, const struct db_command *cmd);
 int db_batch_join(db_client *c);

@@ -74,7 +74,7 @@ static void cmd_keys(db_client *c)
     size_t at = reply_defer(c);
     int all = c->argvlen[1] == 1 && c->argv[1][0] == '*';
     while (db_keys_next(c, &it, NULL, 0, &key, &keylen, &m))
-        if (all || glob_match(c->argv[1], c->argvlen[1], (const char *)key, keylen, 0)) {
+        if (all || db_glob(c, c->argv[1], c->argvlen[1], key, keylen)) {
             reply_bulk(c, key, keylen);
             n++;
         }
@@ -138,7 +138,7 @@ static void cmd_scan(db_client *c)
             break;
         }
         walked++;
-        if ((pat && !glob_match(pat, patlen, (const char *)key, keylen, 0)) || (type >= 0 && m.type != type))
+        if ((pat && !db_glob(c, pat, patlen, key, keylen)) || (type >= 0 && m.type != type))
             continue;
         uint32_t l = (uint32_t)keylen;
         db_buf_append(&found, &l, sizeof l);

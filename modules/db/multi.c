@@ -137,9 +137,8 @@ static void cmd_exec(db_client *c)
             c->argc = q->argc;
             c->argv = (const char **)q->argv;
             c->argvlen = q->argvlen;
-            if ((q->cmd->flags & CMD_WRITE) && c->readonly)
-                reply_error(c, "READONLY You can't write against a read only version (SELECT MID@N).");
-            else
+            /* rights again: a queued SELECT may have changed them */
+            if (!db_denied(c, q->cmd))
                 db_call(c, q->cmd);
         }
         c->argc = argc, c->argv = argv, c->argvlen = argvlen;

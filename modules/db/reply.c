@@ -6,9 +6,14 @@
 
 /* Past the output limit a client is closed, as Redis's
  * client-output-buffer-limit does: what it asked for is dropped. */
+static size_t output_limit(const db_client *c)
+{
+    return c->output_limit && c->output_limit < c->db->output_limit ? c->output_limit : c->db->output_limit;
+}
+
 static void raw(db_client *c, const void *p, size_t n)
 {
-    if (c->out.len + n > c->db->output_limit) {
+    if (c->out.len + n > output_limit(c)) {
         c->flags |= DB_CLIENT_CLOSE | DB_CLIENT_OVERFLOW;
         return;
     }
@@ -77,7 +82,7 @@ void reply_bulk(db_client *c, const void *p, size_t n)
 {
     char head[32];
     size_t hl = format_header(head, '$', (long long)n);
-    if (c->out.len + hl + n + 2 > c->db->output_limit) {
+    if (c->out.len + hl + n + 2 > output_limit(c)) {
         c->flags |= DB_CLIENT_CLOSE | DB_CLIENT_OVERFLOW; /* as raw() does */
         return;
     }

@@ -29,6 +29,50 @@ static void cmd_quit(db_client *c)
     c->flags |= DB_CLIENT_CLOSE;
 }
 
+/* Selects target ("0", "MID" or "MID@N") through the select hook, the one
+ * place that decides what this client may read and write there: SELECT,
+ * RESET, a SELECT queued in MULTI and a new identity (AUTH) all come here.
+ * 0, or -1 with a Redis error in err (the selection unchanged). */
+static int select_db(db_client *c, const char *target, size_t len, char *err, size_t errlen)
+{
+    char mid[64];
+    uint32_t dbno, version;
+    int may_write = 0;
+    if (len >= sizeof mid || !c->db->hooks.select) {
+        snprintf(err, errlen, "ERR DB index is out of range");
+        return -1;
+    }
+    memcpy(mid, target, len);
+    mid[len] = '\0';
+    int had_read = c->may_read;
+    c->may_read = 1; /* the hook lowers it (SELECT 0 of a default database the client may not read) */
+    if (c->db->hooks.select(c->db->hooks.arg, c, mid, &dbno, &version, &may_write, err, errlen) != 0) {
+        c->may_read = had_read;
+        return -1;
+    }
+    c->dbno = dbno;
+    c->read_epoch = version ? version : UINT32_MAX;
+    c->readonly = version != 0;
+    c->may_write = may_write && !version;
+    snprintf(c->mid, sizeof c->mid, "%s", strcmp(mid, "0") ? mid : "");
+    return 0;
+}
+
+/* The default database, with the rights the hook gives there: none, not
+ * even reading, if it refuses (without hooks, a db without a node, there is
+ * only its owner). */
+static void select_default(db_client *c)
+{
+    char err[256];
+    if (!c->db->hooks.select || select_db(c, "0", 1, err, sizeof err) != 0) {
+        c->dbno = c->db->default_dbno;
+        c->read_epoch = UINT32_MAX;
+        c->readonly = 0;
+        c->may_write = c->may_read = !c->db->hooks.select;
+        c->mid[0] = '\0';
+    }
+}
+
 static int do_auth(db_client *c, const char *user, size_t ulen, const char *token, size_t tlen)
 {
     char u[256] = "", t[1024];
@@ -46,6 +90,12 @@ static int do_auth(db_client *c, const char *user, size_t ulen, const char *toke
         return -1;
     }
     c->user_ok = 1;
+    /* a new identity: what it may do on the selected database is decided
+     * again (the default database if it may not read that one) */
+    char mid[64];
+    snprintf(mid, sizeof mid, "%s", c->mid[0] ? c->mid : "0");
+    if (select_db(c, mid, strlen(mid), err, sizeof err) != 0)
+        select_default(c);
     return 0;
 }
 
@@ -131,9 +181,61 @@ static void client_info(db_client *c, db_client *x, db_buf *b)
                   x->mid[0] ? x->mid : "default");
 }
 
+/* Admin subcommands act on the whole node: its owner's only. */
+static int owner_only(db_client *c, const char *what)
+{
+    if (c->flags & DB_CLIENT_OWNER)
+        return 0;
+    reply_errorf(c, "NOPERM this user has no permissions to run the '%s' command (the node owner's only)", what);
+    return -1;
+}
+
+/* CLIENT KILL ID id [SKIPME yes|no] ... : the number of clients closed */
+static void client_kill(db_client *c)
+{
+    long long id = -1;
+    int skipme = 1;
+    for (int i = 2; i < c->argc; i += 2) {
+        if (i + 1 >= c->argc) {
+            reply_error(c, ERR_SYNTAX);
+            return;
+        }
+        if (arg_is(c, i, "id")) {
+            if (parse_ll(c->argv[i + 1], c->argvlen[i + 1], &id) != 0 || id < 1) {
+                reply_error(c, "ERR client-id should be greater than 0");
+                return;
+            }
+        } else if (arg_is(c, i, "skipme")) {
+            if (!arg_is(c, i + 1, "yes") && !arg_is(c, i + 1, "no")) {
+                reply_error(c, ERR_SYNTAX);
+                return;
+            }
+            skipme = arg_is(c, i + 1, "yes");
+        } else {
+            reply_error(c, ERR_SYNTAX); /* only the ID filter here */
+            return;
+        }
+    }
+    long long n = 0;
+    for (db_client *x = c->db->clients; x; x = x->next)
+        if (x->io && (id < 0 || x->id == id) && !(skipme && x == c)) {
+            x->flags |= DB_CLIENT_CLOSE; /* closed once its pending replies are out */
+            if (x != c)
+                db_wake(x);
+            n++;
+        }
+    reply_int(c, n);
+}
+
 static void cmd_client(db_client *c)
 {
-    if (arg_is(c, 1, "id") && c->argc == 2) {
+    if (arg_is(c, 1, "list") && owner_only(c, "client|list"))
+        return;
+    if (arg_is(c, 1, "kill") && owner_only(c, "client|kill"))
+        return;
+    if (arg_is(c, 1, "kill") && c->argc >= 4) {
+        client_kill(c);
+    } else if (arg_is(c, 1, "id") && c->argc == 2) {
         reply_int(c, c->id);
     } else if (arg_is(c, 1, "getname") && c->argc == 2) {
         c->name[0] ? reply_bulk_cstr(c, c->name) : reply_null(c);
@@ -161,7 +263,7 @@ static void cmd_client(db_client *c)
     } else if (arg_is(c, 1, "help")) {
         reply_array(c, 4);
         reply_status(c, "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
-        reply_status(c, "ID, GETNAME, SETNAME <name>, LIST, INFO");
+        reply_status(c, "ID, GETNAME, SETNAME <name>, LIST, INFO, KILL ID <id>");
         reply_status(c, "HELP");
         reply_status(c, "    Print this help.");
     } else {
@@ -309,6 +411,10 @@ static void cmd_config(db_client *c)
             off += 4 + l;
         }
         db_buf_free(&pairs);
+    } else if ((arg_is(c, 1, "set") && owner_only(c, "config|set")) ||
+               (arg_is(c, 1, "resetstat") && owner_only(c, "config|resetstat")) ||
+               (arg_is(c, 1, "rewrite") && owner_only(c, "config|rewrite"))) {
+        return;
     } else if (arg_is(c, 1, "set") && c->argc >= 4 && c->argc % 2 == 0) {
         for (int i = 2; i < c->argc; i += 2) {
             if (arg_is(c, i, "proto-max-bulk-len")) {
@@ -400,6 +506,7 @@ static void cmd_info(db_client *c)
         while (db_keys_next(c, &it, NULL, 0, &key, &keylen, &m))
             keys++, expires += m.expire_ms != 0;
         db_iter_close(&it);
+        c->stopped = 0; /* past the work budget INFO counts only the keys it got to: a lower bound */
         db_buf_printf(&b, "# Keyspace\r\n");
         if (keys)
             db_buf_printf(&b, "db0:keys=%lld,expires=%lld,avg_ttl=0\r\n", keys, expires);
@@ -462,42 +569,23 @@ static void cmd_flushall(db_client *c)
 /* SELECT MID | MID@N | 0 (the default database) */
 static void cmd_select(db_client *c)
 {
-    char mid[64], err[256] = "ERR DB index is out of range";
-    uint32_t dbno, version;
-    int may_write;
-    if (c->argvlen[1] >= sizeof mid || !c->db->hooks.select) {
+    char err[256];
+    if (select_db(c, c->argv[1], c->argvlen[1], err, sizeof err) != 0)
         reply_error(c, err);
-        return;
-    }
-    memcpy(mid, c->argv[1], c->argvlen[1]);
-    mid[c->argvlen[1]] = '\0';
-    int had_read = c->may_read;
-    c->may_read = 1; /* the hook lowers it */
-    if (c->db->hooks.select(c->db->hooks.arg, c, mid, &dbno, &version, &may_write, err, sizeof err) != 0) {
-        c->may_read = had_read;
-        reply_error(c, err);
-        return;
-    }
-    c->dbno = dbno;
-    c->read_epoch = version ? version : UINT32_MAX;
-    c->readonly = version != 0;
-    c->may_write = may_write && !version;
-    snprintf(c->mid, sizeof c->mid, "%s", strcmp(mid, "0") ? mid : "");
-    reply_ok(c);
+    else
+        reply_ok(c);
 }
 
+/* RESET keeps who the client is (AUTH stays) but leaves everything else as
+ * a new connection has it: the default database, with the rights the hook
+ * gives this identity there. */
 static void cmd_reset(db_client *c)
 {
     db_multi_reset(c);
     db_unwatch_all(c);
     c->resp = 2;
     c->name[0] = '\0';
-    c->dbno = c->db->default_dbno;
-    c->read_epoch = UINT32_MAX;
-    c->readonly = 0;
-    c->may_write = 1;
-    c->may_read = 1;
-    c->mid[0] = '\0';
+    select_default(c);
     reply_status(c, "RESET");
 }
 

@@ -417,6 +417,8 @@ void db_iter_init(db_iter *it, db_client *c, char kind, const void *key, size_t 
 static int step(db_iter *it, MDB_val *k, MDB_val *v)
 {
     int rc;
+    if (db_work(it->c, 1))
+        return 0; /* the command is over its budget: it ends here */
     if (it->started == 0) {
         it->started = 2;
         if (it->reverse) {

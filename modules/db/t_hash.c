@@ -517,7 +517,7 @@ static void hscanCommand(db_client *c)
             next = db_cursor_put(c->db, f, fl);
             break;
         }
-        if (!pat || glob_match(pat, patlen, (const char *)f, fl, 0))
+        if (!pat || db_glob(c, pat, patlen, f, fl))
             el_add(&out, f, fl, v, vl);
         i++;
     }

@@ -1038,7 +1038,7 @@ static void sscanCommand(db_client *c)
     size_t at = reply_defer(c);
     long n = 0;
     for (size_t i = 0; i < end; i++) {
-        if (pat && !glob_match(pat, patlen, ml_ptr(&l, i), l.v[i].len, 0))
+        if (pat && !db_glob(c, pat, patlen, ml_ptr(&l, i), l.v[i].len))
             continue;
         reply_bulk(c, ml_ptr(&l, i), l.v[i].len);
         n++;

@@ -1218,14 +1218,14 @@ static void zscanCommand(db_client *c)
     }
     long n = 0;
     for (size_t i = 0; i < col.n; i++)
-        if (!pat || glob_match(pat, patlen, zcol_member(&col, i), col.v[i].len, 0)) n++;
+        if (!pat || db_glob(c, pat, patlen, zcol_member(&col, i), col.v[i].len)) n++;
     char num[32];
     reply_array(c, 2);
     snprintf(num, sizeof num, "%llu", next);
     reply_bulk_cstr(c, num);
     reply_array(c, 2 * n);
     for (size_t i = 0; i < col.n; i++) {
-        if (pat && !glob_match(pat, patlen, zcol_member(&col, i), col.v[i].len, 0)) continue;
+        if (pat && !db_glob(c, pat, patlen, zcol_member(&col, i), col.v[i].len)) continue;
         char sbuf[64];
         int len = zscan_score(sbuf, sizeof sbuf, col.v[i].score);
         reply_bulk(c, zcol_member(&col, i), col.v[i].len);

@@ -143,79 +143,95 @@ int format_long_double(char *buf, size_t cap, long double d)
 
 static int fold(int c, int nocase) { return nocase ? tolower(c) : c; }
 
-int glob_match(const char *p, size_t pl, const char *s, size_t sl, int nocase)
+/* One element of a pattern (anything but '*') against one character: a
+ * literal, '?', "\x" or a class "[...]" (an unclosed class runs to the end
+ * of the pattern, as in Redis). Its length goes to *len. */
+static int element_match(const char *p, size_t pl, unsigned char ch, int nocase, size_t *len)
 {
-    while (pl) {
-        switch (p[0]) {
-        case '*':
-            while (pl > 1 && p[1] == '*')
-                p++, pl--;
-            if (pl == 1)
-                return 1;
-            for (;;) {
-                if (glob_match(p + 1, pl - 1, s, sl, nocase))
-                    return 1;
-                if (sl == 0)
-                    return 0;
-                s++, sl--;
+    int c = fold(ch, nocase);
+    if (p[0] == '?') {
+        *len = 1;
+        return 1;
+    }
+    if (p[0] == '\\' && pl >= 2) {
+        *len = 2;
+        return fold((unsigned char)p[1], nocase) == c;
+    }
+    if (p[0] != '[') {
+        *len = 1;
+        return fold((unsigned char)p[0], nocase) == c;
+    }
+    size_t i = 1;
+    int neg = i < pl && p[i] == '^', hit = 0;
+    if (neg)
+        i++;
+    for (; i < pl && p[i] != ']'; i++) {
+        if (p[i] == '\\' && pl - i >= 2) {
+            i++;
+            hit |= fold((unsigned char)p[i], nocase) == c;
+        } else if (pl - i >= 3 && p[i + 1] == '-') {
+            int a = fold((unsigned char)p[i], nocase), b = fold((unsigned char)p[i + 2], nocase);
+            if (a > b) {
+                int t = a;
+                a = b, b = t;
             }
-        case '?':
-            if (sl == 0)
-                return 0;
-            s++, sl--;
-            break;
-        case '[': {
-            if (sl == 0)
-                return 0;
-            p++, pl--;
-            int neg = pl && p[0] == '^', hit = 0;
-            if (neg)
-                p++, pl--;
-            while (pl && p[0] != ']') {
-                if (p[0] == '\\' && pl >= 2) {
-                    p++, pl--;
-                    hit |= fold((unsigned char)p[0], nocase) == fold((unsigned char)s[0], nocase);
-                } else if (pl >= 3 && p[1] == '-') {
-                    int a = fold((unsigned char)p[0], nocase), b = fold((unsigned char)p[2], nocase);
-                    int c = fold((unsigned char)s[0], nocase);
-                    if (a > b) {
-                        int t = a;
-                        a = b, b = t;
-                    }
-                    hit |= c >= a && c <= b;
-                    p += 2, pl -= 2;
-                } else {
-                    hit |= fold((unsigned char)p[0], nocase) == fold((unsigned char)s[0], nocase);
-                }
-                p++, pl--;
-            }
-            if (pl == 0) /* no closing ']': Redis treats the end as it */
-                pl = 1, p--;
-            if (neg)
-                hit = !hit;
-            if (!hit)
-                return 0;
-            s++, sl--;
-            break;
-        }
-        case '\\':
-            if (pl >= 2)
-                p++, pl--;
-            /* fall through */
-        default:
-            if (sl == 0 || fold((unsigned char)p[0], nocase) != fold((unsigned char)s[0], nocase))
-                return 0;
-            s++, sl--;
-            break;
-        }
-        p++, pl--;
-        if (sl == 0) {
-            while (pl && p[0] == '*')
-                p++, pl--;
-            break;
+            hit |= c >= a && c <= b;
+            i += 2;
+        } else {
+            hit |= fold((unsigned char)p[i], nocase) == c;
         }
     }
-    return pl == 0 && sl == 0;
+    *len = i < pl ? i + 1 : pl;
+    return neg ? !hit : hit;
+}
+
+/* Every element but '*' matches exactly one character, so a failed match
+ * only ever needs to go back to the last star and let it swallow one more
+ * character: at most patlen * slen element tests, where the recursive
+ * matcher was exponential in the number of stars (CVE-2022-36021). */
+int glob_match_within(const char *p, size_t pl, const char *s, size_t sl, int nocase, uint64_t budget,
+                      uint64_t *work)
+{
+    size_t pi = 0, si = 0, star_p = 0, star_s = 0;
+    int starred = 0;
+    uint64_t done = 0;
+    int result = -1;
+    while (si < sl) {
+        if (++done > budget)
+            goto out;
+        if (pi < pl && p[pi] == '*') {
+            while (pi < pl && p[pi] == '*')
+                pi++;
+            if (pi == pl) {
+                result = 1;
+                goto out;
+            }
+            starred = 1, star_p = pi, star_s = si;
+            continue;
+        }
+        size_t len;
+        if (pi < pl && element_match(p + pi, pl - pi, (unsigned char)s[si], nocase, &len)) {
+            pi += len, si++;
+            continue;
+        }
+        if (!starred) {
+            result = 0;
+            goto out;
+        }
+        pi = star_p, si = ++star_s; /* the last star takes one more character */
+    }
+    while (pi < pl && p[pi] == '*')
+        pi++;
+    result = pi == pl;
+out:
+    if (work)
+        *work += done;
+    return result;
+}
+
+int glob_match(const char *p, size_t pl, const char *s, size_t sl, int nocase)
+{
+    return glob_match_within(p, pl, s, sl, nocase, UINT64_MAX, NULL) == 1;
 }
 
 int arg_is(const db_client *c, int i, const char *word)

@@ -338,10 +338,10 @@ describe("access", function()
   it("makes databases private by default, apps public unless their manifest says not", function()
     local default = t.decode(t.slurp(node.home .. "/SystemVars.json")).db_default
     assert.are.equal(403, t.curl(node.url .. "/api/v0/mimei/show?arg=" .. default).status)
-    -- a stranger's token lands in the default database and may not read it
+    -- a stranger's token lands in the default database and may neither read nor write it
     local out = t.redis_cli(node.db_port, "AUTH " .. token("stranger") .. "\nGET k\nSET k v\nSELECT 0\nGET k\n")
     assert.are.equal("OK\n(error) NOPERM this connection may not read this database\n"
-      .. "(error) NOPERM this connection may not read this database\nOK\n"
+      .. "(error) NOPERM this connection may not write to this database\nOK\n"
       .. "(error) NOPERM this connection may not read this database\n", out)
     -- a granted key may; MM.INFO of a MiMei it may not read names no record
     out = t.redis_cli(node.db_port, "AUTH " .. token("granted") .. "\nSET k v\nGET k\n")
