@@ -321,7 +321,7 @@ static apps_vm *vm_new(node *n, const char *appid, const json_t *info, const cid
     char trace[4096];
     if (sandbox_call(vm->sb, 2, 0, err, sizeof err, trace, sizeof trace) != SANDBOX_OK) {
         snprintf(vm->error, sizeof vm->error, "%s", err);
-        fprintf(stderr, "leither: app %s does not start: %s\n", appid, trace);
+        luaapi_log_trace(appid, " does not start", trace);
         sandbox_free(vm->sb);
         vm->sb = NULL;
     }
@@ -440,7 +440,11 @@ static void push_query(lua_State *L, h2o_req_t *req)
     lua_newtable(L);
     if (req->query_at == SIZE_MAX)
         return;
-    char *q = strndup(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1), *save = NULL;
+    /* the copy strtok_r cuts is a userdata: no C memory to free if a push fails */
+    size_t qlen = req->path.len - req->query_at - 1;
+    char *q = lua_newuserdatauv(L, qlen + 1, 0), *save = NULL;
+    memcpy(q, req->path.base + req->query_at + 1, qlen);
+    q[qlen] = '\0';
     for (char *pair = strtok_r(q, "&", &save); pair; pair = strtok_r(NULL, "&", &save)) {
         char *eq = strchr(pair, '=');
         if (eq)
@@ -448,9 +452,9 @@ static void push_query(lua_State *L, h2o_req_t *req)
         if (decode_pct(pair, 1) != 0 || (eq && decode_pct(eq + 1, 1) != 0))
             continue;
         lua_pushstring(L, eq ? eq + 1 : "");
-        lua_setfield(L, -2, pair);
+        lua_setfield(L, -3, pair);
     }
-    free(q);
+    lua_pop(L, 1);
 }
 
 /* The request table the router gets (lua/README.md). */
@@ -548,7 +552,7 @@ static int send_result(h2o_req_t *req, lua_State *L, const apps_vm *vm)
     if (status < 100 || status > 599)
         status = 500;
     if (lua_isstring(L, base + 3))
-        fprintf(stderr, "leither: app %s: %s\n", vm->ctx.appid, lua_tostring(L, base + 3));
+        luaapi_log_trace(vm->ctx.appid, "", lua_tostring(L, base + 3));
     req->res.status = (int)status;
     req->res.reason = api_reason((int)status);
     int has_type = 0;
@@ -591,27 +595,88 @@ static int send_result(h2o_req_t *req, lua_State *L, const apps_vm *vm)
 /* Calls app.<fn>(args...) (pushed by push_args) in the app's state. Returns
  * 1 with the response sent, 0 when the router had no match (nothing sent),
  * or sends the error. */
-static int call_router(h2o_req_t *req, apps_vm *vm, const char *fn, int nargs)
+/* A call of the router (app._dispatch or app._render). Its arguments, the
+ * lookup of the function and the checks of what it returns all run inside
+ * sandbox_call: an 8 MiB body over the app's memory limit, an `app` table
+ * with an __index that loops, or headers that are not tables end in the
+ * app's 500, never in an unprotected Lua error (a panic: the node gone). */
+typedef struct {
+    const char *fn;
+    h2o_req_t *req;
+    const apps_vm *vm;
+    const char *path;
+    void (*push_first)(lua_State *L, const void *arg); /* an argument before the request, or NULL */
+    const void *arg;
+} router_call;
+
+/* results[idx] as a string, or nil: numbers converted here, under protection */
+static void keep_string(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) == LUA_TNUMBER)
+        lua_tolstring(L, idx, NULL);
+    else if (lua_type(L, idx) != LUA_TSTRING) {
+        lua_pushnil(L);
+        lua_replace(L, idx);
+    }
+}
+
+static int router_entry(lua_State *L)
+{
+    const router_call *c = lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    if (lua_getglobal(L, "app") != LUA_TTABLE)
+        return luaL_error(L, "the app replaced its global 'app'");
+    lua_getfield(L, 1, c->fn);
+    lua_remove(L, 1);
+    int nargs = 1;
+    if (c->push_first) {
+        c->push_first(L, c->arg);
+        nargs++;
+    }
+    push_request(L, c->req, c->vm, c->path);
+    lua_call(L, nargs, 4);
+    /* status, headers ({name, value} pairs of strings), body, log */
+    keep_string(L, 3);
+    keep_string(L, 4);
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        lua_Integer n = (lua_Integer)lua_rawlen(L, 2), kept = 0;
+        lua_createtable(L, n > 64 ? 64 : (int)n, 0); /* 5 */
+        for (lua_Integer i = 1; i <= n; i++) {
+            if (lua_rawgeti(L, 2, i) == LUA_TTABLE) {
+                lua_createtable(L, 2, 0);
+                lua_rawgeti(L, -2, 1);
+                keep_string(L, -1);
+                lua_rawseti(L, -2, 1);
+                lua_rawgeti(L, -2, 2);
+                keep_string(L, -1);
+                lua_rawseti(L, -2, 2);
+                lua_rawseti(L, 5, ++kept);
+            }
+            lua_pop(L, 1);
+        }
+        lua_replace(L, 2);
+    } else {
+        lua_pushnil(L);
+        lua_replace(L, 2);
+    }
+    return 4;
+}
+
+static int call_router(h2o_req_t *req, apps_vm *vm, const router_call *call)
 {
     lua_State *L = sandbox_lua(vm->sb);
     char err[512], trace[8192];
-    int base = lua_gettop(L) - nargs;
-    lua_getglobal(L, "app");
-    if (!lua_istable(L, -1)) {
-        lua_settop(L, base);
-        return reply_json_error(req, 500, "the app replaced its global 'app'", NULL), 1;
-    }
-    lua_getfield(L, -1, fn);
-    lua_remove(L, -2);
-    lua_insert(L, base + 1);
-    enum sandbox_status st = sandbox_call(vm->sb, nargs, 4, err, sizeof err, trace, sizeof trace);
+    lua_pushcfunction(L, router_entry);
+    lua_pushlightuserdata(L, (void *)call);
+    enum sandbox_status st = sandbox_call(vm->sb, 1, 4, err, sizeof err, trace, sizeof trace);
     if (st == SANDBOX_LIMIT) {
         fprintf(stderr, "leither: app %s stopped: %s\n", vm->ctx.appid, err);
         reply_json_error(req, 500, err, limit_kind(err));
         return 1;
     }
     if (st == SANDBOX_ERROR) {
-        fprintf(stderr, "leither: app %s failed: %s\n", vm->ctx.appid, trace[0] ? trace : err);
+        luaapi_log_trace(vm->ctx.appid, " failed", trace[0] ? trace : err);
         reply_json_error(req, 500, err, NULL);
         return 1;
     }
@@ -718,10 +783,9 @@ static int on_tpt(h2o_handler_t *self, h2o_req_t *req)
         done = 1;
     } else if (vm->sb) {
         take_user(vm, reader);
-        lua_State *L = sandbox_lua(vm->sb);
         sandbox_begin(vm->sb);
-        push_request(L, req, vm, raw);
-        done = call_router(req, vm, "_dispatch", 1);
+        router_call call = {"_dispatch", req, vm, raw, NULL, NULL};
+        done = call_router(req, vm, &call);
     }
     if (!done) {
         /* static files; the server code and hidden files are not served,
@@ -743,6 +807,39 @@ static int on_tpt(h2o_handler_t *self, h2o_req_t *req)
     }
     free(path), free(raw);
     return rc;
+}
+
+/* The mimei table app.render gets (lua/README.md). */
+typedef struct {
+    const json_t *info;
+    const char *path;
+    uint32_t ver;
+    const char *cid, *type, *name;
+    uint64_t size;
+} render_args;
+
+static void push_mimei(lua_State *L, const void *arg)
+{
+    const render_args *m = arg;
+    lua_createtable(L, 0, 8);
+    lua_pushstring(L, mimei_str(m->info, "ID"));
+    lua_setfield(L, -2, "id");
+    luaapi_push_json(L, m->info);
+    lua_setfield(L, -2, "info");
+    lua_pushstring(L, m->path);
+    lua_setfield(L, -2, "path");
+    if (m->ver) {
+        lua_pushinteger(L, m->ver);
+        lua_setfield(L, -2, "ver");
+    }
+    lua_pushstring(L, m->cid);
+    lua_setfield(L, -2, "cid");
+    lua_pushlstring(L, m->type, strcspn(m->type, ";")); /* "text/plain", without "; charset=..." */
+    lua_setfield(L, -2, "type");
+    lua_pushstring(L, m->name);
+    lua_setfield(L, -2, "name");
+    lua_pushinteger(L, (lua_Integer)m->size);
+    lua_setfield(L, -2, "size");
 }
 
 int apps_render(h2o_req_t *req, node *n, const json_t *info, const char *appid, uint32_t ver, const cid *root,
@@ -774,30 +871,11 @@ int apps_render(h2o_req_t *req, node *n, const json_t *info, const char *appid, 
                                                                        : gateway_file_type(req, n, &target, st.size, name);
     if (!type)
         return api_reply_error(req, 502, "cannot read %s", path);
-    lua_State *L = sandbox_lua(vm->sb);
-    sandbox_begin(vm->sb);
-    lua_createtable(L, 0, 8); /* the mimei table (lua/README.md) */
-    lua_pushstring(L, mimei_str(info, "ID"));
-    lua_setfield(L, -2, "id");
-    luaapi_push_json(L, info);
-    lua_setfield(L, -2, "info");
-    lua_pushstring(L, path);
-    lua_setfield(L, -2, "path");
-    if (ver) {
-        lua_pushinteger(L, ver);
-        lua_setfield(L, -2, "ver");
-    }
     cid_format(&target, text);
-    lua_pushstring(L, text);
-    lua_setfield(L, -2, "cid");
-    lua_pushlstring(L, type, strcspn(type, ";")); /* "text/plain", without "; charset=..." */
-    lua_setfield(L, -2, "type");
-    lua_pushstring(L, name);
-    lua_setfield(L, -2, "name");
-    lua_pushinteger(L, (lua_Integer)st.size);
-    lua_setfield(L, -2, "size");
-    push_request(L, req, vm, path[0] ? path : "/");
-    if (!call_router(req, vm, "_render", 2))
+    render_args args = {info, path, ver, text, type, name, st.size};
+    sandbox_begin(vm->sb);
+    router_call call = {"_render", req, vm, path[0] ? path : "/", push_mimei, &args};
+    if (!call_router(req, vm, &call))
         return api_reply_error(req, 400, "app %s does not render MiMei (no app.render in its server code)", appid);
     return 0;
 }

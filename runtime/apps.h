@@ -25,6 +25,10 @@ typedef struct {
  * in a sandboxed state; ctx must outlive it. 0, or -1 with err. */
 int luaapi_open(lua_State *L, app_ctx *ctx, char *err, size_t errlen);
 
+/* Writes "leither: app APPID WHAT: text" to the log, text (an error and its
+ * traceback) escaped so that app-made text cannot start a line of its own. */
+void luaapi_log_trace(const char *appid, const char *what, const char *text);
+
 /* Lua values to and from JSON text (leither.json; the renderer's info). */
 void luaapi_push_json(lua_State *L, const json_t *v);
 

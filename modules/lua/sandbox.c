@@ -345,6 +345,8 @@ static void set_missing(lua_State *L, int t, const char *const *names, const cha
     lua_pushstring(L, prefix);
     lua_pushcclosure(L, missing_index, 2);
     lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0); /* getmetatable gives false, setmetatable refuses: nobody adds a __gc */
+    lua_setfield(L, -2, "__metatable");
     lua_setmetatable(L, t);
 }
 
@@ -1360,6 +1362,17 @@ int sandbox_spent(const sandbox *sb)
 size_t sandbox_memory(const sandbox *sb)
 {
     return sb->used;
+}
+
+size_t sandbox_memory_limit(lua_State *L)
+{
+    return sb_of(L)->memory_max;
+}
+
+void sandbox_rethrow(lua_State *L, int status)
+{
+    recheck(L, sb_of(L), status);
+    lua_error(L);
 }
 
 static void copy_line(char *dst, size_t dstlen, const char *src)

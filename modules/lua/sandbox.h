@@ -14,7 +14,11 @@
  * missing global or os field (io, debug, package, print, os.execute, ...)
  * raises "X is not available in the sandbox"; string.dump is simply nil
  * (the string table is also the strings' __index, where an error would
- * break ("x").dump == nil), and getmetatable("") is false.
+ * break ("x").dump == nil), and getmetatable("") is false. Every metatable
+ * the sandbox makes (the strings', _G's and os's) carries __metatable, so app
+ * code can neither read nor edit it; embedders do the same with theirs (a
+ * __gc added later to a metatable C code then attaches would mark objects
+ * for finalization behind setmetatable's check).
  *
  * Limits, per state: memory (a custom allocator: the state never holds more
  * than memory_max bytes); per request (sandbox_begin .. sandbox_call):
@@ -84,6 +88,16 @@ int sandbox_spent(const sandbox *sb);
 
 /* Bytes the state holds now. */
 size_t sandbox_memory(const sandbox *sb);
+
+/* The memory limit of the state L belongs to (for embedders that size their
+ * own input limits by it). */
+size_t sandbox_memory_limit(lua_State *L);
+
+/* For embedder C functions that lua_pcall their own helper to clean up C
+ * resources on error (status is what lua_pcall returned, the error object on
+ * top): raises that error again. A memory error, or any error after a limit
+ * was breached, is raised as the limit, which app code cannot catch. */
+void sandbox_rethrow(lua_State *L, int status);
 
 /* Checks that src compiles as a text chunk, in a throwaway state: 0, or -1
  * with "chunkname:line: message" in err. For upload-time checks. */

@@ -399,13 +399,92 @@ static void pattern_differential(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* --- metatables, finalizers, and the embedder's rethrow ------------------------ */
+
+static int cleanups; /* how often a C function below cleaned up after its helper */
+
+static int allocate_too_much(lua_State *L)
+{
+    lua_newuserdatauv(L, (size_t)64 << 20, 0);
+    return 1;
+}
+
+static int fail_plainly(lua_State *L) { return luaL_error(L, "plain error"); }
+
+/* An embedder function as lua_api.c writes them: its helper runs under
+ * lua_pcall, it cleans up, then sandbox_rethrow passes the error on. */
+static int protected_helper(lua_State *L)
+{
+    lua_CFunction helper = lua_tocfunction(L, lua_upvalueindex(1));
+    lua_pushcfunction(L, helper);
+    int status = lua_pcall(L, 0, 1, 0);
+    cleanups++;
+    if (status != LUA_OK)
+        sandbox_rethrow(L, status);
+    return 1;
+}
+
+static enum sandbox_status run_with_helpers(const char *src, char *err, size_t errlen)
+{
+    sandbox *sb = sandbox_new(&test_limits, NULL, NULL, err, errlen);
+    assert_non_null(sb);
+    lua_State *L = sandbox_lua(sb);
+    assert_int_equal(sandbox_memory_limit(L), test_limits.memory_max);
+    lua_pushcfunction(L, allocate_too_much);
+    lua_pushcclosure(L, protected_helper, 1);
+    lua_setglobal(L, "allocate_too_much");
+    lua_pushcfunction(L, fail_plainly);
+    lua_pushcclosure(L, protected_helper, 1);
+    lua_setglobal(L, "fail_plainly");
+    if (sandbox_load(sb, src, strlen(src), "test.lua", err, errlen) != 0)
+        fail_msg("load: %s", err);
+    sandbox_begin(sb);
+    enum sandbox_status st = sandbox_call(sb, 0, 0, err, errlen, NULL, 0);
+    assert_int_equal(lua_gettop(L), 0);
+    sandbox_free(sb);
+    return st;
+}
+
+static void metatables_and_finalizers(void **state)
+{
+    (void)state;
+    char err[512];
+    /* the metatables the sandbox made are neither handed out nor replaced */
+    expect("assert(getmetatable(_G) == false and getmetatable(os) == false) setmetatable(_G, {})", SANDBOX_ERROR,
+           "cannot change a protected metatable", NULL);
+    expect("setmetatable(os, nil)", SANDBOX_ERROR, "cannot change a protected metatable", NULL);
+    expect("assert(not pcall(rawset, getmetatable(_G), '__gc', tostring))", SANDBOX_OK, NULL, NULL);
+    expect("local x = io", SANDBOX_ERROR, "io is not available in the sandbox", NULL);
+    /* a __gc added after setmetatable does not make a finalizer: Lua marks an
+     * object only when its metatable is set, and setmetatable refuses __gc then */
+    expect("local mt = {} local o = setmetatable({}, mt) mt.__gc = function() ran = true end o = nil "
+           "collectgarbage() collectgarbage() assert(not ran, 'the finalizer ran')",
+           SANDBOX_OK, NULL, NULL);
+    expect("local mt = {} setmetatable({}, mt) mt.__gc = function() end setmetatable({}, mt)", SANDBOX_ERROR,
+           "__gc metamethods are not allowed", NULL);
+    /* sandbox_rethrow: a memory error in an embedder's helper is the memory
+     * limit, which pcall cannot catch; its cleanup ran first */
+    cleanups = 0;
+    assert_int_equal(run_with_helpers("while true do pcall(allocate_too_much) end", err, sizeof err), SANDBOX_LIMIT);
+    assert_non_null(strstr(err, "memory limit of 8388608 bytes exceeded"));
+    assert_int_equal(cleanups, 1);
+    /* ... and any other error stays an ordinary one */
+    cleanups = 0;
+    assert_int_equal(run_with_helpers("local ok, e = pcall(fail_plainly) assert(not ok and e:find('plain error')) "
+                                      "fail_plainly()",
+                                      err, sizeof err),
+                     SANDBOX_ERROR);
+    assert_non_null(strstr(err, "plain error"));
+    assert_int_equal(cleanups, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(load_and_syntax),      cmocka_unit_test(pattern_differential),
         cmocka_unit_test(missing_capabilities), cmocka_unit_test(cpu_loops),
         cmocka_unit_test(memory),               cmocka_unit_test(metered_c_work),
-        cmocka_unit_test(nested_close),
+        cmocka_unit_test(nested_close),         cmocka_unit_test(metatables_and_finalizers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
