@@ -11,10 +11,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* One API call for the command's home: prints the error; 0 on success. */
-static int api(const cli_args *a, int sign, const char *method, const char *path, json_t **reply)
+/* One API call for the command's home, signed (reads too: private MiMei
+ * answer only their readers): prints the error; 0 on success. */
+static int api(const cli_args *a, const char *method, const char *path, json_t **reply)
 {
-    (void)sign; /* reads are signed too: private MiMei answer only their readers */
     home h;
     ids_key key;
     if (cli_load_home(a, &h))
@@ -60,7 +60,7 @@ int cmd_mimei_setcid(const cli_args *a)
     char path[512];
     snprintf(path, sizeof path, "/api/v0/mimei/setcid?arg=%s&cid=%s", a->args[0], a->args[1]);
     json_t *r;
-    if (api(a, 1, "POST", path, &r))
+    if (api(a, "POST", path, &r))
         return 1;
     if (a->json)
         return cli_print_json(r);
@@ -79,7 +79,7 @@ int cmd_mimei_add(const cli_args *a)
     cid_format(&root, text);
     snprintf(path, sizeof path, "/api/v0/mimei/setcid?arg=%s&cid=%s", a->args[0], text);
     json_t *r;
-    if (api(a, 1, "POST", path, &r))
+    if (api(a, "POST", path, &r))
         return 1;
     if (a->json) {
         json_object_set_new(r, "Size", json_integer((json_int_t)size));
@@ -131,7 +131,7 @@ int cmd_mimei_get(const cli_args *a)
     char path[512];
     snprintf(path, sizeof path, "/api/v0/mimei/ls?arg=%s&ver=%s", a->args[0], a->version ? a->version : "");
     json_t *r;
-    if (api(a, 0, "GET", path, &r))
+    if (api(a, "GET", path, &r))
         return 1;
     json_t *obj = json_array_get(json_object_get(r, "Objects"), 0);
     int rc;
@@ -159,7 +159,7 @@ int cmd_mimei_ls(const cli_args *a)
     snprintf(path, sizeof path, "/api/v0/mimei/ls?arg=%s&ver=%s&path=%s", a->args[0], a->version ? a->version : "",
              esc);
     json_t *r;
-    if (api(a, 0, "GET", path, &r))
+    if (api(a, "GET", path, &r))
         return 1;
     if (a->json)
         return cli_print_json(r);
@@ -179,7 +179,7 @@ static int edit(const cli_args *a, const char *what, const char *query)
     char path[16384];
     snprintf(path, sizeof path, "/api/v0/mimei/%s?arg=%s&%s", what, a->args[0], query);
     json_t *r;
-    if (api(a, 1, "POST", path, &r))
+    if (api(a, "POST", path, &r))
         return 1;
     if (a->json)
         return cli_print_json(r);
@@ -232,7 +232,7 @@ int mimei_file_backup(const cli_args *a)
     char path[512];
     snprintf(path, sizeof path, "/api/v0/mimei/backup?arg=%s", a->args[0]);
     json_t *r;
-    if (api(a, 1, "POST", path, &r))
+    if (api(a, "POST", path, &r))
         return 1;
     if (a->json)
         return cli_print_json(r);
@@ -272,7 +272,7 @@ static int ref(const cli_args *a, const char *what)
     char path[512];
     snprintf(path, sizeof path, "/api/v0/mimei/ref/%s?arg=%s&ref=%s", what, a->args[0], a->args[1]);
     json_t *r;
-    if (api(a, 1, "POST", path, &r))
+    if (api(a, "POST", path, &r))
         return 1;
     if (a->json)
         return cli_print_json(r);
@@ -290,7 +290,7 @@ int cmd_mimei_ref_ls(const cli_args *a)
     char path[512];
     snprintf(path, sizeof path, "/api/v0/mimei/ref/ls?arg=%s", a->args[0]);
     json_t *r;
-    if (api(a, 0, "GET", path, &r))
+    if (api(a, "GET", path, &r))
         return 1;
     if (a->json)
         return cli_print_json(r);
@@ -319,7 +319,7 @@ static int get_into(const cli_args *a, const char *ipfs_path, const char *out)
     cli_escape(esc, sizeof esc, ipfs_path, 1);
     snprintf(path, sizeof path, "/api/v0/ls?arg=%s", esc);
     json_t *r;
-    if (api(a, 0, "GET", path, &r))
+    if (api(a, "GET", path, &r))
         return 1;
     json_t *obj = json_array_get(json_object_get(r, "Objects"), 0);
     int rc = 0;
@@ -381,7 +381,7 @@ static void human(char *out, size_t cap, double bytes)
 int cmd_repo_gc(const cli_args *a)
 {
     json_t *r;
-    if (api(a, 1, "POST", "/api/v0/repo/gc", &r))
+    if (api(a, "POST", "/api/v0/repo/gc", &r))
         return 1;
     if (a->json)
         return cli_print_json(r);
@@ -397,7 +397,7 @@ int cmd_repo_gc(const cli_args *a)
 int cmd_repo_stat(const cli_args *a)
 {
     json_t *r;
-    if (api(a, 0, "GET", a->by_author ? "/api/v0/repo/stat?by=author" : "/api/v0/repo/stat", &r))
+    if (api(a, "GET", a->by_author ? "/api/v0/repo/stat?by=author" : "/api/v0/repo/stat", &r))
         return 1;
     if (a->json)
         return cli_print_json(r);
@@ -425,7 +425,7 @@ int cmd_repo_rm_author(const cli_args *a)
     cli_escape(arg, sizeof arg, a->args[0], 0);
     snprintf(path, sizeof path, "/api/v0/repo/rm-author?arg=%s", arg);
     json_t *r;
-    if (api(a, 1, "POST", path, &r))
+    if (api(a, "POST", path, &r))
         return 1;
     if (a->json)
         return cli_print_json(r);
@@ -444,7 +444,7 @@ int cmd_mimei_drop(const cli_args *a)
     cli_escape(arg, sizeof arg, a->args[0], 0);
     snprintf(path, sizeof path, "/api/v0/mimei/drop?arg=%s", arg);
     json_t *r;
-    if (api(a, 1, "POST", path, &r))
+    if (api(a, "POST", path, &r))
         return 1;
     if (a->json)
         return cli_print_json(r);

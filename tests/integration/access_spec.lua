@@ -23,16 +23,8 @@ describe("access", function()
   local mimei = {} -- { label, mid, kind, author, public, root, value }
   local probes = {} -- identity -> probe app ID (app code runs as its author)
 
-  local function L(...)
-    local args = { ... }
-    args[#args + 1] = "--home"
-    args[#args + 1] = node.home
-    return t.leither(table.unpack(args))
-  end
-  local function ok(r)
-    assert.are.equal(0, r.code, r.err)
-    return r.out
-  end
+  local L = t.cli_in(function() return node.home end)
+  local ok = t.ok
   local function as(who, ...) -- a CLI command signed by who's key
     local args = { ... }
     if keys[who] then

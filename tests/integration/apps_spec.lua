@@ -6,16 +6,8 @@ local t = require("helpers")
 describe("apps", function()
   local node, dir
 
-  local function run(...)
-    local args = { ... }
-    args[#args + 1] = "--home"
-    args[#args + 1] = node.home
-    return t.leither(table.unpack(args))
-  end
-  local function ok(r)
-    assert.are.equal(0, r.code, r.err)
-    return r.out
-  end
+  local run = t.cli_in(function() return node.home end)
+  local ok = t.ok
   -- writes app NAME (files: path -> text) and uploads it: its ID and db
   local function app(name, files)
     t.sh("rm -rf " .. t.quote(dir .. "/" .. name))

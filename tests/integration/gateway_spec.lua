@@ -2,20 +2,7 @@
 -- with `leither ipfs add`, read back with curl.
 local t = require("helpers")
 
--- curl with the response headers: {status=, body=, headers={lowercase name = value}}
-local function get(url, extra)
-  local body, hdr = os.tmpname(), os.tmpname()
-  local r = t.sh("curl -s -g --noproxy '*' -o " .. body .. " -D " .. hdr .. " -w '%{http_code}' "
-    .. (extra or "") .. " " .. t.quote(url))
-  local res = { status = tonumber(r.out), body = t.slurp(body) or "", headers = {} }
-  for line in (t.slurp(hdr) or ""):gmatch("[^\r\n]+") do
-    local k, v = line:match("^([^:]+):%s*(.*)$")
-    if k then res.headers[k:lower()] = v end
-  end
-  os.remove(body)
-  os.remove(hdr)
-  return res
-end
+local get = t.get
 
 local function sha256_hex(bytes)
   local f = os.tmpname()

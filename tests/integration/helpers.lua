@@ -124,6 +124,39 @@ function M.curl(url, extra)
   return { status = tonumber(r.out), body = b, code = r.code }
 end
 
+-- curl keeping the response headers: {status=, body=, headers={lowercase name = value}};
+-- the path goes as written (--path-as-is), so dot segments reach the node.
+function M.get(url, extra)
+  local body, hdr = os.tmpname(), os.tmpname()
+  local r = M.sh("curl -s -g --path-as-is --noproxy '*' -o " .. body .. " -D " .. hdr .. " -w '%{http_code}' "
+    .. (extra or "") .. " " .. quote(url))
+  local res = { status = tonumber(r.out), body = slurp(body) or "", headers = {} }
+  for line in (slurp(hdr) or ""):gmatch("[^\r\n]+") do
+    local k, v = line:match("^([^:]+):%s*(.*)$")
+    if k then res.headers[k:lower()] = v end
+  end
+  os.remove(body)
+  os.remove(hdr)
+  return res
+end
+
+-- A runner of the CLI in the home of the node home_of() returns (a spec's
+-- node is started in its setup, after the runner is made).
+function M.cli_in(home_of)
+  return function(...)
+    local args = { ... }
+    args[#args + 1] = "--home"
+    args[#args + 1] = home_of()
+    return M.leither(table.unpack(args))
+  end
+end
+
+-- A CLI result that must have succeeded: its output.
+function M.ok(r)
+  require("luassert").are.equal(0, r.code, r.err)
+  return r.out
+end
+
 function M.exists(path)
   local f = io.open(path, "rb")
   if f then f:close() return true end

@@ -5,19 +5,11 @@ local t = require("helpers")
 describe("lapp", function()
   local node, dir, appid, cid1
 
-  local function run(...)
-    local args = { ... }
-    args[#args + 1] = "--home"
-    args[#args + 1] = node.home
-    return t.leither(table.unpack(args))
-  end
+  local run = t.cli_in(function() return node.home end)
   local function lapp(...) return run("lapp", ...) end
   -- s as a Lua pattern that matches only itself (IDs hold '-')
   local function lit(s) return (s:gsub("%p", "%%%0")) end
-  local function ok(r)
-    assert.are.equal(0, r.code, r.err)
-    return r.out
-  end
+  local ok = t.ok
   -- a failure: exit 1 and one line on stderr
   local function fails(r, pattern)
     assert.are.equal(1, r.code, r.out)

@@ -5,12 +5,7 @@ local t = require("helpers")
 describe("file MiMei", function()
   local node, dir
 
-  local function L(...)
-    local args = { ... }
-    args[#args + 1] = "--home"
-    args[#args + 1] = node.home
-    return t.leither(table.unpack(args))
-  end
+  local L = t.cli_in(function() return node.home end)
   local function ok(...)
     local r = L(...)
     assert.are.equal(0, r.code, r.err)

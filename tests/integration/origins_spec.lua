@@ -9,20 +9,7 @@ local t = require("helpers")
 local src = debug.getinfo(1, "S").source:match("^@(.*)/tests/integration/[^/]*$") or os.getenv("LEITHER_SRC") or "../.."
 local SANDBOX = "sandbox allow-scripts allow-forms allow-popups allow-downloads"
 
--- curl with the response headers: {status=, body=, headers={lowercase name = value}}
-local function get(url, extra)
-  local body, hdr = os.tmpname(), os.tmpname()
-  local r = t.sh("curl -s -g --path-as-is --noproxy '*' -o " .. body .. " -D " .. hdr .. " -w '%{http_code}' "
-    .. (extra or "") .. " " .. t.quote(url))
-  local res = { status = tonumber(r.out), body = t.slurp(body) or "", headers = {} }
-  for line in (t.slurp(hdr) or ""):gmatch("[^\r\n]+") do
-    local k, v = line:match("^([^:]+):%s*(.*)$")
-    if k then res.headers[k:lower()] = v end
-  end
-  os.remove(body)
-  os.remove(hdr)
-  return res
-end
+local get = t.get
 
 -- base32 (RFC 4648, lower case, no padding) of a Leither ID's 20 bytes:
 -- the host label of an app or MiMei
@@ -76,16 +63,8 @@ end
 describe("origins", function()
   local node, dir, local_url, appid, app_cid, main_cid, main_v1, page_cid, page_mid
 
-  local function run(...)
-    local args = { ... }
-    args[#args + 1] = "--home"
-    args[#args + 1] = node.home
-    return t.leither(table.unpack(args))
-  end
-  local function ok(r)
-    assert.are.equal(0, r.code, r.err)
-    return r.out
-  end
+  local run = t.cli_in(function() return node.home end)
+  local ok = t.ok
   -- a request to the node with Host: host (what a browser sends for that name)
   local function at(host, path, extra)
     return get(node.url .. path, "-H " .. t.quote("Host: " .. host .. ":" .. node.port) .. " " .. (extra or ""))
