@@ -25,9 +25,10 @@ run: build
 	@test -f $(HOME_DIR)/SystemVars.json || $(BUILD)/leither init --home $(HOME_DIR)
 	@exec scripts/run.sh $(BUILD)/leither $(HOME_DIR)
 
-# ctest, the fuzzers, then ctest again under the sanitizers.
+# ctest (two at a time: the specs mostly wait on their nodes), the fuzzers,
+# then ctest again under the sanitizers, one at a time.
 test: deps-test build
-	cd $(BUILD) && ctest --output-on-failure
+	cd $(BUILD) && ctest -j2 --output-on-failure
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory test-asan
 
