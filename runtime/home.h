@@ -17,6 +17,8 @@
  *   db_port 4801         the Redis protocol port of the databases
  *   db_sync "always"     "always", "everysec" or "no": when writes reach the disk
  *   db_auth "loopback"   "loopback": local clients are the owner; "required": all AUTH
+ *   db_max_clients 10000 Redis protocol connections at once (Redis's maxclients);
+ *                        the loopback owner's are not counted
  *   guest_quota {"per_identity_bytes": 0, "total_bytes": 0}
  *                        what keys neither the owner nor granted may store; 0 is closed
  * Unknown keys are kept as they are when the file is written back.
@@ -45,6 +47,7 @@ typedef struct {
     int db_port;
     int db_sync;      /* enum db_sync */
     int db_auth_required;
+    int db_max_clients; /* connections at once, the loopback owner's aside */
     uint64_t guest_per_identity, guest_total; /* guest_quota; 0: closed */
 } home;
 

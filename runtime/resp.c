@@ -47,6 +47,7 @@ typedef struct conn {
     char *out;          /* the output being written */
     size_t outlen;
     int writing, paused, closing, dirty, ready;
+    int counted; /* counts against db_max_clients */
     struct conn *next_dirty, *next_ready;
 } conn;
 
@@ -58,6 +59,7 @@ struct resp_server {
     h2o_socket_t *listener, *waker;
     int wake[2];
     int require_auth;
+    int nclients; /* open connections, the loopback owner's aside (db_max_clients) */
     conn *dirty; /* connections that ran commands this iteration */
     conn *ready; /* connections with requests to run when the loop gets to them */
     /* batches from other threads (resp_call): queued under the lock, run by
@@ -256,6 +258,7 @@ static void close_conn(conn *cn)
         unlink_conn(&cn->srv->dirty, cn, 0);
     if (cn->ready)
         unlink_conn(&cn->srv->ready, cn, 1);
+    cn->srv->nclients -= cn->counted;
     db_client_free(cn->client);
     resp_reader_free(cn->reader);
     h2o_socket_close(cn->sock);
@@ -286,12 +289,24 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
     if (!sock)
         return;
+    /* the loopback owner is never turned away: strangers cannot lock it out */
+    int counted = srv->require_auth || !from_loopback(sock);
+    if (counted && srv->nclients >= srv->n->home.db_max_clients) {
+        static const char full[] = "-ERR max number of clients reached\r\n";
+        if (write(h2o_socket_get_fd(sock), full, sizeof full - 1) < 0) {
+            /* the client learns from the close instead */
+        }
+        h2o_socket_close(sock);
+        return;
+    }
     conn *cn = calloc(1, sizeof *cn);
     cn->srv = srv;
     cn->sock = sock;
+    cn->counted = counted;
+    srv->nclients += counted;
     resp_scan_init(&cn->scan);
     cn->client = db_client_new(srv->db, cn);
-    if (srv->require_auth || !from_loopback(sock))
+    if (counted)
         db_client_require_auth(cn->client);
     cn->reader = resp_reader_new();
     sock->data = cn;

@@ -272,3 +272,72 @@ describe("RESP under attack: before AUTH (db_auth required)", function()
     assert.is_true(peak_grew_less(node.pid, peak, 20 * 1024), "the node's peak RSS grew by over 20 MB")
   end)
 end)
+
+-- Opens n connections to port at once, sends PING on each, and prints each
+-- first reply line (an error line followed by the close gets " (closed)"),
+-- one per line; keeps them open until all answered, then closes them and
+-- does it once more with one connection.
+local HOLD = [[
+import socket, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+def first_line(s):
+    s.settimeout(5)
+    data = b""
+    while not data.endswith(b"\r\n"):
+        chunk = s.recv(256)
+        if not chunk:
+            return "closed" + (":" + data.decode() if data else "")
+        data += chunk
+    line = data.decode().strip()
+    if line.startswith("-"):  # an error that ends the connection says so
+        try:
+            if s.recv(256) == b"":
+                line += " (closed)"
+        except socket.timeout:
+            pass
+    return line
+socks = []
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    socks.append(s)
+for s in socks:
+    try:
+        s.sendall(b"PING\r\n")
+    except OSError:
+        pass
+print("\n".join(first_line(s) for s in socks))
+for s in socks:
+    s.close()
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(b"PING\r\n")
+print(first_line(s))
+]]
+
+local function hold(port, n)
+  local f = os.tmpname()
+  t.write(f, HOLD)
+  local r = t.sh("python3 " .. f .. " " .. port .. " " .. n)
+  os.remove(f)
+  assert(r.code == 0, r.err)
+  local out = {}
+  for line in r.out:gmatch("[^\n]+") do out[#out + 1] = line end
+  return out
+end
+
+describe("RESP: connections at once (db_max_clients)", function()
+  it("turns away a connection past the limit with Redis's error, and takes one again once another left", function()
+    local node = t.start_node({ settings = { db_auth = "required", db_max_clients = 3 } })
+    local replies = hold(node.db_port, 5)
+    t.stop_node(node)
+    assert.are.same({ "+PONG", "+PONG", "+PONG" }, { replies[1], replies[2], replies[3] })
+    for i = 4, 5 do assert.are.equal("-ERR max number of clients reached (closed)", replies[i]) end
+    assert.are.equal("+PONG", replies[6])
+  end)
+
+  it("never turns away the loopback owner", function()
+    local node = t.start_node({ settings = { db_max_clients = 1 } })
+    local replies = hold(node.db_port, 4)
+    t.stop_node(node)
+    assert.are.same({ "+PONG", "+PONG", "+PONG", "+PONG", "+PONG" }, replies)
+  end)
+end)
