@@ -293,7 +293,13 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     int counted = srv->require_auth || !from_loopback(sock);
     if (counted && srv->nclients >= srv->n->home.db_max_clients) {
         static const char full[] = "-ERR max number of clients reached\r\n";
-        if (write(h2o_socket_get_fd(sock), full, sizeof full - 1) < 0) {
+        int fd = h2o_socket_get_fd(sock);
+        /* what the client already sent is read first: closing with unread
+         * input would send a reset, which can discard the error in flight */
+        char sink[4096];
+        for (int i = 0; i < 16 && recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++)
+            ;
+        if (write(fd, full, sizeof full - 1) < 0) {
             /* the client learns from the close instead */
         }
         h2o_socket_close(sock);

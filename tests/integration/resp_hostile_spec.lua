@@ -284,7 +284,10 @@ def first_line(s):
     s.settimeout(5)
     data = b""
     while not data.endswith(b"\r\n"):
-        chunk = s.recv(256)
+        try:
+            chunk = s.recv(256)
+        except ConnectionResetError:
+            return "reset" + (":" + data.decode() if data else "")
         if not chunk:
             return "closed" + (":" + data.decode() if data else "")
         data += chunk
@@ -293,6 +296,8 @@ def first_line(s):
         try:
             if s.recv(256) == b"":
                 line += " (closed)"
+        except ConnectionResetError:  # our PING raced the close
+            line += " (closed)"
         except socket.timeout:
             pass
     return line
