@@ -516,3 +516,36 @@ int files_drop(blockstore *bs, MDB_txn *txn, const char *mid, char *err, size_t 
         rc = drop_prefix(txn, bs->refs, mid);
     return rc ? ERR("dropping the versions of %s: %s", mid, mdb_strerror(rc)) : 0;
 }
+
+int files_version(blockstore *bs, MDB_txn *txn, const char *mid, const char *spec, uint32_t *ver, char *err,
+                      size_t errlen)
+{
+    cid c;
+    uint32_t last = files_last(bs, txn, mid);
+    if (!spec || !*spec) {
+        *ver = last ? last : FILES_CUR;
+        if (!last && !files_get(bs, txn, mid, FILES_CUR, &c))
+            return ERR("%s has no content yet", mid);
+        return 0;
+    }
+    if (!strcmp(spec, "cur")) {
+        *ver = FILES_CUR;
+        if (!files_get(bs, txn, mid, FILES_CUR, &c))
+            return ERR("%s has no content yet", mid);
+        return 0;
+    }
+    if (!strcmp(spec, "last")) {
+        *ver = last;
+        if (!last)
+            return ERR("%s has no numbered version yet", mid);
+        return 0;
+    }
+    char *end;
+    unsigned long v = strtoul(spec, &end, 10);
+    if (*end || end == spec || v == 0 || v > UINT32_MAX)
+        return ERR("version must be cur, last or a number from 1, not '%s'", spec);
+    *ver = (uint32_t)v;
+    if (!files_get(bs, txn, mid, *ver, &c))
+        return ERR("%s has no version %lu (last is %u)", mid, v, last);
+    return 0;
+}

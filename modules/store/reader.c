@@ -674,3 +674,39 @@ void dag_iter_free(dag_iter *it)
     free(it->todo);
     free(it);
 }
+
+char *ufs_read_file(blockstore *bs, const cid *root, const char *path, size_t max, size_t *len, char *err, size_t errlen)
+{
+    cid file;
+    ufs_stat st;
+    if (ufs_resolve(bs, NULL, root, path, &file, &st, err, errlen) != STORE_OK)
+        return NULL;
+    if (st.type != UFS_FILE) {
+        snprintf(err, errlen, "%s is not a file", path);
+        return NULL;
+    }
+    if (st.size > max) {
+        snprintf(err, errlen, "%s has %llu bytes, more than the %zu that may be read at once", path,
+                 (unsigned long long)st.size, max);
+        return NULL;
+    }
+    int status;
+    ufs_reader *r = ufs_reader_open(bs, &file, 0, st.size, &status, err, errlen);
+    if (!r)
+        return NULL;
+    char *data = malloc(st.size + 1);
+    size_t got = 0;
+    ssize_t k = 0;
+    while (got < st.size && (k = ufs_reader_read(r, data + got, st.size - got, &status, err, errlen)) > 0)
+        got += (size_t)k;
+    ufs_reader_free(r);
+    if (got != st.size) {
+        free(data);
+        if (k == 0)
+            snprintf(err, errlen, "%s ended early", path);
+        return NULL;
+    }
+    data[got] = '\0';
+    *len = got;
+    return data;
+}

@@ -257,6 +257,10 @@ ufs_reader *ufs_reader_open(blockstore *bs, const cid *file, uint64_t offset, ui
  * (and *status) when a block is missing, corrupt or not UnixFS. */
 ssize_t ufs_reader_read(ufs_reader *r, void *buf, size_t cap, int *status, char *err, size_t errlen);
 void ufs_reader_free(ufs_reader *r);
+/* A whole file below root (at most max bytes, NUL-terminated): malloc'd,
+ * or NULL with a one-line reason. */
+char *ufs_read_file(blockstore *bs, const cid *root, const char *path, size_t max, size_t *len, char *err,
+                    size_t errlen);
 
 /* Every block of a DAG once, in depth-first pre-order (a CAR's order). */
 typedef struct dag_iter dag_iter;
@@ -279,6 +283,11 @@ int files_setcid(blockstore *bs, MDB_txn *txn, const char *mid, const cid *c, ui
 int files_set_cur(blockstore *bs, MDB_txn *txn, const char *mid, const cid *c, char *err, size_t errlen);
 /* Freezes cur as version last + 1 (error when there is no cur). */
 int files_backup(blockstore *bs, MDB_txn *txn, const char *mid, uint32_t *ver, char *err, size_t errlen);
+/* A version as ?ver= or -v names it: "cur", "last", N, or "" (last when
+ * there is one, else cur). 0 with *ver set, or -1 with err when mid has
+ * no such version. */
+int files_version(blockstore *bs, MDB_txn *txn, const char *mid, const char *spec, uint32_t *ver, char *err,
+                  size_t errlen);
 /* Calls fn for cur (ver 0) then each version in order. */
 int files_versions(blockstore *bs, MDB_txn *txn, const char *mid, int (*fn)(void *arg, uint32_t ver, const cid *c),
                    void *arg);

@@ -19,7 +19,7 @@
 // only (l.persistent is false) and calls to the node fail; open the app's
 // own origin (l.appUrl()) instead.
 //
-// Requests carry runtime/auth.h's Authorization header when a key is set:
+// Requests carry runtime/node/auth.c's Authorization header when a key is set:
 //   Leither key=<b64url pk>,ts=<unix s>,nonce=<b64url 12 bytes>,sig=<b64url>
 // over "LEITHER-API-V1\n" METHOD "\n" PATH?QUERY "\n" hex(SHA-256(body)) "\n" ts "\n" nonce.
 
@@ -443,7 +443,7 @@ export async function verify(pk, message, sig) {
   return subtle.verify({ name: "Ed25519" }, k, typeof sig === "string" ? b64url.decode(sig) : sig, utf8(message));
 }
 
-/** The Authorization header value of runtime/auth.h for one request. */
+/** The Authorization header value of runtime/node/auth.c for one request. */
 export async function authorization(key, method, path, body = new Uint8Array(0), now = Date.now()) {
   const ts = Math.floor(now / 1000);
   const nonce = b64url.encode(randomBytes(12));

@@ -1,5 +1,5 @@
 /*
- * fuzz_auth: the Authorization header parser and checker (runtime/auth.h).
+ * fuzz_auth: the Authorization header parser and checker (runtime/node/auth.c).
  *
  * Each input is used three ways:
  *   1. the whole input is the header value, with a fixed method, path, body
@@ -16,7 +16,7 @@
  * that its sweeps, free list and "full" refusals are exercised too.
  * Nothing here may crash, leak or trip ASan/UBSan.
  */
-#include "auth.h"
+#include "node.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,12 +1,12 @@
 /*
- * fuzz_home: SystemVars.json parsing and validation (runtime/home.h).
+ * fuzz_home: SystemVars.json parsing and validation (runtime/node/home.c).
  *
  * The input is the text of the settings file. When home_parse accepts it,
  * the validated values must lie in their documented ranges, every granted
  * ID must be allowed to write, the owner always may, and home_free releases
  * the document (leaks are caught by libFuzzer's leak check).
  */
-#include "home.h"
+#include "node.h"
 
 #include "ids.h"
 

@@ -1,5 +1,5 @@
 /*
- * fuzz_json: leither.json (runtime/lua_api.c), JSON text to Lua values and
+ * fuzz_json: leither.json (runtime/apps/lua_api.c), JSON text to Lua values and
  * back, in a sandboxed state as apps have it.
  *
  * The input is JSON text, unless its first byte names a bomb (no JSON text

@@ -9,7 +9,7 @@
  * crash, leak or trip ASan/UBSan.
  */
 #include "db.h"
-#include "resp_parse.h"
+#include "parse.h"
 
 #include <stdint.h>
 #include <stdio.h>

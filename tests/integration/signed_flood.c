@@ -11,7 +11,7 @@
  * node stopped answering. -H sends nothing and prints the Authorization
  * value of the first request instead.
  */
-#include "auth.h"
+#include "node.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "auth.h"
+#include "node.h"
 
 #include <stdio.h>
 #include <stdlib.h>

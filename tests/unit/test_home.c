@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "home.h"
+#include "node.h"
 
 #include <stdio.h>
 #include <stdlib.h>

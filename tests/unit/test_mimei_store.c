@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "home.h"
+#include "node.h"
 #include "mimei.h"
 
 #include <string.h>

@@ -1,0 +1,226 @@
+/* cli: helpers every command shares: home and key loading, API calls. */
+#include "cli.h"
+
+#include "node.h"
+
+#include <curl/curl.h>
+#include <dlfcn.h>
+#include <string.h>
+#include <time.h>
+
+int cli_load_home(const cli_args *a, home *h)
+{
+    char dir[PATH_MAX], err[PATH_MAX + 256];
+    if (home_resolve(dir, sizeof dir, a->home, err, sizeof err) != 0 || home_load(h, dir, err, sizeof err) != 0)
+        return cli_fail("%s", err);
+    return 0;
+}
+
+int cli_load_key(const cli_args *a, const home *h, ids_key *key)
+{
+    char path[PATH_MAX + 32], err[PATH_MAX + 256];
+    if (a->key)
+        snprintf(path, sizeof path, "%s", a->key);
+    else
+        home_path(h, path, sizeof path, NODE_KEY_FILE);
+    if (ids_key_load(key, path, err, sizeof err) != 0)
+        return cli_fail("%s", err);
+    return 0;
+}
+
+/* libcurl is loaded when the CLI first calls a node, not linked: with its
+ * dependencies (GnuTLS, Kerberos, LDAP, SSH, ...) it would add some 3.5 MB
+ * to the resident memory of every running node, which never uses it. */
+static struct {
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+    CURLcode (*easy_perform)(CURL *);
+    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    const char *(*easy_strerror)(CURLcode);
+    void (*easy_cleanup)(CURL *);
+    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+    void (*slist_free_all)(struct curl_slist *);
+} curl;
+
+static int load_curl(char *err, size_t errlen)
+{
+    if (curl.easy_init)
+        return 0;
+    void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        snprintf(err, errlen, "cannot load libcurl: %s", dlerror());
+        return -1;
+    }
+    /* POSIX: a dlsym result converts to a function pointer through memcpy */
+    struct {
+        const char *name;
+        void *slot;
+    } syms[] = {
+        {"curl_easy_init", &curl.easy_init},         {"curl_easy_setopt", &curl.easy_setopt},
+        {"curl_easy_perform", &curl.easy_perform},   {"curl_easy_getinfo", &curl.easy_getinfo},
+        {"curl_easy_strerror", &curl.easy_strerror}, {"curl_easy_cleanup", &curl.easy_cleanup},
+        {"curl_slist_append", &curl.slist_append},   {"curl_slist_free_all", &curl.slist_free_all},
+    };
+    for (size_t i = 0; i < sizeof syms / sizeof *syms; i++) {
+        void *fn = dlsym(lib, syms[i].name);
+        if (!fn) {
+            snprintf(err, errlen, "libcurl lacks %s", syms[i].name);
+            curl.easy_init = NULL;
+            return -1;
+        }
+        memcpy(syms[i].slot, &fn, sizeof fn);
+    }
+    return 0;
+}
+
+int cli_signing_key(const cli_args *a, ids_key *key)
+{
+    home h = {0};
+    if (!a->key && cli_load_home(a, &h))
+        return 1;
+    int rc = cli_load_key(a, &h, key);
+    home_free(&h);
+    return rc;
+}
+
+typedef struct {
+    char *buf;
+    size_t len;
+    /* streaming: body bytes of a 2xx reply go here instead of buf */
+    int (*sink)(void *arg, const void *data, size_t len);
+    void *arg;
+    CURL *easy;
+} response;
+
+static size_t on_body(char *data, size_t size, size_t n, void *userp)
+{
+    response *b = userp;
+    size_t add = size * n;
+    if (b->sink) {
+        long status = 0;
+        curl.easy_getinfo(b->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (status / 100 == 2)
+            return b->sink(b->arg, data, add) == 0 ? add : 0;
+    }
+    if (b->len + add > (16u << 20)) /* no API reply or error text is this large */
+        return 0;
+    char *grown = realloc(b->buf, b->len + add + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + b->len, data, add);
+    b->buf = grown;
+    b->len += add;
+    b->buf[b->len] = '\0';
+    return add;
+}
+
+/* One request to the API or the gateway: JSON replies are parsed into
+ * *reply; with a sink, a 2xx body streams to it. */
+static int request(const home *h, const ids_key *signer, const char *method, const char *path, const void *body,
+                   size_t bodylen, response *res, json_t **reply, char *err, size_t errlen)
+{
+    char url[PATH_MAX + 1200];
+    home_api_base(h, url, sizeof url);
+    size_t base = strlen(url);
+    snprintf(url + base, sizeof url - base, "%s", path);
+    if (reply)
+        *reply = NULL;
+    if (load_curl(err, errlen) != 0)
+        return -1;
+
+    CURL *easy = curl.easy_init();
+    struct curl_slist *headers = NULL;
+    char cerr[CURL_ERROR_SIZE] = "";
+    res->easy = easy;
+    curl.easy_setopt(easy, CURLOPT_URL, url);
+    curl.easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
+    if (!strcmp(method, "POST")) {
+        curl.easy_setopt(easy, CURLOPT_POSTFIELDS, body ? body : "");
+        curl.easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)bodylen);
+        headers = curl.slist_append(headers, "Content-Type: application/octet-stream");
+        headers = curl.slist_append(headers, "Expect:"); /* no 100-continue round trip */
+    }
+    curl.easy_setopt(easy, CURLOPT_NOPROXY, "*"); /* the node is local: never via a proxy */
+    curl.easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+    if (!res->sink) /* downloads may take long; they fail on a stall instead */
+        curl.easy_setopt(easy, CURLOPT_TIMEOUT, 300L);
+    curl.easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl.easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl.easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl.easy_setopt(easy, CURLOPT_WRITEDATA, res);
+    curl.easy_setopt(easy, CURLOPT_ERRORBUFFER, cerr);
+    if (signer) {
+        char value[AUTH_HEADER_MAX], line[AUTH_HEADER_MAX + 32];
+        auth_sign(value, signer, method, path, strlen(path), body ? body : "", bodylen, (int64_t)time(NULL));
+        snprintf(line, sizeof line, "Authorization: %s", value);
+        headers = curl.slist_append(headers, line);
+    }
+    curl.easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+    long status = -1;
+    CURLcode rc = curl.easy_perform(easy);
+    if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR) {
+        snprintf(err, errlen, "cannot reach the node at %.*s: %s", (int)base, url,
+                 cerr[0] ? cerr : curl.easy_strerror(rc));
+    } else {
+        curl.easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+        if (reply && res->buf)
+            *reply = json_loads(res->buf, 0, NULL);
+        if (rc == CURLE_WRITE_ERROR && status / 100 == 2) {
+            snprintf(err, errlen, "writing the output failed");
+            status = -1;
+        } else if (status / 100 != 2) {
+            const char *msg = reply ? json_string_value(json_object_get(*reply, "Message")) : NULL;
+            if (!msg && res->buf) { /* the gateway answers in one plain line */
+                res->buf[strcspn(res->buf, "\n")] = '\0';
+                msg = res->buf;
+            }
+            snprintf(err, errlen, "%s (HTTP %ld)", msg && *msg ? msg : "the node refused the request", status);
+        }
+    }
+    curl.slist_free_all(headers);
+    curl.easy_cleanup(easy);
+    return (int)status;
+}
+
+int cli_call_body(const home *h, const ids_key *signer, const char *method, const char *path, const void *body,
+                  size_t bodylen, json_t **reply, char *err, size_t errlen)
+{
+    response res = {0};
+    int status = request(h, signer, method, path, body, bodylen, &res, reply, err, errlen);
+    free(res.buf);
+    return status;
+}
+
+int cli_call(const home *h, const ids_key *signer, const char *method, const char *path, json_t **reply, char *err,
+             size_t errlen)
+{
+    return cli_call_body(h, signer, method, path, NULL, 0, reply, err, errlen);
+}
+
+int cli_fetch(const home *h, const ids_key *signer, const char *path,
+              int (*sink)(void *arg, const void *data, size_t len), void *arg, char *err, size_t errlen)
+{
+    response res = {.sink = sink, .arg = arg};
+    int status = request(h, signer, "GET", path, NULL, 0, &res, NULL, err, errlen);
+    free(res.buf);
+    return status;
+}
+
+int cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", cli_prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+int cli_print_json(json_t *doc)
+{
+    json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    putchar('\n');
+    json_decref(doc);
+    return 0;
+}

@@ -1,0 +1,272 @@
+/* server: the life of the node process (server.h). */
+#include "server.h"
+
+#include "api.h"
+#include "apps.h"
+#include "db.h"
+#include "gateway.h"
+#include "http.h"
+#include "resp.h"
+#include "store.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "errbuf.h"
+
+/* --- pid file ----------------------------------------------------------- */
+
+pid_t server_running_pid(const home *h)
+{
+    char path[PATH_MAX + 32], buf[32] = {0};
+    home_path(h, path, sizeof path, NODE_PID_FILE);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    pid_t pid = 0;
+    if (flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) { /* the node holds it */
+        ssize_t r = read(fd, buf, sizeof buf - 1);
+        pid = r > 0 ? (pid_t)atoi(buf) : 0;
+        if (pid <= 0)
+            pid = -1; /* running, pid not written yet */
+    }
+    close(fd);
+    return pid;
+}
+
+/* Takes the home's pid-file lock for this process's lifetime. */
+static int lock_pid_file(const home *h, int *fdp, char *err, size_t errlen)
+{
+    char path[PATH_MAX + 32];
+    home_path(h, path, sizeof path, NODE_PID_FILE);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return ERR("%s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        pid_t pid = server_running_pid(h);
+        return ERR("a node is already running in %s (pid %d)", h->dir, (int)pid);
+    }
+    *fdp = fd;
+    return 0;
+}
+
+static void write_pid(int fd)
+{
+    char buf[32];
+    int len = snprintf(buf, sizeof buf, "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)len, 0) != len)
+        perror("leither: writing the pid file");
+}
+
+/* --- run ---------------------------------------------------------------- */
+
+/* Sleeps until the wall clock reads at least second. */
+static void wait_until(int64_t second)
+{
+    struct timespec now;
+    while (clock_gettime(CLOCK_REALTIME, &now) == 0 && (int64_t)now.tv_sec < second) {
+        struct timespec rest = {.tv_sec = 0, .tv_nsec = 1000000000L - now.tv_nsec};
+        nanosleep(&rest, NULL);
+    }
+}
+
+static void print_banner(FILE *out, const node *n)
+{
+    char base[128];
+    home_api_base(&n->home, base, sizeof base);
+    fprintf(out,
+            "Leither %s node %s\n"
+            "peer ID  %s\n"
+            "home     %s (%d threads)\n"
+            "node     %s/\n"
+            "API      %s/api/v0/\n"
+            "Redis    redis-cli -p %d\n",
+            LEITHER_VERSION, n->id, n->peer_id, n->home.dir, n->home.threads, base, base, n->home.db_port);
+    fflush(out);
+}
+
+/* Daemon start: the parent waits on a pipe until the child reports "ok" or
+ * the reason it failed, so `run -d` exits 1 when the node could not start. */
+static int daemonize(const home *h, int *report)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid > 0) {
+        close(p[1]);
+        char msg[1024];
+        ssize_t r, got = 0;
+        while (got < (ssize_t)sizeof msg - 1 && (r = read(p[0], msg + got, sizeof msg - 1 - (size_t)got)) > 0)
+            got += r;
+        msg[got > 0 ? got : 0] = '\0';
+        if (!strncmp(msg, "ok", 2)) {
+            fputs(msg + 3, stdout);
+            exit(0);
+        }
+        fprintf(stderr, "leither: %s\n", got > 0 ? msg : "the node exited while starting; see " NODE_LOG_FILE);
+        exit(1);
+    }
+    close(p[0]);
+    setsid();
+    char log[PATH_MAX + 32];
+    home_path(h, log, sizeof log, NODE_LOG_FILE);
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int null = open("/dev/null", O_RDONLY);
+    if (fd < 0 || null < 0)
+        return -1;
+    dup2(null, 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(null);
+    close(fd);
+    *report = p[1];
+    return 0;
+}
+
+/* The one prefix table: every HTTP path the node answers, and who answers
+ * it (the longest prefix wins; origins.c has already rewritten subdomain
+ * requests to these path forms). */
+static const http_route routes[] = {
+    {"/ipfs", gateway_on_ipfs},  /* content by CID (gateway.h) */
+    {"/mm", gateway_on_mm},      /* a file MiMei's version, raw or rendered by an app */
+    {"/tpt", apps_on_tpt},       /* apps: Lua routes, then static files (apps.h) */
+    {"/sdk", apps_on_sdk},       /* the browser SDK */
+    {"/api/v0/", api_on_request}, /* the JSON API (api.h) */
+    {"/", api_on_page},          /* the node's page */
+};
+
+static int start_http(node *n, char *err, size_t errlen)
+{
+    apps_hide_all_server_code(n); /* before anything is served */
+    gateway_set_renderer(apps_render);
+    return http_start(n, routes, sizeof routes / sizeof *routes, err, errlen);
+}
+
+int server_run(home *h, int daemon, char *err, size_t errlen)
+{
+    static node n; /* lives as long as the process */
+    n.home = *h;
+    pthread_mutex_init(&n.lock, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &n.started);
+
+    char keypath[PATH_MAX + 32];
+    home_path(h, keypath, sizeof keypath, NODE_KEY_FILE);
+    if (ids_key_load(&n.key, keypath, err, errlen) != 0)
+        return -1;
+    ids_leither_id(n.id, n.key.pk);
+    ids_peer_id(n.peer_id, n.key.pk);
+
+    int pidfd = -1;
+    if (lock_pid_file(h, &pidfd, err, errlen) != 0)
+        return -1;
+    /* Nothing signed before this start, nor anything a node before this one
+     * accepted (node.h: AUTH_UNTIL_FILE), is accepted. */
+    int64_t not_before = (int64_t)time(NULL);
+    char until_path[PATH_MAX + 32];
+    home_path(h, until_path, sizeof until_path, AUTH_UNTIL_FILE);
+    if (auth_replay_init(not_before, AUTH_SEEN_CAPACITY, until_path, err, errlen) != 0) {
+        close(pidfd);
+        return -1;
+    }
+    int report = -1;
+    if (daemon && daemonize(h, &report) != 0) {
+        close(pidfd);
+        return ERR("cannot start the daemon: %s", strerror(errno));
+    }
+
+    /* Signals go to the main thread's sigwait; workers inherit the mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    char datadir[PATH_MAX + 32];
+    home_path(h, datadir, sizeof datadir, "data");
+    if (home_secure_data(h, err, errlen) == 0)
+        n.db = db_open(datadir, (enum db_sync)h->db_sync, err, errlen);
+    if (n.db && home_secure_data(h, err, errlen) != 0) { /* files db_open just made */
+        db_close(n.db);
+        n.db = NULL;
+    }
+    if (n.db)
+        dbhooks_install(&n);
+    if (n.db && !(n.bs = bs_open(db_lmdb(n.db), err, errlen))) {
+        db_close(n.db);
+        n.db = NULL;
+    }
+    if (n.db && quota_open(&n, db_lmdb(n.db), err, errlen) != 0) {
+        bs_close(n.bs);
+        n.bs = NULL;
+        db_close(n.db);
+        n.db = NULL;
+    }
+    /* Restarted in the second of the last signed request: clients that see
+     * this node up sign after it, not in the refused second (a clock that
+     * ran ahead further is not waited for) */
+    int64_t refused_until = auth_not_before();
+    if (n.db && refused_until > not_before && refused_until <= not_before + 2)
+        wait_until(refused_until);
+    if (!n.db || !(n.resp = resp_start(&n, n.db, h->db_port, h->db_auth_required, err, errlen)) ||
+        start_http(&n, err, errlen) != 0) {
+        if (report >= 0 && write(report, err, strlen(err)) < 0)
+            perror("leither");
+        n.stopping = 1;
+        resp_stop(n.resp);
+        if (n.bs)
+            bs_close(n.bs);
+        quota_close(&n);
+        if (n.db)
+            db_close(n.db);
+        close(pidfd);
+        return -1;
+    }
+    write_pid(pidfd);
+    if (report >= 0) {
+        char base[128], msg[512];
+        home_api_base(h, base, sizeof base);
+        int len = snprintf(msg, sizeof msg, "ok\nLeither node %s started (pid %d)\nnode     %s/\nlog      %s/%s\n",
+                           n.id, (int)getpid(), base, h->dir, NODE_LOG_FILE);
+        if (write(report, msg, (size_t)len) < 0)
+            perror("leither");
+        close(report);
+    }
+    print_banner(stdout, &n);
+    if (!daemon)
+        printf("Ctrl-C stops the node\n");
+    fflush(stdout);
+
+    int sig = 0;
+    while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+        ; /* nothing to reload yet */
+    printf("\nleither: %s, stopping\n", n.stopping ? "shutdown requested" : strsignal(sig));
+    fflush(stdout);
+    http_stop(&n);
+    resp_stop(n.resp); /* commits what was acknowledged */
+    bs_close(n.bs);
+    quota_close(&n);
+    db_close(n.db);
+    char pidpath[PATH_MAX + 32];
+    home_path(h, pidpath, sizeof pidpath, NODE_PID_FILE);
+    unlink(pidpath);
+    close(pidfd);
+    printf("leither: stopped\n");
+    fflush(stdout);
+    *h = n.home;
+    return 0;
+}
