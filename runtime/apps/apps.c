@@ -16,7 +16,7 @@
 #include "apps.h"
 
 #include "gateway.h"
-#include "internal.h"
+#include "lua_api.h"
 #include "db.h"
 #include "embedded.h"
 #include "mimei.h"

@@ -5,7 +5,7 @@
  * own database for writing, public databases for reading, public MiMei
  * (or its author's) for reading.
  */
-#include "internal.h"
+#include "lua_api.h"
 
 #include "db.h"
 #include "embedded.h"
