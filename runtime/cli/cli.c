@@ -5,13 +5,28 @@
 
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 int cli_load_home(const cli_args *a, home *h)
 {
-    char dir[PATH_MAX], err[PATH_MAX + 256];
-    if (home_resolve(dir, sizeof dir, a->home, err, sizeof err) != 0 || home_load(h, dir, err, sizeof err) != 0)
+    char dir[PATH_MAX], err[PATH_MAX + 256], settings[PATH_MAX + 32];
+    if (home_resolve(dir, sizeof dir, a->home, err, sizeof err) != 0)
+        return cli_fail("%s", err);
+    snprintf(settings, sizeof settings, "%s/%s", dir, HOME_SETTINGS);
+    if (access(settings, F_OK) != 0 && errno == ENOENT) {
+        /* the hint names the very home the rule chose: following it makes
+         * that home, never a second one where the user happens to stand */
+        if (a->home)
+            return cli_fail("%s is not a Leither home (no %s): run 'leither init --home %s' first", dir,
+                            HOME_SETTINGS, a->home);
+        const char *env = getenv("LEITHER_HOME");
+        return cli_fail("no Leither home at %s (%s): run 'leither init' to make it, or give --home DIR", dir,
+                        env && *env ? "$LEITHER_HOME" : "the default; the current directory is not a home");
+    }
+    if (home_load(h, dir, err, sizeof err) != 0)
         return cli_fail("%s", err);
     return 0;
 }
