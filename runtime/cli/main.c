@@ -205,6 +205,15 @@ static const cli_command *lookup(int argc, char **argv, int *words)
 static int cmd_help(const cli_args *a)
 {
     int words;
+    if (a->nargs && table == commands && !strcmp(a->args[0], "lapp")) { /* help lapp [COMMAND] */
+        cli_prog = "lapp";
+        table = app_commands;
+        ntable = sizeof app_commands / sizeof *app_commands;
+        cli_args rest = *a;
+        rest.args++;
+        rest.nargs--;
+        return cmd_help(&rest);
+    }
     const cli_command *c = a->nargs ? lookup(a->nargs, a->args, &words) : NULL;
     if (c)
         usage_of(stdout, c);

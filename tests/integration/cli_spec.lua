@@ -77,10 +77,13 @@ describe("leither CLI", function()
     assert.falsy(r.err:find("unknown command", 1, true))
     r = t.leither("help", "mimei", "ref")
     assert.matches("^usage: leither mimei ref COMMAND", r.out)
-    r = t.leither("lapp", "--help")
-    assert.are.equal(0, r.code)
-    assert.matches("^usage: lapp COMMAND", r.out)
-    assert.truthy(r.out:find("\n  uploadapp ", 1, true))
+    for _, args in ipairs({ { "lapp", "--help" }, { "help", "lapp" } }) do
+      r = t.leither(table.unpack(args))
+      assert.are.equal(0, r.code, table.concat(args, " "))
+      assert.matches("^usage: lapp COMMAND", r.out)
+      assert.truthy(r.out:find("\n  uploadapp ", 1, true))
+    end
+    assert.matches("^usage: lapp uploadapp %-i NAME", t.leither("help", "lapp", "uploadapp").out)
   end)
 
   it("says what a word after a group is, instead of 'unknown command GROUP'", function()
