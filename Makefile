@@ -3,11 +3,11 @@ BUILD   ?= build
 ASAN    ?= build-asan
 RELEASE ?= build-release
 FUZZ    ?= build-fuzz
-HOME_DIR ?= $(CURDIR)/node-home
+PREFIX  ?= /usr/local
 FUZZ_SECONDS ?= 20
 JOBS    ?= $(shell nproc)
 
-.PHONY: all deps deps-test build release run test test-asan fuzz bench soak clean
+.PHONY: all deps deps-test build release run install test test-asan fuzz bench soak clean
 
 all: build
 
@@ -17,14 +17,22 @@ deps:
 deps-test:
 	@scripts/deps.sh test
 
+# configured once (a BUILD of another type, e.g. build-asan, keeps its type)
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
-# Creates the node home under the checkout on first use, then runs in the foreground.
-run: build
-	@test -f $(HOME_DIR)/SystemVars.json || $(BUILD)/leither init --home $(HOME_DIR)
-	@exec scripts/run.sh $(BUILD)/leither $(HOME_DIR)
+# The node of the home the CLI finds (README "The home": $LEITHER_HOME, else
+# ~/.leither), made on first use, in the foreground with the apps installed.
+# The build is quiet unless it fails; a node already running is left alone.
+run: deps
+	@exec scripts/run.sh $(BUILD) $(JOBS)
+
+# leither, and lapp (a link to it), in $(DESTDIR)$(PREFIX)/bin
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/leither $(DESTDIR)$(PREFIX)/bin/leither
+	ln -sf leither $(DESTDIR)$(PREFIX)/bin/lapp
 
 # ctest (two at a time: the specs mostly wait on their nodes), the Release
 # build, the fuzzers, then ctest again under the sanitizers, one at a time.

@@ -5,15 +5,36 @@
 
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+int cli_find_home(const cli_args *a, home *h, char *err, size_t errlen)
+{
+    char dir[PATH_MAX], settings[PATH_MAX + 32];
+    if (home_resolve(dir, sizeof dir, a->home, err, errlen) != 0)
+        return -1;
+    snprintf(settings, sizeof settings, "%s/%s", dir, HOME_SETTINGS);
+    if (access(settings, F_OK) != 0 && errno == ENOENT) {
+        /* the hint names the very home the rule chose: following it makes
+         * that home, never a second one where the user happens to stand */
+        const char *env = getenv("LEITHER_HOME");
+        if (a->home)
+            snprintf(err, errlen, "%s is not a Leither home (no %s): run 'leither init --home %s' first", dir,
+                     HOME_SETTINGS, a->home);
+        else
+            snprintf(err, errlen, "no Leither home at %s (%s): run 'leither init' to make it, or give --home DIR", dir,
+                     env && *env ? "$LEITHER_HOME" : "the default; the current directory is not a home");
+        return -1;
+    }
+    return home_load(h, dir, err, errlen);
+}
 
 int cli_load_home(const cli_args *a, home *h)
 {
-    char dir[PATH_MAX], err[PATH_MAX + 256];
-    if (home_resolve(dir, sizeof dir, a->home, err, sizeof err) != 0 || home_load(h, dir, err, sizeof err) != 0)
-        return cli_fail("%s", err);
-    return 0;
+    char err[PATH_MAX + 512];
+    return cli_find_home(a, h, err, sizeof err) != 0 ? cli_fail("%s", err) : 0;
 }
 
 int cli_load_key(const cli_args *a, const home *h, ids_key *key)

@@ -36,8 +36,7 @@ static void start_batch(cli_uploader *u, const cid *roots, size_t nroots)
 cli_uploader *cli_uploader_new(const cli_args *a, char *err, size_t errlen)
 {
     home h;
-    char dir[PATH_MAX];
-    if (home_resolve(dir, sizeof dir, a->home, err, errlen) != 0 || home_load(&h, dir, err, errlen) != 0)
+    if (cli_find_home(a, &h, err, errlen) != 0)
         return NULL;
     char keyfile[PATH_MAX + 32];
     if (a->key)

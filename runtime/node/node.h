@@ -61,6 +61,8 @@
  */
 
 #define HOME_SETTINGS "SystemVars.json"
+/* the home when no flag, $LEITHER_HOME or current directory says: ~/.leither */
+#define HOME_DEFAULT_DIR ".leither"
 #define HOME_DEFAULT_PORT 4800
 /* 8 MB: room for `ipfs add` batches of blocks (4 MB) with margin */
 #define HOME_DEFAULT_BODY (8 << 20)
@@ -80,7 +82,8 @@ typedef struct {
     uint64_t guest_per_identity, guest_total; /* guest_quota; 0: closed */
 } home;
 
-/* Absolute home directory: flag (--home), else $LEITHER_HOME, else cwd. */
+/* Absolute home directory: flag (--home), else $LEITHER_HOME, else the
+ * current directory when it holds SystemVars.json, else ~/.leither. */
 int home_resolve(char *out, size_t cap, const char *flag, char *err, size_t errlen);
 
 /* Parses and validates settings text; on error names the file and line.

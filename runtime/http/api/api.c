@@ -36,9 +36,9 @@ static int api_status(h2o_req_t *req, node *n, const char *signer)
 {
     (void)signer;
     return http_reply_json(req, 200,
-                      json_pack("{s:s,s:s,s:s,s:i,s:s,s:i,s:i,s:f}", "ID", n->id, "PeerID", n->peer_id, "Version",
+                      json_pack("{s:s,s:s,s:s,s:i,s:s,s:i,s:i,s:i,s:f}", "ID", n->id, "PeerID", n->peer_id, "Version",
                                 LEITHER_VERSION, "Pid", (int)getpid(), "Home", n->home.dir, "Port", n->home.port,
-                                "Threads", n->home.threads, "Uptime", uptime(n)));
+                                "DbPort", n->home.db_port, "Threads", n->home.threads, "Uptime", uptime(n)));
 }
 
 static int api_shutdown(h2o_req_t *req, node *n, const char *signer)
