@@ -841,7 +841,7 @@ int apps_render(h2o_req_t *req, node *n, const json_t *info, const char *appid, 
     ufs_stat st;
     int rc = ufs_resolve(n->bs, NULL, root, path, &target, &st, err, sizeof err);
     if (rc != STORE_OK)
-        return http_reply_error(req, rc == STORE_NOT_FOUND ? 404 : rc == STORE_BAD_REQUEST ? 400 : 502, "%s", err);
+        return http_reply_error(req, http_status_of_store(rc), "%s", err);
     take_user(vm, reader);
     const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     const char *type = st.type == UFS_DIRECTORY || st.type == UFS_HAMT ? "folder"

@@ -270,22 +270,22 @@ static int reserve(stream *s, size_t more)
 }
 
 /* The next chunk into s->buf (s->len bytes; s->done at the end).
- * Returns 0, or a status with err. */
+ * Returns 0, or an HTTP status with err. */
 static int fill(stream *s, char *err, size_t errlen)
 {
-    int status = STORE_OK;
+    int status;
     if (s->r) {
         s->len = 0;
         if (reserve(s, CHUNK) != 0)
             return snprintf(err, errlen, "out of memory"), 500;
         size_t want = s->left < CHUNK ? (size_t)s->left : CHUNK;
-        ssize_t n = want ? ufs_reader_read(s->r, s->buf, want, &status, err, errlen) : 0;
-        if (n < 0)
-            return status ? status : 502;
-        if ((size_t)n < want)
+        size_t n = 0;
+        if (want && (status = ufs_reader_read(s->r, s->buf, want, &n, err, errlen)) != STORE_OK)
+            return http_status_of_store(status);
+        if (n < want)
             return snprintf(err, errlen, "the file ended %llu bytes early", (unsigned long long)(s->left - (uint64_t)n)),
                    502;
-        s->len = (size_t)n;
+        s->len = n;
         s->left -= (uint64_t)n;
         s->done = s->left == 0;
         return 0;
@@ -295,10 +295,9 @@ static int fill(stream *s, char *err, size_t errlen)
         cid c;
         uint8_t *block;
         size_t blen;
-        int got = dag_iter_next(s->it, &c, &block, &blen, &status, err, errlen);
-        if (got < 0)
-            return status ? status : 502;
-        if (got == 0) {
+        if ((status = dag_iter_next(s->it, &c, &block, &blen, err, errlen)) != STORE_OK)
+            return http_status_of_store(status);
+        if (!block) {
             s->done = 1;
             break;
         }
@@ -384,11 +383,9 @@ typedef struct {
     h2o_iovec_t rawpath; /* the request path without its query */
 } gw_req;
 
-static int store_fail(h2o_req_t *req, int status, const char *err)
+static int store_fail(h2o_req_t *req, enum store_status status, const char *err)
 {
-    if (status != 400 && status != 404)
-        status = 502;
-    return fail(req, status, "%s", err);
+    return fail(req, http_status_of_store(status), "%s", err);
 }
 
 static void common_headers(gw_req *g, const char *etag)
@@ -561,16 +558,17 @@ static int serve_file(gw_req *g, const cid *file, uint64_t size, const char *nam
         name = given;
     const char *type = name ? type_by_name(&req->pool, name) : NULL;
     if (!type) {
-        int st;
         uint8_t head[SNIFF_LEN];
-        ufs_reader *r = ufs_reader_open(g->n->bs, file, 0, SNIFF_LEN, &st, err, sizeof err);
-        if (!r)
+        ufs_reader *r;
+        size_t got = 0;
+        int st = ufs_reader_open(g->n->bs, file, 0, SNIFF_LEN, &r, err, sizeof err);
+        if (st != STORE_OK)
             return store_fail(req, st, err);
-        ssize_t got = ufs_reader_read(r, head, sizeof head, &st, err, sizeof err);
+        st = ufs_reader_read(r, head, sizeof head, &got, err, sizeof err);
         ufs_reader_free(r);
-        if (got < 0)
+        if (st != STORE_OK)
             return store_fail(req, st, err);
-        type = sniff(head, (size_t)got, (uint64_t)got == size);
+        type = sniff(head, got, (uint64_t)got == size);
     }
 
     uint64_t a = 0, b = size ? size - 1 : 0;
@@ -608,9 +606,9 @@ static int serve_file(gw_req *g, const cid *file, uint64_t size, const char *nam
     req->res.content_length = len;
 
     stream *s = stream_new(req);
-    int st;
     s->left = len;
-    if (!(s->r = ufs_reader_open(g->n->bs, file, a, len, &st, err, sizeof err)))
+    int st = ufs_reader_open(g->n->bs, file, a, len, &s->r, err, sizeof err);
+    if (st != STORE_OK)
         return store_fail(req, st, err);
     return start_stream(req, s, ranged ? 206 : 200);
 }
@@ -875,15 +873,15 @@ const char *gateway_file_type(h2o_req_t *req, node *n, const cid *file, uint64_t
     const char *type = name ? type_by_name(&req->pool, name) : NULL;
     if (type)
         return type;
-    int st;
     char err[256];
     uint8_t head[SNIFF_LEN];
-    ufs_reader *r = ufs_reader_open(n->bs, file, 0, SNIFF_LEN, &st, err, sizeof err);
-    if (!r)
+    ufs_reader *r;
+    size_t got = 0;
+    if (ufs_reader_open(n->bs, file, 0, SNIFF_LEN, &r, err, sizeof err) != STORE_OK)
         return NULL;
-    ssize_t got = ufs_reader_read(r, head, sizeof head, &st, err, sizeof err);
+    int st = ufs_reader_read(r, head, sizeof head, &got, err, sizeof err);
     ufs_reader_free(r);
-    return got < 0 ? NULL : sniff(head, (size_t)got, (uint64_t)got == size);
+    return st != STORE_OK ? NULL : sniff(head, got, (uint64_t)got == size);
 }
 
 int gateway_on_ipfs(h2o_req_t *req, node *n)

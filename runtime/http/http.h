@@ -55,6 +55,13 @@ int http_reply_json(h2o_req_t *req, int status, json_t *doc);
 int http_reply_error(h2o_req_t *req, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Replies 403: who may not read MiMei mid (anonymous: sign the request). */
 int http_reply_unreadable(h2o_req_t *req, const char *mid, const char *who);
+/* The HTTP status a module's failure answers: the one mapping, so every
+ * route and the gateway agree (STORE_NOT_FOUND 404, STORE_BAD_REQUEST 400,
+ * STORE_CORRUPT 502, STORE_ERROR 500; STORE_OK 200). */
+int http_status_of_store(enum store_status status);
+/* MIMEI_INVALID 400, MIMEI_STORAGE_CLOSED 403, MIMEI_QUOTA_FULL 507,
+ * MIMEI_ERROR 500. */
+int http_status_of_mimei(enum mimei_status status);
 /* Value of ?name=..., percent-decoded; NULL if absent, too long or holding
  * a NUL. */
 const char *http_query(h2o_req_t *req, const char *name, char *out, size_t cap);

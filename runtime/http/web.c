@@ -66,6 +66,30 @@ int http_reply_error(h2o_req_t *req, int status, const char *fmt, ...)
     return http_reply_json(req, status, json_pack("{s:s,s:i,s:s}", "Message", msg, "Code", 0, "Type", "error"));
 }
 
+int http_status_of_store(enum store_status status)
+{
+    switch (status) {
+    case STORE_OK: return 200;
+    case STORE_NOT_FOUND: return 404;
+    case STORE_BAD_REQUEST: return 400;
+    case STORE_CORRUPT: return 502; /* the node is a gateway to content it holds only part of */
+    case STORE_ERROR: break;
+    }
+    return 500;
+}
+
+int http_status_of_mimei(enum mimei_status status)
+{
+    switch (status) {
+    case MIMEI_OK: return 200;
+    case MIMEI_INVALID: return 400;
+    case MIMEI_STORAGE_CLOSED: return 403;
+    case MIMEI_QUOTA_FULL: return 507; /* Insufficient Storage */
+    case MIMEI_ERROR: break;
+    }
+    return 500;
+}
+
 static int hexval(char c)
 {
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;

@@ -172,9 +172,9 @@ int api_on_request(h2o_req_t *req, node *n)
             return http_reply_error(req, 401, "key %s is neither the node owner nor granted", signed_req.signer);
     }
     if (r->who == STORES) { /* authorization too: before the signature is recorded */
-        int status;
-        if (quota_check(n, signed_req.signer, &status, err, sizeof err) != 0)
-            return http_reply_error(req, status, "%s", err);
+        int status = quota_check(n, signed_req.signer, err, sizeof err);
+        if (status != MIMEI_OK)
+            return http_reply_error(req, http_status_of_mimei(status), "%s", err);
     }
     if (signed_by && http_use_signature(req, n, &signed_req) != 0)
         return 0;
