@@ -62,6 +62,9 @@ int http_status_of_store(enum store_status status);
 /* MIMEI_INVALID 400, MIMEI_STORAGE_CLOSED 403, MIMEI_QUOTA_FULL 507,
  * MIMEI_ERROR 500. */
 int http_status_of_mimei(enum mimei_status status);
+/* A Redis error reply by its prefix: NOPERM 403, OOM (a guest over its
+ * quota) 507, anything else 400. */
+int http_status_of_resp_error(const char *msg, size_t len);
 /* Value of ?name=..., percent-decoded; NULL if absent, too long or holding
  * a NUL. */
 const char *http_query(h2o_req_t *req, const char *name, char *out, size_t cap);

@@ -90,6 +90,15 @@ int http_status_of_mimei(enum mimei_status status)
     return 500;
 }
 
+int http_status_of_resp_error(const char *msg, size_t len)
+{
+    if (len >= 6 && !memcmp(msg, "NOPERM", 6))
+        return 403;
+    if (len >= 3 && !memcmp(msg, "OOM", 3))
+        return 507;
+    return 400;
+}
+
 static int hexval(char c)
 {
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;

@@ -62,6 +62,11 @@ static void http_statuses_in_one_place(void **state)
     assert_int_equal(http_status_of_mimei(MIMEI_QUOTA_FULL), 507);
     assert_int_equal(http_status_of_mimei(MIMEI_ERROR), 500);
     assert_string_equal(http_reason(507), "Insufficient Storage");
+    assert_int_equal(http_status_of_resp_error("NOPERM no", 9), 403);
+    assert_int_equal(http_status_of_resp_error("OOM guest quota", 15), 507);
+    assert_int_equal(http_status_of_resp_error("ERR syntax", 10), 400);
+    assert_int_equal(http_status_of_resp_error("NOPE", 4), 400);
+    assert_int_equal(http_status_of_resp_error("", 0), 400);
 }
 
 int main(void)

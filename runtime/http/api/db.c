@@ -93,7 +93,7 @@ int api_db_exec(h2o_req_t *req, node *n, const char *signer)
                         .cmds = rc};
         redisReply *r = resp_call(n->resp, &b);
         if (r->type == REDIS_REPLY_ERROR) {
-            status = !strncmp(r->str, "NOPERM", 6) ? 403 : 400;
+            status = http_status_of_resp_error(r->str, r->len);
             why = "";
             out = json_stringn(r->str, r->len);
         } else {
