@@ -6,6 +6,12 @@
  * Out of memory is sticky: the failing call and every later append return
  * -1 and leave the contents as they were, so a builder may append many
  * pieces and check b.failed (or the last return) once.
+ *
+ * A writer that fills the bytes itself (a read into p + len) calls
+ * buf_reserve first, then sets len; the NUL comes back with the next append.
+ *
+ * Not used by modules/db (its own reply buffers) nor, for now, by
+ * runtime/apps/lua_api.c's result buffer, which another change owns.
  */
 #ifndef LEITHER_BUF_H
 #define LEITHER_BUF_H

@@ -206,38 +206,11 @@ static int walk_dir(app_walk *w, const cid *dir)
     return w->failed;
 }
 
-/* Reads a whole (small) file of the store into a malloc'd buffer. */
+/* Reads a whole (small, its size checked) file of the store into a
+ * malloc'd, NUL-terminated buffer. */
 static char *read_all(blockstore *bs, const cid *c, size_t *len, char *err, size_t errlen)
 {
-    ufs_reader *r;
-    if (ufs_reader_open(bs, c, 0, APP_SOURCE_MAX, &r, err, errlen) != STORE_OK)
-        return NULL;
-    size_t cap = 64 << 10, have = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (buf && have == cap) {
-            char *grown = realloc(buf, cap *= 2);
-            if (!grown)
-                free(buf);
-            buf = grown;
-        }
-        if (!buf) {
-            snprintf(err, errlen, "out of memory");
-            break;
-        }
-        size_t got;
-        if (ufs_reader_read(r, buf + have, cap - have, &got, err, errlen) != STORE_OK) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        if (!got)
-            break;
-        have += got;
-    }
-    ufs_reader_free(r);
-    *len = have;
-    return buf;
+    return ufs_read_file(bs, c, "", APP_SOURCE_MAX, len, err, errlen);
 }
 
 /* An app version must be a folder with a manifest.json that parses, and
