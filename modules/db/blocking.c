@@ -49,7 +49,7 @@ static block_state *state(struct db *d)
 static int parse_timeout(db_client *c, int i, int64_t *deadline)
 {
     double secs;
-    if (parse_double(c->argv[i], c->argvlen[i], &secs) != 0 || isinf(secs) || secs > 9e12) {
+    if (parse_double(ARG(i), &secs) != 0 || isinf(secs) || secs > 9e12) {
         reply_error(c, "ERR timeout is not a float or out of range");
         return -1;
     }
@@ -79,7 +79,7 @@ void db_block(db_client *c, int first, int last, int64_t deadline_ms)
     b->argvlen = malloc((size_t)c->argc * sizeof *b->argvlen);
     for (int i = 0; i < c->argc; i++) {
         b->argv[i] = malloc(c->argvlen[i] + 1);
-        memcpy(b->argv[i], c->argv[i], c->argvlen[i]);
+        memcpy(b->argv[i], ARG(i));
         b->argv[i][c->argvlen[i]] = '\0';
         b->argvlen[i] = c->argvlen[i];
     }
@@ -240,7 +240,7 @@ static void blocking_pop(db_client *c, int type, const char *pop)
         return;
     for (int i = 1; i < c->argc - 1; i++) {
         db_meta m;
-        int found = db_lookup_type(c, c->argv[i], c->argvlen[i], type, &m);
+        int found = db_lookup_type(c, ARG(i), type, &m);
         if (found < 0)
             return;
         if (found && m.count > 0) {
@@ -253,7 +253,7 @@ static void blocking_pop(db_client *c, int type, const char *pop)
             size_t at = c->out.len;
             if (type == DB_LIST) {
                 reply_array(c, 2);
-                reply_bulk(c, c->argv[i], c->argvlen[i]);
+                reply_bulk(c, ARG(i));
                 run_as(c, pop, 2);
             } else {
                 run_as(c, pop, 2); /* answers *2 member score */
@@ -265,7 +265,7 @@ static void blocking_pop(db_client *c, int type, const char *pop)
                 db_buf_append(&tail, body, (size_t)(c->out.buf + c->out.len - body));
                 c->out.len = at;
                 reply_array(c, 3);
-                reply_bulk(c, c->argv[i], c->argvlen[i]);
+                reply_bulk(c, ARG(i));
                 db_buf_append(&c->out, tail.buf, tail.len);
                 db_buf_free(&tail);
             }
@@ -294,7 +294,7 @@ static void cmd_blmove(db_client *c)
     if (parse_timeout(c, 5, &deadline) < 0)
         return;
     db_meta m;
-    int found = db_lookup_type(c, c->argv[1], c->argvlen[1], DB_LIST, &m);
+    int found = db_lookup_type(c, ARG(1), DB_LIST, &m);
     if (found < 0)
         return;
     if (found && m.count > 0)
@@ -310,7 +310,7 @@ static void cmd_brpoplpush(db_client *c)
     if (parse_timeout(c, 3, &deadline) < 0)
         return;
     db_meta m;
-    int found = db_lookup_type(c, c->argv[1], c->argvlen[1], DB_LIST, &m);
+    int found = db_lookup_type(c, ARG(1), DB_LIST, &m);
     if (found < 0)
         return;
     if (found && m.count > 0)

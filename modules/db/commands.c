@@ -368,7 +368,7 @@ void db_tick(db *d)
 
 /* --- dispatch ----------------------------------------------------------- */
 
-static void unknown_command(db_client *c)
+static void reply_unknown_command(db_client *c)
 {
     db_buf msg = {0};
     db_buf_printf(&msg, "ERR unknown command '%.*s', with args beginning with: ", (int)(c->argvlen[0] > 128 ? 128 : c->argvlen[0]),
@@ -488,7 +488,7 @@ void db_exec(db_client *c, int argc, const char **argv, const size_t *argvlen)
     if (!cmd) {
         if (c->flags & DB_CLIENT_MULTI)
             c->flags |= DB_CLIENT_DIRTY_EXEC;
-        unknown_command(c);
+        reply_unknown_command(c);
         return;
     }
     if ((cmd->arity > 0 && argc != cmd->arity) || argc < -cmd->arity) {

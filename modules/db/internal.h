@@ -171,6 +171,9 @@ int db_glob(db_client *c, const char *pat, size_t patlen, const void *s, size_t 
 #define CMD_DENYOOM 64
 #define CMD_NOAUTH 128 /* allowed before AUTH (AUTH, HELLO, QUIT, PING) */
 
+/* Naming: the function running command NAME is `static void cmd_name(db_client *c)`
+ * (cmd_hset, cmd_llen, cmd_zrangebyscore); what several commands share is
+ * `name_generic` (hset_generic, scan_generic). */
 struct db_command {
     const char *name; /* lowercase */
     void (*proc)(db_client *c);
@@ -222,6 +225,10 @@ void reply_defer_set(db_client *c, size_t at, long n);
 #define ERR_NEGATIVE "ERR value is out of range, must be positive"
 
 /* --- arguments ------------------------------------------------------------ */
+
+/* Argument i of the client `c` in scope, as the (pointer, length) pair
+ * every keyspace and reply call takes: db_lookup(c, ARG(1), ...). */
+#define ARG(i) c->argv[i], c->argvlen[i]
 
 /* Parse argv[i]; on failure reply the Redis error and return -1. */
 int arg_ll(db_client *c, int i, long long *v);              /* ERR_NOTINT */

@@ -20,7 +20,7 @@ static void cmd_del(db_client *c)
 {
     long long n = 0;
     for (int i = 1; i < c->argc; i++)
-        n += db_delete(c, c->argv[i], c->argvlen[i]) > 0;
+        n += db_delete(c, ARG(i)) > 0;
     reply_int(c, n);
 }
 
@@ -29,31 +29,31 @@ static void cmd_exists(db_client *c)
     long long n = 0;
     db_meta m;
     for (int i = 1; i < c->argc; i++)
-        n += db_lookup(c, c->argv[i], c->argvlen[i], &m, NULL, NULL);
+        n += db_lookup(c, ARG(i), &m, NULL, NULL);
     reply_int(c, n);
 }
 
 static void cmd_type(db_client *c)
 {
     db_meta m;
-    reply_status(c, db_lookup(c, c->argv[1], c->argvlen[1], &m, NULL, NULL) ? type_name(m.type) : "none");
+    reply_status(c, db_lookup(c, ARG(1), &m, NULL, NULL) ? type_name(m.type) : "none");
 }
 
 static void rename_generic(db_client *c, int nx)
 {
     db_meta m;
-    if (!db_lookup(c, c->argv[1], c->argvlen[1], &m, NULL, NULL)) {
+    if (!db_lookup(c, ARG(1), &m, NULL, NULL)) {
         reply_error(c, ERR_NOKEY);
         return;
     }
     int same = c->argvlen[1] == c->argvlen[2] && !memcmp(c->argv[1], c->argv[2], c->argvlen[1]);
-    if (nx && db_lookup(c, c->argv[2], c->argvlen[2], &m, NULL, NULL)) {
+    if (nx && db_lookup(c, ARG(2), &m, NULL, NULL)) {
         reply_int(c, 0);
         return;
     }
     if (!same) {
-        db_copy_key(c, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2]);
-        db_delete(c, c->argv[1], c->argvlen[1]);
+        db_copy_key(c, ARG(1), ARG(2));
+        db_delete(c, ARG(1));
     }
     if (nx)
         reply_int(c, !same);
@@ -74,7 +74,7 @@ static void cmd_keys(db_client *c)
     size_t at = reply_defer(c);
     int all = c->argvlen[1] == 1 && c->argv[1][0] == '*';
     while (db_keys_next(c, &it, NULL, 0, &key, &keylen, &m))
-        if (all || db_glob(c, c->argv[1], c->argvlen[1], key, keylen)) {
+        if (all || db_glob(c, ARG(1), key, keylen)) {
             reply_bulk(c, key, keylen);
             n++;
         }
@@ -266,7 +266,7 @@ static void expire_generic(db_client *c, int64_t base_ms, int unit_ms)
     db_meta m;
     const uint8_t *val;
     size_t vallen;
-    if (!db_lookup(c, c->argv[1], c->argvlen[1], &m, &val, &vallen)) {
+    if (!db_lookup(c, ARG(1), &m, &val, &vallen)) {
         reply_int(c, 0);
         return;
     }
@@ -276,14 +276,14 @@ static void expire_generic(db_client *c, int64_t base_ms, int unit_ms)
         return;
     }
     if (at <= c->now_ms) { /* a time in the past deletes */
-        db_delete(c, c->argv[1], c->argvlen[1]);
+        db_delete(c, ARG(1));
         reply_int(c, 1);
         return;
     }
     db_buf copy = {0};
     db_buf_append(&copy, val, vallen);
     m.expire_ms = at;
-    db_meta_write(c, c->argv[1], c->argvlen[1], &m, copy.buf, copy.len);
+    db_meta_write(c, ARG(1), &m, copy.buf, copy.len);
     db_buf_free(&copy);
     reply_int(c, 1);
 }
@@ -296,7 +296,7 @@ static void cmd_pexpireat(db_client *c) { expire_generic(c, 0, 1); }
 static void ttl_generic(db_client *c, int ms, int absolute)
 {
     db_meta m;
-    if (!db_lookup(c, c->argv[1], c->argvlen[1], &m, NULL, NULL))
+    if (!db_lookup(c, ARG(1), &m, NULL, NULL))
         reply_int(c, -2);
     else if (!m.expire_ms)
         reply_int(c, -1);
@@ -320,14 +320,14 @@ static void cmd_persist(db_client *c)
     db_meta m;
     const uint8_t *val;
     size_t vallen;
-    if (!db_lookup(c, c->argv[1], c->argvlen[1], &m, &val, &vallen) || !m.expire_ms) {
+    if (!db_lookup(c, ARG(1), &m, &val, &vallen) || !m.expire_ms) {
         reply_int(c, 0);
         return;
     }
     db_buf copy = {0};
     db_buf_append(&copy, val, vallen);
     m.expire_ms = 0;
-    db_meta_write(c, c->argv[1], c->argvlen[1], &m, copy.buf, copy.len);
+    db_meta_write(c, ARG(1), &m, copy.buf, copy.len);
     db_buf_free(&copy);
     reply_int(c, 1);
 }

@@ -39,7 +39,6 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define KEY(i) c->argv[i], c->argvlen[i]
 #define SMALL_HASH 1024     /* random picks read hashes up to this size whole */
 #define RANDOM_REDRAW 16    /* draws of a byte no field has before taking the next */
 #define SCAN_WHOLE 128      /* HSCAN answers such hashes at once (Redis's listpack) */
@@ -109,7 +108,7 @@ static void el_free(elist *l)
  * a fresh empty hash), 1 found. */
 static int get_hash(db_client *c, db_meta *m, int create)
 {
-    int r = db_lookup_type(c, KEY(1), DB_HASH, m);
+    int r = db_lookup_type(c, ARG(1), DB_HASH, m);
     if (r == 0 && create) {
         memset(m, 0, sizeof *m);
         m->type = DB_HASH;
@@ -120,7 +119,7 @@ static int get_hash(db_client *c, db_meta *m, int create)
 /* Puts a field; returns 1 if the field is new. */
 static int put_field(db_client *c, const void *f, size_t fl, const void *v, size_t vl)
 {
-    return db_elem_put(c, DB_REC_ELEM, KEY(1), f, fl, v, vl) == 0;
+    return db_elem_put(c, DB_REC_ELEM, ARG(1), f, fl, v, vl) == 0;
 }
 
 /* The first field >= from, or with reverse the last <= from (from NULL: the
@@ -130,7 +129,7 @@ static int seek_field(db_client *c, const void *from, size_t fromlen, int revers
     db_iter it;
     const uint8_t *f, *v;
     size_t fl, vl;
-    db_iter_init(&it, c, DB_REC_ELEM, KEY(1), from, fromlen, reverse);
+    db_iter_init(&it, c, DB_REC_ELEM, ARG(1), from, fromlen, reverse);
     int r = db_iter_next(&it, &f, &fl, &v, &vl);
     if (r) {
         bset(out, f, fl);
@@ -147,7 +146,7 @@ static int last_below(db_client *c, const void *x, size_t xl, db_buf *out)
     db_iter it;
     const uint8_t *f, *v;
     size_t fl, vl;
-    db_iter_init(&it, c, DB_REC_ELEM, KEY(1), x, xl, 1);
+    db_iter_init(&it, c, DB_REC_ELEM, ARG(1), x, xl, 1);
     int r = db_iter_next(&it, &f, &fl, &v, &vl);
     if (r && fl == xl && !memcmp(f, x, xl))
         r = db_iter_next(&it, &f, &fl, &v, &vl);
@@ -206,19 +205,19 @@ static void hset_generic(db_client *c, const char *name, int ok)
         return;
     long long created = 0;
     for (int j = 2; j < c->argc; j += 2)
-        created += put_field(c, KEY(j), KEY(j + 1));
+        created += put_field(c, ARG(j), ARG(j + 1));
     m.count += created;
-    db_meta_write(c, KEY(1), &m, NULL, 0);
+    db_meta_write(c, ARG(1), &m, NULL, 0);
     if (ok)
         reply_ok(c);
     else
         reply_int(c, created);
 }
 
-static void hsetCommand(db_client *c) { hset_generic(c, "hset", 0); }
-static void hmsetCommand(db_client *c) { hset_generic(c, "hmset", 1); }
+static void cmd_hset(db_client *c) { hset_generic(c, "hset", 0); }
+static void cmd_hmset(db_client *c) { hset_generic(c, "hmset", 1); }
 
-static void hsetnxCommand(db_client *c)
+static void cmd_hsetnx(db_client *c)
 {
     db_meta m;
     int r = get_hash(c, &m, 1);
@@ -226,16 +225,16 @@ static void hsetnxCommand(db_client *c)
         return;
     const uint8_t *v;
     size_t vl;
-    if (r && db_elem_get(c, DB_REC_ELEM, KEY(1), KEY(2), &v, &vl)) {
+    if (r && db_elem_get(c, DB_REC_ELEM, ARG(1), ARG(2), &v, &vl)) {
         reply_int(c, 0);
         return;
     }
-    m.count += put_field(c, KEY(2), KEY(3));
-    db_meta_write(c, KEY(1), &m, NULL, 0);
+    m.count += put_field(c, ARG(2), ARG(3));
+    db_meta_write(c, ARG(1), &m, NULL, 0);
     reply_int(c, 1);
 }
 
-static void hgetCommand(db_client *c)
+static void cmd_hget(db_client *c)
 {
     db_meta m;
     int r = get_hash(c, &m, 0);
@@ -243,13 +242,13 @@ static void hgetCommand(db_client *c)
         return;
     const uint8_t *v;
     size_t vl;
-    if (r && db_elem_get(c, DB_REC_ELEM, KEY(1), KEY(2), &v, &vl))
+    if (r && db_elem_get(c, DB_REC_ELEM, ARG(1), ARG(2), &v, &vl))
         reply_bulk(c, v, vl);
     else
         reply_null(c);
 }
 
-static void hmgetCommand(db_client *c)
+static void cmd_hmget(db_client *c)
 {
     db_meta m;
     int r = get_hash(c, &m, 0);
@@ -259,14 +258,14 @@ static void hmgetCommand(db_client *c)
     for (int j = 2; j < c->argc; j++) {
         const uint8_t *v;
         size_t vl;
-        if (r && db_elem_get(c, DB_REC_ELEM, KEY(1), KEY(j), &v, &vl))
+        if (r && db_elem_get(c, DB_REC_ELEM, ARG(1), ARG(j), &v, &vl))
             reply_bulk(c, v, vl);
         else
             reply_null(c);
     }
 }
 
-static void hlenCommand(db_client *c)
+static void cmd_hlen(db_client *c)
 {
     db_meta m;
     int r = get_hash(c, &m, 0);
@@ -274,7 +273,7 @@ static void hlenCommand(db_client *c)
         reply_int(c, r ? m.count : 0);
 }
 
-static void hexistsCommand(db_client *c)
+static void cmd_hexists(db_client *c)
 {
     db_meta m;
     int r = get_hash(c, &m, 0);
@@ -282,10 +281,10 @@ static void hexistsCommand(db_client *c)
         return;
     const uint8_t *v;
     size_t vl;
-    reply_int(c, r && db_elem_get(c, DB_REC_ELEM, KEY(1), KEY(2), &v, &vl));
+    reply_int(c, r && db_elem_get(c, DB_REC_ELEM, ARG(1), ARG(2), &v, &vl));
 }
 
-static void hstrlenCommand(db_client *c)
+static void cmd_hstrlen(db_client *c)
 {
     db_meta m;
     int r = get_hash(c, &m, 0);
@@ -293,10 +292,10 @@ static void hstrlenCommand(db_client *c)
         return;
     const uint8_t *v;
     size_t vl;
-    reply_int(c, r && db_elem_get(c, DB_REC_ELEM, KEY(1), KEY(2), &v, &vl) ? (long long)vl : 0);
+    reply_int(c, r && db_elem_get(c, DB_REC_ELEM, ARG(1), ARG(2), &v, &vl) ? (long long)vl : 0);
 }
 
-static void hdelCommand(db_client *c)
+static void cmd_hdel(db_client *c)
 {
     db_meta m;
     int r = get_hash(c, &m, 0);
@@ -307,18 +306,18 @@ static void hdelCommand(db_client *c)
     }
     long long removed = 0;
     for (int j = 2; j < c->argc && removed < m.count; j++)
-        if (db_elem_del(c, DB_REC_ELEM, KEY(1), KEY(j)) == 1)
+        if (db_elem_del(c, DB_REC_ELEM, ARG(1), ARG(j)) == 1)
             removed++;
     if (removed) {
         m.count -= removed;
-        db_meta_write(c, KEY(1), &m, NULL, 0);
+        db_meta_write(c, ARG(1), &m, NULL, 0);
     }
     reply_int(c, removed);
 }
 
 /* --- HINCRBY HINCRBYFLOAT ----------------------------------------------------- */
 
-static void hincrbyCommand(db_client *c)
+static void cmd_hincrby(db_client *c)
 {
     long long incr, value = 0;
     if (arg_ll(c, 3, &incr) < 0)
@@ -329,7 +328,7 @@ static void hincrbyCommand(db_client *c)
         return;
     const uint8_t *v;
     size_t vl;
-    int exists = r && db_elem_get(c, DB_REC_ELEM, KEY(1), KEY(2), &v, &vl);
+    int exists = r && db_elem_get(c, DB_REC_ELEM, ARG(1), ARG(2), &v, &vl);
     if (exists && parse_ll((const char *)v, vl, &value) != 0) {
         reply_error(c, "ERR hash value is not an integer");
         return;
@@ -341,8 +340,8 @@ static void hincrbyCommand(db_client *c)
     value += incr;
     char buf[32];
     int n = snprintf(buf, sizeof buf, "%lld", value);
-    m.count += put_field(c, KEY(2), buf, (size_t)n);
-    db_meta_write(c, KEY(1), &m, NULL, 0);
+    m.count += put_field(c, ARG(2), buf, (size_t)n);
+    db_meta_write(c, ARG(1), &m, NULL, 0);
     reply_int(c, value);
 }
 
@@ -366,10 +365,10 @@ static int parse_ld(const void *s, size_t n, long double *out)
     return 0;
 }
 
-static void hincrbyfloatCommand(db_client *c)
+static void cmd_hincrbyfloat(db_client *c)
 {
     long double incr, value = 0;
-    if (parse_ld(KEY(3), &incr) != 0) {
+    if (parse_ld(ARG(3), &incr) != 0) {
         reply_error(c, ERR_NOTFLOAT);
         return;
     }
@@ -383,7 +382,7 @@ static void hincrbyfloatCommand(db_client *c)
         return;
     const uint8_t *v;
     size_t vl;
-    int exists = r && db_elem_get(c, DB_REC_ELEM, KEY(1), KEY(2), &v, &vl);
+    int exists = r && db_elem_get(c, DB_REC_ELEM, ARG(1), ARG(2), &v, &vl);
     if (exists && parse_ld(v, vl, &value) != 0) {
         reply_error(c, "ERR hash value is not a float");
         return;
@@ -397,8 +396,8 @@ static void hincrbyfloatCommand(db_client *c)
     int n = format_long_double(buf, sizeof buf, value);
     if (n < 0 || (size_t)n >= sizeof buf)
         n = 0;
-    m.count += put_field(c, KEY(2), buf, (size_t)n);
-    db_meta_write(c, KEY(1), &m, NULL, 0);
+    m.count += put_field(c, ARG(2), buf, (size_t)n);
+    db_meta_write(c, ARG(1), &m, NULL, 0);
     reply_bulk(c, buf, (size_t)n);
 }
 
@@ -423,7 +422,7 @@ static void getall_generic(db_client *c, int keys, int vals)
     db_iter it;
     const uint8_t *f, *v;
     size_t fl, vl;
-    db_iter_init(&it, c, DB_REC_ELEM, KEY(1), NULL, 0, 0);
+    db_iter_init(&it, c, DB_REC_ELEM, ARG(1), NULL, 0, 0);
     while (db_iter_next(&it, &f, &fl, &v, &vl)) {
         if (keys)
             reply_bulk(c, f, fl);
@@ -438,9 +437,9 @@ static void getall_generic(db_client *c, int keys, int vals)
         reply_defer_array(c, at, n);
 }
 
-static void hgetallCommand(db_client *c) { getall_generic(c, 1, 1); }
-static void hkeysCommand(db_client *c) { getall_generic(c, 1, 0); }
-static void hvalsCommand(db_client *c) { getall_generic(c, 0, 1); }
+static void cmd_hgetall(db_client *c) { getall_generic(c, 1, 1); }
+static void cmd_hkeys(db_client *c) { getall_generic(c, 1, 0); }
+static void cmd_hvals(db_client *c) { getall_generic(c, 0, 1); }
 
 /* --- HSCAN --------------------------------------------------------------------- */
 
@@ -462,7 +461,7 @@ static int parse_cursor(db_client *c, int i, uint64_t *out)
     return ok ? 0 : -1;
 }
 
-static void hscanCommand(db_client *c)
+static void cmd_hscan(db_client *c)
 {
     uint64_t cursor;
     if (parse_cursor(c, 2, &cursor) < 0) {
@@ -511,7 +510,7 @@ static void hscanCommand(db_client *c)
     if (m.count > SCAN_WHOLE && cursor)
         db_cursor_get(c->db, cursor, &seek); /* unknown: from the start */
     long long i = 0; /* fields examined */
-    db_iter_init(&it, c, DB_REC_ELEM, KEY(1), seek.len ? seek.buf : NULL, seek.len, 0);
+    db_iter_init(&it, c, DB_REC_ELEM, ARG(1), seek.len ? seek.buf : NULL, seek.len, 0);
     while (db_iter_next(&it, &f, &fl, &v, &vl)) {
         if (m.count > SCAN_WHOLE && i >= count) {
             next = db_cursor_put(c->db, f, fl);
@@ -543,7 +542,7 @@ static void load_all(db_client *c, elist *l)
     db_iter it;
     const uint8_t *f, *v;
     size_t fl, vl;
-    db_iter_init(&it, c, DB_REC_ELEM, KEY(1), NULL, 0, 0);
+    db_iter_init(&it, c, DB_REC_ELEM, ARG(1), NULL, 0, 0);
     while (db_iter_next(&it, &f, &fl, &v, &vl))
         el_add(l, f, fl, v, vl);
     db_iter_close(&it);
@@ -558,7 +557,7 @@ static int random_field(db_client *c, uint64_t n, db_buf *out)
     int found = 0;
     if (n <= SMALL_HASH) { /* exact: walk to a random rank */
         uint64_t r = rand_below(n ? n : 1), i = 0;
-        db_iter_init(&it, c, DB_REC_ELEM, KEY(1), NULL, 0, 0);
+        db_iter_init(&it, c, DB_REC_ELEM, ARG(1), NULL, 0, 0);
         while (db_iter_next(&it, &f, &fl, &v, &vl)) {
             bset(out, f, fl);
             found = 1;
@@ -628,7 +627,7 @@ static void emit_lookup(db_client *c, const db_buf *f, int withvalues)
 {
     const uint8_t *v = (const uint8_t *)"";
     size_t vl = 0;
-    if (withvalues && !db_elem_get(c, DB_REC_ELEM, KEY(1), bptr(f), f->len, &v, &vl))
+    if (withvalues && !db_elem_get(c, DB_REC_ELEM, ARG(1), bptr(f), f->len, &v, &vl))
         v = (const uint8_t *)"", vl = 0;
     emit(c, bptr(f), f->len, v, vl, withvalues);
 }
@@ -688,7 +687,7 @@ static void random_repeats(db_client *c, uint64_t k, uint64_t n, int withvalues)
         const uint8_t *f, *v;
         size_t fl, vl, j = 0;
         uint64_t rank = 0;
-        db_iter_init(&it, c, DB_REC_ELEM, KEY(1), NULL, 0, 0);
+        db_iter_init(&it, c, DB_REC_ELEM, ARG(1), NULL, 0, 0);
         while (j < k && db_iter_next(&it, &f, &fl, &v, &vl)) {
             if (p[j].rank == rank) {
                 el_add(&l, f, fl, v, vl);
@@ -729,7 +728,7 @@ static void select_pass(db_client *c, uint64_t k, uint64_t n, elist *l)
     const uint8_t *f, *v;
     size_t fl, vl;
     uint64_t seen = 0;
-    db_iter_init(&it, c, DB_REC_ELEM, KEY(1), NULL, 0, 0);
+    db_iter_init(&it, c, DB_REC_ELEM, ARG(1), NULL, 0, 0);
     while (l->n < k && db_iter_next(&it, &f, &fl, &v, &vl)) {
         uint64_t left = n > seen ? n - seen : 1;
         if (rand_below(left) < k - l->n)
@@ -766,7 +765,7 @@ static int distinct_picks(db_client *c, uint64_t k, uint64_t n, elist *l)
             continue;
         const uint8_t *v;
         size_t vl;
-        if (!db_elem_get(c, DB_REC_ELEM, KEY(1), bptr(&f), f.len, &v, &vl))
+        if (!db_elem_get(c, DB_REC_ELEM, ARG(1), bptr(&f), f.len, &v, &vl))
             v = (const uint8_t *)"", vl = 0;
         el_add(l, bptr(&f), f.len, v, vl);
         slot[h] = l->n - 1;
@@ -798,7 +797,7 @@ static void hrandfield_count(db_client *c, long long count, int withvalues)
         db_iter it;
         const uint8_t *f, *v;
         size_t fl, vl;
-        db_iter_init(&it, c, DB_REC_ELEM, KEY(1), NULL, 0, 0);
+        db_iter_init(&it, c, DB_REC_ELEM, ARG(1), NULL, 0, 0);
         while (db_iter_next(&it, &f, &fl, &v, &vl)) {
             emit(c, f, fl, v, vl, withvalues);
             emitted++;
@@ -822,7 +821,7 @@ static void hrandfield_count(db_client *c, long long count, int withvalues)
     finish(c, at, emitted, withvalues);
 }
 
-static void hrandfieldCommand(db_client *c)
+static void cmd_hrandfield(db_client *c)
 {
     if (c->argc >= 3) {
         long long count;
@@ -861,26 +860,26 @@ static void hrandfieldCommand(db_client *c)
 
 /* --- HCLEAR HMCLEAR (Leither) ----------------------------------------------------- */
 
-static void hclearCommand(db_client *c)
+static void cmd_hclear(db_client *c)
 {
     db_meta m;
     int r = get_hash(c, &m, 0);
     if (r < 0)
         return;
     if (r)
-        db_delete(c, KEY(1));
+        db_delete(c, ARG(1));
     reply_int(c, r ? m.count : 0);
 }
 
-static void hmclearCommand(db_client *c)
+static void cmd_hmclear(db_client *c)
 {
     db_meta m;
     for (int j = 1; j < c->argc; j++) /* all type checks first: nothing changes on WRONGTYPE */
-        if (db_lookup_type(c, KEY(j), DB_HASH, &m) < 0)
+        if (db_lookup_type(c, ARG(j), DB_HASH, &m) < 0)
             return;
     long long deleted = 0;
     for (int j = 1; j < c->argc; j++)
-        if (db_lookup_type(c, KEY(j), DB_HASH, &m) > 0 && db_delete(c, KEY(j)) > 0)
+        if (db_lookup_type(c, ARG(j), DB_HASH, &m) > 0 && db_delete(c, ARG(j)) > 0)
             deleted++;
     reply_int(c, deleted);
 }
@@ -888,23 +887,23 @@ static void hmclearCommand(db_client *c)
 /* --- the table ------------------------------------------------------------------ */
 
 const struct db_command db_hash_commands[] = {
-    {"hset", hsetCommand, -4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
-    {"hsetnx", hsetnxCommand, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
-    {"hget", hgetCommand, 3, CMD_READONLY | CMD_FAST, 1, 1, 1},
-    {"hmset", hmsetCommand, -4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
-    {"hmget", hmgetCommand, -3, CMD_READONLY | CMD_FAST, 1, 1, 1},
-    {"hgetall", hgetallCommand, 2, CMD_READONLY, 1, 1, 1},
-    {"hkeys", hkeysCommand, 2, CMD_READONLY, 1, 1, 1},
-    {"hvals", hvalsCommand, 2, CMD_READONLY, 1, 1, 1},
-    {"hlen", hlenCommand, 2, CMD_READONLY | CMD_FAST, 1, 1, 1},
-    {"hexists", hexistsCommand, 3, CMD_READONLY | CMD_FAST, 1, 1, 1},
-    {"hdel", hdelCommand, -3, CMD_WRITE | CMD_FAST, 1, 1, 1},
-    {"hincrby", hincrbyCommand, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
-    {"hincrbyfloat", hincrbyfloatCommand, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
-    {"hstrlen", hstrlenCommand, 3, CMD_READONLY | CMD_FAST, 1, 1, 1},
-    {"hscan", hscanCommand, -3, CMD_READONLY, 1, 1, 1},
-    {"hrandfield", hrandfieldCommand, -2, CMD_READONLY, 1, 1, 1},
-    {"hclear", hclearCommand, 2, CMD_WRITE, 1, 1, 1},
-    {"hmclear", hmclearCommand, -2, CMD_WRITE, 1, -1, 1},
+    {"hset", cmd_hset, -4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
+    {"hsetnx", cmd_hsetnx, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
+    {"hget", cmd_hget, 3, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"hmset", cmd_hmset, -4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
+    {"hmget", cmd_hmget, -3, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"hgetall", cmd_hgetall, 2, CMD_READONLY, 1, 1, 1},
+    {"hkeys", cmd_hkeys, 2, CMD_READONLY, 1, 1, 1},
+    {"hvals", cmd_hvals, 2, CMD_READONLY, 1, 1, 1},
+    {"hlen", cmd_hlen, 2, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"hexists", cmd_hexists, 3, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"hdel", cmd_hdel, -3, CMD_WRITE | CMD_FAST, 1, 1, 1},
+    {"hincrby", cmd_hincrby, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
+    {"hincrbyfloat", cmd_hincrbyfloat, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
+    {"hstrlen", cmd_hstrlen, 3, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"hscan", cmd_hscan, -3, CMD_READONLY, 1, 1, 1},
+    {"hrandfield", cmd_hrandfield, -2, CMD_READONLY, 1, 1, 1},
+    {"hclear", cmd_hclear, 2, CMD_WRITE, 1, 1, 1},
+    {"hmclear", cmd_hmclear, -2, CMD_WRITE, 1, -1, 1},
     {NULL, NULL, 0, 0, 0, 0, 0},
 };

@@ -113,7 +113,6 @@ static int bytes_cmp(const void *a, size_t an, const void *b, size_t bn)
 
 /* --- store helpers ------------------------------------------------------------ */
 
-#define KEY(i) c->argv[i], c->argvlen[i]
 
 /* 1 set found (m filled), 0 absent (m zeroed as a new set), -1 WRONGTYPE replied. */
 static int get_set(db_client *c, const char *key, size_t keylen, db_meta *m)
@@ -419,29 +418,29 @@ static void random_distinct(db_client *c, const char *key, size_t keylen, int64_
 
 /* --- SADD SREM SCARD SISMEMBER SMISMEMBER SMEMBERS ------------------------------ */
 
-static void saddCommand(db_client *c)
+static void cmd_sadd(db_client *c)
 {
     db_meta m;
-    if (get_set(c, KEY(1), &m) < 0)
+    if (get_set(c, ARG(1), &m) < 0)
         return;
     long long added = 0;
     for (int j = 2; j < c->argc; j++) {
-        if (is_member(c, KEY(1), KEY(j)))
+        if (is_member(c, ARG(1), ARG(j)))
             continue;
-        add_member(c, KEY(1), KEY(j));
+        add_member(c, ARG(1), ARG(j));
         added++;
     }
     if (added) {
         m.count += added;
-        db_meta_write(c, KEY(1), &m, NULL, 0);
+        db_meta_write(c, ARG(1), &m, NULL, 0);
     }
     reply_int(c, added);
 }
 
-static void sremCommand(db_client *c)
+static void cmd_srem(db_client *c)
 {
     db_meta m;
-    int r = get_set(c, KEY(1), &m);
+    int r = get_set(c, ARG(1), &m);
     if (r <= 0) {
         if (r == 0)
             reply_int(c, 0);
@@ -449,46 +448,46 @@ static void sremCommand(db_client *c)
     }
     long long removed = 0;
     for (int j = 2; j < c->argc && removed < m.count; j++)
-        if (del_member(c, KEY(1), KEY(j)) == 1)
+        if (del_member(c, ARG(1), ARG(j)) == 1)
             removed++;
     if (removed) {
         m.count -= removed;
-        db_meta_write(c, KEY(1), &m, NULL, 0);
+        db_meta_write(c, ARG(1), &m, NULL, 0);
     }
     reply_int(c, removed);
 }
 
-static void scardCommand(db_client *c)
+static void cmd_scard(db_client *c)
 {
     db_meta m;
-    int r = get_set(c, KEY(1), &m);
+    int r = get_set(c, ARG(1), &m);
     if (r >= 0)
         reply_int(c, r ? m.count : 0);
 }
 
-static void sismemberCommand(db_client *c)
+static void cmd_sismember(db_client *c)
 {
     db_meta m;
-    int r = get_set(c, KEY(1), &m);
+    int r = get_set(c, ARG(1), &m);
     if (r >= 0)
-        reply_int(c, r && is_member(c, KEY(1), KEY(2)));
+        reply_int(c, r && is_member(c, ARG(1), ARG(2)));
 }
 
-static void smismemberCommand(db_client *c)
+static void cmd_smismember(db_client *c)
 {
     db_meta m;
-    int r = get_set(c, KEY(1), &m);
+    int r = get_set(c, ARG(1), &m);
     if (r < 0)
         return;
     reply_array(c, c->argc - 2);
     for (int j = 2; j < c->argc; j++)
-        reply_int(c, r && is_member(c, KEY(1), KEY(j)));
+        reply_int(c, r && is_member(c, ARG(1), ARG(j)));
 }
 
-static void smembersCommand(db_client *c)
+static void cmd_smembers(db_client *c)
 {
     db_meta m;
-    int r = get_set(c, KEY(1), &m);
+    int r = get_set(c, ARG(1), &m);
     if (r < 0)
         return;
     if (r == 0) {
@@ -500,7 +499,7 @@ static void smembersCommand(db_client *c)
     db_iter it;
     const uint8_t *sub, *val;
     size_t sublen, vallen;
-    db_iter_init(&it, c, DB_REC_ELEM, KEY(1), NULL, 0, 0);
+    db_iter_init(&it, c, DB_REC_ELEM, ARG(1), NULL, 0, 0);
     while (db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
         reply_bulk(c, sub, sublen);
         n++;
@@ -511,7 +510,7 @@ static void smembersCommand(db_client *c)
 
 /* --- SPOP SRANDMEMBER ------------------------------------------------------------ */
 
-static void spopCommand(db_client *c)
+static void cmd_spop(db_client *c)
 {
     if (c->argc > 3) {
         reply_error(c, ERR_SYNTAX);
@@ -519,31 +518,31 @@ static void spopCommand(db_client *c)
     }
     db_meta m;
     if (c->argc == 2) {
-        int r = get_set(c, KEY(1), &m);
+        int r = get_set(c, ARG(1), &m);
         if (r <= 0) {
             if (r == 0)
                 reply_null(c);
             return;
         }
         db_buf one = {0};
-        if (!random_member(c, KEY(1), m.count, &one)) {
+        if (!random_member(c, ARG(1), m.count, &one)) {
             reply_null(c);
         } else {
             reply_bulk(c, buf_ptr(&one), one.len);
-            del_member(c, KEY(1), buf_ptr(&one), one.len);
+            del_member(c, ARG(1), buf_ptr(&one), one.len);
             m.count--;
-            db_meta_write(c, KEY(1), &m, NULL, 0);
+            db_meta_write(c, ARG(1), &m, NULL, 0);
         }
         db_buf_free(&one);
         return;
     }
     long long count;
     /* Redis answers the one error for a negative count and for no integer */
-    if (parse_ll(c->argv[2], c->argvlen[2], &count) != 0 || count < 0) {
+    if (parse_ll(ARG(2), &count) != 0 || count < 0) {
         reply_error(c, ERR_NEGATIVE);
         return;
     }
-    int r = get_set(c, KEY(1), &m);
+    int r = get_set(c, ARG(1), &m);
     if (r < 0)
         return;
     if (r == 0 || count == 0) {
@@ -552,20 +551,20 @@ static void spopCommand(db_client *c)
     }
     mlist l = {0};
     if (count >= m.count) {
-        load_all(c, KEY(1), &l);
-        db_delete(c, KEY(1));
+        load_all(c, ARG(1), &l);
+        db_delete(c, ARG(1));
     } else {
-        random_distinct(c, KEY(1), m.count, count, &l);
+        random_distinct(c, ARG(1), m.count, count, &l);
         for (size_t i = 0; i < l.n; i++)
-            del_member(c, KEY(1), ml_ptr(&l, i), l.v[i].len);
+            del_member(c, ARG(1), ml_ptr(&l, i), l.v[i].len);
         m.count -= (int64_t)l.n;
-        db_meta_write(c, KEY(1), &m, NULL, 0);
+        db_meta_write(c, ARG(1), &m, NULL, 0);
     }
     reply_members(c, &l, 1);
     ml_free(&l);
 }
 
-static void srandmemberCommand(db_client *c)
+static void cmd_srandmember(db_client *c)
 {
     if (c->argc > 3) {
         reply_error(c, ERR_SYNTAX);
@@ -573,14 +572,14 @@ static void srandmemberCommand(db_client *c)
     }
     db_meta m;
     if (c->argc == 2) {
-        int r = get_set(c, KEY(1), &m);
+        int r = get_set(c, ARG(1), &m);
         if (r <= 0) {
             if (r == 0)
                 reply_null(c);
             return;
         }
         db_buf one = {0};
-        if (random_member(c, KEY(1), m.count, &one))
+        if (random_member(c, ARG(1), m.count, &one))
             reply_bulk(c, buf_ptr(&one), one.len);
         else
             reply_null(c);
@@ -594,7 +593,7 @@ static void srandmemberCommand(db_client *c)
         reply_errorf(c, "ERR value is out of range, value must between %lld and %lld", -LLONG_MAX, LLONG_MAX);
         return;
     }
-    int r = get_set(c, KEY(1), &m);
+    int r = get_set(c, ARG(1), &m);
     if (r < 0)
         return;
     if (r == 0 || count == 0) {
@@ -608,7 +607,7 @@ static void srandmemberCommand(db_client *c)
         /* picks with repeats come from the members loaded once: exact, and
          * fast, so a huge count reaches the output limit (reply.c) soon */
         if (m.count <= (1 << 20)) {
-            load_all(c, KEY(1), &l);
+            load_all(c, ARG(1), &l);
             for (long long i = 0; i < n; i++) {
                 if (reply_overflowed(c))
                     break;
@@ -623,7 +622,7 @@ static void srandmemberCommand(db_client *c)
             for (long long i = 0; i < n; i++) {
                 if (reply_overflowed(c))
                     break;
-                if (random_member_big(c, KEY(1), &one))
+                if (random_member_big(c, ARG(1), &one))
                     reply_bulk(c, buf_ptr(&one), one.len);
                 else
                     reply_null(c);
@@ -631,10 +630,10 @@ static void srandmemberCommand(db_client *c)
             db_buf_free(&one);
         }
     } else if (count >= m.count) {
-        load_all(c, KEY(1), &l);
+        load_all(c, ARG(1), &l);
         reply_members(c, &l, 0);
     } else {
-        random_distinct(c, KEY(1), m.count, count, &l);
+        random_distinct(c, ARG(1), m.count, count, &l);
         reply_members(c, &l, 0);
     }
     ml_free(&l);
@@ -642,10 +641,10 @@ static void srandmemberCommand(db_client *c)
 
 /* --- SMOVE ------------------------------------------------------------------------ */
 
-static void smoveCommand(db_client *c)
+static void cmd_smove(db_client *c)
 {
     db_meta src, dst;
-    int r = get_set(c, KEY(1), &src);
+    int r = get_set(c, ARG(1), &src);
     if (r < 0)
         return;
     if (r == 0) {
@@ -653,23 +652,23 @@ static void smoveCommand(db_client *c)
         reply_int(c, 0);
         return;
     }
-    int rd = get_set(c, KEY(2), &dst);
+    int rd = get_set(c, ARG(2), &dst);
     if (rd < 0)
         return;
     if (c->argvlen[1] == c->argvlen[2] && !memcmp(c->argv[1], c->argv[2], c->argvlen[1])) {
-        reply_int(c, is_member(c, KEY(1), KEY(3)));
+        reply_int(c, is_member(c, ARG(1), ARG(3)));
         return;
     }
-    if (del_member(c, KEY(1), KEY(3)) != 1) {
+    if (del_member(c, ARG(1), ARG(3)) != 1) {
         reply_int(c, 0);
         return;
     }
     src.count--;
-    db_meta_write(c, KEY(1), &src, NULL, 0);
-    if (!is_member(c, KEY(2), KEY(3))) {
-        add_member(c, KEY(2), KEY(3));
+    db_meta_write(c, ARG(1), &src, NULL, 0);
+    if (!is_member(c, ARG(2), ARG(3))) {
+        add_member(c, ARG(2), ARG(3));
         dst.count++;
-        db_meta_write(c, KEY(2), &dst, NULL, 0);
+        db_meta_write(c, ARG(2), &dst, NULL, 0);
     }
     reply_int(c, 1);
 }
@@ -682,7 +681,7 @@ static int lookup_sets(db_client *c, int first, int nkeys, db_meta *m, int *exis
 {
     int missing = 0;
     for (int j = 0; j < nkeys; j++) {
-        int r = get_set(c, KEY(first + j), &m[j]);
+        int r = get_set(c, ARG(first + j), &m[j]);
         if (r < 0)
             return -1;
         exists[j] = r;
@@ -705,7 +704,7 @@ static void sinter_generic(db_client *c, int first, int nkeys, int dst, int card
         goto done;
     if (missing > 0) {
         if (dst) {
-            db_delete(c, KEY(dst));
+            db_delete(c, ARG(dst));
             reply_int(c, 0);
         } else if (cardinality) {
             reply_int(c, 0);
@@ -736,7 +735,7 @@ static void sinter_generic(db_client *c, int first, int nkeys, int dst, int card
             if (j == small ||
                 (c->argvlen[first + j] == sklen && !memcmp(c->argv[first + j], skey, sklen)))
                 continue;
-            in = is_member(c, KEY(first + j), sub, sublen);
+            in = is_member(c, ARG(first + j), sub, sublen);
         }
         if (!in)
             continue;
@@ -750,7 +749,7 @@ static void sinter_generic(db_client *c, int first, int nkeys, int dst, int card
     }
     db_iter_close(&it);
     if (dst) {
-        store_set(c, KEY(dst), &l);
+        store_set(c, ARG(dst), &l);
         reply_int(c, n);
     } else if (cardinality) {
         reply_int(c, n);
@@ -763,20 +762,20 @@ done:
     free(exists);
 }
 
-static void sinterCommand(db_client *c)
+static void cmd_sinter(db_client *c)
 {
     sinter_generic(c, 1, c->argc - 1, 0, 0, 0);
 }
 
-static void sinterstoreCommand(db_client *c)
+static void cmd_sinterstore(db_client *c)
 {
     sinter_generic(c, 2, c->argc - 2, 1, 0, 0);
 }
 
-static void sintercardCommand(db_client *c)
+static void cmd_sintercard(db_client *c)
 {
     long long numkeys, limit = 0;
-    if (parse_ll(c->argv[1], c->argvlen[1], &numkeys) != 0 || numkeys < 1) {
+    if (parse_ll(ARG(1), &numkeys) != 0 || numkeys < 1) {
         reply_error(c, "ERR numkeys should be greater than 0");
         return;
     }
@@ -787,7 +786,7 @@ static void sintercardCommand(db_client *c)
     for (int j = 2 + (int)numkeys; j < c->argc; j++) {
         if (arg_is(c, j, "limit") && j + 1 < c->argc) {
             j++;
-            if (parse_ll(c->argv[j], c->argvlen[j], &limit) != 0 || limit < 0) {
+            if (parse_ll(ARG(j), &limit) != 0 || limit < 0) {
                 reply_error(c, "ERR LIMIT can't be negative");
                 return;
             }
@@ -821,7 +820,7 @@ static void sunion_generic(db_client *c, int first, int nkeys, int dst)
     for (int j = 0; j < nkeys; j++) {
         if (!exists[j])
             continue;
-        db_iter_init(&it[j], c, DB_REC_ELEM, KEY(first + j), NULL, 0, 0);
+        db_iter_init(&it[j], c, DB_REC_ELEM, ARG(first + j), NULL, 0, 0);
         live[j] = 1;
         if (db_iter_next(&it[j], &sub, &sublen, &val, &vallen)) {
             buf_set(&head[j], sub, sublen);
@@ -862,7 +861,7 @@ static void sunion_generic(db_client *c, int first, int nkeys, int dst)
         if (live[j])
             db_iter_close(&it[j]);
     if (dst) {
-        store_set(c, KEY(dst), &l);
+        store_set(c, ARG(dst), &l);
         reply_int(c, (long long)l.n);
     } else {
         reply_defer_set(c, at, n);
@@ -893,17 +892,17 @@ static void sdiff_generic(db_client *c, int first, int nkeys, int dst)
         at = reply_defer(c);
     int same = 0; /* the first key again: nothing is left */
     for (int j = 1; j < nkeys; j++)
-        if (c->argvlen[first + j] == c->argvlen[first] && !memcmp(c->argv[first + j], c->argv[first], c->argvlen[first]))
+        if (c->argvlen[first + j] == c->argvlen[first] && !memcmp(c->argv[first + j], ARG(first)))
             same = 1;
     if (exists[0] && !same) {
         db_iter it;
         const uint8_t *sub, *val;
         size_t sublen, vallen;
-        db_iter_init(&it, c, DB_REC_ELEM, KEY(first), NULL, 0, 0);
+        db_iter_init(&it, c, DB_REC_ELEM, ARG(first), NULL, 0, 0);
         while (db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
             int out = 0;
             for (int j = 1; j < nkeys && !out; j++)
-                out = exists[j] && is_member(c, KEY(first + j), sub, sublen);
+                out = exists[j] && is_member(c, ARG(first + j), sub, sublen);
             if (out)
                 continue;
             if (dst)
@@ -915,7 +914,7 @@ static void sdiff_generic(db_client *c, int first, int nkeys, int dst)
         db_iter_close(&it);
     }
     if (dst) {
-        store_set(c, KEY(dst), &l);
+        store_set(c, ARG(dst), &l);
         reply_int(c, (long long)l.n);
     } else {
         reply_defer_set(c, at, n);
@@ -926,22 +925,22 @@ done:
     free(exists);
 }
 
-static void sunionCommand(db_client *c)
+static void cmd_sunion(db_client *c)
 {
     sunion_generic(c, 1, c->argc - 1, 0);
 }
 
-static void sunionstoreCommand(db_client *c)
+static void cmd_sunionstore(db_client *c)
 {
     sunion_generic(c, 2, c->argc - 2, 1);
 }
 
-static void sdiffCommand(db_client *c)
+static void cmd_sdiff(db_client *c)
 {
     sdiff_generic(c, 1, c->argc - 1, 0);
 }
 
-static void sdiffstoreCommand(db_client *c)
+static void cmd_sdiffstore(db_client *c)
 {
     sdiff_generic(c, 2, c->argc - 2, 1);
 }
@@ -972,15 +971,15 @@ static void cursor_encode(db_client *c, const uint8_t *k, size_t n, char *out, s
     snprintf(out, cap, "%llu", db_cursor_put(c->db, k, n));
 }
 
-static void sscanCommand(db_client *c)
+static void cmd_sscan(db_client *c)
 {
     db_buf seek = {0};
-    if (!cursor_decode(c, c->argv[2], c->argvlen[2], &seek)) {
+    if (!cursor_decode(c, ARG(2), &seek)) {
         reply_error(c, "ERR invalid cursor");
         return;
     }
     db_meta m;
-    int r = get_set(c, KEY(1), &m);
+    int r = get_set(c, ARG(1), &m);
     if (r <= 0) {
         if (r == 0) {
             reply_array(c, 2);
@@ -1019,7 +1018,7 @@ static void sscanCommand(db_client *c)
     db_iter it;
     const uint8_t *sub, *val;
     size_t sublen, vallen;
-    db_iter_init(&it, c, DB_REC_ELEM, KEY(1), seek.len ? seek.buf : NULL, seek.len, 0);
+    db_iter_init(&it, c, DB_REC_ELEM, ARG(1), seek.len ? seek.buf : NULL, seek.len, 0);
     while (db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
         ml_add(&l, sub, sublen);
         if (l.n > (size_t)count) {
@@ -1051,29 +1050,29 @@ out:
 
 /* --- SCLEAR SMCLEAR (Leither) ----------------------------------------------------- */
 
-static void sclearCommand(db_client *c)
+static void cmd_sclear(db_client *c)
 {
     db_meta m;
-    int r = get_set(c, KEY(1), &m);
+    int r = get_set(c, ARG(1), &m);
     if (r < 0)
         return;
     if (r == 0) {
         reply_int(c, 0);
         return;
     }
-    db_delete(c, KEY(1));
+    db_delete(c, ARG(1));
     reply_int(c, m.count);
 }
 
-static void smclearCommand(db_client *c)
+static void cmd_smclear(db_client *c)
 {
     db_meta m;
     for (int j = 1; j < c->argc; j++)
-        if (get_set(c, KEY(j), &m) < 0)
+        if (get_set(c, ARG(j), &m) < 0)
             return;
     long long n = 0;
     for (int j = 1; j < c->argc; j++)
-        if (db_delete(c, KEY(j)) == 1)
+        if (db_delete(c, ARG(j)) == 1)
             n++;
     reply_int(c, n);
 }
@@ -1081,24 +1080,24 @@ static void smclearCommand(db_client *c)
 /* --- the table ---------------------------------------------------------------------- */
 
 const struct db_command db_set_commands[] = {
-    {"sadd", saddCommand, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
-    {"srem", sremCommand, -3, CMD_WRITE | CMD_FAST, 1, 1, 1},
-    {"scard", scardCommand, 2, CMD_READONLY | CMD_FAST, 1, 1, 1},
-    {"sismember", sismemberCommand, 3, CMD_READONLY | CMD_FAST, 1, 1, 1},
-    {"smismember", smismemberCommand, -3, CMD_READONLY | CMD_FAST, 1, 1, 1},
-    {"smembers", smembersCommand, 2, CMD_READONLY, 1, 1, 1},
-    {"spop", spopCommand, -2, CMD_WRITE | CMD_FAST, 1, 1, 1},
-    {"srandmember", srandmemberCommand, -2, CMD_READONLY, 1, 1, 1},
-    {"smove", smoveCommand, 4, CMD_WRITE | CMD_FAST, 1, 2, 1},
-    {"sinter", sinterCommand, -2, CMD_READONLY, 1, -1, 1},
-    {"sintercard", sintercardCommand, -3, CMD_READONLY, 0, 0, 0},
-    {"sinterstore", sinterstoreCommand, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 1},
-    {"sunion", sunionCommand, -2, CMD_READONLY, 1, -1, 1},
-    {"sunionstore", sunionstoreCommand, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 1},
-    {"sdiff", sdiffCommand, -2, CMD_READONLY, 1, -1, 1},
-    {"sdiffstore", sdiffstoreCommand, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 1},
-    {"sscan", sscanCommand, -3, CMD_READONLY, 1, 1, 1},
-    {"sclear", sclearCommand, 2, CMD_WRITE, 1, 1, 1},
-    {"smclear", smclearCommand, -2, CMD_WRITE, 1, -1, 1},
+    {"sadd", cmd_sadd, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
+    {"srem", cmd_srem, -3, CMD_WRITE | CMD_FAST, 1, 1, 1},
+    {"scard", cmd_scard, 2, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"sismember", cmd_sismember, 3, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"smismember", cmd_smismember, -3, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"smembers", cmd_smembers, 2, CMD_READONLY, 1, 1, 1},
+    {"spop", cmd_spop, -2, CMD_WRITE | CMD_FAST, 1, 1, 1},
+    {"srandmember", cmd_srandmember, -2, CMD_READONLY, 1, 1, 1},
+    {"smove", cmd_smove, 4, CMD_WRITE | CMD_FAST, 1, 2, 1},
+    {"sinter", cmd_sinter, -2, CMD_READONLY, 1, -1, 1},
+    {"sintercard", cmd_sintercard, -3, CMD_READONLY, 0, 0, 0},
+    {"sinterstore", cmd_sinterstore, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 1},
+    {"sunion", cmd_sunion, -2, CMD_READONLY, 1, -1, 1},
+    {"sunionstore", cmd_sunionstore, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 1},
+    {"sdiff", cmd_sdiff, -2, CMD_READONLY, 1, -1, 1},
+    {"sdiffstore", cmd_sdiffstore, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 1},
+    {"sscan", cmd_sscan, -3, CMD_READONLY, 1, 1, 1},
+    {"sclear", cmd_sclear, 2, CMD_WRITE, 1, 1, 1},
+    {"smclear", cmd_smclear, -2, CMD_WRITE, 1, -1, 1},
     {NULL, NULL, 0, 0, 0, 0, 0},
 };

@@ -241,7 +241,7 @@ int arg_is(const db_client *c, int i, const char *word)
 
 int arg_ll(db_client *c, int i, long long *v)
 {
-    if (parse_ll(c->argv[i], c->argvlen[i], v) != 0) {
+    if (parse_ll(ARG(i), v) != 0) {
         reply_error(c, ERR_NOTINT);
         return -1;
     }
@@ -250,7 +250,7 @@ int arg_ll(db_client *c, int i, long long *v)
 
 int arg_double(db_client *c, int i, double *v)
 {
-    if (parse_double(c->argv[i], c->argvlen[i], v) != 0) {
+    if (parse_double(ARG(i), v) != 0) {
         reply_error(c, ERR_NOTFLOAT);
         return -1;
     }
