@@ -521,15 +521,8 @@ void db_exec(db_client *c, int argc, const char **argv, const size_t *argvlen)
 
 int db_command_embeddable(const char *name, size_t len)
 {
-    static const char *const connection[] = {"select", "multi", "exec", "discard", "watch", "unwatch",
-                                             "auth", "hello", "quit", "reset", "mm.create", NULL};
     const struct db_command *cmd = db_find_command(name, len);
-    if (!cmd || (cmd->flags & (CMD_BLOCKING | CMD_ADMIN | CMD_NOAUTH)))
-        return 0;
-    for (const char *const *c = connection; *c; c++)
-        if (!strcmp(cmd->name, *c))
-            return 0;
-    return 1;
+    return cmd && !(cmd->flags & (CMD_BLOCKING | CMD_ADMIN | CMD_NOSCRIPT));
 }
 
 int db_command_writes(const char *name, size_t len)

@@ -170,6 +170,10 @@ int db_glob(db_client *c, const char *pat, size_t patlen, const void *s, size_t 
 #define CMD_BLOCKING 32
 #define CMD_DENYOOM 64
 #define CMD_NOAUTH 128 /* allowed before AUTH (AUTH, HELLO, QUIT, PING) */
+/* Connection state (SELECT, AUTH, MULTI/EXEC, ...) and MM.CREATE: not for an
+ * embedded caller, which has no connection of its own (Redis's "noscript";
+ * COMMAND INFO does not list it, so its replies stay as they were) */
+#define CMD_NOSCRIPT 256
 
 /* Naming: the function running command NAME is `static void cmd_name(db_client *c)`
  * (cmd_hset, cmd_llen, cmd_zrangebyscore); what several commands share is

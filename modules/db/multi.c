@@ -178,10 +178,10 @@ static void cmd_unwatch(db_client *c)
 }
 
 const struct db_command db_multi_commands[] = {
-    {"multi", cmd_multi, 1, CMD_NOMULTI | CMD_FAST, 0, 0, 0},
-    {"exec", cmd_exec, 1, CMD_NOMULTI, 0, 0, 0},
-    {"discard", cmd_discard, 1, CMD_NOMULTI | CMD_FAST, 0, 0, 0},
-    {"watch", cmd_watch, -2, CMD_NOMULTI | CMD_FAST, 1, -1, 1},
-    {"unwatch", cmd_unwatch, 1, CMD_NOMULTI | CMD_FAST, 0, 0, 0},
+    {"multi", cmd_multi, 1, CMD_NOMULTI | CMD_NOSCRIPT | CMD_FAST, 0, 0, 0},
+    {"exec", cmd_exec, 1, CMD_NOMULTI | CMD_NOSCRIPT, 0, 0, 0},
+    {"discard", cmd_discard, 1, CMD_NOMULTI | CMD_NOSCRIPT | CMD_FAST, 0, 0, 0},
+    {"watch", cmd_watch, -2, CMD_NOMULTI | CMD_NOSCRIPT | CMD_FAST, 1, -1, 1},
+    {"unwatch", cmd_unwatch, 1, CMD_NOMULTI | CMD_NOSCRIPT | CMD_FAST, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0},
 };

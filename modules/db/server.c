@@ -590,11 +590,11 @@ static void cmd_reset(db_client *c)
 }
 
 const struct db_command db_server_commands[] = {
-    {"ping", cmd_ping, -1, CMD_FAST | CMD_NOAUTH, 0, 0, 0},
+    {"ping", cmd_ping, -1, CMD_FAST | CMD_NOAUTH | CMD_NOSCRIPT, 0, 0, 0},
     {"echo", cmd_echo, 2, CMD_FAST, 0, 0, 0},
-    {"quit", cmd_quit, -1, CMD_FAST | CMD_NOAUTH | CMD_NOMULTI, 0, 0, 0},
-    {"auth", cmd_auth, -2, CMD_FAST | CMD_NOAUTH | CMD_NOMULTI, 0, 0, 0},
-    {"hello", cmd_hello, -1, CMD_FAST | CMD_NOAUTH | CMD_NOMULTI, 0, 0, 0},
+    {"quit", cmd_quit, -1, CMD_FAST | CMD_NOAUTH | CMD_NOSCRIPT | CMD_NOMULTI, 0, 0, 0},
+    {"auth", cmd_auth, -2, CMD_FAST | CMD_NOAUTH | CMD_NOSCRIPT | CMD_NOMULTI, 0, 0, 0},
+    {"hello", cmd_hello, -1, CMD_FAST | CMD_NOAUTH | CMD_NOSCRIPT | CMD_NOMULTI, 0, 0, 0},
     {"client", cmd_client, -2, CMD_ADMIN, 0, 0, 0},
     {"command", cmd_command, -1, 0, 0, 0, 0},
     {"config", cmd_config, -2, CMD_ADMIN, 0, 0, 0},
@@ -602,7 +602,7 @@ const struct db_command db_server_commands[] = {
     {"memory", cmd_memory, -2, CMD_READONLY, 0, 0, 0},
     {"time", cmd_time, 1, CMD_FAST, 0, 0, 0},
     {"flushall", cmd_flushall, -1, CMD_WRITE, 0, 0, 0},
-    {"select", cmd_select, 2, CMD_FAST, 0, 0, 0},
-    {"reset", cmd_reset, 1, CMD_FAST | CMD_NOAUTH | CMD_NOMULTI, 0, 0, 0},
+    {"select", cmd_select, 2, CMD_FAST | CMD_NOSCRIPT, 0, 0, 0},
+    {"reset", cmd_reset, 1, CMD_FAST | CMD_NOAUTH | CMD_NOSCRIPT | CMD_NOMULTI, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0},
 };
