@@ -228,6 +228,13 @@ void reply_defer_set(db_client *c, size_t at, long n);
 #define ERR_OUTOFRANGE "ERR index out of range"
 #define ERR_NEGATIVE "ERR value is out of range, must be positive"
 
+/* --- random numbers (util.c): the one source of the module ----------------- */
+
+/* Uniform 64-bit numbers from a cryptographic stream seeded by the system. */
+uint64_t db_random(void);
+/* Uniform in [0, n), n > 0, without modulo bias. */
+uint64_t db_random_below(uint64_t n);
+
 /* --- arguments ------------------------------------------------------------ */
 
 /* Argument i of the client `c` in scope, as the (pointer, length) pair

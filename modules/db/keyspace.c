@@ -216,7 +216,7 @@ static void cmd_randomkey(db_client *c)
         reply_null(c);
         return;
     }
-    long long pick = (long long)(((unsigned long long)rand() << 31 ^ (unsigned long long)rand()) % (unsigned long long)n);
+    long long pick = (long long)db_random_below((uint64_t)n);
     db_iter it = {0};
     const uint8_t *key;
     size_t keylen;

@@ -36,8 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #define SMALL_HASH 1024     /* random picks read hashes up to this size whole */
 #define RANDOM_REDRAW 16    /* draws of a byte no field has before taking the next */
@@ -163,33 +161,6 @@ static uint64_t fnv(const void *p, size_t n)
     for (size_t i = 0; i < n; i++)
         h = (h ^ s[i]) * 0x100000001b3ULL;
     return h;
-}
-
-/* --- random numbers ---------------------------------------------------------- */
-
-static uint64_t rnd(void)
-{
-    static _Thread_local uint64_t s;
-    static _Thread_local int seeded;
-    if (!seeded) {
-        if (getrandom(&s, sizeof s, 0) != (ssize_t)sizeof s)
-            s = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&s;
-        seeded = 1;
-    }
-    uint64_t z = (s += 0x9e3779b97f4a7c15ULL); /* splitmix64 */
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [0, n), n > 0. */
-static uint64_t rand_below(uint64_t n)
-{
-    uint64_t min = -n % n, x;
-    do
-        x = rnd();
-    while (x < min);
-    return x % n;
 }
 
 /* --- HSET HSETNX HMSET HGET HMGET HLEN HEXISTS HSTRLEN HDEL ------------------- */
@@ -556,7 +527,7 @@ static int random_field(db_client *c, uint64_t n, db_buf *out)
     size_t fl, vl;
     int found = 0;
     if (n <= SMALL_HASH) { /* exact: walk to a random rank */
-        uint64_t r = rand_below(n ? n : 1), i = 0;
+        uint64_t r = db_random_below(n ? n : 1), i = 0;
         db_iter_init(&it, c, DB_REC_ELEM, ARG(1), NULL, 0, 0);
         while (db_iter_next(&it, &f, &fl, &v, &vl)) {
             bset(out, f, fl);
@@ -582,7 +553,7 @@ static int random_field(db_client *c, uint64_t n, db_buf *out)
              * (up to SCAN_REDRAW times), then the next existing one is taken */
             int b, b2 = -1, ok = 0;
             for (int tries = 0;; tries++) {
-                b = blo + (int)rand_below((uint64_t)(bhi - blo + 1));
+                b = blo + (int)db_random_below((uint64_t)(bhi - blo + 1));
                 if (b < 0) /* lo is the common prefix itself */
                     break;
                 bset(&q, bptr(&lo), cp);
@@ -669,7 +640,7 @@ static void random_repeats(db_client *c, uint64_t k, uint64_t n, int withvalues)
     if (n <= SMALL_HASH || k >= n) { /* the output is as big as the hash anyway */
         load_all(c, &l);
         for (uint64_t s = 0; l.n && s < k && !over_limit(c, at); s++, emitted++) {
-            size_t j = (size_t)rand_below(l.n);
+            size_t j = (size_t)db_random_below(l.n);
             emit(c, el_field(&l, j), l.e[j].flen, el_value(&l, j), l.e[j].vlen, withvalues);
         }
     } else if (k >= n / 16) { /* one pass over the hash for sorted random ranks */
@@ -678,7 +649,7 @@ static void random_repeats(db_client *c, uint64_t k, uint64_t n, int withvalues)
         if (!p || !res)
             abort();
         for (size_t s = 0; s < k; s++) {
-            p[s].rank = rand_below(n);
+            p[s].rank = db_random_below(n);
             p[s].slot = s;
             res[s] = SIZE_MAX;
         }
@@ -731,7 +702,7 @@ static void select_pass(db_client *c, uint64_t k, uint64_t n, elist *l)
     db_iter_init(&it, c, DB_REC_ELEM, ARG(1), NULL, 0, 0);
     while (l->n < k && db_iter_next(&it, &f, &fl, &v, &vl)) {
         uint64_t left = n > seen ? n - seen : 1;
-        if (rand_below(left) < k - l->n)
+        if (db_random_below(left) < k - l->n)
             el_add(l, f, fl, v, vl);
         seen++;
     }
@@ -809,7 +780,7 @@ static void hrandfield_count(db_client *c, long long count, int withvalues)
             select_pass(c, k, n, &l);
         }
         for (size_t i = l.n; i > 1; i--) { /* shuffle: the pass yields byte order */
-            size_t j = (size_t)rand_below(i);
+            size_t j = (size_t)db_random_below(i);
             eref t = l.e[i - 1];
             l.e[i - 1] = l.e[j];
             l.e[j] = t;

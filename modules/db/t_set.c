@@ -32,9 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 #define SMALL_SET 1024    /* sets up to this size are sampled exactly */
 #define RANDOM_WALK 64    /* a random pick from a bigger set ends with a walk of up to this */
@@ -180,36 +177,6 @@ static void reply_members(db_client *c, const mlist *l, int as_set)
         reply_bulk(c, ml_ptr(l, i), l->v[i].len);
 }
 
-/* --- randomness ----------------------------------------------------------------- */
-
-static uint64_t rnd64(void)
-{
-    static uint64_t s;
-    if (!s) {
-        if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t)sizeof s) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            s = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 24) ^ ((uint64_t)getpid() << 44);
-        }
-        if (!s)
-            s = 0x9E3779B97F4A7C15ULL;
-    }
-    s ^= s >> 12;
-    s ^= s << 25;
-    s ^= s >> 27;
-    return s * 2685821657736338717ULL;
-}
-
-/* Uniform in [0, n), n > 0. */
-static uint64_t rnd_below(uint64_t n)
-{
-    uint64_t lim = UINT64_MAX - UINT64_MAX % n, r;
-    do
-        r = rnd64();
-    while (r >= lim);
-    return r % n;
-}
-
 /* The first member >= from (reverse: the last <= from; from NULL: the first
  * or last of all) that starts with prefix; copied into out. 1 found. */
 static int seek_member(db_client *c, const char *key, size_t keylen, const void *from, size_t fromlen, int reverse,
@@ -269,7 +236,7 @@ static int random_member_big(db_client *c, const char *key, size_t keylen, db_bu
         int high = (uint8_t)hi.buf[d];
         int terminal = 0;
         for (int tries = 0;; tries++) {
-            int b = low + (int)rnd_below((uint64_t)(high - low + 1));
+            int b = low + (int)db_random_below((uint64_t)(high - low + 1));
             if (b < 0) {
                 terminal = 1;
                 break;
@@ -289,7 +256,7 @@ static int random_member_big(db_client *c, const char *key, size_t keylen, db_bu
     }
     /* the walk */
     {
-        uint64_t steps = rnd_below(RANDOM_WALK);
+        uint64_t steps = db_random_below(RANDOM_WALK);
         db_iter it;
         const uint8_t *sub, *val;
         size_t sublen, vallen;
@@ -328,7 +295,7 @@ static int random_member(db_client *c, const char *key, size_t keylen, int64_t s
         return 0;
     if (size > SMALL_SET)
         return random_member_big(c, key, keylen, out);
-    uint64_t r = rnd_below((uint64_t)size);
+    uint64_t r = db_random_below((uint64_t)size);
     db_iter it;
     const uint8_t *sub, *val;
     size_t sublen, vallen;
@@ -355,7 +322,7 @@ static void select_pass(db_client *c, const char *key, size_t keylen, int64_t si
     db_iter_init(&it, c, DB_REC_ELEM, key, keylen, NULL, 0, 0);
     while (need > 0 && db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
         int64_t left = size - seen;
-        if (left <= need || rnd_below((uint64_t)left) < (uint64_t)need) {
+        if (left <= need || db_random_below((uint64_t)left) < (uint64_t)need) {
             ml_add(out, sub, sublen);
             need--;
         }
@@ -611,7 +578,7 @@ static void cmd_srandmember(db_client *c)
             for (long long i = 0; i < n; i++) {
                 if (reply_overflowed(c))
                     break;
-                size_t j = l.n ? (size_t)rnd_below(l.n) : 0;
+                size_t j = l.n ? (size_t)db_random_below(l.n) : 0;
                 if (l.n)
                     reply_bulk(c, ml_ptr(&l, j), l.v[j].len);
                 else
