@@ -3,7 +3,8 @@
  *
  * Each tries its non-blocking twin (LPOP, LMOVE, ZPOPMIN, ...) from the
  * command table on its keys in order; when all are empty the client blocks.
- * Any write to a key signals it (db_key_ready); after each command the
+ * The keys a command wrote are signalled when it ends (db_signal_touched
+ * calls db_key_ready); after each command the
  * clients blocked on signalled keys re-run their command, oldest first, and
  * those served are handed to the runtime (db_wake). Inside MULTI a blocking
  * command does not block: it answers as on timeout.
@@ -123,20 +124,35 @@ void db_unblock(db_client *c)
     c->flags &= ~DB_CLIENT_BLOCKED;
 }
 
-void db_key_ready(db_client *c, const void *key, size_t keylen)
+int db_any_blocked(const struct db *d)
 {
-    block_state *s = c->db->blocking;
+    const block_state *s = d->blocking;
+    return s && s->head;
+}
+
+void db_key_ready(struct db *d, uint32_t dbno, const void *key, size_t keylen)
+{
+    block_state *s = d->blocking;
     if (!s || !s->head)
         return;
     for (ready *r = s->ready; r; r = r->next)
-        if (r->dbno == c->dbno && r->keylen == keylen && !memcmp(r->key, key, keylen))
+        if (r->dbno == dbno && r->keylen == keylen && !memcmp(r->key, key, keylen))
             return;
     ready *r = malloc(sizeof *r + keylen);
-    r->dbno = c->dbno;
+    r->dbno = dbno;
     r->keylen = keylen;
     memcpy(r->key, key, keylen);
     r->next = s->ready;
     s->ready = r;
+}
+
+void db_keys_ready_in(struct db *d, uint32_t dbno)
+{
+    block_state *s = d->blocking;
+    for (blocked *b = s ? s->head : NULL; b; b = b->next)
+        if (b->dbno == dbno)
+            for (int i = b->first; i <= b->last; i++)
+                db_key_ready(d, dbno, b->argv[i], b->argvlen[i]);
 }
 
 static int waits_on(const blocked *b, const ready *r)
@@ -193,6 +209,21 @@ void db_serve_blocked(struct db *d)
             free(r);
         }
     }
+}
+
+void db_blocking_free(struct db *d)
+{
+    block_state *s = d->blocking;
+    if (!s)
+        return;
+    while (s->head)
+        db_unblock(s->head->c);
+    for (ready *r = s->ready, *next; r; r = next) {
+        next = r->next;
+        free(r);
+    }
+    free(s);
+    d->blocking = NULL;
 }
 
 void db_block_timeouts(struct db *d, int64_t now)

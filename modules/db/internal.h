@@ -54,6 +54,36 @@ void db_buf_append(db_buf *b, const void *p, size_t n);
 void db_buf_printf(db_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void db_buf_free(db_buf *b);
 
+/* --- a hash table of keys (keymap.c) ---------------------------------------- */
+
+/* One (database, key) with a value for its user. Entries stay where they
+ * are while the table grows: pointers to them remain valid until removed. */
+typedef struct db_keyentry {
+    struct db_keyentry *next;
+    uint64_t hash;
+    uint32_t dbno;
+    size_t keylen;
+    void *value;
+    char key[];
+} db_keyentry;
+typedef struct {
+    db_keyentry **buckets;
+    size_t nbuckets, count;
+} db_keymap;
+db_keyentry *db_keymap_find(const db_keymap *m, uint32_t dbno, const void *key, size_t keylen);
+/* The entry of key, added (value NULL) if it was not there. */
+db_keyentry *db_keymap_add(db_keymap *m, uint32_t dbno, const void *key, size_t keylen);
+void db_keymap_remove(db_keymap *m, db_keyentry *e);
+/* Calls fn for every entry (fn may remove the one it is given). */
+void db_keymap_each(const db_keymap *m, void (*fn)(db_keyentry *e, void *arg), void *arg);
+void db_keymap_clear(db_keymap *m); /* entries go, values are the caller's */
+void db_keymap_free(db_keymap *m);
+
+/* Keys the running command changed, at most this many distinct ones; past
+ * it, every watched and waited-on key of the database counts as changed
+ * (as FLUSHDB makes them in Redis). */
+#define DB_TOUCHED_MAX 1024
+
 /* --- the database -------------------------------------------------------- */
 
 struct db {
@@ -89,7 +119,16 @@ struct db {
     db_hooks hooks;
     void *config;   /* server.c: CONFIG SET values echoed back */
     void *cursors;  /* cursors.c: positions of scans */
-    void *watches;  /* multi.c: watched keys */
+    db_keymap watches; /* multi.c: watched key -> the clients watching it */
+    /* multi.c: keys written by the running command, signalled once it ends
+     * (db_signal_touched); the last one, to skip the lookup for each field
+     * of the same key */
+    db_keymap touched;
+    uint32_t touched_all[4]; /* databases past DB_TOUCHED_MAX (0: none) */
+    int touched_all_overflow; /* more than 4 of them: every database */
+    int last_touched_valid;
+    uint32_t last_touched_dbno;
+    db_buf last_touched;
     void *blocking; /* blocking.c: clients waiting on keys */
     struct db_client *woken; /* clients with output from outside db_exec */
 };
@@ -314,9 +353,13 @@ int64_t db_index_from(const uint8_t in[DB_INDEX_BYTES]);
 void db_score_bytes(uint8_t out[DB_SCORE_BYTES], double score);
 double db_score_from(const uint8_t in[DB_SCORE_BYTES]);
 
-/* Marks key as changed: WATCH and blocked clients learn of it. The store
- * calls it on every write; commands need not. */
+/* Marks key as changed by the running command. The store calls it on every
+ * write; commands need not. WATCH and blocked clients learn of the keys
+ * once, when the command ends (db_signal_touched). */
 void db_signal_key(db_client *c, const void *key, size_t keylen);
+/* Tells WATCH and blocked clients of the keys touched since the last call:
+ * db_call runs it after each command, db_tick after expiring keys. */
+void db_signal_touched(struct db *d);
 
 /* Marks the batch failed after an LMDB error: its commands will be answered
  * with errors and nothing of it is committed. Returns -1. */
@@ -359,7 +402,13 @@ void db_cursors_free(struct db *d);
 void db_flush_selected(db_client *c);
 
 /* Notes that key changed, for clients blocked on it (blocking.c). */
-void db_key_ready(db_client *c, const void *key, size_t keylen);
+void db_key_ready(struct db *d, uint32_t dbno, const void *key, size_t keylen);
+/* The same for every key a client blocked in database dbno waits on. */
+void db_keys_ready_in(struct db *d, uint32_t dbno);
+/* Frees the blocking state (db_close, once the clients are gone). */
+void db_blocking_free(struct db *d);
+/* Nonzero while some client is blocked. */
+int db_any_blocked(const struct db *d);
 /* Puts a client with new output on the woken list for the runtime. */
 void db_wake(db_client *c);
 

@@ -590,6 +590,32 @@ static void test_watch(void **state)
     assert_int_equal(r->n, 1);
     expect_bulk(r->elem[0], "1");
 
+    /* one command writing more keys than are noted one by one (MSET of
+     * 1500): the watched one among them still aborts EXEC */
+    {
+        const char *argv[1 + 2 * 1500];
+        char names[1500][16];
+        int argc = 0;
+        argv[argc++] = "MSET";
+        for (int i = 0; i < 1500; i++) {
+            snprintf(names[i], sizeof names[i], i == 1499 ? "balance" : "bulk%d", i);
+            argv[argc++] = names[i];
+            argv[argc++] = "v";
+        }
+        RUN(f->a, "WATCH", "balance");
+        db_client *big = db_client_new(f->d, NULL);
+        size_t lens[1 + 2 * 1500];
+        for (int i = 0; i < argc; i++)
+            lens[i] = strlen(argv[i]);
+        db_exec(big, argc, argv, lens);
+        assert_int_equal(db_commit(f->d), 0);
+        expect_status(take_reply(f, big), "OK");
+        db_client_free(big);
+        RUN(f->a, "MULTI");
+        RUN(f->a, "GET", "balance");
+        expect_null(RUN(f->a, "EXEC"));
+    }
+
     /* a watcher that leaves is forgotten; the others still learn */
     db_client *c = db_client_new(f->d, NULL);
     RUN(c, "WATCH", "balance");
