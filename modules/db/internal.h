@@ -398,6 +398,26 @@ unsigned long long db_cursor_put(struct db *d, const void *pos, size_t len);
 int db_cursor_get(struct db *d, unsigned long long id, db_buf *pos);
 void db_cursors_free(struct db *d);
 
+/* SCAN, HSCAN, SSCAN, ZSCAN (keyspace.c): one walk in byte order, COUNT
+ * entries at a time, the node keeping the last one visited behind the
+ * cursor (cursors.c), so what is present for the whole scan comes back once
+ * whatever is added or removed meanwhile; "0" starts and ends a scan, an
+ * unknown cursor starts over. What differs per type: */
+typedef struct {
+    int type; /* DB_NONE: the keyspace (SCAN cursor ...); else the collection's (XSCAN key cursor ...) */
+    char kind; /* the records walked (DB_REC_ELEM) */
+    /* collections of at most this many come back whole with cursor 0, as
+     * Redis answers a listpack (0: never); walking whole_kind records */
+    int64_t whole;
+    char whole_kind;
+    /* an entry visited: its name (what MATCH tests) and, for HSCAN and
+     * ZSCAN, the value replied after it (into value, of 64 bytes, or
+     * pointing into val). 0 to skip a malformed entry. */
+    int (*decode)(int whole, const uint8_t *sub, size_t sublen, const uint8_t *val, size_t vallen,
+                  const uint8_t **name, size_t *namelen, const uint8_t **value, size_t *valuelen, char *scratch);
+} scan_spec;
+void scan_generic(db_client *c, const scan_spec *spec);
+
 /* FLUSHDB's work: deletes every key of the selected database. */
 void db_flush_selected(db_client *c);
 

@@ -414,95 +414,20 @@ static void cmd_hvals(db_client *c) { getall_generic(c, 0, 1); }
 
 /* --- HSCAN --------------------------------------------------------------------- */
 
-/* Redis's parseScanCursorOrReply: strtoul over the whole string. */
-static int parse_cursor(db_client *c, int i, uint64_t *out)
+static int hscan_decode(int whole, const uint8_t *sub, size_t sublen, const uint8_t *val, size_t vallen,
+                        const uint8_t **name, size_t *namelen, const uint8_t **value, size_t *valuelen, char *scratch)
 {
-    size_t n = c->argvlen[i];
-    char *buf = malloc(n + 1);
-    if (!buf)
-        abort();
-    memcpy(buf, c->argv[i], n);
-    buf[n] = '\0';
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(buf, &end, 10);
-    int ok = !isspace((unsigned char)buf[0]) && *end == '\0' && errno != ERANGE;
-    free(buf);
-    *out = v;
-    return ok ? 0 : -1;
+    (void)whole, (void)scratch;
+    *name = sub, *namelen = sublen;
+    *value = val, *valuelen = vallen;
+    return 1;
 }
 
 static void cmd_hscan(db_client *c)
 {
-    uint64_t cursor;
-    if (parse_cursor(c, 2, &cursor) < 0) {
-        reply_error(c, "ERR invalid cursor");
-        return;
-    }
-    db_meta m;
-    int r = get_hash(c, &m, 0);
-    if (r < 0)
-        return;
-    if (r == 0) {
-        reply_array(c, 2);
-        reply_bulk_cstr(c, "0");
-        reply_array(c, 0);
-        return;
-    }
-    long long count = 10;
-    const char *pat = NULL;
-    size_t patlen = 0;
-    for (int i = 3; i < c->argc; i += 2) {
-        int left = c->argc - i;
-        if (arg_is(c, i, "count") && left >= 2) {
-            if (arg_ll(c, i + 1, &count) < 0)
-                return;
-            if (count < 1) {
-                reply_error(c, ERR_SYNTAX);
-                return;
-            }
-        } else if (arg_is(c, i, "match") && left >= 2) {
-            pat = c->argv[i + 1];
-            patlen = c->argvlen[i + 1];
-            if (patlen == 1 && pat[0] == '*')
-                pat = NULL;
-        } else {
-            reply_error(c, ERR_SYNTAX);
-            return;
-        }
-    }
-
-    elist out = {0};
-    uint64_t next = 0;
-    db_buf seek = {0};
-    db_iter it;
-    const uint8_t *f, *v;
-    size_t fl, vl;
-    if (m.count > SCAN_WHOLE && cursor)
-        db_cursor_get(c->db, cursor, &seek); /* unknown: from the start */
-    long long i = 0; /* fields examined */
-    db_iter_init(&it, c, DB_REC_ELEM, ARG(1), seek.len ? seek.buf : NULL, seek.len, 0);
-    while (db_iter_next(&it, &f, &fl, &v, &vl)) {
-        if (m.count > SCAN_WHOLE && i >= count) {
-            next = db_cursor_put(c->db, f, fl);
-            break;
-        }
-        if (!pat || db_glob(c, pat, patlen, f, fl))
-            el_add(&out, f, fl, v, vl);
-        i++;
-    }
-    db_iter_close(&it);
-    char cb[24];
-    snprintf(cb, sizeof cb, "%llu", (unsigned long long)next);
-    reply_array(c, 2);
-    reply_bulk_cstr(c, cb);
-    reply_array(c, (long)(2 * out.n));
-    for (size_t j = 0; j < out.n; j++) {
-        reply_bulk(c, el_field(&out, j), out.e[j].flen);
-        reply_bulk(c, el_value(&out, j), out.e[j].vlen);
-    }
-    el_free(&out);
-    db_buf_free(&seek);
+    static const scan_spec hash = {.type = DB_HASH, .kind = DB_REC_ELEM, .whole = SCAN_WHOLE,
+                                   .whole_kind = DB_REC_ELEM, .decode = hscan_decode};
+    scan_generic(c, &hash);
 }
 
 /* --- HRANDFIELD ---------------------------------------------------------------- */

@@ -35,7 +35,6 @@
 
 #define SMALL_SET 1024    /* sets up to this size are sampled exactly */
 #define RANDOM_WALK 64    /* a random pick from a bigger set ends with a walk of up to this */
-#define SCAN_CURSOR_MAX 24 /* room for a cursor number */
 
 /* --- member lists ---------------------------------------------------------- */
 
@@ -914,105 +913,18 @@ static void cmd_sdiffstore(db_client *c)
 
 /* --- SSCAN ------------------------------------------------------------------------ */
 
-/* Cursor text to seek key: 1 ok (key in out, empty: from the start), 0 not
- * a cursor. The position itself is kept by the node (cursors.c). */
-static int cursor_decode(db_client *c, const char *s, size_t n, db_buf *out)
+static int sscan_decode(int whole, const uint8_t *sub, size_t sublen, const uint8_t *val, size_t vallen,
+                        const uint8_t **name, size_t *namelen, const uint8_t **value, size_t *valuelen, char *scratch)
 {
-    out->len = 0;
-    if (n == 0 || n > 20)
-        return 0;
-    unsigned long long id = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9' || id > (~0ULL - (unsigned)(s[i] - '0')) / 10)
-            return 0;
-        id = id * 10 + (unsigned)(s[i] - '0');
-    }
-    if (id != 0)
-        db_cursor_get(c->db, id, out); /* unknown: from the start again */
+    (void)whole, (void)val, (void)vallen, (void)value, (void)valuelen, (void)scratch;
+    *name = sub, *namelen = sublen;
     return 1;
-}
-
-/* Seek key to cursor text. */
-static void cursor_encode(db_client *c, const uint8_t *k, size_t n, char *out, size_t cap)
-{
-    snprintf(out, cap, "%llu", db_cursor_put(c->db, k, n));
 }
 
 static void cmd_sscan(db_client *c)
 {
-    db_buf seek = {0};
-    if (!cursor_decode(c, ARG(2), &seek)) {
-        reply_error(c, "ERR invalid cursor");
-        return;
-    }
-    db_meta m;
-    int r = get_set(c, ARG(1), &m);
-    if (r <= 0) {
-        if (r == 0) {
-            reply_array(c, 2);
-            reply_bulk(c, "0", 1);
-            reply_array(c, 0);
-        }
-        db_buf_free(&seek);
-        return;
-    }
-    long long count = 10;
-    const char *pat = NULL;
-    size_t patlen = 0;
-    for (int i = 3; i < c->argc; i += 2) {
-        int more = c->argc - i >= 2;
-        if (arg_is(c, i, "count") && more) {
-            if (arg_ll(c, i + 1, &count) < 0)
-                goto out;
-            if (count < 1) {
-                reply_error(c, ERR_SYNTAX);
-                goto out;
-            }
-        } else if (arg_is(c, i, "match") && more) {
-            pat = c->argv[i + 1];
-            patlen = c->argvlen[i + 1];
-            if (patlen == 1 && pat[0] == '*')
-                pat = NULL;
-        } else {
-            reply_error(c, ERR_SYNTAX);
-            goto out;
-        }
-    }
-
-    /* COUNT members from the seek key; the cursor keeps the next one */
-    mlist l = {0};
-    int more = 0;
-    db_iter it;
-    const uint8_t *sub, *val;
-    size_t sublen, vallen;
-    db_iter_init(&it, c, DB_REC_ELEM, ARG(1), seek.len ? seek.buf : NULL, seek.len, 0);
-    while (db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
-        ml_add(&l, sub, sublen);
-        if (l.n > (size_t)count) {
-            more = 1;
-            break;
-        }
-    }
-    db_iter_close(&it);
-    size_t end = more ? l.n - 1 : l.n;
-
-    char cursor[SCAN_CURSOR_MAX + 1] = "0";
-    if (more)
-        cursor_encode(c, (const uint8_t *)ml_ptr(&l, end), l.v[end].len, cursor, sizeof cursor);
-    reply_array(c, 2);
-    reply_bulk_cstr(c, cursor);
-    size_t at = reply_defer(c);
-    long n = 0;
-    for (size_t i = 0; i < end; i++) {
-        if (pat && !db_glob(c, pat, patlen, ml_ptr(&l, i), l.v[i].len))
-            continue;
-        reply_bulk(c, ml_ptr(&l, i), l.v[i].len);
-        n++;
-    }
-    reply_defer_array(c, at, n);
-    ml_free(&l);
-out:
-    db_buf_free(&seek);
+    static const scan_spec set = {.type = DB_SET, .kind = DB_REC_ELEM, .decode = sscan_decode};
+    scan_generic(c, &set);
 }
 
 /* --- SCLEAR SMCLEAR (Leither) ----------------------------------------------------- */

@@ -1138,100 +1138,33 @@ static int zscan_score(char *buf, size_t cap, double d)
     return format_double(buf, cap, d);
 }
 
+/* A small sorted set comes whole in score order (its score records), a
+ * big one in member order (its member records, whose value is the score). */
+static int zscan_decode(int whole, const uint8_t *sub, size_t sublen, const uint8_t *val, size_t vallen,
+                        const uint8_t **name, size_t *namelen, const uint8_t **value, size_t *valuelen, char *scratch)
+{
+    double score;
+    if (whole) {
+        if (sublen < DB_SCORE_BYTES)
+            return 0;
+        score = db_score_from(sub);
+        *name = sub + DB_SCORE_BYTES, *namelen = sublen - DB_SCORE_BYTES;
+    } else {
+        if (vallen < DB_SCORE_BYTES)
+            return 0;
+        score = db_score_from(val);
+        *name = sub, *namelen = sublen;
+    }
+    int len = zscan_score(scratch, 64, score);
+    *value = (const uint8_t *)scratch, *valuelen = len > 0 ? (size_t)len : 0;
+    return 1;
+}
+
 static void cmd_zscan(db_client *c)
 {
-    const char *key = c->argv[1];
-    size_t klen = c->argvlen[1];
-    char stack[64], *end;
-    char *cs = arg_cstr(c, 2, stack, sizeof stack);
-    errno = 0;
-    unsigned long long cursor = strtoull(cs, &end, 10);
-    int bad = (cs[0] == ' ' || (cs[0] >= '\t' && cs[0] <= '\r')) || end[0] != '\0' || errno == ERANGE;
-    if (cs != stack) free(cs);
-    if (bad) {
-        reply_error(c, "ERR invalid cursor");
-        return;
-    }
-    db_meta meta;
-    int r = db_lookup_type(c, key, klen, DB_ZSET, &meta);
-    if (r < 0) return;
-    if (r == 0) {
-        reply_array(c, 2);
-        reply_bulk_cstr(c, "0");
-        reply_array(c, 0);
-        return;
-    }
-    long long count = 10;
-    const char *pat = NULL;
-    size_t patlen = 0;
-    for (int i = 3; i < c->argc;) {
-        int left = c->argc - i;
-        if (arg_is(c, i, "count") && left >= 2) {
-            if (arg_ll(c, i + 1, &count) < 0) return;
-            if (count < 1) {
-                reply_error(c, ERR_SYNTAX);
-                return;
-            }
-            i += 2;
-        } else if (arg_is(c, i, "match") && left >= 2) {
-            pat = c->argv[i + 1];
-            patlen = c->argvlen[i + 1];
-            if (patlen == 1 && pat[0] == '*') pat = NULL;
-            i += 2;
-        } else {
-            reply_error(c, ERR_SYNTAX);
-            return;
-        }
-    }
-    zcol col = {0};
-    db_iter it;
-    const uint8_t *sub, *v;
-    size_t sl, vl;
-    unsigned long long next = 0;
-    if (meta.count <= ZSCAN_SMALL) {
-        /* as Redis scans a small sorted set: all of it, in order */
-        db_iter_init(&it, c, DB_REC_SCORE, key, klen, NULL, 0, 0);
-        while (db_iter_next(&it, &sub, &sl, &v, &vl)) {
-            if (sl < DB_SCORE_BYTES) continue;
-            zcol_add(&col, sub + DB_SCORE_BYTES, sl - DB_SCORE_BYTES, db_score_from(sub));
-        }
-        db_iter_close(&it);
-    } else {
-        /* the next member to return is kept by the node behind the cursor
-         * (cursors.c); an unknown cursor starts over */
-        db_buf from = {0};
-        if (cursor)
-            db_cursor_get(c->db, cursor, &from);
-        long long seen = 0;
-        db_iter_init(&it, c, DB_REC_ELEM, key, klen, from.len ? from.buf : NULL, from.len, 0);
-        while (db_iter_next(&it, &sub, &sl, &v, &vl)) {
-            if (seen >= count) {
-                next = db_cursor_put(c->db, sub, sl);
-                break;
-            }
-            if (vl < DB_SCORE_BYTES) continue;
-            zcol_add(&col, sub, sl, db_score_from(v));
-            seen++;
-        }
-        db_buf_free(&from);
-        db_iter_close(&it);
-    }
-    long n = 0;
-    for (size_t i = 0; i < col.n; i++)
-        if (!pat || db_glob(c, pat, patlen, zcol_member(&col, i), col.v[i].len)) n++;
-    char num[32];
-    reply_array(c, 2);
-    snprintf(num, sizeof num, "%llu", next);
-    reply_bulk_cstr(c, num);
-    reply_array(c, 2 * n);
-    for (size_t i = 0; i < col.n; i++) {
-        if (pat && !db_glob(c, pat, patlen, zcol_member(&col, i), col.v[i].len)) continue;
-        char sbuf[64];
-        int len = zscan_score(sbuf, sizeof sbuf, col.v[i].score);
-        reply_bulk(c, zcol_member(&col, i), col.v[i].len);
-        reply_bulk(c, sbuf, len > 0 ? (size_t)len : 0);
-    }
-    zcol_free(&col);
+    static const scan_spec zset = {.type = DB_ZSET, .kind = DB_REC_ELEM, .whole = ZSCAN_SMALL,
+                                   .whole_kind = DB_REC_SCORE, .decode = zscan_decode};
+    scan_generic(c, &zset);
 }
 
 /* --- ZUNIONSTORE ZINTERSTORE ---------------------------------------------- */

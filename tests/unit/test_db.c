@@ -483,6 +483,24 @@ static void test_scan(void **state)
         for (int i = 0; i < N; i++)
             assert_int_equal(seen[i], i < 50 ? 1 : 0);
     }
+    /* the empty name is an element like any other: one page at a time,
+     * the scan still ends and returns it once */
+    RUN(f->a, "SADD", "withempty", "", "a", "b");
+    RUN(f->a, "SET", "", "empty key");
+    static const char *const scans[][2] = {{"SSCAN", "withempty"}, {"SCAN", NULL}};
+    for (size_t s = 0; s < 2; s++) {
+        char cursor[32] = "0";
+        int pages = 0, empties = 0;
+        do {
+            reply *r = scans[s][1] ? RUN(f->a, scans[s][0], scans[s][1], cursor, "COUNT", "1")
+                                   : RUN(f->a, scans[s][0], cursor, "COUNT", "1");
+            snprintf(cursor, sizeof cursor, "%s", r->elem[0]->str);
+            empties += count_of(r->elem[1], "");
+            assert_true(++pages < 3000);
+        } while (strcmp(cursor, "0") != 0);
+        assert_int_equal(empties, 1);
+    }
+
     /* a small collection comes back in one page with cursor 0 */
     RUN(f->a, "SADD", "small", "e0001", "e0002");
     reply *r = RUN(f->a, "SSCAN", "small", "0");
