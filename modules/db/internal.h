@@ -418,6 +418,19 @@ typedef struct {
 } scan_spec;
 void scan_generic(db_client *c, const scan_spec *spec);
 
+/* Random elements of a hash or set (sample.c), for SPOP, SRANDMEMBER and
+ * HRANDFIELD. Each element is given to a sample_fn: its name (sub) and its
+ * value when it was read on the way (else val is NULL: look it up); the fn
+ * returns nonzero to stop (sample_repeats only). */
+typedef int (*sample_fn)(void *arg, const uint8_t *sub, size_t sublen, const uint8_t *val, size_t vallen);
+/* One random element of the n of key, copied into out. 1 found. */
+int sample_one(db_client *c, const void *key, size_t keylen, int64_t n, db_buf *out);
+/* k distinct ones (0 < k < n): in element order when taken in one pass,
+ * else in the order drawn. */
+void sample_distinct(db_client *c, const void *key, size_t keylen, int64_t n, int64_t k, sample_fn take, void *arg);
+/* k with repeats, in the order drawn. */
+void sample_repeats(db_client *c, const void *key, size_t keylen, int64_t n, int64_t k, sample_fn take, void *arg);
+
 /* FLUSHDB's work: deletes every key of the selected database. */
 void db_flush_selected(db_client *c);
 

@@ -8,24 +8,9 @@
  * Fields come back in byte order, which is the order HGETALL, HKEYS and HVALS
  * answer in (Redis leaves it unspecified).
  *
- * HSCAN goes through the fields in byte order, COUNT at a time; the node
- * keeps the next field behind the cursor (cursors.c), so a field present
- * for the whole scan is returned whatever is added or removed meanwhile
- * (scanning and deleting works). A hash of at most 128 fields is answered
- * whole with cursor 0, as Redis does for a listpack; an unknown cursor
- * starts over. "0" starts and ends a scan.
- *
- * Random fields (HRANDFIELD). The store gives ordered iteration, not access
- * by rank. A hash of at most SMALL_HASH fields is read through and the pick
- * is exactly uniform. For a bigger one, a pick descends the byte trie of the
- * fields: take the least and greatest field of the current range, draw a byte
- * uniformly between their first differing bytes (or the least field itself if
- * it is their common prefix), drawing again when no field has that byte (up
- * to 16 times, then the next existing byte is taken), and narrow the range
- * to the fields under it. A pick costs O(field length) seeks and is random
- * but not exactly uniform: each branch of the trie is about equally likely,
- * whatever its size; Redis too promises only "random". When a count asks for a large
- * share of the hash (>= 1/16), one exact pass over it is used instead.
+ * HSCAN is scan_generic (keyspace.c): fields in byte order, COUNT at a
+ * time; a hash of at most 128 fields is answered whole with cursor 0, as
+ * Redis does for a listpack. HRANDFIELD's picks come from sample.c.
  */
 #include "internal.h"
 
@@ -37,29 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SMALL_HASH 1024     /* random picks read hashes up to this size whole */
-#define RANDOM_REDRAW 16    /* draws of a byte no field has before taking the next */
 #define SCAN_WHOLE 128      /* HSCAN answers such hashes at once (Redis's listpack) */
 #define LD_CHARS 5120       /* Redis's MAX_LONG_DOUBLE_CHARS */
 
 /* --- helpers --------------------------------------------------------------- */
 
 static const char *bptr(const db_buf *b) { return b->buf ? b->buf : ""; }
-
-static void bset(db_buf *b, const void *p, size_t n)
-{
-    b->len = 0;
-    db_buf_append(b, p, n);
-}
-
-static size_t lcp(const void *a, size_t al, const void *b, size_t bl)
-{
-    const uint8_t *x = a, *y = b;
-    size_t n = al < bl ? al : bl, i = 0;
-    while (i < n && x[i] == y[i])
-        i++;
-    return i;
-}
 
 /* Fields (and values) copied out of the store: its pointers die with the
  * next write, and a field's bytes with the next db_iter_next. */
@@ -118,49 +86,6 @@ static int get_hash(db_client *c, db_meta *m, int create)
 static int put_field(db_client *c, const void *f, size_t fl, const void *v, size_t vl)
 {
     return db_elem_put(c, DB_REC_ELEM, ARG(1), f, fl, v, vl) == 0;
-}
-
-/* The first field >= from, or with reverse the last <= from (from NULL: the
- * first or the last field), copied to out (and its value to val). */
-static int seek_field(db_client *c, const void *from, size_t fromlen, int reverse, db_buf *out, db_buf *val)
-{
-    db_iter it;
-    const uint8_t *f, *v;
-    size_t fl, vl;
-    db_iter_init(&it, c, DB_REC_ELEM, ARG(1), from, fromlen, reverse);
-    int r = db_iter_next(&it, &f, &fl, &v, &vl);
-    if (r) {
-        bset(out, f, fl);
-        if (val)
-            bset(val, v, vl);
-    }
-    db_iter_close(&it);
-    return r;
-}
-
-/* The last field < x, copied to out. */
-static int last_below(db_client *c, const void *x, size_t xl, db_buf *out)
-{
-    db_iter it;
-    const uint8_t *f, *v;
-    size_t fl, vl;
-    db_iter_init(&it, c, DB_REC_ELEM, ARG(1), x, xl, 1);
-    int r = db_iter_next(&it, &f, &fl, &v, &vl);
-    if (r && fl == xl && !memcmp(f, x, xl))
-        r = db_iter_next(&it, &f, &fl, &v, &vl);
-    if (r)
-        bset(out, f, fl);
-    db_iter_close(&it);
-    return r;
-}
-
-static uint64_t fnv(const void *p, size_t n)
-{
-    const uint8_t *s = p;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ s[i]) * 0x100000001b3ULL;
-    return h;
 }
 
 /* --- HSET HSETNX HMSET HGET HMGET HLEN HEXISTS HSTRLEN HDEL ------------------- */
@@ -432,83 +357,6 @@ static void cmd_hscan(db_client *c)
 
 /* --- HRANDFIELD ---------------------------------------------------------------- */
 
-/* Reads every field (and value) of the hash. */
-static void load_all(db_client *c, elist *l)
-{
-    db_iter it;
-    const uint8_t *f, *v;
-    size_t fl, vl;
-    db_iter_init(&it, c, DB_REC_ELEM, ARG(1), NULL, 0, 0);
-    while (db_iter_next(&it, &f, &fl, &v, &vl))
-        el_add(l, f, fl, v, vl);
-    db_iter_close(&it);
-}
-
-/* One random field of a hash of n fields, copied to out. */
-static int random_field(db_client *c, uint64_t n, db_buf *out)
-{
-    db_iter it;
-    const uint8_t *f, *v;
-    size_t fl, vl;
-    int found = 0;
-    if (n <= SMALL_HASH) { /* exact: walk to a random rank */
-        uint64_t r = db_random_below(n ? n : 1), i = 0;
-        db_iter_init(&it, c, DB_REC_ELEM, ARG(1), NULL, 0, 0);
-        while (db_iter_next(&it, &f, &fl, &v, &vl)) {
-            bset(out, f, fl);
-            found = 1;
-            if (i++ == r)
-                break;
-        }
-        db_iter_close(&it);
-        return found;
-    }
-    /* descend the byte trie between the least (lo) and greatest (hi) field */
-    db_buf lo = {0}, hi = {0}, q = {0}, g = {0};
-    if (seek_field(c, NULL, 0, 0, &lo, NULL) && seek_field(c, NULL, 0, 1, &hi, NULL)) {
-        found = 1;
-        for (;;) {
-            size_t cp = lcp(bptr(&lo), lo.len, bptr(&hi), hi.len);
-            if (cp >= hi.len) /* lo == hi (or an inconsistent range) */
-                break;
-            int blo = lo.len > cp ? (uint8_t)lo.buf[cp] : -1, bhi = (uint8_t)hi.buf[cp];
-            if (blo > bhi)
-                break;
-            /* draw a next byte; a draw that no field has is drawn again
-             * (up to SCAN_REDRAW times), then the next existing one is taken */
-            int b, b2 = -1, ok = 0;
-            for (int tries = 0;; tries++) {
-                b = blo + (int)db_random_below((uint64_t)(bhi - blo + 1));
-                if (b < 0) /* lo is the common prefix itself */
-                    break;
-                bset(&q, bptr(&lo), cp);
-                uint8_t byte = (uint8_t)b;
-                db_buf_append(&q, &byte, 1);
-                ok = seek_field(c, q.buf, q.len, 0, &g, NULL) && g.len > cp && !memcmp(g.buf, hi.buf, cp);
-                if (!ok)
-                    break;
-                b2 = (uint8_t)g.buf[cp];
-                if (b2 == b || tries >= RANDOM_REDRAW)
-                    break;
-            }
-            if (b < 0 || !ok || b2 > bhi)
-                break;
-            bset(&lo, bptr(&g), g.len);
-            if (b2 != bhi) { /* hi: the last field under prefix + b2 */
-                q.buf[cp] = (char)(b2 + 1);
-                if (!last_below(c, q.buf, q.len, &hi))
-                    break;
-            }
-        }
-        bset(out, bptr(&lo), lo.len);
-    }
-    db_buf_free(&lo);
-    db_buf_free(&hi);
-    db_buf_free(&q);
-    db_buf_free(&g);
-    return found;
-}
-
 static void emit(db_client *c, const void *f, size_t fl, const void *v, size_t vl, int withvalues)
 {
     if (withvalues && c->resp >= 3)
@@ -516,16 +364,6 @@ static void emit(db_client *c, const void *f, size_t fl, const void *v, size_t v
     reply_bulk(c, f, fl);
     if (withvalues)
         reply_bulk(c, v, vl);
-}
-
-/* Emits field f with its value read from the store. */
-static void emit_lookup(db_client *c, const db_buf *f, int withvalues)
-{
-    const uint8_t *v = (const uint8_t *)"";
-    size_t vl = 0;
-    if (withvalues && !db_elem_get(c, DB_REC_ELEM, ARG(1), bptr(f), f->len, &v, &vl))
-        v = (const uint8_t *)"", vl = 0;
-    emit(c, bptr(f), f->len, v, vl, withvalues);
 }
 
 /* Redis closes a client whose output outgrows its limit. */
@@ -545,130 +383,41 @@ static void finish(db_client *c, size_t at, long n, int withvalues)
 }
 
 typedef struct {
-    uint64_t rank;
-    size_t slot;
-} pick;
+    db_client *c;
+    size_t at; /* where the reply began */
+    long n;
+    int withvalues;
+} field_reply;
 
-static int pick_cmp(const void *a, const void *b)
+/* Replies one field (and its value, looked up when the sampler did not
+ * read it); stops when the output passed its limit. */
+static int reply_field(void *arg, const uint8_t *f, size_t fl, const uint8_t *v, size_t vl)
 {
-    uint64_t x = ((const pick *)a)->rank, y = ((const pick *)b)->rank;
-    return x < y ? -1 : x > y;
+    field_reply *r = arg;
+    if (over_limit(r->c, r->at))
+        return 1;
+    db_client *c = r->c;
+    if (!v && r->withvalues && !db_elem_get(c, DB_REC_ELEM, ARG(1), f, fl, &v, &vl))
+        v = (const uint8_t *)"", vl = 0;
+    emit(c, f, fl, v ? v : (const uint8_t *)"", v ? vl : 0, r->withvalues);
+    r->n++;
+    return 0;
 }
 
+typedef struct {
+    db_client *c;
+    elist l;
+} field_keep;
 
-/* Picks with repeats: k of a hash of n fields. */
-static void random_repeats(db_client *c, uint64_t k, uint64_t n, int withvalues)
+/* Keeps a field and its value (looked up when the sampler did not read it). */
+static int keep_field(void *arg, const uint8_t *f, size_t fl, const uint8_t *v, size_t vl)
 {
-    size_t at = reply_defer(c);
-    long emitted = 0;
-    elist l = {0};
-    if (n <= SMALL_HASH || k >= n) { /* the output is as big as the hash anyway */
-        load_all(c, &l);
-        for (uint64_t s = 0; l.n && s < k && !over_limit(c, at); s++, emitted++) {
-            size_t j = (size_t)db_random_below(l.n);
-            emit(c, el_field(&l, j), l.e[j].flen, el_value(&l, j), l.e[j].vlen, withvalues);
-        }
-    } else if (k >= n / 16) { /* one pass over the hash for sorted random ranks */
-        pick *p = malloc(k * sizeof *p);
-        size_t *res = malloc(k * sizeof *res);
-        if (!p || !res)
-            abort();
-        for (size_t s = 0; s < k; s++) {
-            p[s].rank = db_random_below(n);
-            p[s].slot = s;
-            res[s] = SIZE_MAX;
-        }
-        qsort(p, k, sizeof *p, pick_cmp);
-        db_iter it;
-        const uint8_t *f, *v;
-        size_t fl, vl, j = 0;
-        uint64_t rank = 0;
-        db_iter_init(&it, c, DB_REC_ELEM, ARG(1), NULL, 0, 0);
-        while (j < k && db_iter_next(&it, &f, &fl, &v, &vl)) {
-            if (p[j].rank == rank) {
-                el_add(&l, f, fl, v, vl);
-                for (; j < k && p[j].rank == rank; j++)
-                    res[p[j].slot] = l.n - 1;
-            }
-            rank++;
-        }
-        db_iter_close(&it);
-        for (size_t s = 0; s < k && !over_limit(c, at); s++) {
-            if (res[s] == SIZE_MAX)
-                continue;
-            size_t e = res[s];
-            emit(c, el_field(&l, e), l.e[e].flen, el_value(&l, e), l.e[e].vlen, withvalues);
-            emitted++;
-        }
-        free(p);
-        free(res);
-    } else {
-        db_buf f = {0};
-        for (uint64_t s = 0; s < k && !over_limit(c, at); s++) {
-            if (!random_field(c, n, &f))
-                break;
-            emit_lookup(c, &f, withvalues);
-            emitted++;
-        }
-        db_buf_free(&f);
-    }
-    el_free(&l);
-    finish(c, at, emitted, withvalues);
-}
-
-/* k distinct fields of a hash of n > k fields, by one selection-sampling
- * pass (exactly uniform). */
-static void select_pass(db_client *c, uint64_t k, uint64_t n, elist *l)
-{
-    db_iter it;
-    const uint8_t *f, *v;
-    size_t fl, vl;
-    uint64_t seen = 0;
-    db_iter_init(&it, c, DB_REC_ELEM, ARG(1), NULL, 0, 0);
-    while (l->n < k && db_iter_next(&it, &f, &fl, &v, &vl)) {
-        uint64_t left = n > seen ? n - seen : 1;
-        if (db_random_below(left) < k - l->n)
-            el_add(l, f, fl, v, vl);
-        seen++;
-    }
-    db_iter_close(&it);
-}
-
-/* k distinct fields by trie picks; 0 if that takes too many tries. */
-static int distinct_picks(db_client *c, uint64_t k, uint64_t n, elist *l)
-{
-    size_t cap = 16;
-    while (cap < 2 * k)
-        cap *= 2;
-    size_t *slot = malloc(cap * sizeof *slot);
-    if (!slot)
-        abort();
-    for (size_t i = 0; i < cap; i++)
-        slot[i] = SIZE_MAX;
-    db_buf f = {0};
-    uint64_t tries = 0, max_tries = 8 * k + 64;
-    while (l->n < k && tries++ < max_tries) {
-        if (!random_field(c, n, &f))
-            break;
-        size_t h = (size_t)fnv(bptr(&f), f.len) & (cap - 1);
-        int dup = 0;
-        for (; slot[h] != SIZE_MAX; h = (h + 1) & (cap - 1))
-            if (l->e[slot[h]].flen == f.len && !memcmp(el_field(l, slot[h]), bptr(&f), f.len)) {
-                dup = 1;
-                break;
-            }
-        if (dup)
-            continue;
-        const uint8_t *v;
-        size_t vl;
-        if (!db_elem_get(c, DB_REC_ELEM, ARG(1), bptr(&f), f.len, &v, &vl))
-            v = (const uint8_t *)"", vl = 0;
-        el_add(l, bptr(&f), f.len, v, vl);
-        slot[h] = l->n - 1;
-    }
-    db_buf_free(&f);
-    free(slot);
-    return l->n == k;
+    field_keep *k = arg;
+    db_client *c = k->c;
+    if (!v && !db_elem_get(c, DB_REC_ELEM, ARG(1), f, fl, &v, &vl))
+        v = (const uint8_t *)"", vl = 0;
+    el_add(&k->l, f, fl, v, vl);
+    return 0;
 }
 
 static void hrandfield_count(db_client *c, long long count, int withvalues)
@@ -682,12 +431,15 @@ static void hrandfield_count(db_client *c, long long count, int withvalues)
         return;
     }
     uint64_t n = (uint64_t)m.count, k = count < 0 ? (uint64_t)-count : (uint64_t)count;
+    size_t at = reply_defer(c);
     if (count < 0 || k == 1) {
-        random_repeats(c, k, n, withvalues);
+        field_reply out = {c, at, 0, withvalues};
+        sample_repeats(c, ARG(1), (int64_t)n, (int64_t)k, reply_field, &out);
+        finish(c, at, out.n, withvalues);
         return;
     }
-    size_t at = reply_defer(c);
     long emitted = 0;
+    field_keep kept = {.c = c};
     elist l = {0};
     if (k >= n) { /* the whole hash */
         db_iter it;
@@ -700,10 +452,8 @@ static void hrandfield_count(db_client *c, long long count, int withvalues)
         }
         db_iter_close(&it);
     } else {
-        if (n <= SMALL_HASH || k >= n / 16 || !distinct_picks(c, k, n, &l)) {
-            el_free(&l);
-            select_pass(c, k, n, &l);
-        }
+        sample_distinct(c, ARG(1), (int64_t)n, (int64_t)k, keep_field, &kept);
+        l = kept.l;
         for (size_t i = l.n; i > 1; i--) { /* shuffle: the pass yields byte order */
             size_t j = (size_t)db_random_below(i);
             eref t = l.e[i - 1];
@@ -747,7 +497,7 @@ static void cmd_hrandfield(db_client *c)
     if (r < 0)
         return;
     db_buf f = {0};
-    if (r && m.count > 0 && random_field(c, (uint64_t)m.count, &f))
+    if (r && m.count > 0 && sample_one(c, ARG(1), m.count, &f))
         reply_bulk(c, bptr(&f), f.len);
     else
         reply_null(c);

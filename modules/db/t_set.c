@@ -8,23 +8,8 @@
  * members come back in byte order, which is the order SMEMBERS, SINTER,
  * SUNION and SDIFF answer in (Redis leaves the order unspecified).
  *
- * Random members (SPOP, SRANDMEMBER). The store gives ordered iteration, not
- * access by rank. A set of at most SMALL_SET members is read through and the
- * pick is exactly uniform. A bigger one is sampled by descending the byte
- * trie of its members: at each level take the least and the greatest member
- * under the current prefix, skip their common prefix, and choose uniformly
- * among the next bytes present (drawing a byte of the range and seeking to
- * it until it is one present); then walk forward a random 0..RANDOM_WALK-1
- * members. Each pick costs O(member length) seeks. The result is random but
- * not exactly uniform (a branch with few members weighs as much as one with
- * many), as Redis itself promises only "random"; on ids, hashes and UUIDs it
- * is close. Distinct picks of a large share of a set use one
- * selection-sampling pass instead (exactly uniform, O(size) <= O(3 count)).
- *
- * SSCAN goes through the members in byte order, COUNT at a time; the node
- * keeps the next member behind the cursor (cursors.c), so a member present
- * for the whole scan is returned, whatever is added or removed meanwhile.
- * "0" starts and ends a scan.
+ * Random members (SPOP, SRANDMEMBER) come from sample.c; SSCAN is
+ * scan_generic (keyspace.c), members in byte order, COUNT at a time.
  */
 #include "internal.h"
 
@@ -33,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SMALL_SET 1024    /* sets up to this size are sampled exactly */
-#define RANDOM_WALK 64    /* a random pick from a bigger set ends with a walk of up to this */
 
 /* --- member lists ---------------------------------------------------------- */
 
@@ -88,14 +71,6 @@ static void buf_set(db_buf *b, const void *p, size_t n)
 static const char *buf_ptr(const db_buf *b)
 {
     return b->buf ? b->buf : "";
-}
-
-static size_t lcp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
-{
-    size_t n = an < bn ? an : bn, i = 0;
-    while (i < n && a[i] == b[i])
-        i++;
-    return i;
 }
 
 static int bytes_cmp(const void *a, size_t an, const void *b, size_t bn)
@@ -176,210 +151,29 @@ static void reply_members(db_client *c, const mlist *l, int as_set)
         reply_bulk(c, ml_ptr(l, i), l->v[i].len);
 }
 
-/* The first member >= from (reverse: the last <= from; from NULL: the first
- * or last of all) that starts with prefix; copied into out. 1 found. */
-static int seek_member(db_client *c, const char *key, size_t keylen, const void *from, size_t fromlen, int reverse,
-                       const db_buf *prefix, db_buf *out)
+/* --- random members (sample.c) ---------------------------------------------------- */
+
+static int take_member(void *arg, const uint8_t *sub, size_t sublen, const uint8_t *val, size_t vallen)
 {
-    db_iter it;
-    const uint8_t *sub, *val;
-    size_t sublen, vallen;
-    int found = 0;
-    db_iter_init(&it, c, DB_REC_ELEM, key, keylen, from ? (fromlen ? from : "") : NULL, fromlen, reverse);
-    /* going back from the prefix's successor, the successor itself may come first */
-    for (int tries = 0; tries < 2 && db_iter_next(&it, &sub, &sublen, &val, &vallen); tries++) {
-        if (sublen >= prefix->len && (!prefix->len || !memcmp(sub, prefix->buf, prefix->len))) {
-            buf_set(out, sub, sublen);
-            found = 1;
-            break;
-        }
-        if (!reverse)
-            break;
-    }
-    db_iter_close(&it);
-    return found;
+    (void)val, (void)vallen;
+    ml_add(arg, sub, sublen);
+    return 0;
 }
 
-/* One member of a set of more than SMALL_SET members, by the trie descent
- * described at the top; then a walk of 0..RANDOM_WALK-1 members forward
- * (wrapping round) smooths what bias is left. 1 found (copied into out). */
-static int random_member_big(db_client *c, const char *key, size_t keylen, db_buf *out)
-{
-    db_buf p = {0}, lo = {0}, hi = {0}, from = {0}, e = {0}, empty = {0};
-    int ok = 0;
-    if (!seek_member(c, key, keylen, NULL, 0, 0, &empty, &lo))
-        goto done;
-    for (;;) {
-        /* lo: the least member under prefix p; hi: the greatest */
-        size_t k = p.len;
-        while (k > 0 && (uint8_t)p.buf[k - 1] == 0xff)
-            k--;
-        int found;
-        if (k == 0) {
-            found = seek_member(c, key, keylen, NULL, 0, 1, &p, &hi);
-        } else {
-            buf_set(&from, p.buf, k);
-            from.buf[k - 1] = (char)((uint8_t)from.buf[k - 1] + 1);
-            found = seek_member(c, key, keylen, from.buf, k, 1, &p, &hi);
-        }
-        if (!found)
-            goto done;
-        if (bytes_cmp(buf_ptr(&lo), lo.len, buf_ptr(&hi), hi.len) >= 0)
-            break;
-        /* the branches after the common prefix: the member equal to it (-1)
-         * and the next bytes present; draw among them uniformly by drawing a
-         * byte of the range until it is one present (a bounded number of times) */
-        size_t d = lcp((const uint8_t *)lo.buf, lo.len, (const uint8_t *)hi.buf, hi.len);
-        buf_set(&p, lo.buf, d);
-        int low = lo.len == d ? -1 : (uint8_t)lo.buf[d];
-        int high = (uint8_t)hi.buf[d];
-        int terminal = 0;
-        for (int tries = 0;; tries++) {
-            int b = low + (int)db_random_below((uint64_t)(high - low + 1));
-            if (b < 0) {
-                terminal = 1;
-                break;
-            }
-            buf_set(&from, buf_ptr(&p), p.len);
-            uint8_t bb = (uint8_t)b;
-            db_buf_append(&from, &bb, 1);
-            if (!seek_member(c, key, keylen, from.buf, from.len, 0, &p, &e))
-                goto done;
-            if ((uint8_t)e.buf[d] == bb || tries >= 32)
-                break;
-        }
-        if (terminal)
-            break; /* lo is the member equal to the prefix */
-        buf_set(&lo, e.buf, e.len);
-        db_buf_append(&p, &lo.buf[d], 1);
-    }
-    /* the walk */
-    {
-        uint64_t steps = db_random_below(RANDOM_WALK);
-        db_iter it;
-        const uint8_t *sub, *val;
-        size_t sublen, vallen;
-        int wrapped = 0;
-        buf_set(out, buf_ptr(&lo), lo.len);
-        db_iter_init(&it, c, DB_REC_ELEM, key, keylen, buf_ptr(&lo), lo.len, 0);
-        db_iter_next(&it, &sub, &sublen, &val, &vallen); /* lo itself */
-        while (steps > 0) {
-            if (db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
-                buf_set(out, sub, sublen);
-                steps--;
-            } else if (!wrapped) {
-                db_iter_close(&it);
-                db_iter_init(&it, c, DB_REC_ELEM, key, keylen, NULL, 0, 0);
-                wrapped = 1;
-            } else {
-                break;
-            }
-        }
-        db_iter_close(&it);
-        ok = 1;
-    }
-done:
-    db_buf_free(&p);
-    db_buf_free(&lo);
-    db_buf_free(&hi);
-    db_buf_free(&from);
-    db_buf_free(&e);
-    return ok;
-}
+typedef struct {
+    db_client *c;
+    long n;
+} member_reply;
 
-/* One random member of a set of size members, copied into out. 1 found. */
-static int random_member(db_client *c, const char *key, size_t keylen, int64_t size, db_buf *out)
+static int reply_member(void *arg, const uint8_t *sub, size_t sublen, const uint8_t *val, size_t vallen)
 {
-    if (size <= 0)
-        return 0;
-    if (size > SMALL_SET)
-        return random_member_big(c, key, keylen, out);
-    uint64_t r = db_random_below((uint64_t)size);
-    db_iter it;
-    const uint8_t *sub, *val;
-    size_t sublen, vallen;
-    int found = 0;
-    db_iter_init(&it, c, DB_REC_ELEM, key, keylen, NULL, 0, 0);
-    while (db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
-        buf_set(out, sub, sublen);
-        found = 1;
-        if (r-- == 0)
-            break;
-    }
-    db_iter_close(&it);
-    return found;
-}
-
-/* k of the size members, chosen in one ordered pass (Knuth's selection
- * sampling: every k-subset equally likely). */
-static void select_pass(db_client *c, const char *key, size_t keylen, int64_t size, int64_t k, mlist *out)
-{
-    db_iter it;
-    const uint8_t *sub, *val;
-    size_t sublen, vallen;
-    int64_t seen = 0, need = k;
-    db_iter_init(&it, c, DB_REC_ELEM, key, keylen, NULL, 0, 0);
-    while (need > 0 && db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
-        int64_t left = size - seen;
-        if (left <= need || db_random_below((uint64_t)left) < (uint64_t)need) {
-            ml_add(out, sub, sublen);
-            need--;
-        }
-        seen++;
-    }
-    db_iter_close(&it);
-}
-
-static uint64_t hash_bytes(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (uint8_t)p[i];
-        h *= 1099511628211ULL;
-    }
-    return h ^ (h >> 29);
-}
-
-/* k distinct random members (0 < k < size) into out. */
-static void random_distinct(db_client *c, const char *key, size_t keylen, int64_t size, int64_t k, mlist *out)
-{
-    if (size <= SMALL_SET || k > size / 3) {
-        select_pass(c, key, keylen, size, k, out);
-        return;
-    }
-    /* repeated single picks, duplicates dropped */
-    size_t cap = 16;
-    while (cap < (size_t)k * 2)
-        cap *= 2;
-    size_t *slot = calloc(cap, sizeof *slot); /* index + 1 into out */
-    if (!slot)
-        abort();
-    db_buf one = {0};
-    int64_t attempts = 0, limit = k * 8 + 64;
-    while ((int64_t)out->n < k) {
-        if (++attempts > limit || !random_member_big(c, key, keylen, &one)) {
-            /* a very skewed set: fall back to the exact pass */
-            ml_free(out);
-            select_pass(c, key, keylen, size, k, out);
-            break;
-        }
-        size_t h = (size_t)hash_bytes(buf_ptr(&one), one.len) & (cap - 1);
-        int dup = 0;
-        while (slot[h]) {
-            size_t i = slot[h] - 1;
-            if (out->v[i].len == one.len && (!one.len || !memcmp(ml_ptr(out, i), one.buf, one.len))) {
-                dup = 1;
-                break;
-            }
-            h = (h + 1) & (cap - 1);
-        }
-        if (dup)
-            continue;
-        ml_add(out, buf_ptr(&one), one.len);
-        slot[h] = out->n;
-    }
-    db_buf_free(&one);
-    free(slot);
+    (void)val, (void)vallen;
+    member_reply *r = arg;
+    if (reply_overflowed(r->c))
+        return 1;
+    reply_bulk(r->c, sub, sublen);
+    r->n++;
+    return 0;
 }
 
 /* --- SADD SREM SCARD SISMEMBER SMISMEMBER SMEMBERS ------------------------------ */
@@ -491,7 +285,7 @@ static void cmd_spop(db_client *c)
             return;
         }
         db_buf one = {0};
-        if (!random_member(c, ARG(1), m.count, &one)) {
+        if (!sample_one(c, ARG(1), m.count, &one)) {
             reply_null(c);
         } else {
             reply_bulk(c, buf_ptr(&one), one.len);
@@ -520,7 +314,7 @@ static void cmd_spop(db_client *c)
         load_all(c, ARG(1), &l);
         db_delete(c, ARG(1));
     } else {
-        random_distinct(c, ARG(1), m.count, count, &l);
+        sample_distinct(c, ARG(1), m.count, count, take_member, &l);
         for (size_t i = 0; i < l.n; i++)
             del_member(c, ARG(1), ml_ptr(&l, i), l.v[i].len);
         m.count -= (int64_t)l.n;
@@ -545,7 +339,7 @@ static void cmd_srandmember(db_client *c)
             return;
         }
         db_buf one = {0};
-        if (random_member(c, ARG(1), m.count, &one))
+        if (sample_one(c, ARG(1), m.count, &one))
             reply_bulk(c, buf_ptr(&one), one.len);
         else
             reply_null(c);
@@ -568,38 +362,15 @@ static void cmd_srandmember(db_client *c)
     }
     mlist l = {0};
     if (count < 0) { /* repeats allowed */
-        long long n = -count;
-        reply_array(c, (long)n);
-        /* picks with repeats come from the members loaded once: exact, and
-         * fast, so a huge count reaches the output limit (reply.c) soon */
-        if (m.count <= (1 << 20)) {
-            load_all(c, ARG(1), &l);
-            for (long long i = 0; i < n; i++) {
-                if (reply_overflowed(c))
-                    break;
-                size_t j = l.n ? (size_t)db_random_below(l.n) : 0;
-                if (l.n)
-                    reply_bulk(c, ml_ptr(&l, j), l.v[j].len);
-                else
-                    reply_null(c);
-            }
-        } else {
-            db_buf one = {0};
-            for (long long i = 0; i < n; i++) {
-                if (reply_overflowed(c))
-                    break;
-                if (random_member_big(c, ARG(1), &one))
-                    reply_bulk(c, buf_ptr(&one), one.len);
-                else
-                    reply_null(c);
-            }
-            db_buf_free(&one);
-        }
+        member_reply out = {c, 0};
+        size_t at = reply_defer(c);
+        sample_repeats(c, ARG(1), m.count, -count, reply_member, &out);
+        reply_defer_array(c, at, out.n);
     } else if (count >= m.count) {
         load_all(c, ARG(1), &l);
         reply_members(c, &l, 0);
     } else {
-        random_distinct(c, ARG(1), m.count, count, &l);
+        sample_distinct(c, ARG(1), m.count, count, take_member, &l);
         reply_members(c, &l, 0);
     }
     ml_free(&l);

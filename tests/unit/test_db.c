@@ -171,11 +171,11 @@ static reply *take_reply(fixture *f, db_client *c)
  * returns its reply; a command that blocks returns NULL. */
 static reply *run_argv(fixture *f, db_client *c, int argc, const char **argv)
 {
-    size_t lens[64];
-    assert_true(argc <= 64);
+    size_t *lens = malloc((size_t)argc * sizeof *lens);
     for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
     db_exec(c, argc, argv, lens);
+    free(lens);
     assert_int_equal(db_commit(f->d), 0);
     reply *r = take_reply(f, c);
     size_t left;
@@ -416,6 +416,59 @@ static void test_hashes(void **state)
     }
     r = RUN(f->a, "HRANDFIELD", "wide", "-500", "WITHVALUES");
     assert_int_equal(r->n, 1000);
+}
+
+/* Big collections, sampled by descending their elements (not read whole):
+ * picks are members, distinct when asked, values belong to their fields. */
+static void test_sampling_big(void **state)
+{
+    fixture *f = *state;
+    enum { N = 3000 };
+    static char names[N][16];
+    static const char *sadd[2 + N], *hset[2 + 2 * N];
+    sadd[0] = "SADD", sadd[1] = "big";
+    hset[0] = "HSET", hset[1] = "wide";
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "%x-%d", (unsigned)(i * 2654435761u), i);
+        sadd[2 + i] = names[i];
+        hset[2 + 2 * i] = names[i];
+        hset[3 + 2 * i] = names[i]; /* each field's value is its name */
+    }
+    expect_int(run_argv(f, f->a, 2 + N, sadd), N);
+    expect_int(run_argv(f, f->a, 2 + 2 * N, hset), N);
+
+    reply *one = RUN(f->a, "SRANDMEMBER", "big");
+    expect_int(RUN(f->b, "SISMEMBER", "big", one->str), 1);
+    reply *r = RUN(f->a, "SRANDMEMBER", "big", "20"); /* distinct: few of many, by picks */
+    assert_int_equal(r->n, 20);
+    for (long long i = 0; i < r->n; i++) {
+        assert_int_equal(count_of(r, r->elem[i]->str), 1);
+        expect_int(RUN(f->b, "SISMEMBER", "big", r->elem[i]->str), 1);
+    }
+    r = RUN(f->a, "SRANDMEMBER", "big", "-30"); /* repeats allowed, by picks */
+    assert_int_equal(r->n, 30);
+    r = RUN(f->a, "SRANDMEMBER", "big", "-1000"); /* a pass over sorted ranks */
+    assert_int_equal(r->n, 1000);
+    for (long long i = 0; i < r->n; i += 97)
+        expect_int(RUN(f->b, "SISMEMBER", "big", r->elem[i]->str), 1);
+    r = RUN(f->a, "SPOP", "big", "25");
+    assert_int_equal(r->n, 25);
+    for (long long i = 0; i < r->n; i++)
+        expect_int(RUN(f->b, "SISMEMBER", "big", r->elem[i]->str), 0);
+    expect_int(RUN(f->a, "SCARD", "big"), N - 25);
+
+    r = RUN(f->a, "HRANDFIELD", "wide", "15", "WITHVALUES");
+    assert_int_equal(r->n, 30);
+    for (long long i = 0; i < r->n; i += 2) {
+        assert_string_equal(r->elem[i]->str, r->elem[i + 1]->str);
+        assert_int_equal(count_of(r, r->elem[i]->str), 2);
+    }
+    r = RUN(f->a, "HRANDFIELD", "wide", "-40", "WITHVALUES");
+    assert_int_equal(r->n, 80);
+    for (long long i = 0; i < r->n; i += 2)
+        assert_string_equal(r->elem[i]->str, r->elem[i + 1]->str);
+    one = RUN(f->a, "HRANDFIELD", "wide");
+    expect_int(RUN(f->b, "HEXISTS", "wide", one->str), 1);
 }
 
 /* --- SCAN and its siblings: every element exactly once across the pages -------- */
@@ -714,6 +767,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hashes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sampling_big, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_randomkey, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multi_exec, setup, teardown),
