@@ -46,11 +46,11 @@ static void build_table(void)
     qsort(table, ntable, sizeof *table, by_name);
 }
 
-const struct db_command *db_find_command(const char *name, size_t len)
+long db_command_index(const char *name, size_t len)
 {
     char lower[64];
     if (len == 0 || len >= sizeof lower)
-        return NULL;
+        return -1;
     for (size_t i = 0; i < len; i++)
         lower[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
     lower[len] = '\0';
@@ -59,14 +59,22 @@ const struct db_command *db_find_command(const char *name, size_t len)
         size_t mid = (lo + hi) / 2;
         int cmp = strcmp(table[mid]->name, lower);
         if (cmp == 0)
-            return table[mid];
+            return (long)mid;
         if (cmp < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return NULL;
+    return -1;
 }
+
+const struct db_command *db_find_command(const char *name, size_t len)
+{
+    long i = db_command_index(name, len);
+    return i < 0 ? NULL : table[i];
+}
+
+const char *db_command_name(size_t i) { return i < ntable ? table[i]->name : NULL; }
 
 size_t db_command_count(void) { return ntable; }
 const struct db_command *db_command_at(size_t i) { return i < ntable ? table[i] : NULL; }

@@ -75,6 +75,12 @@ db_client *db_next_woken(db *db);
  * MM.CREATE: the command table's CMD_BLOCKING, CMD_ADMIN, CMD_NOSCRIPT. */
 int db_command_embeddable(const char *name, size_t len);
 
+/* A command's row in the command table (0 .. rows - 1, by name), -1 for
+ * a name it lacks; and a row's name (lowercase; NULL past the end). For
+ * counting commands by name without keeping names. */
+long db_command_index(const char *name, size_t len);
+const char *db_command_name(size_t i);
+
 /* Nonzero for a command that writes (CMD_WRITE). */
 int db_command_writes(const char *name, size_t len);
 

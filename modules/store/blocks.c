@@ -236,6 +236,21 @@ int bs_stat(blockstore *bs, bs_stats *out, char *err, size_t errlen)
     return rc;
 }
 
+int bs_size(blockstore *bs, uint64_t *blocks, uint64_t *table_bytes, char *err, size_t errlen)
+{
+    MDB_txn *txn = bs_begin(bs, 0, err, errlen);
+    if (!txn)
+        return -1;
+    MDB_stat st;
+    int rc = mdb_stat(txn, bs->blocks, &st);
+    mdb_txn_abort(txn);
+    if (rc != 0)
+        return ERR("content store stat: %s", mdb_strerror(rc));
+    *blocks = st.ms_entries;
+    *table_bytes = (uint64_t)(st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages) * st.ms_psize;
+    return 0;
+}
+
 /* --- gc ----------------------------------------------------------------- */
 
 typedef struct {

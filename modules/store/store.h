@@ -221,6 +221,9 @@ typedef struct {
 } bs_stats;
 
 int bs_stat(blockstore *bs, bs_stats *out, char *err, size_t errlen);
+/* The cheap figures, for monitoring (no scan, unlike bs_stat): blocks
+ * stored, and the bytes of the LMDB pages their table takes. */
+int bs_size(blockstore *bs, uint64_t *blocks, uint64_t *table_bytes, char *err, size_t errlen);
 /* Removes every block no pin, file MiMei version (cur included) or extra
  * root refers to, except blocks written at or after spare_since (unix
  * seconds; adds in progress). One write transaction. Missing blocks under a

@@ -629,7 +629,9 @@ static int call_router(h2o_req_t *req, apps_vm *vm, const router_call *call)
     lua_pushlightuserdata(L, (void *)call);
     enum sandbox_status st = sandbox_call(vm->sb, 1, 4, err, sizeof err, trace, sizeof trace);
     if (st == SANDBOX_LIMIT) {
-        fprintf(stderr, "leither: app %s stopped: %s\n", vm->ctx.appid, err);
+        log_line(LOG_LEVEL_WARN, LOG_FIELDS("app", vm->ctx.appid, "limit", limit_kind(err)), "app %s stopped: %s",
+                 vm->ctx.appid, err);
+        metrics_lua_breach(limit_kind(err));
         reply_json_error(req, 500, err, limit_kind(err));
         return 1;
     }

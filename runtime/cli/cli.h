@@ -37,6 +37,7 @@ typedef struct {
     int json;              /* --json */
     int by_author;         /* -A/--by-author (repo stat) */
     int daemon;            /* -d/--daemon */
+    const char *log_format; /* run: --log-format text|json */
     /* ipfs add */
     int quiet;       /* -q/--quiet */
     int quieter;     /* -Q/--quieter */
@@ -58,7 +59,7 @@ typedef struct {
     const char *flags; /* option letters it takes: H(--home) j k o b i p d t a e v T(--ttl)
                         * q Q n r D(--hidden) C(--cid-version) L(--raw-leaves) P(--pin) G(--progress)
                         * N(-n/--node HOST:PORT) W(-d/--dir DIR): -n and -d take these meanings
-                        * A(--by-author) U(--public) */
+                        * A(--by-author) U(--public) F(--log-format) */
     int min_args, max_args;
     const char *synopsis; /* what follows the name in usage */
     const char *summary;

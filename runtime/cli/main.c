@@ -16,7 +16,8 @@ static int cmd_help(const cli_args *a);
 static const cli_command commands[] = {
     {"init", cmd_init, "Hjpb", 0, 0, "[-p PORT] [-b HOST[,HOST...]] [--home DIR]",
      "create a node home, or update its settings (the key is kept)"},
-    {"run", cmd_run, "Hd", 0, 0, "[-d] [--home DIR]", "run the node (-d: as a daemon, its log in the home's leither.log)"},
+    {"run", cmd_run, "HdF", 0, 0, "[-d] [--log-format text|json] [--home DIR]",
+     "run the node (-d: as a daemon, its log in the home's leither.log)"},
     {"stop", cmd_stop, "Hk", 0, 0, "[-k KEYFILE] [--home DIR]", "stop the running node and wait until it is gone"},
     {"status", cmd_status, "Hj", 0, 0, "[--home DIR] [--json]", "show whether the node runs (exit 3 when not)"},
     {"swarm id", cmd_swarm_id, "Hj", 0, 0, "[--home DIR] [--json]", "print the node's Leither ID and libp2p peer ID"},
@@ -315,6 +316,7 @@ static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
         {"progress", optional_argument, NULL, 'G'},
         {"node", required_argument, NULL, 'N'},   {"dir", required_argument, NULL, 'W'},
         {"by-author", no_argument, NULL, 'A'},   {"public", no_argument, NULL, 'U'},
+        {"log-format", required_argument, NULL, 'F'},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
@@ -377,6 +379,7 @@ static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
         case 'r': a->recursive = 1; break;
         case 'D': a->hidden = 1; break;
         case 'U': a->public = 1; break;
+        case 'F': a->log_format = optarg; break;
         case 'C':
             if (strcmp(optarg, "0") != 0 && strcmp(optarg, "1") != 0) {
                 fprintf(stderr, "%s %s: --cid-version must be 0 or 1, not '%s'\n", cli_prog, c->name, optarg);

@@ -107,12 +107,22 @@ int cmd_init(const cli_args *a)
 
 int cmd_run(const cli_args *a)
 {
+    enum log_format format = LOG_FORMAT_TEXT;
+    if (a->log_format && log_parse_format(a->log_format, &format) != 0) {
+        fprintf(stderr, "%s run: --log-format is text or json, not '%s'\n", cli_prog, a->log_format);
+        return 2;
+    }
+    log_set_format(format);
     home h;
     if (cli_load_home(a, &h))
         return 1;
     char err[PATH_MAX + 256];
     int rc = server_run(&h, a->daemon, err, sizeof err);
     home_free(&h);
+    if (rc && format == LOG_FORMAT_JSON) { /* the log's reader learns why it ended, in its format */
+        log_line(LOG_LEVEL_ERROR, NULL, "%s", err);
+        return 1;
+    }
     return rc ? cli_fail("%s", err) : 0;
 }
 

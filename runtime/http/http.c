@@ -93,6 +93,7 @@ static void on_conn_closed(void *data)
 {
     struct worker *w = data;
     w->open_conns--;
+    metrics_http_connection(-1);
 }
 
 static void on_accept(h2o_socket_t *listener, const char *err)
@@ -105,6 +106,7 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         return;
     /* counted as h2o's own server counts them: stop waits for the count */
     w->open_conns++;
+    metrics_http_connection(1);
     sock->on_close.cb = on_conn_closed;
     sock->on_close.data = w;
     h2o_accept(&w->accept, sock);
@@ -132,10 +134,19 @@ static const http_route *route_of(const struct http_server *s, h2o_iovec_t path)
     return best;
 }
 
+/* A request in flight: released with the request's memory, when its
+ * answer has gone (or the client left). */
+struct in_flight {
+    struct worker *w;
+    h2o_req_t *req;
+    enum metrics_surface surface;
+};
+
 static void request_done(void *p)
 {
-    struct worker *w = *(struct worker **)p;
-    w->in_flight--;
+    struct in_flight *f = p;
+    f->w->in_flight--;
+    metrics_http_request(f->surface, f->req->res.status);
 }
 
 static int on_request(h2o_handler_t *self, h2o_req_t *req)
@@ -143,11 +154,15 @@ static int on_request(h2o_handler_t *self, h2o_req_t *req)
     struct http_server *s = ((root_handler *)self)->s;
     /* counted until the request's memory is released: stop waits for it */
     struct worker *w = H2O_STRUCT_FROM_MEMBER(struct worker, ctx, req->conn->ctx);
-    *(struct worker **)h2o_mem_alloc_shared(&req->pool, sizeof w, request_done) = w;
+    struct in_flight *f = h2o_mem_alloc_shared(&req->pool, sizeof *f, request_done);
+    *f = (struct in_flight){w, req, METRICS_OTHER};
     w->in_flight++;
-    if (origins_route(req, s->n))
-        return 0;
+    int answered = origins_route(req, s->n);
     const http_route *r = route_of(s, req->path_normalized);
+    if (r)
+        f->surface = r->surface;
+    if (answered)
+        return 0;
     if (!r)
         return http_reply(req, 404, "text/plain; charset=utf-8", H2O_STRLIT("404 not found\n"));
     return r->fn(req, s->n);

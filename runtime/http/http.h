@@ -33,6 +33,7 @@ typedef int (*http_handler)(h2o_req_t *req, node *n);
 typedef struct {
     const char *prefix;
     http_handler fn;
+    enum metrics_surface surface; /* what /metrics counts its requests as */
 } http_route;
 
 /* Binds the port (failing with "port N is already in use" and the like) and
@@ -41,6 +42,11 @@ typedef struct {
 int http_start(node *n, const http_route *routes, size_t nroutes, char *err, size_t errlen);
 /* Stops accepting, lets requests in flight finish (up to a second), joins. */
 void http_stop(node *n);
+
+/* /metrics: the node's counters (node.h), its LMDB environment and blocks,
+ * in the Prometheus text format, to the clients the "metrics" setting lets
+ * in (loopback by default; 403 for others, 404 when "off"). */
+int http_on_metrics(h2o_req_t *req, node *n);
 
 /* --- replies ------------------------------------------------------------ */
 

@@ -150,6 +150,14 @@ static int validate(home *h, const char *file, char *err, size_t errlen)
                  (strcmp(json_string_value(auth), "loopback") && strcmp(json_string_value(auth), "required"))))
         return ERR("%s: \"db_auth\" must be \"loopback\" or \"required\"", file);
     h->db_auth_required = auth && !strcmp(json_string_value(auth), "required");
+    static const char *whos[] = {"loopback", "public", "off"}; /* enum home_metrics order */
+    json_t *metrics = json_object_get(doc, "metrics");
+    h->metrics = metrics ? -1 : HOME_METRICS_LOOPBACK;
+    for (int i = 0; i < 3 && metrics; i++)
+        if (json_is_string(metrics) && !strcmp(json_string_value(metrics), whos[i]))
+            h->metrics = i;
+    if (h->metrics < 0)
+        return ERR("%s: \"metrics\" must be \"loopback\", \"public\" or \"off\"", file);
     if (guest_quota(h, file, err, errlen) != 0)
         return -1;
     if (db_port == port)

@@ -9,6 +9,8 @@
  *             mimei.h's, with this node's owner and grants)            access.c
  *   identity  the node's ID, peer ID and addresses as `swarm id` shows identity.c
  *   db hooks  AUTH, SELECT and MM.CREATE decisions for the databases   dbhooks.c
+ *   metrics   the counters every surface bumps and /metrics reads      metrics.c
+ *   log       the node's log lines, as text or JSON                    log.c
  *
  * Threads: a node is shared by every event loop. Its settings document
  * (home.doc) changes when grants change: read it under `lock`. auth's
@@ -58,6 +60,8 @@
  *                        the loopback owner's are not counted
  *   guest_quota {"per_identity_bytes": 0, "total_bytes": 0}
  *                        what keys neither the owner nor granted may store; 0 is closed
+ *   metrics "loopback"   who may read /metrics: "loopback" (clients on this machine),
+ *                        "public" (anyone) or "off" (404)
  * Unknown keys are kept as they are when the file is written back.
  */
 
@@ -81,7 +85,11 @@ typedef struct {
     int db_auth_required;
     int db_max_clients; /* connections at once, the loopback owner's aside */
     uint64_t guest_per_identity, guest_total; /* guest_quota; 0: closed */
+    int metrics; /* enum home_metrics */
 } home;
+
+/* Who may read /metrics (the "metrics" setting). */
+enum home_metrics { HOME_METRICS_LOOPBACK = 0, HOME_METRICS_PUBLIC, HOME_METRICS_OFF };
 
 /* Absolute home directory: flag (--home), else $LEITHER_HOME, else the
  * current directory when it holds SystemVars.json, else ~/.leither. */
@@ -310,5 +318,75 @@ int quota_each(node *n, MDB_txn *txn, int (*fn)(void *arg, const char *id, uint6
 
 /* AUTH, SELECT and MM.CREATE decisions; the default database. */
 void dbhooks_install(node *n);
+
+/* ======================================================================= */
+/* metrics */
+
+/*
+ * metrics: counters the surfaces bump where things happen, read by
+ * /metrics (runtime/http/metrics.c) in the Prometheus text format.
+ * Process-wide (one node per process). Safe from any thread and nearly
+ * free: a thread adds to counters of its own (C11 atomics, relaxed, one
+ * writer each, so no locked instruction and no shared cache line on the
+ * request path), and a read sums every thread's. A thread's counters
+ * outlive it (taken over by the next new thread), so sums never go down.
+ * RESP commands are counted by the one RESP loop (relaxed atomic adds).
+ */
+
+/* Which surface an HTTP request came to: its route in server.c's table. */
+enum metrics_surface {
+    METRICS_OTHER = 0, /* no route, or refused before one */
+    METRICS_API,       /* /api/v0/ */
+    METRICS_IPFS,      /* /ipfs/ (gateway) */
+    METRICS_MM,        /* /mm/ (gateway) */
+    METRICS_APPS,      /* /tpt/ */
+    METRICS_SDK,       /* /sdk/ */
+    METRICS_PAGE,      /* / and other node pages */
+    METRICS_METRICS,   /* /metrics itself */
+    METRICS_SURFACES
+};
+/* Its label value ("api", "ipfs", ...). */
+const char *metrics_surface_name(enum metrics_surface s);
+
+/* An HTTP request done, with the status it answered (0: none, the client left first). */
+void metrics_http_request(enum metrics_surface s, int status);
+/* An HTTP or RESP connection opened (+1) or closed (-1). */
+void metrics_http_connection(int delta);
+void metrics_resp_connection(int delta);
+/* Monotonic nanoseconds, for a command's duration. */
+uint64_t metrics_now_ns(void);
+/* A RESP command run (name as the client sent it) and how long it took. */
+void metrics_resp_command(const char *name, size_t len, uint64_t ns);
+/* An app request stopped by a sandbox limit: "memory", "instructions" or
+ * "wall_ms" (apps.c's names); anything else counts as "other". */
+void metrics_lua_breach(const char *limit);
+
+/* The counters above in the Prometheus text format (HELP, TYPE, samples):
+ * malloc'd text and its length, or NULL when memory ran out. */
+char *metrics_text(size_t *len);
+
+/* ======================================================================= */
+/* log */
+
+/*
+ * log: the node's log lines. Text (the default) is "leither: MESSAGE" on
+ * stderr (info on stdout), as it always was; JSON (`leither run
+ * --log-format json`) is one object a line on stdout:
+ *     {"time": "2026-12-03T13:20:05.123Z", "level": "warn",
+ *      "message": "...", FIELD: "VALUE", ...}
+ * Each line is one write(2), so lines of threads never interleave.
+ * Set the format before threads start; logging is safe from any thread.
+ */
+enum log_level { LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
+enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
+void log_set_format(enum log_format format);
+enum log_format log_get_format(void);
+/* "text" or "json" into *format: 0, or -1 for anything else. */
+int log_parse_format(const char *name, enum log_format *format);
+/* One line: message from fmt; fields (NULL, or name, value, ..., NULL)
+ * are extra members in JSON (text shows only the message). */
+void log_line(enum log_level level, const char *const *fields, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define LOG_FIELDS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 #endif

@@ -167,8 +167,11 @@ static void protocol_error(conn *cn, const char *what)
 
 static void run(conn *cn, resp_request *r)
 {
-    if (r->argc > 0)
+    if (r->argc > 0) {
+        uint64_t began = metrics_now_ns();
         db_exec(cn->client, r->argc, (const char **)r->argv, r->lens);
+        metrics_resp_command(r->argv[0], r->lens[0], metrics_now_ns() - began);
+    }
     mark_dirty(cn);
 }
 
@@ -260,6 +263,7 @@ static void close_conn(conn *cn)
     if (cn->ready)
         unlink_conn(&cn->srv->ready, cn, 1);
     cn->srv->nclients -= cn->counted;
+    metrics_resp_connection(-1);
     db_client_free(cn->client);
     resp_reader_free(cn->reader);
     h2o_socket_close(cn->sock);
@@ -311,6 +315,7 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     cn->sock = sock;
     cn->counted = counted;
     srv->nclients += counted;
+    metrics_resp_connection(1);
     resp_scan_init(&cn->scan);
     cn->client = db_client_new(srv->db, cn);
     if (counted)

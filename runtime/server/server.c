@@ -65,7 +65,7 @@ static void write_pid(int fd)
     char buf[32];
     int len = snprintf(buf, sizeof buf, "%d\n", (int)getpid());
     if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)len, 0) != len)
-        perror("leither: writing the pid file");
+        log_line(LOG_LEVEL_ERROR, NULL, "writing the pid file: %s", strerror(errno));
 }
 
 /* --- run ---------------------------------------------------------------- */
@@ -84,6 +84,16 @@ static void print_banner(FILE *out, const node *n)
 {
     char base[128];
     home_api_base(&n->home, base, sizeof base);
+    if (log_get_format() == LOG_FORMAT_JSON) {
+        char threads[16], db_port[16];
+        snprintf(threads, sizeof threads, "%d", n->home.threads);
+        snprintf(db_port, sizeof db_port, "%d", n->home.db_port);
+        log_line(LOG_LEVEL_INFO,
+                 LOG_FIELDS("id", n->id, "peer_id", n->peer_id, "home", n->home.dir, "url", base, "db_port", db_port,
+                            "threads", threads, "version", LEITHER_VERSION),
+                 "node %s started at %s/", n->id, base);
+        return;
+    }
     fprintf(out,
             "Leither %s node %s\n"
             "peer ID  %s\n"
@@ -140,12 +150,13 @@ static int daemonize(const home *h, int *report)
  * it (the longest prefix wins; origins.c has already rewritten subdomain
  * requests to these path forms). */
 static const http_route routes[] = {
-    {"/ipfs", gateway_on_ipfs},  /* content by CID (gateway.h) */
-    {"/mm", gateway_on_mm},      /* a file MiMei's version, raw or rendered by an app */
-    {"/tpt", apps_on_tpt},       /* apps: Lua routes, then static files (apps.h) */
-    {"/sdk", apps_on_sdk},       /* the browser SDK */
-    {"/api/v0/", api_on_request}, /* the JSON API (api.h) */
-    {"/", api_on_page},          /* the node's page */
+    {"/ipfs", gateway_on_ipfs, METRICS_IPFS},   /* content by CID (gateway.h) */
+    {"/mm", gateway_on_mm, METRICS_MM},         /* a file MiMei's version, raw or rendered by an app */
+    {"/tpt", apps_on_tpt, METRICS_APPS},        /* apps: Lua routes, then static files (apps.h) */
+    {"/sdk", apps_on_sdk, METRICS_SDK},         /* the browser SDK */
+    {"/api/v0/", api_on_request, METRICS_API},  /* the JSON API (api.h) */
+    {"/metrics", http_on_metrics, METRICS_METRICS}, /* Prometheus (http.h) */
+    {"/", api_on_page, METRICS_PAGE},           /* the node's page */
 };
 
 static int start_http(node *n, char *err, size_t errlen)
@@ -247,15 +258,17 @@ int server_run(home *h, int daemon, char *err, size_t errlen)
         close(report);
     }
     print_banner(stdout, &n);
-    if (!daemon)
+    if (!daemon && log_get_format() == LOG_FORMAT_TEXT)
         printf("Ctrl-C stops the node\n");
     fflush(stdout);
 
     int sig = 0;
     while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
         ; /* nothing to reload yet */
-    printf("\nleither: %s, stopping\n", n.stopping ? "shutdown requested" : strsignal(sig));
+    if (log_get_format() == LOG_FORMAT_TEXT)
+        putchar('\n');
     fflush(stdout);
+    log_line(LOG_LEVEL_INFO, NULL, "%s, stopping", n.stopping ? "shutdown requested" : strsignal(sig));
     http_stop(&n);
     resp_stop(n.resp); /* commits what was acknowledged */
     bs_close(n.bs);
@@ -265,8 +278,7 @@ int server_run(home *h, int daemon, char *err, size_t errlen)
     home_path(h, pidpath, sizeof pidpath, NODE_PID_FILE);
     unlink(pidpath);
     close(pidfd);
-    printf("leither: stopped\n");
-    fflush(stdout);
+    log_line(LOG_LEVEL_INFO, NULL, "stopped");
     *h = n.home;
     return 0;
 }
