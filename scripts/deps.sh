@@ -8,7 +8,9 @@ BUILD="cmake make gcc pkg-config libh2o-evloop-dev libssl-dev libsodium-dev \
 libjansson-dev libcurl4-openssl-dev liblmdb-dev libhiredis-dev liblua5.4-dev"
 TEST="$BUILD libcmocka-dev lua5.4 lua-busted lua-dkjson curl clang \
 libclang-rt-14-dev procps redis-tools redis-server tmux \
-ipfs-cid nodejs npm time chromium"
+ipfs-cid nodejs npm time chromium prometheus"
+# prometheus: for its promtool, which checks /metrics (tests/integration/metrics_spec.lua);
+# the Prometheus server it brings is stopped and disabled below
 # the references the benchmarks measure against
 BENCH="$TEST wrk nginx libnginx-mod-http-lua redis-server"
 
@@ -38,3 +40,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# only promtool is wanted: no Prometheus server running on 9090 after an install
+case " $missing " in *" prometheus "*)
+  if [ -d /run/systemd/system ]; then systemctl disable --now prometheus >/dev/null 2>&1 || true; fi ;;
+esac

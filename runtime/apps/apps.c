@@ -161,11 +161,11 @@ static void hide_server_code(node *n, const cid *root)
         return;
     if (bs_hide_app_code(n->bs, txn, root, err, sizeof err) != 0) {
         mdb_txn_abort(txn);
-        fprintf(stderr, "leither: recording server code: %s\n", err);
+        log_line(LOG_LEVEL_ERROR, NULL, "recording server code: %s", err);
         return;
     }
     if (bs_commit(txn, err, sizeof err) != 0)
-        fprintf(stderr, "leither: recording server code: %s\n", err);
+        log_line(LOG_LEVEL_ERROR, NULL, "recording server code: %s", err);
 }
 
 struct app_ids {
@@ -527,8 +527,9 @@ static int send_result(h2o_req_t *req, lua_State *L, const apps_vm *vm)
                 if (!strcasecmp(name, "content-type"))
                     has_type = 1;
                 if (!strcasecmp(name, "set-cookie") && cookie_has_domain(value, vl))
-                    fprintf(stderr, "leither: app %s: a cookie with a Domain is not sent: an app's cookies stay on its origin\n",
-                            vm->ctx.appid);
+                    log_line(LOG_LEVEL_WARN, LOG_FIELDS("app", vm->ctx.appid),
+                             "app %s: a cookie with a Domain is not sent: an app's cookies stay on its origin",
+                             vm->ctx.appid);
                 else if (strcasecmp(name, "content-length"))
                     h2o_add_header_by_str(&req->pool, &req->res.headers, h2o_strdup(&req->pool, name, nl).base, nl, 1,
                                           NULL, h2o_strdup(&req->pool, value, vl).base, vl);

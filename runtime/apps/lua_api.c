@@ -1257,10 +1257,12 @@ static int log_at(lua_State *L, const char *level, int first)
     line[len] = '\0';
     /* the disk is shared: a line costs the budget about what it writes */
     sandbox_charge(L, LOG_CHARGE_PER_CALL + LOG_CHARGE_PER_BYTE * len);
+    enum log_level as = !strcmp(level, "error") ? LOG_LEVEL_ERROR : !strcmp(level, "warn") ? LOG_LEVEL_WARN : LOG_LEVEL_INFO;
     if (left_out)
-        fprintf(stderr, "leither: app %s %s: %s ... [%zu more bytes not logged]\n", ctx->appid, level, line, left_out);
+        log_line(as, LOG_FIELDS("app", ctx->appid), "app %s %s: %s ... [%zu more bytes not logged]", ctx->appid, level,
+                 line, left_out);
     else
-        fprintf(stderr, "leither: app %s %s: %s\n", ctx->appid, level, line);
+        log_line(as, LOG_FIELDS("app", ctx->appid), "app %s %s: %s", ctx->appid, level, line);
     return 0;
 }
 
@@ -1292,7 +1294,7 @@ void luaapi_log_trace(const char *appid, const char *what, const char *text)
         s += used;
     }
     out[len] = '\0';
-    fprintf(stderr, "leither: app %s%s: %s%s\n", appid, what, out, s < end ? " ... [cut]" : "");
+    log_line(LOG_LEVEL_ERROR, LOG_FIELDS("app", appid), "app %s%s: %s%s", appid, what, out, s < end ? " ... [cut]" : "");
 }
 
 static int log_call(lua_State *L) { return log_at(L, "info", 2); } /* leither.log(...): arg 1 is the table */

@@ -291,7 +291,7 @@ static void on_proceed(h2o_generator_t *g, h2o_req_t *req)
     char err[512];
     buf_clear(&s->out);
     if (fill(s, err, sizeof err) != 0) {
-        fprintf(stderr, "leither: gateway: %.*s: aborted: %s\n", (int)req->path.len, req->path.base, err);
+        log_line(LOG_LEVEL_ERROR, NULL, "gateway: %.*s: aborted: %s", (int)req->path.len, req->path.base, err);
         h2o_send(req, NULL, 0, H2O_SEND_STATE_ERROR);
         return;
     }

@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,13 +86,20 @@ static const char *const level_names[] = {"info", "warn", "error"};
 
 void log_line(enum log_level level, const char *const *fields, const char *fmt, ...)
 {
-    char msg[4096];
+    char small[1024], *msg = small;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof small && (msg = malloc((size_t)n + 1))) { /* an app's traceback: up to 16 KiB */
+        va_start(ap, fmt);
+        vsnprintf(msg, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    if (!msg)
+        msg = small; /* cut, but logged */
     buf line = {0};
-    int fd = level == LOG_LEVEL_INFO ? STDOUT_FILENO : STDERR_FILENO;
+    int fd = STDERR_FILENO;
     if (format == LOG_FORMAT_TEXT) {
         buf_printf(&line, "leither: %s\n", msg);
     } else {
@@ -124,4 +132,6 @@ void log_line(enum log_level level, const char *const *fields, const char *fmt, 
         }
     }
     buf_free(&line);
+    if (msg != small)
+        free(msg);
 }

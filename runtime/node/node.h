@@ -370,7 +370,7 @@ char *metrics_text(size_t *len);
 
 /*
  * log: the node's log lines. Text (the default) is "leither: MESSAGE" on
- * stderr (info on stdout), as it always was; JSON (`leither run
+ * stderr, as it always was; JSON (`leither run
  * --log-format json`) is one object a line on stdout:
  *     {"time": "2026-12-03T13:20:05.123Z", "level": "warn",
  *      "message": "...", FIELD: "VALUE", ...}

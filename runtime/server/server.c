@@ -265,10 +265,12 @@ int server_run(home *h, int daemon, char *err, size_t errlen)
     int sig = 0;
     while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
         ; /* nothing to reload yet */
-    if (log_get_format() == LOG_FORMAT_TEXT)
-        putchar('\n');
+    const char *why = n.stopping ? "shutdown requested" : strsignal(sig);
+    if (log_get_format() == LOG_FORMAT_JSON)
+        log_line(LOG_LEVEL_INFO, NULL, "%s, stopping", why);
+    else
+        printf("\nleither: %s, stopping\n", why);
     fflush(stdout);
-    log_line(LOG_LEVEL_INFO, NULL, "%s, stopping", n.stopping ? "shutdown requested" : strsignal(sig));
     http_stop(&n);
     resp_stop(n.resp); /* commits what was acknowledged */
     bs_close(n.bs);
@@ -278,7 +280,11 @@ int server_run(home *h, int daemon, char *err, size_t errlen)
     home_path(h, pidpath, sizeof pidpath, NODE_PID_FILE);
     unlink(pidpath);
     close(pidfd);
-    log_line(LOG_LEVEL_INFO, NULL, "stopped");
+    if (log_get_format() == LOG_FORMAT_JSON)
+        log_line(LOG_LEVEL_INFO, NULL, "stopped");
+    else
+        printf("leither: stopped\n");
+    fflush(stdout);
     *h = n.home;
     return 0;
 }
