@@ -3,7 +3,7 @@
  * table and the dispatcher; cli.c the helpers every command shares (home
  * and key loading, signed API calls, output); content.c and upload.c the
  * importer and uploader the content commands share; one file per command
- * group: node.c (init, run, stop, status, swarm), mimei.c, file.c (file
+ * group: node.c (init, run, stop, status, swarm), service.c (the systemd unit), mimei.c, file.c (file
  * MiMei contents, ipfs cat/get, repo), ipfs.c (ipfs add), lapp.c, lpki.c.
  * Commands print results on stdout (JSON with --json), errors as one line
  * "leither: reason" on stderr, and return the exit status: 0 done, 1
@@ -136,6 +136,8 @@ int cmd_init(const cli_args *a);
 int cmd_run(const cli_args *a);
 int cmd_stop(const cli_args *a);
 int cmd_status(const cli_args *a);
+int cmd_service_unit(const cli_args *a);
+int cmd_service_install(const cli_args *a);
 int cmd_swarm_id(const cli_args *a);
 int cmd_swarm_local(const cli_args *a);
 int cmd_lpki_genkey(const cli_args *a);
