@@ -1,0 +1,78 @@
+-- The pages a newcomer opens (issue 12): the node's landing page at "/",
+-- a file MiMei with --ext md rendered by the shipped viewer, an app whose
+-- Lua does not load (refused at upload; its static files still served),
+-- and `leither init` on a home that lost its settings. A real node, the
+-- real CLI, curl.
+local t = require("helpers")
+
+local src = debug.getinfo(1, "S").source:match("^@(.*)/tests/integration/[^/]*$") or os.getenv("LEITHER_SRC") or "../.."
+
+describe("pages", function()
+  local node, dir, apps
+
+  local run = t.cli_in(function() return node.home end)
+  local ok = t.ok
+  local function upload(name, from)
+    return t.decode(ok(run("lapp", "uploadapp", "-i", name, "-d", from, "--json"))).AppId
+  end
+
+  setup(function()
+    node = t.start_node()
+    dir = t.tmpdir()
+    apps = {
+      dashboard = upload("dashboard", src .. "/apps"),
+      viewer = upload("viewer", src .. "/apps"),
+      todo = upload("todo", src .. "/examples"),
+    }
+  end)
+  teardown(function()
+    t.stop_node(node)
+    t.rmtree(dir)
+  end)
+
+  describe("the landing page", function()
+    it("names the node and links the dashboard and every app by its name", function()
+      local r = t.curl(node.url .. "/")
+      assert.are.equal(200, r.status)
+      local page = r.body
+      assert.truthy(page:find('<code id="node-id">' .. node.id .. "</code>", 1, true))
+      assert.matches('<code id="peer%-id">12D3KooW%w+</code>', page)
+      -- on an IP address the apps are at their path forms
+      local dash = page:match('<a class="button" id="dashboard%-link" href="([^"]+)">Open the dashboard</a>')
+      assert.are.equal("/tpt/" .. apps.dashboard .. "/", dash)
+      assert.truthy(page:find('data-mid="' .. apps.todo .. '" href="/tpt/' .. apps.todo .. '/">todo</a>', 1, true))
+      assert.truthy(page:find('href="/tpt/' .. apps.dashboard .. '/">dashboard</a>', 1, true))
+      -- the viewer is a renderer: named with what it renders, not a page to open
+      local at = page:find('<span class="app" data-mid="' .. apps.viewer .. '">', 1, true)
+      local viewer = at and page:sub(at):match('">(.-)</li>')
+      assert.is_not_nil(viewer, page)
+      assert.matches("^viewer</span>", viewer)
+      assert.matches("renders text/%*, text/markdown", viewer)
+      assert.is_nil(page:find('href="/tpt/' .. apps.viewer, 1, true))
+      assert.are.equal(200, t.curl(node.url .. dash).status)
+    end)
+
+    it("links apps on their own origins when the Host has subdomains", function()
+      local page = t.curl("http://localhost:" .. node.port .. "/").body
+      local dash = page:match('id="dashboard%-link" href="([^"]+)"')
+      assert.matches("^http://[a-z2-7]+%.app%.localhost:" .. node.port .. "/$", dash)
+    end)
+
+    it("escapes what app authors wrote, and lists no private app", function()
+      t.sh("mkdir -p " .. t.quote(dir .. "/sly"))
+      t.write(dir .. "/sly/manifest.json",
+        '{"name": "sly", "description": "<script>alert(1)</script> & more"}')
+      t.write(dir .. "/sly/index.html", "<p>sly</p>\n")
+      local sly = upload("sly", dir)
+      t.sh("mkdir -p " .. t.quote(dir .. "/secret"))
+      t.write(dir .. "/secret/manifest.json", '{"name": "secret", "public": false}')
+      t.write(dir .. "/secret/index.html", "<p>secret</p>\n")
+      local secret = upload("secret", dir)
+      local page = t.curl(node.url .. "/").body
+      assert.truthy(page:find('href="/tpt/' .. sly .. '/">sly</a>', 1, true))
+      assert.truthy(page:find("&lt;script&gt;alert(1)&lt;/script&gt; &amp; more", 1, true))
+      assert.is_nil(page:find("<script>", 1, true))
+      assert.is_nil(page:find(secret, 1, true))
+    end)
+  end)
+end)
