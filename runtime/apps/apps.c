@@ -844,8 +844,13 @@ int apps_render(h2o_req_t *req, node *n, const json_t *info, const char *appid, 
         return http_reply_error(req, rc == STORE_NOT_FOUND ? 404 : rc == STORE_BAD_REQUEST ? 400 : 502, "%s", err);
     take_user(vm, reader);
     const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    const char *type = st.type == UFS_DIRECTORY || st.type == UFS_HAMT ? "folder"
-                                                                       : gateway_file_type(req, n, &target, st.size, name);
+    /* a file MiMei's own content has no name: its Ext (--ext md) types it */
+    char by_ext[80];
+    const char *ext = mimei_str(info, "Ext");
+    snprintf(by_ext, sizeof by_ext, "content%s%.60s", ext[0] == '.' ? "" : ".", ext);
+    const char *type = st.type == UFS_DIRECTORY || st.type == UFS_HAMT
+                           ? "folder"
+                           : gateway_file_type(req, n, &target, st.size, !name[0] && ext[0] ? by_ext : name);
     if (!type)
         return http_reply_error(req, 502, "cannot read %s", path);
     cid_format(&target, text);

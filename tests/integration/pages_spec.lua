@@ -75,4 +75,34 @@ describe("pages", function()
       assert.is_nil(page:find(secret, 1, true))
     end)
   end)
+
+  describe("the shipped viewer", function()
+    -- a file MiMei of the viewer, public so /mm/ serves it unsigned
+    local function file_mimei(...)
+      return ok(run("mimei", "create", "-t", "file", "--public", "-a", apps.viewer, ...)):match("mid= ([%w_%-]+)")
+    end
+
+    it("renders a file MiMei made with --ext md as Markdown, as it does a .md file in a folder", function()
+      t.write(dir .. "/notes.md", "# Notes\n\nSome *words*.\n")
+      local md = file_mimei("--ext", "md")
+      ok(run("mimei", "add", md, dir .. "/notes.md"))
+      local r = t.curl(node.url .. "/mm/" .. md)
+      assert.are.equal(200, r.status)
+      assert.matches('<main class="markdown">', r.body, 1, true)
+      assert.matches("<h1[^>]*>Notes</h1>", r.body)
+      assert.matches("<em>words</em>", r.body)
+      -- the same bytes in a folder
+      t.sh("mkdir -p " .. t.quote(dir .. "/folder") .. " && cp " .. t.quote(dir .. "/notes.md") .. " " .. t.quote(dir .. "/folder/"))
+      local folder = file_mimei()
+      ok(run("mimei", "setcid", folder, (ok(run("ipfs", "add", "-r", "-Q", dir .. "/folder")):gsub("\n$", ""))))
+      local in_folder = t.curl(node.url .. "/mm/" .. folder .. "/notes.md").body
+      assert.are.equal(r.body:match("<main.-</main>"), in_folder:match("<main.-</main>"))
+      -- without --ext the same bytes are plain text
+      local plain = file_mimei()
+      ok(run("mimei", "add", plain, dir .. "/notes.md"))
+      assert.matches('<main class="text">', t.curl(node.url .. "/mm/" .. plain).body, 1, true)
+      -- and the bytes themselves stay what they were
+      assert.are.equal("# Notes\n\nSome *words*.\n", t.curl(node.url .. "/mm/" .. md .. "?raw=1").body)
+    end)
+  end)
 end)
