@@ -756,8 +756,17 @@ int apps_on_tpt(h2o_req_t *req, node *n)
     }
     int rc = 0, done = 0;
     if (vm->error[0]) {
-        reply_json_error(req, 500, vm->error, NULL);
-        done = 1;
+        /* its Lua did not load: its files are still served, the rest (its
+         * routes) answers why */
+        char *file = strdup(path);
+        const char *p = normalize_path(file);
+        cid found;
+        ufs_stat st;
+        if (!p || ufs_resolve(n->bs, NULL, &root, p, &found, &st, err, sizeof err) != STORE_OK) {
+            reply_json_error(req, 500, vm->error, NULL);
+            done = 1;
+        }
+        free(file);
     } else if (vm->sb) {
         take_user(vm, reader);
         sandbox_begin(vm->sb);

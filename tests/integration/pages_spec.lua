@@ -105,4 +105,61 @@ describe("pages", function()
       assert.are.equal("# Notes\n\nSome *words*.\n", t.curl(node.url .. "/mm/" .. md .. "?raw=1").body)
     end)
   end)
+
+  describe("an app whose Lua does not load", function()
+    local function folder(name, main, extra)
+      local d = dir .. "/" .. name
+      t.sh("rm -rf " .. t.quote(d) .. " && mkdir -p " .. t.quote(d .. "/server/lib"))
+      t.write(d .. "/manifest.json", '{"name": "' .. name .. '"}')
+      t.write(d .. "/index.html", "<h1>" .. name .. " page</h1>\n")
+      t.write(d .. "/style.css", "h1 { color: teal }\n")
+      t.write(d .. "/server/main.lua", main)
+      for path, text in pairs(extra or {}) do t.write(d .. "/" .. path, text) end
+      return d
+    end
+
+    it("is refused at upload with the file, the line and the module it misses", function()
+      folder("broken", '-- require("in.a.comment") is no require\nlocal s = "require(\'in.a.string\')"\n'
+        .. 'local ok = require("lib.here")\nlocal html = require "leither.html"\n'
+        .. 'local gone = require("lib.gone")\napp.get("/x", function() return "x" end)\n',
+        { ["server/lib/here.lua"] = "return {}\n" })
+      local r = run("lapp", "uploadapp", "-i", "broken", "-d", dir)
+      assert.are.equal(1, r.code)
+      assert.are.equal('lapp: server/main.lua:5: require "lib.gone": the app has no server/lib/gone.lua\n', r.err)
+      -- a module of the node's library that does not exist
+      folder("broken", 'local x = require("leither.nothing")\n')
+      r = run("lapp", "uploadapp", "-i", "broken", "-d", dir)
+      assert.are.equal('lapp: server/main.lua:1: require "leither.nothing": the node\'s library has no such module\n', r.err)
+      -- in a module too
+      folder("broken", 'local m = require("lib.m")\n', { ["server/lib/m.lua"] = "\n\nreturn require('lib.n')\n" })
+      r = run("lapp", "uploadapp", "-i", "broken", "-d", dir)
+      assert.are.equal('lapp: server/lib/m.lua:3: require "lib.n": the app has no server/lib/n.lua\n', r.err)
+
+      -- the node checks too: a folder set past lapp is refused the same way
+      folder("broken", 'app.get("/x", function() return "x" end)\n')
+      local id = upload("broken", dir)
+      local bad = folder("bad", 'local gone = require("lib.gone")\n')
+      local cid = ok(run("ipfs", "add", "-r", "-Q", bad)):gsub("\n$", "")
+      r = run("mimei", "setcid", id, cid)
+      assert.are.equal(1, r.code)
+      assert.are.equal('leither: server/main.lua:1: require "lib.gone": the app has no server/lib/gone.lua (HTTP 400)\n', r.err)
+      assert.are.equal("x", t.curl(node.url .. "/tpt/" .. id .. "/x").body)
+    end)
+
+    it("still serves its static files when it fails at run time; its routes answer why", function()
+      -- a name computed at run time: no upload check can see it
+      local d = folder("late", 'local gone = require("lib." .. "gone")\napp.get("/x", function() return "x" end)\n')
+      local id = upload("late", dir)
+      local page = t.curl(node.url .. "/tpt/" .. id .. "/")
+      assert.are.same({ 200, "<h1>late page</h1>\n" }, { page.status, page.body })
+      assert.are.same({ 200, "h1 { color: teal }\n" }, { t.curl(node.url .. "/tpt/" .. id .. "/style.css").status,
+        t.curl(node.url .. "/tpt/" .. id .. "/style.css").body })
+      local r = t.curl(node.url .. "/tpt/" .. id .. "/x")
+      assert.are.equal(500, r.status)
+      assert.matches("module 'lib.gone' not found", r.body, 1, true)
+      -- its server code stays hidden all the same
+      assert.are.equal(404, t.curl(node.url .. "/tpt/" .. id .. "/server/main.lua").status)
+      t.rmtree(d)
+    end)
+  end)
 end)
