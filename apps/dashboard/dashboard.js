@@ -31,7 +31,7 @@ export function bytes(n) {
 const FIGURES = {
   "node.Threads": ["worker threads", false],
   "repo.NumObjects": ["blocks stored", false],
-  "repo.RepoSize": ["in blocks", true],
+  "repo.RepoSize": ["stored in blocks", true],
   "repo.Pins": ["pinned roots", false],
   "repo.FileVersions": ["file versions kept", false],
 };
@@ -48,6 +48,7 @@ function el(tag, { dataset, ...props } = {}, ...children) {
 
 async function identity() {
   const id = await l.api("id");
+  nodeId = id.ID;
   $("node-id").textContent = id.ID;
   $("peer-id").textContent = id.PeerID;
   $("addresses").replaceChildren(...(id.Addresses || []).map((a) => el("div", {}, el("code", { textContent: a }))));
@@ -84,9 +85,13 @@ async function live() {
   }
 }
 
-const when = (m) => (m.Create || "").replace("T", " ").replace(/\.\d+/, "").replace("Z", " UTC");
+// "2026-12-03 13:01 UTC"
+const when = (m) => (m.Create ? m.Create.replace("T", " ").replace(/:\d\d(\.\d+)?Z$/, " UTC") : "—");
 // an ID, shortened; the whole of it on hover and when copied
 const short = (id) => el("code", { className: "id", textContent: id.length > 12 ? id.slice(0, 10) + "…" : id, title: id });
+let nodeId = "";
+// an author: this node's own key, or another's ID
+const author = (id) => (id && id === nodeId ? el("span", { textContent: "this node", title: id }) : short(id || ""));
 
 function fill(table, rows, columns, empty) {
   const body = $(table).tBodies[0];
@@ -140,7 +145,7 @@ async function lists() {
         el("td", {}, renders.length ? el("strong", { textContent: appName(m) }) : appLink(m), " ", short(m.ID)),
         el("td", { className: "what", textContent: renders.length ? `a renderer of ${renders.join(", ")}` : (man.description || "an app") }),
         el("td", {}, db ? short(db) : el("span", { className: "dim", textContent: "none" })),
-        el("td", {}, short(m.Author)), el("td", { textContent: when(m) }));
+        el("td", { className: "who" }, author(m.Author)), el("td", { className: "when", textContent: when(m) }));
     }), 5, "No apps yet: lapp new NAME, then lapp uploadapp -i NAME");
 
     // the databases listed here (public ones, or all for the owner), and the
@@ -154,20 +159,19 @@ async function lists() {
       el("td", {}, short(m.ID)),
       el("td", {}, app ? el("span", {}, "app ", appLink(app)) : el("span", { className: "dim", textContent: "no app" })),
       el("td", { className: "dbsize" + (hidden ? " dim" : ""), textContent: String(sizes[i]) }),
-      el("td", {}, m.Author ? short(m.Author) : short(app.Author)), el("td", { textContent: hidden ? "" : when(m) }))),
+      el("td", { className: "who" }, author(m.Author || app.Author)), el("td", { className: "when", textContent: when(m) }))),
       5, "No databases you may see.");
     $("apps-count").textContent = `(${apps.length})`;
     $("files-count").textContent = `(${files.length})`;
     fill("files", files.map((m) => el("tr", { dataset: { mid: m.ID } },
       el("td", {}, el("a", { href: l.mimeiUrl(m.ID), textContent: m.ID })), el("td", { textContent: m.Ext || "" }),
-      el("td", {}, short(m.Author)), el("td", { textContent: when(m) }))), 4, "No files.");
+      el("td", { className: "who" }, author(m.Author)), el("td", { className: "when", textContent: when(m) }))), 4, "No files.");
   } catch (e) {
     showError(e);
   }
 }
 
-identity().catch(showError);
 live();
-lists();
+identity().catch(showError).finally(lists); // lists names this node's own key
 setInterval(live, LIVE_MS);
 setInterval(lists, LIST_MS);

@@ -165,7 +165,8 @@ static const char page_style[] =
     "padding-bottom:.3rem}.lead{color:var(--dim);margin:0}a{color:var(--accent)}"
     "code{font:14px ui-monospace,monospace;background:#f2f4f6;padding:.1em .35em;border-radius:4px;overflow-wrap:anywhere}"
     "dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1.2rem;margin:0}dt{color:var(--dim)}dd{margin:0}"
-    "ul{padding-left:1.2rem}li{margin:.35rem 0}.app{font-weight:600}.desc,.note,.empty{color:var(--dim)}"
+    "ul{padding-left:1.2rem}li{margin:.5rem 0}.app{font-weight:600}.desc,.note,.empty{color:var(--dim)}"
+    "li .desc{display:block}li .note{font-size:.9rem}"
     ".button{display:inline-block;background:var(--accent);color:#fff;text-decoration:none;padding:.5rem 1rem;"
     "border-radius:6px;font-weight:600}.button:hover{filter:brightness(1.1)}</style>\n";
 
@@ -238,8 +239,9 @@ int api_on_page(h2o_req_t *req, node *n)
     if (p->more)
         fprintf(f, "<p class=\"note\">and %zu more: the dashboard lists them all.</p>\n", p->more);
     if (renderers) {
-        fputs("<h3>Renderers</h3>\n<p class=\"note\">Not pages to open: they show a file MiMei as a page at "
-              "<code>/mm/MID</code> when it names them as its app.</p>\n<ul id=\"renderer-list\">\n",
+        fputs("<h3>Renderers</h3>\n<p class=\"note\">Not pages to open: a renderer shows a file MiMei as a page at "
+              "<code>/mm/MID</code> when the MiMei names it as its app "
+              "(<code>leither mimei create -t file -a APPID</code>).</p>\n<ul id=\"renderer-list\">\n",
               f);
         for (size_t i = 0; i < p->count; i++)
             if (p->apps[i].renders[0])
