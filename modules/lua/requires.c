@@ -130,11 +130,13 @@ int sandbox_each_require(const char *src, size_t len, int (*fn)(void *arg, const
                 i = end;
             } else if (j < len && src[j] == '[' && long_open(src + j, len - j) >= 0) {
                 i = skip_long(src, len, j, long_open(src + j, len - j), &line, &name, &name_len);
+            } else {
+                i = j; /* past what was skipped (and counted) already */
             }
             /* require("a" .. b): a name made at run time */
             if (paren && name && ((i = skip_space(src, len, i, &line)) >= len || src[i] != ')'))
                 name = NULL;
-            if (name && name_len > 0 && name_len < 256) {
+            if (name && name_len > 0 && name_len < 256 && !memchr(name, '\0', name_len)) {
                 char text[256];
                 memcpy(text, name, name_len);
                 text[name_len] = '\0';

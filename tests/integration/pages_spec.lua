@@ -135,6 +135,11 @@ describe("pages", function()
       r = run("lapp", "uploadapp", "-i", "broken", "-d", dir)
       assert.are.equal('lapp: server/lib/m.lua:3: require "lib.n": the app has no server/lib/n.lua\n', r.err)
 
+      -- lines counted right past a bare require and long comments
+      folder("broken", 'local r = require -- a comment\n--[[ two\nlines ]]\nlocal gone = require("lib.gone")\n')
+      r = run("lapp", "uploadapp", "-i", "broken", "-d", dir)
+      assert.are.equal('lapp: server/main.lua:4: require "lib.gone": the app has no server/lib/gone.lua\n', r.err)
+
       -- the node checks too: a folder set past lapp is refused the same way
       folder("broken", 'app.get("/x", function() return "x" end)\n')
       local id = upload("broken", dir)
