@@ -17,7 +17,9 @@
 
 /* At most this many apps are listed (the dashboard lists them all). */
 #define PAGE_APPS_MAX 100
-#define PAGE_MANIFEST_MAX (64u << 10)
+#define PAGE_MANIFEST_MAX (8u << 10)
+/* Names and descriptions longer than this (in bytes) are cut. */
+#define PAGE_TEXT_MAX 300
 
 typedef struct {
     char id[IDS_LID_LEN + 1];
@@ -31,9 +33,26 @@ typedef struct {
     size_t count, more; /* more: public apps past the bound */
 } page_apps;
 
+/* A copy of s of at most PAGE_TEXT_MAX bytes, cut at a character's start. */
+static char *page_text(const char *s)
+{
+    size_t n = strlen(s);
+    if (n <= PAGE_TEXT_MAX)
+        return strdup(s);
+    n = PAGE_TEXT_MAX;
+    while (n && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    char *out = malloc(n + 4);
+    if (out) {
+        memcpy(out, s, n);
+        memcpy(out + n, "…", 4); /* 3 bytes and the NUL */
+    }
+    return out;
+}
+
 static void put_escaped(FILE *f, const char *s)
 {
-    for (; *s; s++)
+    for (; s && *s; s++)
         switch (*s) {
         case '<': fputs("&lt;", f); break;
         case '>': fputs("&gt;", f); break;
@@ -60,9 +79,10 @@ static void read_manifest(node *n, page_app *a)
     json_t *doc = text ? json_loadb(text, len, 0, NULL) : NULL;
     free(text);
     const char *d = json_string_value(json_object_get(doc, "description"));
-    if (d) {
+    char *copy = d ? page_text(d) : NULL;
+    if (copy) {
         free(a->description);
-        a->description = strdup(d);
+        a->description = copy;
     }
     json_t *renders = json_object_get(doc, "renders"), *kind;
     size_t i;
@@ -72,9 +92,10 @@ static void read_manifest(node *n, page_app *a)
         size_t used = strlen(list);
         snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", json_string_value(kind));
     }
-    if (list[0]) {
+    copy = list[0] ? strdup(list) : NULL;
+    if (copy) {
         free(a->renders);
-        a->renders = strdup(list);
+        a->renders = copy;
     }
     json_decref(doc);
 }
@@ -91,12 +112,16 @@ static int collect_app(void *arg, const char *mid, const char *text, size_t len)
             page_app *a = &p->apps[p->count++];
             snprintf(a->id, sizeof a->id, "%s", mid);
             /* an app made by lapp is named by its mark; another shows its ID */
-            a->name = strdup(!strncmp(mark, MIMEI_APP_MARK, strlen(MIMEI_APP_MARK)) && mark[strlen(MIMEI_APP_MARK)]
+            a->name = page_text(!strncmp(mark, MIMEI_APP_MARK, strlen(MIMEI_APP_MARK)) && mark[strlen(MIMEI_APP_MARK)]
                                  ? mark + strlen(MIMEI_APP_MARK)
                                  : mid);
             a->description = strdup("");
             a->renders = strdup("");
             a->owners = !strcmp(mimei_str(info, "Author"), p->n->id);
+            if (!a->name || !a->description || !a->renders) { /* out of memory: left out */
+                free(a->name), free(a->description), free(a->renders);
+                p->count--;
+            }
         }
     }
     json_decref(info);
