@@ -38,6 +38,7 @@ typedef struct apps_vm {
     sandbox *sb; /* NULL: a static-only app (no server code) */
     char version[CID_TEXT_MAX]; /* root as text (req.version) */
     char error[512]; /* why the app could not start, "" when it did */
+    int serves_files; /* with an error: its Lua failed to run, its manifest is sound */
     uint64_t used; /* last use, for eviction */
     struct apps_vm *next;
 } apps_vm;
@@ -295,6 +296,7 @@ static apps_vm *vm_new(node *n, const char *appid, const json_t *info, const cid
     char trace[4096];
     if (sandbox_call(vm->sb, 2, 0, err, sizeof err, trace, sizeof trace) != SANDBOX_OK) {
         snprintf(vm->error, sizeof vm->error, "%s", err);
+        vm->serves_files = 1;
         luaapi_log_trace(appid, " does not start", trace);
         sandbox_free(vm->sb);
         vm->sb = NULL;
@@ -757,9 +759,10 @@ int apps_on_tpt(h2o_req_t *req, node *n)
     int rc = 0, done = 0;
     if (vm->error[0]) {
         /* its Lua did not load: its files are still served, the rest (its
-         * routes) answers why */
+         * routes) answers why; a bad manifest (an entry outside server/,
+         * which would be served as a file) answers why for every path */
         char *file = strdup(path);
-        const char *p = normalize_path(file);
+        const char *p = vm->serves_files ? normalize_path(file) : NULL;
         cid found;
         ufs_stat st;
         if (!p || ufs_resolve(n->bs, NULL, &root, p, &found, &st, err, sizeof err) != STORE_OK) {
