@@ -138,6 +138,11 @@ async function lists() {
       if (db) owner.set(db, m);
     });
     const appLink = (m) => el("a", { href: l.appUrl(m.ID), textContent: appName(m) });
+    // the app a file opens with (its renderer), by name when it is here
+    const opener = (id) => {
+      const app = apps.find((a) => a.ID === id);
+      return app ? el("span", { textContent: appName(app) }) : id ? short(id) : el("span", { className: "dim", textContent: "its bytes" });
+    };
     fill("apps", apps.map((m, i) => {
       const man = manifests[i], renders = Array.isArray(man.renders) ? man.renders.filter((r) => typeof r === "string") : [];
       const db = appDatabase(m, man);
@@ -164,8 +169,9 @@ async function lists() {
     $("apps-count").textContent = `(${apps.length})`;
     $("files-count").textContent = `(${files.length})`;
     fill("files", files.map((m) => el("tr", { dataset: { mid: m.ID } },
-      el("td", {}, el("a", { href: l.mimeiUrl(m.ID), textContent: m.ID })), el("td", { textContent: m.Ext || "" }),
-      el("td", { className: "who" }, author(m.Author)), el("td", { className: "when", textContent: when(m) }))), 4, "No files.");
+      el("td", {}, el("a", { href: l.mimeiUrl(m.ID), textContent: m.ID.slice(0, 10) + "…", title: m.ID })), el("td", { textContent: m.Ext || "" }),
+      el("td", {}, opener(m.App)),
+      el("td", { className: "who" }, author(m.Author)), el("td", { className: "when", textContent: when(m) }))), 5, "No files.");
   } catch (e) {
     showError(e);
   }

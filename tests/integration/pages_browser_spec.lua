@@ -36,7 +36,7 @@ local function texts(selector)
 end
 
 describe("pages in a browser", function()
-  local node, dir, apps, base
+  local node, dir, apps, base, md, folder
 
   local run = t.cli_in(function() return node.home end)
   local ok = t.ok
@@ -55,6 +55,31 @@ describe("pages in a browser", function()
       todo = upload("todo", src .. "/examples"),
       guestbook = upload("guestbook", src .. "/examples"),
     }
+    -- what the viewer shows, and the dashboard lists: a Markdown file MiMei, a folder
+    t.write(dir .. "/welcome.md", table.concat({
+      "# Welcome to Leither",
+      "",
+      "This page is a **file MiMei** made with `--ext md`, rendered by the *viewer*.",
+      "",
+      "## What you can do",
+      "",
+      "- store files by content: `leither ipfs add FILE`",
+      "- keep data in a database: `redis-cli -p PORT`",
+      "- write an app: `lapp new NAME`",
+      "",
+      "```",
+      "lapp uploadapp -i NAME",
+      "```",
+      "",
+      "> Every app is a folder; see [the apps' README](https://example.invalid/apps).",
+      "",
+    }, "\n"))
+    md = ok(run("mimei", "create", "-t", "file", "--ext", "md", "--public", "-a", apps.viewer)):match("mid= ([%w_%-]+)")
+    ok(run("mimei", "add", md, dir .. "/welcome.md"))
+    t.sh("mkdir -p " .. t.quote(dir .. "/notes/drafts") .. " && cp " .. t.quote(dir .. "/welcome.md") .. " "
+      .. t.quote(dir .. "/notes/") .. " && echo 'a plain note' > " .. t.quote(dir .. "/notes/todo.txt"))
+    folder = ok(run("mimei", "create", "-t", "file", "--public", "-a", apps.viewer)):match("mid= ([%w_%-]+)")
+    ok(run("mimei", "setcid", folder, (ok(run("ipfs", "add", "-r", "-Q", dir .. "/notes")):gsub("\n$", ""))))
   end)
   teardown(function()
     t.stop_node(node)
@@ -94,6 +119,8 @@ describe("pages in a browser", function()
       { eval = "document.querySelector('" .. todo_row .. " td:nth-child(2)').textContent" },
       { eval = "document.querySelector('#apps tr[data-mid=\"" .. apps.viewer .. "\"] td:nth-child(2)').textContent" },
       { eval = "document.getElementById('error').hidden" },
+      { waitFor = "document.querySelectorAll('#files tbody tr[data-mid]').length === 2" },
+      { eval = "document.querySelector('#files tr[data-mid=\"" .. md .. "\"] td:nth-child(2)').textContent" },
       { screenshot = shots .. "/dashboard.png", width = 1200 },
     })
     -- names, not IDs; the renderer is named but not linked as a page
@@ -112,6 +139,7 @@ describe("pages in a browser", function()
     assert.matches("to%-do list", r[9])
     assert.matches("^a renderer of text/%*", r[10])
     assert.is_true(r[11])
+    assert.are.equal("md", r[13])
     -- the ID the page computed is the one the node gave the app's database
     assert.truthy(ok(run("mimei", "show", todo_db)):find("appdb:" .. apps.todo, 1, true))
   end)
@@ -119,30 +147,6 @@ describe("pages in a browser", function()
   it("shows what the viewer renders: a Markdown file MiMei and a folder", function()
     local missing = browser_missing()
     if missing then return pending(missing) end
-    t.write(dir .. "/welcome.md", table.concat({
-      "# Welcome to Leither",
-      "",
-      "This page is a **file MiMei** made with `--ext md`, rendered by the *viewer*.",
-      "",
-      "## What you can do",
-      "",
-      "- store files by content: `leither ipfs add FILE`",
-      "- keep data in a database: `redis-cli -p PORT`",
-      "- write an app: `lapp new NAME`",
-      "",
-      "```",
-      "lapp uploadapp -i NAME",
-      "```",
-      "",
-      "> Every app is a folder; see [the apps' README](https://example.invalid/apps).",
-      "",
-    }, "\n"))
-    local md = ok(run("mimei", "create", "-t", "file", "--ext", "md", "--public", "-a", apps.viewer)):match("mid= ([%w_%-]+)")
-    ok(run("mimei", "add", md, dir .. "/welcome.md"))
-    t.sh("mkdir -p " .. t.quote(dir .. "/notes/drafts") .. " && cp " .. t.quote(dir .. "/welcome.md") .. " "
-      .. t.quote(dir .. "/notes/") .. " && echo 'a plain note' > " .. t.quote(dir .. "/notes/todo.txt"))
-    local folder = ok(run("mimei", "create", "-t", "file", "--public", "-a", apps.viewer)):match("mid= ([%w_%-]+)")
-    ok(run("mimei", "setcid", folder, (ok(run("ipfs", "add", "-r", "-Q", dir .. "/notes")):gsub("\n$", ""))))
     local r = browse({
       { open = base .. "/mm/" .. md },
       { waitFor = "document.querySelector('main.markdown h1')" },

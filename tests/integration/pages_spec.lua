@@ -58,6 +58,16 @@ describe("pages", function()
       assert.matches("^http://[a-z2-7]+%.app%.localhost:" .. node.port .. "/$", dash)
     end)
 
+    it("says how to get the dashboard and an app on a node that has none", function()
+      local bare = t.start_node()
+      local page = t.curl(bare.url .. "/").body
+      t.stop_node(bare)
+      assert.truthy(page:find('<code id="node-id">' .. bare.id .. "</code>", 1, true))
+      assert.matches("No dashboard here yet: .*lapp uploadapp %-i dashboard %-d apps", page)
+      assert.matches("No apps to open yet: <code>lapp new NAME</code>", page)
+      assert.is_nil(page:find("dashboard-link", 1, true))
+    end)
+
     it("escapes what app authors wrote, and lists no private app", function()
       t.sh("mkdir -p " .. t.quote(dir .. "/sly"))
       t.write(dir .. "/sly/manifest.json",

@@ -234,6 +234,10 @@ int api_on_page(h2o_req_t *req, node *n)
             snprintf(url, sizeof url, "/tpt/%s", dashboard->id);
         put_escaped(f, url);
         fputs("/\">Open the dashboard</a></p>\n", f);
+    } else {
+        fputs("<p class=\"note\" id=\"no-dashboard\">No dashboard here yet: from a checkout, "
+              "<code>lapp uploadapp -i dashboard -d apps</code> puts it here (<code>make run</code> does).</p>\n",
+              f);
     }
     fprintf(f,
             "<section id=\"identity\"><h2>This node</h2><dl>\n"
