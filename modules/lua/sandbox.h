@@ -110,6 +110,16 @@ void sandbox_rethrow(lua_State *L, int status);
 enum sandbox_status sandbox_check_syntax(const char *src, size_t len, const char *chunkname, char *err,
                                          size_t errlen);
 
+/* requires.c: calls fn with each module name src requires literally
+ * (require "x", require('x'), require [[x]]) and its line, until fn returns
+ * nonzero (returned). Comments and strings are skipped; a name computed at
+ * run time is not seen. For upload-time checks. */
+int sandbox_each_require(const char *src, size_t len, int (*fn)(void *arg, const char *name, int line), void *arg);
+/* Where an app's require finds module name: "lua/leither/x.lua" for the
+ * node's library (leither.x, in the binary), else "server/a/b.lua" for a.b
+ * in the app. 0, or -1 with the reason in out when the name is not allowed. */
+int sandbox_module_path(const char *name, char *out, size_t cap);
+
 /* For C functions the embedder adds that do long work without running VM
  * instructions: charges n instructions, raising the limit error when the
  * budget or the wall clock runs out. */

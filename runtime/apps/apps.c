@@ -38,6 +38,7 @@ typedef struct apps_vm {
     sandbox *sb; /* NULL: a static-only app (no server code) */
     char version[CID_TEXT_MAX]; /* root as text (req.version) */
     char error[512]; /* why the app could not start, "" when it did */
+    int serves_files; /* with an error: its Lua failed to run, its manifest is sound */
     uint64_t used; /* last use, for eviction */
     struct apps_vm *next;
 } apps_vm;
@@ -295,6 +296,7 @@ static apps_vm *vm_new(node *n, const char *appid, const json_t *info, const cid
     char trace[4096];
     if (sandbox_call(vm->sb, 2, 0, err, sizeof err, trace, sizeof trace) != SANDBOX_OK) {
         snprintf(vm->error, sizeof vm->error, "%s", err);
+        vm->serves_files = 1;
         luaapi_log_trace(appid, " does not start", trace);
         sandbox_free(vm->sb);
         vm->sb = NULL;
@@ -736,8 +738,18 @@ int apps_on_tpt(h2o_req_t *req, node *n)
     }
     int rc = 0, done = 0;
     if (vm->error[0]) {
-        reply_json_error(req, 500, vm->error, NULL);
-        done = 1;
+        /* its Lua did not load: its files are still served, the rest (its
+         * routes) answers why; a bad manifest (an entry outside server/,
+         * which would be served as a file) answers why for every path */
+        char *file = strdup(path);
+        const char *p = vm->serves_files ? normalize_path(file) : NULL;
+        cid found;
+        ufs_stat st;
+        if (!p || ufs_resolve(n->bs, NULL, &root, p, &found, &st, err, sizeof err) != STORE_OK) {
+            reply_json_error(req, 500, vm->error, NULL);
+            done = 1;
+        }
+        free(file);
     } else if (vm->sb) {
         take_user(vm, reader);
         sandbox_begin(vm->sb);
@@ -824,8 +836,13 @@ int apps_render(h2o_req_t *req, node *n, const json_t *info, const char *appid, 
         return http_reply_error(req, http_status_of_store(rc), "%s", err);
     take_user(vm, reader);
     const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    const char *type = st.type == UFS_DIRECTORY || st.type == UFS_HAMT ? "folder"
-                                                                       : gateway_file_type(req, n, &target, st.size, name);
+    /* a file MiMei's own content has no name: its Ext (--ext md) types it */
+    char by_ext[80];
+    const char *ext = mimei_str(info, "Ext");
+    snprintf(by_ext, sizeof by_ext, "content%s%.60s", ext[0] == '.' ? "" : ".", ext);
+    const char *type = st.type == UFS_DIRECTORY || st.type == UFS_HAMT
+                           ? "folder"
+                           : gateway_file_type(req, n, &target, st.size, !name[0] && ext[0] ? by_ext : name);
     if (!type)
         return http_reply_error(req, 502, "cannot read %s", path);
     cid_format(&target, text);
