@@ -615,6 +615,8 @@ static void keep_string(lua_State *L, int idx)
     }
 }
 
+static int router_finish(lua_State *L, int status, lua_KContext unused);
+
 static int router_entry(lua_State *L)
 {
     const router_call *c = lua_touserdata(L, 1);
@@ -629,8 +631,14 @@ static int router_entry(lua_State *L)
         nargs++;
     }
     push_request(L, c->req, c->vm, c->path);
-    lua_call(L, nargs, 4);
-    /* status, headers ({name, value} pairs of strings), body, log */
+    lua_callk(L, nargs, 4, 0, router_finish); /* the route may wait for the database (a yield) */
+    return router_finish(L, LUA_OK, 0);
+}
+
+/* After the route: status, headers ({name, value} pairs of strings), body, log. */
+static int router_finish(lua_State *L, int status, lua_KContext unused)
+{
+    (void)status, (void)unused;
     keep_string(L, 3);
     keep_string(L, 4);
     if (lua_type(L, 2) == LUA_TTABLE) {
