@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <hiredis/hiredis.h>
+#include <lmdb.h>
 #include <fcntl.h>
 #include <h2o.h>
 #include <netinet/in.h>
@@ -715,13 +716,12 @@ static redisReply *busy_reply(int started)
 }
 
 /* The caller's answer from what the batch wrote out. */
-static redisReply *job_reply(job *j)
+static redisReply *answer_of(const resp_batch *b, const char *out, size_t outlen, int over_budget, int overflowed)
 {
-    const resp_batch *b = &j->batch;
-    if (j->over_budget || j->overflowed) { /* an error, never a truncated answer */
+    if (over_budget || overflowed) { /* an error, never a truncated answer */
         char limit[32];
-        snprintf(limit, sizeof limit, "%d", j->over_budget ? RESP_CALL_MAX_WORK : RESP_CALL_MAX_REPLY);
-        return error_reply(j->over_budget ? "ERR the call stopped after %s steps of work (entries visited; the "
+        snprintf(limit, sizeof limit, "%d", over_budget ? RESP_CALL_MAX_WORK : RESP_CALL_MAX_REPLY);
+        return error_reply(over_budget ? "ERR the call stopped after %s steps of work (entries visited; the "
                                             "commands before the one stopped have run): read in parts (SCAN, LRANGE ...)"
                                           : "ERR the call stopped: its replies would pass %s bytes (the commands before "
                                             "the one stopped have run): ask for less per call",
@@ -730,7 +730,7 @@ static redisReply *job_reply(job *j)
 
     /* SELECT's reply, then MULTI's and a QUEUED per command, then EXEC's */
     redisReader *rd = redisReaderCreate();
-    redisReaderFeed(rd, j->out, j->outlen);
+    redisReaderFeed(rd, out, outlen);
     redisReply *result = NULL, *r = NULL;
     size_t expect = 1 + (b->multi ? (size_t)b->ncmds + 2 : (size_t)b->ncmds), got = 0;
     redisReply **replies = calloc(expect, sizeof *replies);
@@ -760,11 +760,52 @@ static redisReply *job_reply(job *j)
     return result;
 }
 
+static redisReply *job_reply(job *j)
+{
+    return answer_of(&j->batch, j->out, j->outlen, j->over_budget, j->overflowed);
+}
+
+/* A batch of reads runs at once on the calling thread, in a reader of its
+ * own (db.h): no hop to the writer, no wait behind its writes. NULL when
+ * the batch is not all reads (or no reader could begin): the writer runs
+ * it. */
+static redisReply *read_here(struct resp_server *srv, const resp_batch *b)
+{
+    if (b->multi || b->ncmds == 0)
+        return NULL;
+    for (int i = 0; i < b->ncmds; i++)
+        if (!db_command_reads_anywhere(b->cmds[i].argv[0], b->cmds[i].lens[0]))
+            return NULL;
+    char err[256];
+    db_client *c = db_reader_new(srv->db, b->user ? b->user : "", err, sizeof err);
+    if (!c)
+        return NULL;
+    const char *target = b->select && b->select[0] ? b->select : "0";
+    const char *argv[] = {"SELECT", target};
+    size_t lens[] = {6, strlen(target)};
+    db_reader_exec(c, 2, argv, lens);
+    if (!strcmp(db_client_selected(c), strcmp(target, "0") ? target : "")) {
+        db_client_set_limits(c, RESP_CALL_MAX_WORK, RESP_CALL_MAX_REPLY);
+        db_client_turn_start(c);
+        for (int i = 0; i < b->ncmds && !db_client_over_budget(c) && !db_client_overflowed(c); i++)
+            db_reader_exec(c, b->cmds[i].argc, (const char **)b->cmds[i].argv, b->cmds[i].lens);
+    }
+    size_t len;
+    const char *out = db_output(c, &len);
+    redisReply *r = db_reader_failed(c) ? error_reply("ERR storage error: %s", mdb_strerror(db_reader_failed(c)))
+                                        : answer_of(b, out, len, db_client_over_budget(c), db_client_overflowed(c));
+    db_reader_free(c);
+    return r;
+}
+
 redisReply *resp_call(struct resp_server *srv, const resp_batch *b)
 {
     redisReply *no = refused(b);
     if (no)
         return no;
+    redisReply *read = read_here(srv, b);
+    if (read)
+        return read;
     job *j = job_new(b);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -918,6 +959,9 @@ redisReply *resp_call_start(struct resp_server *srv, h2o_evloop_t *loop, const r
     redisReply *no = refused(b);
     if (no)
         return no;
+    redisReply *read = read_here(srv, b);
+    if (read)
+        return read;
     struct port *port = port_of(srv, loop);
     if (!port)
         return error_reply("ERR cannot wait for the database: %s", strerror(errno));

@@ -118,6 +118,11 @@ describe("database calls and the event loop", function()
       assert.are.same({ 200, "a static page\n" }, { r.status, r.body })
       r = t.curl(node.url .. "/tpt/" .. appid .. "/hello", "--max-time 20")
       assert.are.same({ 200, "hello" }, { r.status, r.body })
+      -- reads need no writer: they run at once on the worker
+      r = t.curl(node.url .. "/tpt/" .. appid .. "/read", "--max-time 20")
+      assert.are.same({ 200, "none" }, { r.status, r.body })
+      r = result(db_exec("read1", '{"cmds": [["EXISTS", "from-db-exec"], ["GET", "from-db-exec"]]}'))
+      assert.are.same({ 200, { replies = { 0 } } }, { r.status, t.decode(r.body) })
       -- ... while both writes are still waiting
       assert.is_false(finished(lua), (t.slurp(lua .. ".code") or "") .. " " .. (t.slurp(lua .. ".body") or ""))
       assert.is_false(finished(exec))
