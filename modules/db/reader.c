@@ -101,7 +101,9 @@ void db_reader_free(db_client *c)
 {
     if (!c)
         return;
-    mdb_txn_abort(c->txn); /* closes its cursor too */
+    if (c->reader_cursor) /* a read-only transaction's cursors are closed by hand */
+        mdb_cursor_close(c->reader_cursor);
+    mdb_txn_abort(c->txn);
     db_buf_free(&c->out);
     free(c);
 }
