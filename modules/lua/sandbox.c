@@ -1438,6 +1438,11 @@ enum sandbox_status sandbox_call(sandbox *sb, int nargs, int nresults, char *err
     return r;
 }
 
+void sandbox_exclude_wait(lua_State *L, uint64_t waited_ns)
+{
+    sb_of(L)->deadline_ns += waited_ns;
+}
+
 void sandbox_budget_init(const sandbox *sb, sandbox_budget *budget)
 {
     budget->left = (int64_t)sb->instructions;
@@ -1467,9 +1472,9 @@ enum sandbox_status sandbox_resume(sandbox *sb, lua_State *co, sandbox_budget *b
     sb->left = budget->left;
     sb->deadline_ns = start + budget->wall_left_ns;
     int status = lua_resume(co, sb->L, nargs, nres);
-    uint64_t ran = now_ns() - start;
+    uint64_t end = now_ns(); /* what is left of the deadline (sandbox_exclude_wait may have moved it) */
     budget->left = sb->left;
-    budget->wall_left_ns = ran >= budget->wall_left_ns ? 0 : budget->wall_left_ns - ran;
+    budget->wall_left_ns = sb->deadline_ns > end ? sb->deadline_ns - end : 0;
     if (status == LUA_ERRMEM)
         breach(sb, LIMIT_MEMORY);
     if ((status == LUA_OK || status == LUA_YIELD) && !sb->spent)

@@ -96,6 +96,10 @@ void sandbox_budget_init(const sandbox *sb, sandbox_budget *budget);
 enum sandbox_status sandbox_resume(sandbox *sb, lua_State *co, sandbox_budget *budget, int nargs, int *nres,
                                    char *err, size_t errlen, char *trace, size_t tracelen);
 
+/* For embedder C functions that waited (the worker parked, not running
+ * Lua) for waited_ns: that time is not charged to the request's wall clock. */
+void sandbox_exclude_wait(lua_State *L, uint64_t waited_ns);
+
 /* Compiles chunk text in the sandbox (nothing runs); pushes the function.
  * 0, or -1 with "chunkname:line: message" in err (binary chunks refused). */
 int sandbox_load(sandbox *sb, const char *src, size_t len, const char *chunkname, char *err, size_t errlen);

@@ -7,10 +7,14 @@
  * resp_call and resp_call_start answer errors as Redis error replies; a
  * writer busy past RESP_CALL_TIMEOUT_MS answers "BUSY database busy: ...".
  * Threads: resp_start and resp_stop on the main thread. An HTTP worker
- * never parks its loop on the database: it calls resp_call_start, whose
- * answer comes back on its own loop (resp_call, which waits, bounded by the
- * same timeout, is for callers that cannot be resumed later). Neither may
- * be called from the RESP loop's own thread.
+ * never parks its loop on the database: it calls resp_call_start. A batch
+ * of reads only (no MULTI) runs at once on the calling thread, in an LMDB
+ * read transaction of its own (modules/db readers); anything else goes to
+ * the RESP loop, the one writer, and its answer comes back on the caller's
+ * own loop (a pipe per loop, read by it). resp_call, which waits (bounded
+ * by the same timeout), is for callers that cannot be resumed later.
+ * Neither may be called from the RESP loop's own thread; a thread that
+ * called resp_call_start keeps its answer pipe until it ends.
  */
 #ifndef LEITHER_RESP_H
 #define LEITHER_RESP_H
@@ -45,7 +49,8 @@ struct redisReply;
 struct redisReply *resp_call(struct resp_server *srv, const resp_batch *b);
 
 /* The same without waiting, for a caller on an event loop (an HTTP worker):
- * the batch is copied and queued for the writer, and done(arg, reply) runs
+ * reads answer at once; else the batch is copied and queued for the
+ * writer, and done(arg, reply) runs
  * later on that loop (loop must be the calling thread's), owning reply.
  * Returns the reply at once when there is nothing to wait for (a command
  * refused before it is queued): then *pending is NULL and done is never
