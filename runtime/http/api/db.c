@@ -1,7 +1,7 @@
 /*
  * db: the databases over the JSON API, for front-end code (sdk/js) and
  * anything that speaks HTTP rather than the Redis protocol. The commands
- * run on the RESP loop as the request's signer would over RESP after AUTH,
+ * run as the request's signer's would over RESP after AUTH,
  * so the rights are the same. The worker does not wait for them: reads
  * are answered at once, other batches when the writer answers them
  * (resp_call_start), the worker serving other requests meanwhile.
