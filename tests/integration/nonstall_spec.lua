@@ -170,6 +170,32 @@ describe("database calls and the event loop", function()
     assert.are.same({ 200, "hello" }, { t.curl(node.url .. "/tpt/" .. appid .. "/hello").status, "hello" })
   end)
 
+  it("keeps a request's instruction budget across its database waits", function()
+    local spender = app("spender", {
+      ["manifest.json"] = '{"name": "spender", "database": true, "limits": {"instructions": 1000000}}',
+      ["server/main.lua"] = [[
+        -- n empty loop turns are about n instructions
+        local function spend(n) for _ = 1, n do end end
+        app.get("/once", function() spend(600000) return "spent once" end)
+        app.get("/twice", function()
+          spend(600000)
+          leither.db():set("k", "between") -- a write: the request waits for the writer
+          spend(600000)
+          return "spent twice"
+        end)
+      ]],
+    })
+    local r = t.curl(node.url .. "/tpt/" .. spender .. "/once")
+    assert.are.same({ 200, "spent once" }, { r.status, r.body })
+    -- resumed after its write with what was left, not a new budget
+    r = t.curl(node.url .. "/tpt/" .. spender .. "/twice")
+    assert.are.equal(500, r.status)
+    assert.are.same({ error = "instruction budget of 1000000 exceeded", limit = "instructions" }, t.decode(r.body))
+    -- the node and the app (a new state) carry on
+    r = t.curl(node.url .. "/tpt/" .. spender .. "/once")
+    assert.are.same({ 200, "spent once" }, { r.status, r.body })
+  end)
+
   it("runs a second request of the same app while the first waits, both answered once the writer is free", function()
     local release = hold_writer()
     local ok_release, err = pcall(function()
