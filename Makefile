@@ -1,12 +1,13 @@
 # A thin driver for CMake. `make run` and `make test` are the two commands.
 BUILD   ?= build
 ASAN    ?= build-asan
+RELEASE ?= build-release
 FUZZ    ?= build-fuzz
-HOME_DIR ?= $(CURDIR)/node-home
+PREFIX  ?= /usr/local
 FUZZ_SECONDS ?= 20
 JOBS    ?= $(shell nproc)
 
-.PHONY: all deps deps-test build run test test-asan fuzz bench soak clean
+.PHONY: all deps deps-test build release run install test test-asan fuzz bench soak clean
 
 all: build
 
@@ -16,21 +17,35 @@ deps:
 deps-test:
 	@scripts/deps.sh test
 
+# configured once (a BUILD of another type, e.g. build-asan, keeps its type)
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
-# Creates the node home under the checkout on first use, then runs in the foreground.
-run: build
-	@test -f $(HOME_DIR)/SystemVars.json || $(BUILD)/leither init --home $(HOME_DIR)
-	@exec scripts/run.sh $(BUILD)/leither $(HOME_DIR)
+# The node of the home the CLI finds (README "The home": $LEITHER_HOME, else
+# ~/.leither), made on first use, in the foreground with the apps installed.
+# The build is quiet unless it fails; a node already running is left alone.
+run: deps
+	@exec scripts/run.sh $(BUILD) $(JOBS)
 
-# ctest (two at a time: the specs mostly wait on their nodes), the fuzzers,
-# then ctest again under the sanitizers, one at a time.
+# leither, and lapp (a link to it), in $(DESTDIR)$(PREFIX)/bin
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/leither $(DESTDIR)$(PREFIX)/bin/leither
+	ln -sf leither $(DESTDIR)$(PREFIX)/bin/lapp
+
+# ctest (two at a time: the specs mostly wait on their nodes), the Release
+# build, the fuzzers, then ctest again under the sanitizers, one at a time.
 test: deps-test build
 	cd $(BUILD) && ctest -j2 --output-on-failure
+	$(MAKE) --no-print-directory release
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory test-asan
+
+# The build packagers run (-O3 finds warnings -O2 does not): it must build.
+release:
+	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(RELEASE) -j$(JOBS) --target leither
 
 # The C tests and the integration suite once more under ASan + UBSan.
 test-asan:

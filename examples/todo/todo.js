@@ -13,7 +13,7 @@ async function call(method, path, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const doc = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(doc.error || `${res.status} ${res.statusText}`);
+  if (!res.ok) throw new Error(doc.Message || `${res.status} ${res.statusText}`);
   return doc;
 }
 

@@ -354,7 +354,7 @@ local function json_error(status, message, headers)
   local i = find_header(headers, "Content-Type")
   if i then table.remove(headers, i) end
   headers[#headers + 1] = { "Content-Type", "application/json" }
-  return status, headers, json().encode({ error = message })
+  return status, headers, json().encode({ Message = message, Code = 0, Type = "error" }) -- the node's one error shape
 end
 
 -- Calls handler(...) (the arguments end with res) under xpcall.

@@ -3,7 +3,8 @@
  *
  * Each tries its non-blocking twin (LPOP, LMOVE, ZPOPMIN, ...) from the
  * command table on its keys in order; when all are empty the client blocks.
- * Any write to a key signals it (db_key_ready); after each command the
+ * The keys a command wrote are signalled when it ends (db_signal_touched
+ * calls db_key_ready); after each command the
  * clients blocked on signalled keys re-run their command, oldest first, and
  * those served are handed to the runtime (db_wake). Inside MULTI a blocking
  * command does not block: it answers as on timeout.
@@ -49,7 +50,7 @@ static block_state *state(struct db *d)
 static int parse_timeout(db_client *c, int i, int64_t *deadline)
 {
     double secs;
-    if (parse_double(c->argv[i], c->argvlen[i], &secs) != 0 || isinf(secs) || secs > 9e12) {
+    if (parse_double(ARG(i), &secs) != 0 || isinf(secs) || secs > 9e12) {
         reply_error(c, "ERR timeout is not a float or out of range");
         return -1;
     }
@@ -79,7 +80,7 @@ void db_block(db_client *c, int first, int last, int64_t deadline_ms)
     b->argvlen = malloc((size_t)c->argc * sizeof *b->argvlen);
     for (int i = 0; i < c->argc; i++) {
         b->argv[i] = malloc(c->argvlen[i] + 1);
-        memcpy(b->argv[i], c->argv[i], c->argvlen[i]);
+        memcpy(b->argv[i], ARG(i));
         b->argv[i][c->argvlen[i]] = '\0';
         b->argvlen[i] = c->argvlen[i];
     }
@@ -123,20 +124,35 @@ void db_unblock(db_client *c)
     c->flags &= ~DB_CLIENT_BLOCKED;
 }
 
-void db_key_ready(db_client *c, const void *key, size_t keylen)
+int db_any_blocked(const struct db *d)
 {
-    block_state *s = c->db->blocking;
+    const block_state *s = d->blocking;
+    return s && s->head;
+}
+
+void db_key_ready(struct db *d, uint32_t dbno, const void *key, size_t keylen)
+{
+    block_state *s = d->blocking;
     if (!s || !s->head)
         return;
     for (ready *r = s->ready; r; r = r->next)
-        if (r->dbno == c->dbno && r->keylen == keylen && !memcmp(r->key, key, keylen))
+        if (r->dbno == dbno && r->keylen == keylen && !memcmp(r->key, key, keylen))
             return;
     ready *r = malloc(sizeof *r + keylen);
-    r->dbno = c->dbno;
+    r->dbno = dbno;
     r->keylen = keylen;
     memcpy(r->key, key, keylen);
     r->next = s->ready;
     s->ready = r;
+}
+
+void db_keys_ready_in(struct db *d, uint32_t dbno)
+{
+    block_state *s = d->blocking;
+    for (blocked *b = s ? s->head : NULL; b; b = b->next)
+        if (b->dbno == dbno)
+            for (int i = b->first; i <= b->last; i++)
+                db_key_ready(d, dbno, b->argv[i], b->argvlen[i]);
 }
 
 static int waits_on(const blocked *b, const ready *r)
@@ -195,6 +211,21 @@ void db_serve_blocked(struct db *d)
     }
 }
 
+void db_blocking_free(struct db *d)
+{
+    block_state *s = d->blocking;
+    if (!s)
+        return;
+    while (s->head)
+        db_unblock(s->head->c);
+    for (ready *r = s->ready, *next; r; r = next) {
+        next = r->next;
+        free(r);
+    }
+    free(s);
+    d->blocking = NULL;
+}
+
 void db_block_timeouts(struct db *d, int64_t now)
 {
     block_state *s = d->blocking;
@@ -240,7 +271,7 @@ static void blocking_pop(db_client *c, int type, const char *pop)
         return;
     for (int i = 1; i < c->argc - 1; i++) {
         db_meta m;
-        int found = db_lookup_type(c, c->argv[i], c->argvlen[i], type, &m);
+        int found = db_lookup_type(c, ARG(i), type, &m);
         if (found < 0)
             return;
         if (found && m.count > 0) {
@@ -253,7 +284,7 @@ static void blocking_pop(db_client *c, int type, const char *pop)
             size_t at = c->out.len;
             if (type == DB_LIST) {
                 reply_array(c, 2);
-                reply_bulk(c, c->argv[i], c->argvlen[i]);
+                reply_bulk(c, ARG(i));
                 run_as(c, pop, 2);
             } else {
                 run_as(c, pop, 2); /* answers *2 member score */
@@ -265,7 +296,7 @@ static void blocking_pop(db_client *c, int type, const char *pop)
                 db_buf_append(&tail, body, (size_t)(c->out.buf + c->out.len - body));
                 c->out.len = at;
                 reply_array(c, 3);
-                reply_bulk(c, c->argv[i], c->argvlen[i]);
+                reply_bulk(c, ARG(i));
                 db_buf_append(&c->out, tail.buf, tail.len);
                 db_buf_free(&tail);
             }
@@ -294,7 +325,7 @@ static void cmd_blmove(db_client *c)
     if (parse_timeout(c, 5, &deadline) < 0)
         return;
     db_meta m;
-    int found = db_lookup_type(c, c->argv[1], c->argvlen[1], DB_LIST, &m);
+    int found = db_lookup_type(c, ARG(1), DB_LIST, &m);
     if (found < 0)
         return;
     if (found && m.count > 0)
@@ -310,7 +341,7 @@ static void cmd_brpoplpush(db_client *c)
     if (parse_timeout(c, 3, &deadline) < 0)
         return;
     db_meta m;
-    int found = db_lookup_type(c, c->argv[1], c->argvlen[1], DB_LIST, &m);
+    int found = db_lookup_type(c, ARG(1), DB_LIST, &m);
     if (found < 0)
         return;
     if (found && m.count > 0)

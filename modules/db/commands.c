@@ -131,6 +131,10 @@ void db_close(db *d)
     mdb_env_sync(d->env, 1);
     mdb_env_close(d->env);
     db_cursors_free(d);
+    db_blocking_free(d);
+    db_keymap_free(&d->watches);
+    db_keymap_free(&d->touched);
+    db_buf_free(&d->last_touched);
     free(d->batch);
     free(d);
 }
@@ -295,6 +299,7 @@ int db_batch_join(db_client *c)
 
 int db_commit(db *d)
 {
+    db_signal_touched(d); /* whatever wrote outside a command */
     if (!d->txn && !d->batch_failed && !d->nbatch)
         return 0;
     int rc = 0;
@@ -350,6 +355,7 @@ void db_tick(db *d)
     sys.batch_cmds = -1;
     if (db_batch_join(&sys) == 0) {
         db_expire_due(&sys, 200);
+        db_signal_touched(d);
         db_block_timeouts(d, sys.now_ms);
     }
     close_expired(d, now_ms());
@@ -368,7 +374,7 @@ void db_tick(db *d)
 
 /* --- dispatch ----------------------------------------------------------- */
 
-static void unknown_command(db_client *c)
+static void reply_unknown_command(db_client *c)
 {
     db_buf msg = {0};
     db_buf_printf(&msg, "ERR unknown command '%.*s', with args beginning with: ", (int)(c->argvlen[0] > 128 ? 128 : c->argvlen[0]),
@@ -437,6 +443,7 @@ void db_call(db_client *c, const struct db_command *cmd)
     if (!c->readonly)
         c->write_epoch = db_epoch(c, c->dbno);
     cmd->proc(c);
+    db_signal_touched(c->db);
     c->db->stat_commands++;
     if (c->stopped && !(c->flags & DB_CLIENT_OVERFLOW)) { /* its partial reply goes: an error says why */
         c->out.len = start;
@@ -488,7 +495,7 @@ void db_exec(db_client *c, int argc, const char **argv, const size_t *argvlen)
     if (!cmd) {
         if (c->flags & DB_CLIENT_MULTI)
             c->flags |= DB_CLIENT_DIRTY_EXEC;
-        unknown_command(c);
+        reply_unknown_command(c);
         return;
     }
     if ((cmd->arity > 0 && argc != cmd->arity) || argc < -cmd->arity) {
@@ -521,15 +528,8 @@ void db_exec(db_client *c, int argc, const char **argv, const size_t *argvlen)
 
 int db_command_embeddable(const char *name, size_t len)
 {
-    static const char *const connection[] = {"select", "multi", "exec", "discard", "watch", "unwatch",
-                                             "auth", "hello", "quit", "reset", "mm.create", NULL};
     const struct db_command *cmd = db_find_command(name, len);
-    if (!cmd || (cmd->flags & (CMD_BLOCKING | CMD_ADMIN | CMD_NOAUTH)))
-        return 0;
-    for (const char *const *c = connection; *c; c++)
-        if (!strcmp(cmd->name, *c))
-            return 0;
-    return 1;
+    return cmd && !(cmd->flags & (CMD_BLOCKING | CMD_ADMIN | CMD_NOSCRIPT));
 }
 
 int db_command_writes(const char *name, size_t len)

@@ -10,7 +10,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #define DB_CURSORS 1024
 
@@ -33,13 +32,9 @@ unsigned long long db_cursor_put(struct db *d, const void *pos, size_t len)
             return t->slot[i].id;
     saved_cursor *s = &t->slot[t->next];
     t->next = (t->next + 1) % DB_CURSORS;
-    unsigned long long id = 0;
-    while (id == 0) /* never 0: it means "start" and "done" */
-        if (getrandom(&id, sizeof id, 0) != sizeof id)
-            id = (unsigned long long)rand() << 32 | (unsigned)rand();
-    id >>= 1; /* below 2^63: safe for clients with signed 64-bit cursors too */
-    if (!id)
-        id = 1;
+    /* below 2^63: safe for clients with signed 64-bit cursors too; never
+     * 0, which means "start" and "done" */
+    unsigned long long id = 1 + db_random_below((1ULL << 63) - 1);
     free(s->pos);
     s->pos = malloc(len ? len : 1);
     memcpy(s->pos, pos, len);

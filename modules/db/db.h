@@ -73,7 +73,7 @@ db_client *db_next_woken(db *db);
 /* Nonzero when a command may run for an embedded caller (app code, the
  * HTTP API), which has no connection of its own: not blocking commands,
  * admin commands, connection state (SELECT, AUTH, MULTI/EXEC, ...) nor
- * MM.CREATE. */
+ * MM.CREATE: the command table's CMD_BLOCKING, CMD_ADMIN, CMD_NOSCRIPT. */
 int db_command_embeddable(const char *name, size_t len);
 
 /* Nonzero for a command that writes (CMD_WRITE). */

@@ -54,6 +54,36 @@ void db_buf_append(db_buf *b, const void *p, size_t n);
 void db_buf_printf(db_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void db_buf_free(db_buf *b);
 
+/* --- a hash table of keys (keymap.c) ---------------------------------------- */
+
+/* One (database, key) with a value for its user. Entries stay where they
+ * are while the table grows: pointers to them remain valid until removed. */
+typedef struct db_keyentry {
+    struct db_keyentry *next;
+    uint64_t hash;
+    uint32_t dbno;
+    size_t keylen;
+    void *value;
+    char key[];
+} db_keyentry;
+typedef struct {
+    db_keyentry **buckets;
+    size_t nbuckets, count;
+} db_keymap;
+db_keyentry *db_keymap_find(const db_keymap *m, uint32_t dbno, const void *key, size_t keylen);
+/* The entry of key, added (value NULL) if it was not there. */
+db_keyentry *db_keymap_add(db_keymap *m, uint32_t dbno, const void *key, size_t keylen);
+void db_keymap_remove(db_keymap *m, db_keyentry *e);
+/* Calls fn for every entry (fn may remove the one it is given). */
+void db_keymap_each(const db_keymap *m, void (*fn)(db_keyentry *e, void *arg), void *arg);
+void db_keymap_clear(db_keymap *m); /* entries go, values are the caller's */
+void db_keymap_free(db_keymap *m);
+
+/* Keys the running command changed, at most this many distinct ones; past
+ * it, every watched and waited-on key of the database counts as changed
+ * (as FLUSHDB makes them in Redis). */
+#define DB_TOUCHED_MAX 1024
+
 /* --- the database -------------------------------------------------------- */
 
 struct db {
@@ -89,7 +119,16 @@ struct db {
     db_hooks hooks;
     void *config;   /* server.c: CONFIG SET values echoed back */
     void *cursors;  /* cursors.c: positions of scans */
-    void *watches;  /* multi.c: watched keys */
+    db_keymap watches; /* multi.c: watched key -> the clients watching it */
+    /* multi.c: keys written by the running command, signalled once it ends
+     * (db_signal_touched); the last one, to skip the lookup for each field
+     * of the same key */
+    db_keymap touched;
+    uint32_t touched_all[4]; /* databases past DB_TOUCHED_MAX (0: none) */
+    int touched_all_overflow; /* more than 4 of them: every database */
+    int last_touched_valid;
+    uint32_t last_touched_dbno;
+    db_buf last_touched;
     void *blocking; /* blocking.c: clients waiting on keys */
     struct db_client *woken; /* clients with output from outside db_exec */
 };
@@ -175,7 +214,14 @@ int db_glob(db_client *c, const char *pat, size_t patlen, const void *s, size_t 
 #define CMD_BLOCKING 32
 #define CMD_DENYOOM 64
 #define CMD_NOAUTH 128 /* allowed before AUTH (AUTH, HELLO, QUIT, PING) */
+/* Connection state (SELECT, AUTH, MULTI/EXEC, ...) and MM.CREATE: not for an
+ * embedded caller, which has no connection of its own (Redis's "noscript";
+ * COMMAND INFO does not list it, so its replies stay as they were) */
+#define CMD_NOSCRIPT 256
 
+/* Naming: the function running command NAME is `static void cmd_name(db_client *c)`
+ * (cmd_hset, cmd_llen, cmd_zrangebyscore); what several commands share is
+ * `name_generic` (hset_generic, scan_generic). */
 struct db_command {
     const char *name; /* lowercase */
     void (*proc)(db_client *c);
@@ -226,7 +272,18 @@ void reply_defer_set(db_client *c, size_t at, long n);
 #define ERR_OUTOFRANGE "ERR index out of range"
 #define ERR_NEGATIVE "ERR value is out of range, must be positive"
 
+/* --- random numbers (util.c): the one source of the module ----------------- */
+
+/* Uniform 64-bit numbers from a cryptographic stream seeded by the system. */
+uint64_t db_random(void);
+/* Uniform in [0, n), n > 0, without modulo bias. */
+uint64_t db_random_below(uint64_t n);
+
 /* --- arguments ------------------------------------------------------------ */
+
+/* Argument i of the client `c` in scope, as the (pointer, length) pair
+ * every keyspace and reply call takes: db_lookup(c, ARG(1), ...). */
+#define ARG(i) c->argv[i], c->argvlen[i]
 
 /* Parse argv[i]; on failure reply the Redis error and return -1. */
 int arg_ll(db_client *c, int i, long long *v);              /* ERR_NOTINT */
@@ -301,9 +358,13 @@ int64_t db_index_from(const uint8_t in[DB_INDEX_BYTES]);
 void db_score_bytes(uint8_t out[DB_SCORE_BYTES], double score);
 double db_score_from(const uint8_t in[DB_SCORE_BYTES]);
 
-/* Marks key as changed: WATCH and blocked clients learn of it. The store
- * calls it on every write; commands need not. */
+/* Marks key as changed by the running command. The store calls it on every
+ * write; commands need not. WATCH and blocked clients learn of the keys
+ * once, when the command ends (db_signal_touched). */
 void db_signal_key(db_client *c, const void *key, size_t keylen);
+/* Tells WATCH and blocked clients of the keys touched since the last call:
+ * db_call runs it after each command, db_tick after expiring keys. */
+void db_signal_touched(struct db *d);
 
 /* Marks the batch failed after an LMDB error: its commands will be answered
  * with errors and nothing of it is committed. Returns -1. */
@@ -342,11 +403,50 @@ unsigned long long db_cursor_put(struct db *d, const void *pos, size_t len);
 int db_cursor_get(struct db *d, unsigned long long id, db_buf *pos);
 void db_cursors_free(struct db *d);
 
+/* SCAN, HSCAN, SSCAN, ZSCAN (keyspace.c): one walk in byte order, COUNT
+ * entries at a time, the node keeping the last one visited behind the
+ * cursor (cursors.c), so what is present for the whole scan comes back once
+ * whatever is added or removed meanwhile; "0" starts and ends a scan, an
+ * unknown cursor starts over. What differs per type: */
+typedef struct {
+    int type; /* DB_NONE: the keyspace (SCAN cursor ...); else the collection's (XSCAN key cursor ...) */
+    char kind; /* the records walked (DB_REC_ELEM) */
+    /* collections of at most this many come back whole with cursor 0, as
+     * Redis answers a listpack (0: never); walking whole_kind records */
+    int64_t whole;
+    char whole_kind;
+    /* an entry visited: its name (what MATCH tests) and, for HSCAN and
+     * ZSCAN, the value replied after it (into value, of 64 bytes, or
+     * pointing into val). 0 to skip a malformed entry. */
+    int (*decode)(int whole, const uint8_t *sub, size_t sublen, const uint8_t *val, size_t vallen,
+                  const uint8_t **name, size_t *namelen, const uint8_t **value, size_t *valuelen, char *scratch);
+} scan_spec;
+void scan_generic(db_client *c, const scan_spec *spec);
+
+/* Random elements of a hash or set (sample.c), for SPOP, SRANDMEMBER and
+ * HRANDFIELD. Each element is given to a sample_fn: its name (sub) and its
+ * value when it was read on the way (else val is NULL: look it up); the fn
+ * returns nonzero to stop (sample_repeats only). */
+typedef int (*sample_fn)(void *arg, const uint8_t *sub, size_t sublen, const uint8_t *val, size_t vallen);
+/* One random element of the n of key, copied into out. 1 found. */
+int sample_one(db_client *c, const void *key, size_t keylen, int64_t n, db_buf *out);
+/* k distinct ones (0 < k < n): in element order when taken in one pass,
+ * else in the order drawn. */
+void sample_distinct(db_client *c, const void *key, size_t keylen, int64_t n, int64_t k, sample_fn take, void *arg);
+/* k with repeats, in the order drawn. */
+void sample_repeats(db_client *c, const void *key, size_t keylen, int64_t n, int64_t k, sample_fn take, void *arg);
+
 /* FLUSHDB's work: deletes every key of the selected database. */
 void db_flush_selected(db_client *c);
 
 /* Notes that key changed, for clients blocked on it (blocking.c). */
-void db_key_ready(db_client *c, const void *key, size_t keylen);
+void db_key_ready(struct db *d, uint32_t dbno, const void *key, size_t keylen);
+/* The same for every key a client blocked in database dbno waits on. */
+void db_keys_ready_in(struct db *d, uint32_t dbno);
+/* Frees the blocking state (db_close, once the clients are gone). */
+void db_blocking_free(struct db *d);
+/* Nonzero while some client is blocked. */
+int db_any_blocked(const struct db *d);
 /* Puts a client with new output on the woken list for the runtime. */
 void db_wake(db_client *c);
 

@@ -1,6 +1,8 @@
 /* keyspace: commands on keys of any type (Redis's db.c and expire.c). */
 #include "internal.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +22,7 @@ static void cmd_del(db_client *c)
 {
     long long n = 0;
     for (int i = 1; i < c->argc; i++)
-        n += db_delete(c, c->argv[i], c->argvlen[i]) > 0;
+        n += db_delete(c, ARG(i)) > 0;
     reply_int(c, n);
 }
 
@@ -29,31 +31,31 @@ static void cmd_exists(db_client *c)
     long long n = 0;
     db_meta m;
     for (int i = 1; i < c->argc; i++)
-        n += db_lookup(c, c->argv[i], c->argvlen[i], &m, NULL, NULL);
+        n += db_lookup(c, ARG(i), &m, NULL, NULL);
     reply_int(c, n);
 }
 
 static void cmd_type(db_client *c)
 {
     db_meta m;
-    reply_status(c, db_lookup(c, c->argv[1], c->argvlen[1], &m, NULL, NULL) ? type_name(m.type) : "none");
+    reply_status(c, db_lookup(c, ARG(1), &m, NULL, NULL) ? type_name(m.type) : "none");
 }
 
 static void rename_generic(db_client *c, int nx)
 {
     db_meta m;
-    if (!db_lookup(c, c->argv[1], c->argvlen[1], &m, NULL, NULL)) {
+    if (!db_lookup(c, ARG(1), &m, NULL, NULL)) {
         reply_error(c, ERR_NOKEY);
         return;
     }
     int same = c->argvlen[1] == c->argvlen[2] && !memcmp(c->argv[1], c->argv[2], c->argvlen[1]);
-    if (nx && db_lookup(c, c->argv[2], c->argvlen[2], &m, NULL, NULL)) {
+    if (nx && db_lookup(c, ARG(2), &m, NULL, NULL)) {
         reply_int(c, 0);
         return;
     }
     if (!same) {
-        db_copy_key(c, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2]);
-        db_delete(c, c->argv[1], c->argvlen[1]);
+        db_copy_key(c, ARG(1), ARG(2));
+        db_delete(c, ARG(1));
     }
     if (nx)
         reply_int(c, !same);
@@ -74,7 +76,7 @@ static void cmd_keys(db_client *c)
     size_t at = reply_defer(c);
     int all = c->argvlen[1] == 1 && c->argv[1][0] == '*';
     while (db_keys_next(c, &it, NULL, 0, &key, &keylen, &m))
-        if (all || db_glob(c, c->argv[1], c->argvlen[1], key, keylen)) {
+        if (all || db_glob(c, ARG(1), key, keylen)) {
             reply_bulk(c, key, keylen);
             n++;
         }
@@ -82,28 +84,82 @@ static void cmd_keys(db_client *c)
     reply_defer_array(c, at, n);
 }
 
-/* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]. The cursor counts
- * the keys walked so far: a scan resumes by skipping that many, so keys
- * present throughout are returned (O(N) per call on a large keyspace). */
-static void cmd_scan(db_client *c)
+/* --- SCAN HSCAN SSCAN ZSCAN: scan_generic ------------------------------------ */
+
+/* Redis's parseScanCursorOrReply: strtoull over the whole argument, no
+ * leading space, not out of range ("-1" and "+7" are numbers too). */
+static int parse_scan_cursor(db_client *c, int i, unsigned long long *out)
 {
-    unsigned long long cursor = 0;
+    char stack[64];
+    db_buf text = DB_BUF_STACK(stack);
+    db_buf_append(&text, ARG(i));
+    db_buf_append(&text, "", 1);
     char *end;
-    if (c->argvlen[1] == 0 || c->argvlen[1] > 20 || (cursor = strtoull(c->argv[1], &end, 10), end != c->argv[1] + c->argvlen[1])) {
+    errno = 0;
+    *out = strtoull(text.buf, &end, 10);
+    int ok = !isspace((unsigned char)text.buf[0]) && end == text.buf + c->argvlen[i] && errno != ERANGE;
+    db_buf_free(&text);
+    return ok ? 0 : -1;
+}
+
+/* A scan's position: the last entry visited, after a marker byte (the
+ * empty name is an entry too); empty: from the start. */
+#define SCAN_POS_MARK 'P'
+
+/* The next entry of a scan: the keys, or the collection's records, after
+ * the position (exclusive). */
+static int scan_next(db_client *c, const scan_spec *spec, db_iter *it, int whole, const db_buf *pos,
+                     const uint8_t **sub, size_t *sublen, const uint8_t **val, size_t *vallen, db_meta *meta)
+{
+    const char *after = pos->len ? pos->buf + 1 : NULL;
+    size_t afterlen = pos->len ? pos->len - 1 : 0;
+    if (spec->type == DB_NONE) {
+        *val = NULL, *vallen = 0;
+        return db_keys_next(c, it, after, afterlen, sub, sublen, meta);
+    }
+    if (!it->c)
+        db_iter_init(it, c, whole ? spec->whole_kind : spec->kind, ARG(1), after, afterlen, 0);
+    while (db_iter_next(it, sub, sublen, val, vallen))
+        if (!after || *sublen != afterlen || memcmp(*sub, after, afterlen))
+            return 1;
+    return 0;
+}
+
+/* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type], and
+ * HSCAN/SSCAN/ZSCAN key cursor [MATCH pattern] [COUNT count]. */
+void scan_generic(db_client *c, const scan_spec *spec)
+{
+    int keyspace = spec->type == DB_NONE, cursor_arg = keyspace ? 1 : 2;
+    unsigned long long cursor;
+    if (parse_scan_cursor(c, cursor_arg, &cursor) < 0) {
         reply_error(c, "ERR invalid cursor");
         return;
+    }
+    db_meta m = {0};
+    if (!keyspace) {
+        int r = db_lookup_type(c, ARG(1), spec->type, &m);
+        if (r < 0)
+            return;
+        if (r == 0) { /* a missing key scans as an empty one */
+            reply_array(c, 2);
+            reply_bulk_cstr(c, "0");
+            reply_array(c, 0);
+            return;
+        }
     }
     const char *pat = NULL;
     size_t patlen = 0;
     long long count = 10;
     int type = -1;
-    for (int i = 2; i < c->argc; i += 2) {
+    for (int i = cursor_arg + 1; i < c->argc; i += 2) {
         if (i + 1 >= c->argc) {
             reply_error(c, ERR_SYNTAX);
             return;
         }
         if (arg_is(c, i, "match")) {
             pat = c->argv[i + 1], patlen = c->argvlen[i + 1];
+            if (patlen == 1 && pat[0] == '*')
+                pat = NULL;
         } else if (arg_is(c, i, "count")) {
             if (arg_ll(c, i + 1, &count) < 0)
                 return;
@@ -111,9 +167,9 @@ static void cmd_scan(db_client *c)
                 reply_error(c, ERR_SYNTAX);
                 return;
             }
-        } else if (arg_is(c, i, "type")) {
+        } else if (keyspace && arg_is(c, i, "type")) {
             static const char *names[] = {"string", "list", "set", "zset", "hash"};
-            type = 0;
+            type = 0; /* an unknown type matches nothing */
             for (int t = 0; t < 5; t++)
                 if (arg_is(c, i + 1, names[t]))
                     type = t + 1;
@@ -122,36 +178,50 @@ static void cmd_scan(db_client *c)
             return;
         }
     }
+
+    int whole = !keyspace && m.count <= spec->whole;
+    db_buf pos = {0}, found = {0};
+    if (cursor && !whole && (!db_cursor_get(c->db, cursor, &pos) || !pos.len || pos.buf[0] != SCAN_POS_MARK))
+        pos.len = 0; /* unknown: from the start */
     db_iter it = {0};
-    const uint8_t *key;
-    size_t keylen;
-    db_meta m;
-    unsigned long long walked = 0;
-    db_buf found = {0};
+    const uint8_t *sub, *val, *name, *value;
+    size_t sublen, vallen, namelen, valuelen;
+    db_meta km;
+    char scratch[64];
     long n = 0;
-    while (walked < cursor && db_keys_next(c, &it, NULL, 0, &key, &keylen, &m))
-        walked++;
-    int more = 1;
-    for (long long looked = 0; looked < count; looked++) {
-        if (!db_keys_next(c, &it, NULL, 0, &key, &keylen, &m)) {
-            more = 0;
+    unsigned long long next = 0;
+    for (long long visited = 0; scan_next(c, spec, &it, whole, &pos, &sub, &sublen, &val, &vallen, &km);) {
+        if (!whole && visited == count) { /* more to come: the last visited is the cursor */
+            next = db_cursor_put(c->db, pos.buf, pos.len);
             break;
         }
-        walked++;
-        if ((pat && !db_glob(c, pat, patlen, key, keylen)) || (type >= 0 && m.type != type))
+        visited++;
+        if (!whole) {
+            pos.len = 0;
+            db_buf_append(&pos, (char[]){SCAN_POS_MARK}, 1);
+            db_buf_append(&pos, sub, sublen);
+        }
+        value = NULL, valuelen = 0;
+        if (keyspace)
+            name = sub, namelen = sublen;
+        else if (!spec->decode(whole, sub, sublen, val, vallen, &name, &namelen, &value, &valuelen, scratch))
             continue;
-        uint32_t l = (uint32_t)keylen;
+        if ((pat && !db_glob(c, pat, patlen, name, namelen)) || (type >= 0 && km.type != type))
+            continue;
+        uint32_t l = (uint32_t)namelen;
         db_buf_append(&found, &l, sizeof l);
-        db_buf_append(&found, key, keylen);
+        db_buf_append(&found, name, namelen);
+        if (value) {
+            l = (uint32_t)valuelen;
+            db_buf_append(&found, &l, sizeof l);
+            db_buf_append(&found, value, valuelen);
+        }
         n++;
-    }
-    if (more) { /* is anything left? */
-        more = db_keys_next(c, &it, NULL, 0, &key, &keylen, &m);
     }
     db_iter_close(&it);
     reply_array(c, 2);
-    reply_bulk_ll(c, more ? (long long)walked : 0);
-    reply_array(c, n);
+    reply_bulk_ll(c, (long long)next);
+    reply_array(c, keyspace || spec->type == DB_SET ? n : 2 * n);
     for (size_t off = 0; off < found.len;) {
         uint32_t l;
         memcpy(&l, found.buf + off, sizeof l);
@@ -159,6 +229,13 @@ static void cmd_scan(db_client *c)
         off += sizeof l + l;
     }
     db_buf_free(&found);
+    db_buf_free(&pos);
+}
+
+static void cmd_scan(db_client *c)
+{
+    static const scan_spec keys = {.type = DB_NONE};
+    scan_generic(c, &keys);
 }
 
 static long long count_keys(db_client *c)
@@ -216,7 +293,7 @@ static void cmd_randomkey(db_client *c)
         reply_null(c);
         return;
     }
-    long long pick = (long long)(((unsigned long long)rand() << 31 ^ (unsigned long long)rand()) % (unsigned long long)n);
+    long long pick = (long long)db_random_below((uint64_t)n);
     db_iter it = {0};
     const uint8_t *key;
     size_t keylen;
@@ -266,7 +343,7 @@ static void expire_generic(db_client *c, int64_t base_ms, int unit_ms)
     db_meta m;
     const uint8_t *val;
     size_t vallen;
-    if (!db_lookup(c, c->argv[1], c->argvlen[1], &m, &val, &vallen)) {
+    if (!db_lookup(c, ARG(1), &m, &val, &vallen)) {
         reply_int(c, 0);
         return;
     }
@@ -276,14 +353,14 @@ static void expire_generic(db_client *c, int64_t base_ms, int unit_ms)
         return;
     }
     if (at <= c->now_ms) { /* a time in the past deletes */
-        db_delete(c, c->argv[1], c->argvlen[1]);
+        db_delete(c, ARG(1));
         reply_int(c, 1);
         return;
     }
     db_buf copy = {0};
     db_buf_append(&copy, val, vallen);
     m.expire_ms = at;
-    db_meta_write(c, c->argv[1], c->argvlen[1], &m, copy.buf, copy.len);
+    db_meta_write(c, ARG(1), &m, copy.buf, copy.len);
     db_buf_free(&copy);
     reply_int(c, 1);
 }
@@ -296,7 +373,7 @@ static void cmd_pexpireat(db_client *c) { expire_generic(c, 0, 1); }
 static void ttl_generic(db_client *c, int ms, int absolute)
 {
     db_meta m;
-    if (!db_lookup(c, c->argv[1], c->argvlen[1], &m, NULL, NULL))
+    if (!db_lookup(c, ARG(1), &m, NULL, NULL))
         reply_int(c, -2);
     else if (!m.expire_ms)
         reply_int(c, -1);
@@ -320,14 +397,14 @@ static void cmd_persist(db_client *c)
     db_meta m;
     const uint8_t *val;
     size_t vallen;
-    if (!db_lookup(c, c->argv[1], c->argvlen[1], &m, &val, &vallen) || !m.expire_ms) {
+    if (!db_lookup(c, ARG(1), &m, &val, &vallen) || !m.expire_ms) {
         reply_int(c, 0);
         return;
     }
     db_buf copy = {0};
     db_buf_append(&copy, val, vallen);
     m.expire_ms = 0;
-    db_meta_write(c, c->argv[1], c->argvlen[1], &m, copy.buf, copy.len);
+    db_meta_write(c, ARG(1), &m, copy.buf, copy.len);
     db_buf_free(&copy);
     reply_int(c, 1);
 }

@@ -146,11 +146,11 @@ static void cmd_create(db_client *c)
 {
     char mid[64], err[256] = "ERR MiMei records cannot be created here";
     if (!c->db->hooks.create ||
-        c->db->hooks.create(c->db->hooks.arg, c, c->argv[1], c->argvlen[1], mid, err, sizeof err) != 0) {
+        c->db->hooks.create(c->db->hooks.arg, c, ARG(1), mid, err, sizeof err) != 0) {
         reply_error(c, err);
         return;
     }
-    char *info = strndup(c->argv[1], c->argvlen[1]);
+    char *info = strndup(ARG(1));
     uint32_t dbno;
     int rc = register_in(c->txn, c->db, mid, info, &dbno);
     free(info);
@@ -190,7 +190,7 @@ static void cmd_info(db_client *c)
 const struct db_command db_registry_commands[] = {
     /* not CMD_WRITE: it writes the registry, not the selected database, and
      * the create hook decides who may */
-    {"mm.create", cmd_create, 2, CMD_DENYOOM, 0, 0, 0},
+    {"mm.create", cmd_create, 2, CMD_DENYOOM | CMD_NOSCRIPT, 0, 0, 0},
     {"mm.info", cmd_info, -1, CMD_READONLY, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0},
 };

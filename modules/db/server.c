@@ -16,12 +16,12 @@ static void cmd_ping(db_client *c)
     if (c->argc > 2)
         reply_errorf(c, "ERR wrong number of arguments for '%s' command", "ping");
     else if (c->argc == 2)
-        reply_bulk(c, c->argv[1], c->argvlen[1]);
+        reply_bulk(c, ARG(1));
     else
         reply_status(c, "PONG");
 }
 
-static void cmd_echo(db_client *c) { reply_bulk(c, c->argv[1], c->argvlen[1]); }
+static void cmd_echo(db_client *c) { reply_bulk(c, ARG(1)); }
 
 static void cmd_quit(db_client *c)
 {
@@ -117,7 +117,7 @@ static void cmd_hello(db_client *c)
     long long ver = c->resp;
     int i = 1;
     if (c->argc >= 2) {
-        if (parse_ll(c->argv[1], c->argvlen[1], &ver) != 0) {
+        if (parse_ll(ARG(1), &ver) != 0) {
             reply_error(c, "ERR Protocol version is not an integer or out of range");
             return;
         }
@@ -131,7 +131,7 @@ static void cmd_hello(db_client *c)
     size_t namelen = 0;
     for (; i < c->argc; i++) {
         if (arg_is(c, i, "auth") && i + 2 < c->argc) {
-            if (do_auth(c, c->argv[i + 1], c->argvlen[i + 1], c->argv[i + 2], c->argvlen[i + 2]) < 0)
+            if (do_auth(c, ARG(i + 1), ARG(i + 2)) < 0)
                 return;
             i += 2;
         } else if (arg_is(c, i, "setname") && i + 1 < c->argc) {
@@ -201,7 +201,7 @@ static void client_kill(db_client *c)
             return;
         }
         if (arg_is(c, i, "id")) {
-            if (parse_ll(c->argv[i + 1], c->argvlen[i + 1], &id) != 0 || id < 1) {
+            if (parse_ll(ARG(i + 1), &id) != 0 || id < 1) {
                 reply_error(c, "ERR client-id should be greater than 0");
                 return;
             }
@@ -310,7 +310,7 @@ static void cmd_command(db_client *c)
     } else if (arg_is(c, 1, "info")) {
         reply_array(c, c->argc - 2);
         for (int i = 2; i < c->argc; i++) {
-            const struct db_command *cmd = db_find_command(c->argv[i], c->argvlen[i]);
+            const struct db_command *cmd = db_find_command(ARG(i));
             cmd ? command_entry(c, cmd) : reply_null_array(c);
         }
     } else if (arg_is(c, 1, "docs")) {
@@ -322,7 +322,7 @@ static void cmd_command(db_client *c)
         for (size_t i = 0; i < db_command_count(); i++)
             reply_bulk_cstr(c, db_command_at(i)->name);
     } else if (arg_is(c, 1, "getkeys") && c->argc >= 3) {
-        const struct db_command *cmd = db_find_command(c->argv[2], c->argvlen[2]);
+        const struct db_command *cmd = db_find_command(ARG(2));
         if (!cmd) {
             reply_error(c, "ERR Invalid command specified");
             return;
@@ -335,7 +335,7 @@ static void cmd_command(db_client *c)
         size_t at = reply_defer(c);
         long n = 0;
         for (int i = cmd->first_key; i <= last && i < argc; i += cmd->key_step, n++)
-            reply_bulk(c, c->argv[i + 2], c->argvlen[i + 2]);
+            reply_bulk(c, ARG(i + 2));
         reply_defer_array(c, at, n);
     } else {
         reply_errorf(c, "ERR unknown subcommand '%.*s'. Try COMMAND HELP.", (int)c->argvlen[1], c->argv[1]);
@@ -379,7 +379,7 @@ static void cmd_config(db_client *c)
         long n = 0;
         for (int i = 2; i < c->argc; i++)
             for (int k = 0; known[k]; k++) {
-                if (!glob_match(c->argv[i], c->argvlen[i], known[k], strlen(known[k]), 1))
+                if (!glob_match(ARG(i), known[k], strlen(known[k]), 1))
                     continue;
                 char v[256];
                 config_value(c, known[k], v, sizeof v);
@@ -395,7 +395,7 @@ static void cmd_config(db_client *c)
             for (int k = 0; known[k] && !listed; k++)
                 listed = !strcasecmp(known[k], s->name);
             for (int i = 2; i < c->argc && !listed; i++)
-                if (glob_match(c->argv[i], c->argvlen[i], s->name, strlen(s->name), 1)) {
+                if (glob_match(ARG(i), s->name, strlen(s->name), 1)) {
                     uint32_t l1 = (uint32_t)strlen(s->name), l2 = (uint32_t)strlen(s->value);
                     db_buf_append(&pairs, &l1, 4), db_buf_append(&pairs, s->name, l1);
                     db_buf_append(&pairs, &l2, 4), db_buf_append(&pairs, s->value, l2);
@@ -419,7 +419,7 @@ static void cmd_config(db_client *c)
         for (int i = 2; i < c->argc; i += 2) {
             if (arg_is(c, i, "proto-max-bulk-len")) {
                 long long v;
-                if (parse_ll(c->argv[i + 1], c->argvlen[i + 1], &v) != 0 || v < 1024) {
+                if (parse_ll(ARG(i + 1), &v) != 0 || v < 1024) {
                     reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%.*s') - argument must be "
                                     "a memory value", (int)c->argvlen[i], c->argv[i]);
                     return;
@@ -433,14 +433,14 @@ static void cmd_config(db_client *c)
                     s = x;
             if (!s) {
                 s = calloc(1, sizeof *s);
-                s->name = strndup(c->argv[i], c->argvlen[i]);
+                s->name = strndup(ARG(i));
                 for (char *p = s->name; *p; p++)
                     *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
                 s->next = c->db->config;
                 c->db->config = s;
             }
             free(s->value);
-            s->value = strndup(c->argv[i + 1], c->argvlen[i + 1]);
+            s->value = strndup(ARG(i + 1));
         }
         reply_ok(c);
     } else if (arg_is(c, 1, "resetstat") && c->argc == 2) {
@@ -522,7 +522,7 @@ static void cmd_memory(db_client *c)
         db_meta m;
         const uint8_t *val;
         size_t vallen;
-        if (!db_lookup(c, c->argv[2], c->argvlen[2], &m, &val, &vallen)) {
+        if (!db_lookup(c, ARG(2), &m, &val, &vallen)) {
             reply_null(c);
             return;
         }
@@ -531,7 +531,7 @@ static void cmd_memory(db_client *c)
             db_iter it;
             const uint8_t *sub, *v;
             size_t sublen, vl, sampled = 0, total = 0;
-            db_iter_init(&it, c, DB_REC_ELEM, c->argv[2], c->argvlen[2], NULL, 0, 0);
+            db_iter_init(&it, c, DB_REC_ELEM, ARG(2), NULL, 0, 0);
             while (sampled < 5 && db_iter_next(&it, &sub, &sublen, &v, &vl))
                 total += sublen + vl + 24, sampled++;
             db_iter_close(&it);
@@ -570,7 +570,7 @@ static void cmd_flushall(db_client *c)
 static void cmd_select(db_client *c)
 {
     char err[256];
-    if (select_db(c, c->argv[1], c->argvlen[1], err, sizeof err) != 0)
+    if (select_db(c, ARG(1), err, sizeof err) != 0)
         reply_error(c, err);
     else
         reply_ok(c);
@@ -590,11 +590,11 @@ static void cmd_reset(db_client *c)
 }
 
 const struct db_command db_server_commands[] = {
-    {"ping", cmd_ping, -1, CMD_FAST | CMD_NOAUTH, 0, 0, 0},
+    {"ping", cmd_ping, -1, CMD_FAST | CMD_NOAUTH | CMD_NOSCRIPT, 0, 0, 0},
     {"echo", cmd_echo, 2, CMD_FAST, 0, 0, 0},
-    {"quit", cmd_quit, -1, CMD_FAST | CMD_NOAUTH | CMD_NOMULTI, 0, 0, 0},
-    {"auth", cmd_auth, -2, CMD_FAST | CMD_NOAUTH | CMD_NOMULTI, 0, 0, 0},
-    {"hello", cmd_hello, -1, CMD_FAST | CMD_NOAUTH | CMD_NOMULTI, 0, 0, 0},
+    {"quit", cmd_quit, -1, CMD_FAST | CMD_NOAUTH | CMD_NOSCRIPT | CMD_NOMULTI, 0, 0, 0},
+    {"auth", cmd_auth, -2, CMD_FAST | CMD_NOAUTH | CMD_NOSCRIPT | CMD_NOMULTI, 0, 0, 0},
+    {"hello", cmd_hello, -1, CMD_FAST | CMD_NOAUTH | CMD_NOSCRIPT | CMD_NOMULTI, 0, 0, 0},
     {"client", cmd_client, -2, CMD_ADMIN, 0, 0, 0},
     {"command", cmd_command, -1, 0, 0, 0, 0},
     {"config", cmd_config, -2, CMD_ADMIN, 0, 0, 0},
@@ -602,7 +602,7 @@ const struct db_command db_server_commands[] = {
     {"memory", cmd_memory, -2, CMD_READONLY, 0, 0, 0},
     {"time", cmd_time, 1, CMD_FAST, 0, 0, 0},
     {"flushall", cmd_flushall, -1, CMD_WRITE, 0, 0, 0},
-    {"select", cmd_select, 2, CMD_FAST, 0, 0, 0},
-    {"reset", cmd_reset, 1, CMD_FAST | CMD_NOAUTH | CMD_NOMULTI, 0, 0, 0},
+    {"select", cmd_select, 2, CMD_FAST | CMD_NOSCRIPT, 0, 0, 0},
+    {"reset", cmd_reset, 1, CMD_FAST | CMD_NOAUTH | CMD_NOSCRIPT | CMD_NOMULTI, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0},
 };

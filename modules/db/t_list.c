@@ -21,7 +21,6 @@
 
 /* --- helpers ---------------------------------------------------------------- */
 
-#define ARG(c, i) (c)->argv[i], (c)->argvlen[i]
 
 static int elem_get(db_client *c, const char *key, size_t keylen, int64_t index, const uint8_t **val,
                     size_t *vallen)
@@ -142,7 +141,7 @@ static void strvec_free(strvec *s)
 static void push_generic(db_client *c, int left, int only_existing)
 {
     db_meta m;
-    int r = db_lookup_type(c, ARG(c, 1), DB_LIST, &m);
+    int r = db_lookup_type(c, ARG(1), DB_LIST, &m);
     if (r < 0)
         return;
     if (r == 0) {
@@ -153,15 +152,15 @@ static void push_generic(db_client *c, int left, int only_existing)
         meta_new(&m);
     }
     for (int j = 2; j < c->argc; j++)
-        list_push(c, ARG(c, 1), &m, left, ARG(c, j));
-    db_meta_write(c, ARG(c, 1), &m, NULL, 0);
+        list_push(c, ARG(1), &m, left, ARG(j));
+    db_meta_write(c, ARG(1), &m, NULL, 0);
     reply_int(c, m.count);
 }
 
-static void lpush_command(db_client *c) { push_generic(c, 1, 0); }
-static void rpush_command(db_client *c) { push_generic(c, 0, 0); }
-static void lpushx_command(db_client *c) { push_generic(c, 1, 1); }
-static void rpushx_command(db_client *c) { push_generic(c, 0, 1); }
+static void cmd_lpush(db_client *c) { push_generic(c, 1, 0); }
+static void cmd_rpush(db_client *c) { push_generic(c, 0, 0); }
+static void cmd_lpushx(db_client *c) { push_generic(c, 1, 1); }
+static void cmd_rpushx(db_client *c) { push_generic(c, 0, 1); }
 
 /* --- pops -------------------------------------------------------------------- */
 
@@ -173,12 +172,12 @@ static void pop_generic(db_client *c, int left)
         reply_errorf(c, "ERR wrong number of arguments for '%s' command", left ? "lpop" : "rpop");
         return;
     }
-    if (hascount && (parse_ll(ARG(c, 2), &count) != 0 || count < 0)) {
+    if (hascount && (parse_ll(ARG(2), &count) != 0 || count < 0)) {
         reply_error(c, ERR_NEGATIVE);
         return;
     }
     db_meta m;
-    int r = db_lookup_type(c, ARG(c, 1), DB_LIST, &m);
+    int r = db_lookup_type(c, ARG(1), DB_LIST, &m);
     if (r < 0)
         return;
     if (r == 0) {
@@ -190,11 +189,11 @@ static void pop_generic(db_client *c, int left)
     }
     if (!hascount) {
         db_buf v = {0};
-        if (!list_pop(c, ARG(c, 1), &m, left, &v)) {
+        if (!list_pop(c, ARG(1), &m, left, &v)) {
             reply_null(c);
             return;
         }
-        db_meta_write(c, ARG(c, 1), &m, NULL, 0);
+        db_meta_write(c, ARG(1), &m, NULL, 0);
         reply_bulk(c, v.buf ? v.buf : "", v.len);
         db_buf_free(&v);
         return;
@@ -210,45 +209,45 @@ static void pop_generic(db_client *c, int left)
     db_iter it;
     const uint8_t *sub, *val;
     size_t sublen, vallen;
-    db_iter_init(&it, c, DB_REC_ELEM, ARG(c, 1), NULL, 0, !left);
+    db_iter_init(&it, c, DB_REC_ELEM, ARG(1), NULL, 0, !left);
     while ((long long)vals.n < count && db_iter_next(&it, &sub, &sublen, &val, &vallen))
         strvec_add(&vals, val, vallen);
     db_iter_close(&it);
     for (size_t i = 0; i < vals.n; i++) {
         if (left)
-            elem_del(c, ARG(c, 1), m.head++);
+            elem_del(c, ARG(1), m.head++);
         else
-            elem_del(c, ARG(c, 1), --m.tail);
+            elem_del(c, ARG(1), --m.tail);
         m.count--;
     }
-    db_meta_write(c, ARG(c, 1), &m, NULL, 0);
+    db_meta_write(c, ARG(1), &m, NULL, 0);
     reply_array(c, (long)vals.n);
     for (size_t i = 0; i < vals.n; i++)
         reply_bulk(c, strvec_at(&vals, i), vals.len[i]);
     strvec_free(&vals);
 }
 
-static void lpop_command(db_client *c) { pop_generic(c, 1); }
-static void rpop_command(db_client *c) { pop_generic(c, 0); }
+static void cmd_lpop(db_client *c) { pop_generic(c, 1); }
+static void cmd_rpop(db_client *c) { pop_generic(c, 0); }
 
 /* --- reads ------------------------------------------------------------------- */
 
-static void llen_command(db_client *c)
+static void cmd_llen(db_client *c)
 {
     db_meta m;
-    int r = db_lookup_type(c, ARG(c, 1), DB_LIST, &m);
+    int r = db_lookup_type(c, ARG(1), DB_LIST, &m);
     if (r < 0)
         return;
     reply_int(c, r == 0 ? 0 : m.count);
 }
 
-static void lrange_command(db_client *c)
+static void cmd_lrange(db_client *c)
 {
     long long start, end;
     if (arg_ll(c, 2, &start) < 0 || arg_ll(c, 3, &end) < 0)
         return;
     db_meta m;
-    int r = db_lookup_type(c, ARG(c, 1), DB_LIST, &m);
+    int r = db_lookup_type(c, ARG(1), DB_LIST, &m);
     if (r < 0)
         return;
     long long llen = r == 0 ? 0 : m.count;
@@ -272,7 +271,7 @@ static void lrange_command(db_client *c)
     db_iter it;
     const uint8_t *sub, *val;
     size_t sublen, vallen;
-    db_iter_init(&it, c, DB_REC_ELEM, ARG(c, 1), from, sizeof from, 0);
+    db_iter_init(&it, c, DB_REC_ELEM, ARG(1), from, sizeof from, 0);
     while (n < want && db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
         reply_bulk(c, val, vallen);
         n++;
@@ -281,10 +280,10 @@ static void lrange_command(db_client *c)
     reply_defer_array(c, at, n);
 }
 
-static void lindex_command(db_client *c)
+static void cmd_lindex(db_client *c)
 {
     db_meta m;
-    int r = db_lookup_type(c, ARG(c, 1), DB_LIST, &m);
+    int r = db_lookup_type(c, ARG(1), DB_LIST, &m);
     if (r < 0)
         return;
     if (r == 0) {
@@ -298,14 +297,14 @@ static void lindex_command(db_client *c)
         index += m.count;
     const uint8_t *v;
     size_t vl;
-    if (index < 0 || index >= m.count || elem_get(c, ARG(c, 1), m.head + index, &v, &vl) != 1) {
+    if (index < 0 || index >= m.count || elem_get(c, ARG(1), m.head + index, &v, &vl) != 1) {
         reply_null(c);
         return;
     }
     reply_bulk(c, v, vl);
 }
 
-static void lpos_command(db_client *c)
+static void cmd_lpos(db_client *c)
 {
     long long rank = 1, count = -1, maxlen = 0; /* count -1: no COUNT option */
     for (int j = 3; j < c->argc; j++) {
@@ -321,13 +320,13 @@ static void lpos_command(db_client *c)
             }
         } else if (arg_is(c, j, "count") && moreargs) {
             j++;
-            if (parse_ll(ARG(c, j), &count) != 0 || count < 0) {
+            if (parse_ll(ARG(j), &count) != 0 || count < 0) {
                 reply_error(c, "ERR COUNT can't be negative");
                 return;
             }
         } else if (arg_is(c, j, "maxlen") && moreargs) {
             j++;
-            if (parse_ll(ARG(c, j), &maxlen) != 0 || maxlen < 0) {
+            if (parse_ll(ARG(j), &maxlen) != 0 || maxlen < 0) {
                 reply_error(c, "ERR MAXLEN can't be negative");
                 return;
             }
@@ -345,7 +344,7 @@ static void lpos_command(db_client *c)
         reverse = 1;
     }
     db_meta m;
-    int r = db_lookup_type(c, ARG(c, 1), DB_LIST, &m);
+    int r = db_lookup_type(c, ARG(1), DB_LIST, &m);
     if (r < 0)
         return;
     if (r == 0) {
@@ -361,9 +360,9 @@ static void lpos_command(db_client *c)
     db_iter it;
     const uint8_t *sub, *val;
     size_t sublen, vallen;
-    db_iter_init(&it, c, DB_REC_ELEM, ARG(c, 1), NULL, 0, reverse);
+    db_iter_init(&it, c, DB_REC_ELEM, ARG(1), NULL, 0, reverse);
     while ((maxlen == 0 || index < maxlen) && db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
-        if (same_bytes(val, vallen, c->argv[2], c->argvlen[2])) {
+        if (same_bytes(val, vallen, ARG(2))) {
             matches++;
             matchindex = reverse ? m.count - index - 1 : index;
             if (matches >= rank) {
@@ -390,10 +389,10 @@ static void lpos_command(db_client *c)
 
 /* --- changes in place -------------------------------------------------------- */
 
-static void lset_command(db_client *c)
+static void cmd_lset(db_client *c)
 {
     db_meta m;
-    int r = db_lookup_type(c, ARG(c, 1), DB_LIST, &m);
+    int r = db_lookup_type(c, ARG(1), DB_LIST, &m);
     if (r < 0)
         return;
     if (r == 0) {
@@ -409,11 +408,11 @@ static void lset_command(db_client *c)
         reply_error(c, ERR_OUTOFRANGE);
         return;
     }
-    elem_put(c, ARG(c, 1), m.head + index, ARG(c, 3));
+    elem_put(c, ARG(1), m.head + index, ARG(3));
     reply_ok(c);
 }
 
-static void linsert_command(db_client *c)
+static void cmd_linsert(db_client *c)
 {
     int after;
     if (arg_is(c, 2, "after"))
@@ -425,7 +424,7 @@ static void linsert_command(db_client *c)
         return;
     }
     db_meta m;
-    int r = db_lookup_type(c, ARG(c, 1), DB_LIST, &m);
+    int r = db_lookup_type(c, ARG(1), DB_LIST, &m);
     if (r < 0)
         return;
     if (r == 0) {
@@ -437,9 +436,9 @@ static void linsert_command(db_client *c)
     db_iter it;
     const uint8_t *sub, *val;
     size_t sublen, vallen;
-    db_iter_init(&it, c, DB_REC_ELEM, ARG(c, 1), NULL, 0, 0);
+    db_iter_init(&it, c, DB_REC_ELEM, ARG(1), NULL, 0, 0);
     while (db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
-        if (same_bytes(val, vallen, c->argv[3], c->argvlen[3])) {
+        if (same_bytes(val, vallen, ARG(3))) {
             pos = i;
             break;
         }
@@ -455,17 +454,17 @@ static void linsert_command(db_client *c)
     db_buf scratch = {0};
     if (q < m.count - q) {
         for (int64_t k = m.head; k < m.head + q; k++)
-            elem_move(c, ARG(c, 1), k, k - 1, &scratch);
+            elem_move(c, ARG(1), k, k - 1, &scratch);
         m.head--;
     } else {
         for (int64_t k = m.tail - 1; k >= m.head + q; k--)
-            elem_move(c, ARG(c, 1), k, k + 1, &scratch);
+            elem_move(c, ARG(1), k, k + 1, &scratch);
         m.tail++;
     }
     db_buf_free(&scratch);
-    elem_put(c, ARG(c, 1), m.head + q, ARG(c, 4));
+    elem_put(c, ARG(1), m.head + q, ARG(4));
     m.count++;
-    db_meta_write(c, ARG(c, 1), &m, NULL, 0);
+    db_meta_write(c, ARG(1), &m, NULL, 0);
     reply_int(c, m.count);
 }
 
@@ -475,13 +474,13 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void lrem_command(db_client *c)
+static void cmd_lrem(db_client *c)
 {
     long long count;
     if (arg_ll(c, 2, &count) < 0)
         return;
     db_meta m;
-    int r = db_lookup_type(c, ARG(c, 1), DB_LIST, &m);
+    int r = db_lookup_type(c, ARG(1), DB_LIST, &m);
     if (r < 0)
         return;
     if (r == 0) {
@@ -495,9 +494,9 @@ static void lrem_command(db_client *c)
     db_iter it;
     const uint8_t *sub, *val;
     size_t sublen, vallen;
-    db_iter_init(&it, c, DB_REC_ELEM, ARG(c, 1), NULL, 0, count < 0);
+    db_iter_init(&it, c, DB_REC_ELEM, ARG(1), NULL, 0, count < 0);
     while ((limit == 0 || k < limit) && db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
-        if (sublen != DB_INDEX_BYTES || !same_bytes(val, vallen, c->argv[3], c->argvlen[3]))
+        if (sublen != DB_INDEX_BYTES || !same_bytes(val, vallen, ARG(3)))
             continue;
         if (k == cap) {
             cap = cap ? cap * 2 : 16;
@@ -524,11 +523,11 @@ static void lrem_command(db_client *c)
                 j++;
                 shift++;
             } else {
-                elem_move(c, ARG(c, 1), i, i - shift, &scratch);
+                elem_move(c, ARG(1), i, i - shift, &scratch);
             }
         }
         for (int64_t i = m.tail - (int64_t)k; i < m.tail; i++)
-            elem_del(c, ARG(c, 1), i);
+            elem_del(c, ARG(1), i);
         m.tail -= (int64_t)k;
     } else {
         /* ... or the earlier ones toward the tail */
@@ -539,27 +538,27 @@ static void lrem_command(db_client *c)
                 j--;
                 shift++;
             } else {
-                elem_move(c, ARG(c, 1), i, i + shift, &scratch);
+                elem_move(c, ARG(1), i, i + shift, &scratch);
             }
         }
         for (int64_t i = m.head; i < m.head + (int64_t)k; i++)
-            elem_del(c, ARG(c, 1), i);
+            elem_del(c, ARG(1), i);
         m.head += (int64_t)k;
     }
     db_buf_free(&scratch);
     free(rm);
     m.count -= (int64_t)k;
-    db_meta_write(c, ARG(c, 1), &m, NULL, 0);
+    db_meta_write(c, ARG(1), &m, NULL, 0);
     reply_int(c, (long long)k);
 }
 
-static void ltrim_command(db_client *c)
+static void cmd_ltrim(db_client *c)
 {
     long long start, end;
     if (arg_ll(c, 2, &start) < 0 || arg_ll(c, 3, &end) < 0)
         return;
     db_meta m;
-    int r = db_lookup_type(c, ARG(c, 1), DB_LIST, &m);
+    int r = db_lookup_type(c, ARG(1), DB_LIST, &m);
     if (r < 0)
         return;
     if (r == 0) {
@@ -583,11 +582,11 @@ static void ltrim_command(db_client *c)
         rtrim = llen - end - 1;
     }
     for (long long i = 0; i < ltrim; i++)
-        elem_del(c, ARG(c, 1), m.head++);
+        elem_del(c, ARG(1), m.head++);
     for (long long i = 0; i < rtrim; i++)
-        elem_del(c, ARG(c, 1), --m.tail);
+        elem_del(c, ARG(1), --m.tail);
     m.count -= ltrim + rtrim;
-    db_meta_write(c, ARG(c, 1), &m, NULL, 0);
+    db_meta_write(c, ARG(1), &m, NULL, 0);
     reply_ok(c);
 }
 
@@ -596,37 +595,37 @@ static void ltrim_command(db_client *c)
 static void lmove_generic(db_client *c, int from_left, int to_left)
 {
     db_meta src, dst;
-    int r = db_lookup_type(c, ARG(c, 1), DB_LIST, &src);
+    int r = db_lookup_type(c, ARG(1), DB_LIST, &src);
     if (r < 0)
         return;
     if (r == 0 || src.count <= 0) {
         reply_null(c);
         return;
     }
-    int same = same_bytes(ARG(c, 1), ARG(c, 2));
+    int same = same_bytes(ARG(1), ARG(2));
     if (!same) {
-        r = db_lookup_type(c, ARG(c, 2), DB_LIST, &dst);
+        r = db_lookup_type(c, ARG(2), DB_LIST, &dst);
         if (r < 0)
             return;
         if (r == 0)
             meta_new(&dst);
     }
     db_buf v = {0};
-    list_pop(c, ARG(c, 1), &src, from_left, &v);
+    list_pop(c, ARG(1), &src, from_left, &v);
     const char *p = v.buf ? v.buf : "";
     if (same) {
-        list_push(c, ARG(c, 1), &src, to_left, p, v.len);
-        db_meta_write(c, ARG(c, 1), &src, NULL, 0);
+        list_push(c, ARG(1), &src, to_left, p, v.len);
+        db_meta_write(c, ARG(1), &src, NULL, 0);
     } else {
-        db_meta_write(c, ARG(c, 1), &src, NULL, 0);
-        list_push(c, ARG(c, 2), &dst, to_left, p, v.len);
-        db_meta_write(c, ARG(c, 2), &dst, NULL, 0);
+        db_meta_write(c, ARG(1), &src, NULL, 0);
+        list_push(c, ARG(2), &dst, to_left, p, v.len);
+        db_meta_write(c, ARG(2), &dst, NULL, 0);
     }
     reply_bulk(c, p, v.len);
     db_buf_free(&v);
 }
 
-static void rpoplpush_command(db_client *c) { lmove_generic(c, 0, 1); }
+static void cmd_rpoplpush(db_client *c) { lmove_generic(c, 0, 1); }
 
 static int arg_side(db_client *c, int i, int *left)
 {
@@ -641,7 +640,7 @@ static int arg_side(db_client *c, int i, int *left)
     return 0;
 }
 
-static void lmove_command(db_client *c)
+static void cmd_lmove(db_client *c)
 {
     int from_left, to_left;
     if (arg_side(c, 3, &from_left) < 0 || arg_side(c, 4, &to_left) < 0)
@@ -652,56 +651,56 @@ static void lmove_command(db_client *c)
 /* --- Leither's extras -------------------------------------------------------- */
 
 /* LCLEAR key: deletes the list; replies the number of elements it had. */
-static void lclear_command(db_client *c)
+static void cmd_lclear(db_client *c)
 {
     db_meta m;
-    int r = db_lookup_type(c, ARG(c, 1), DB_LIST, &m);
+    int r = db_lookup_type(c, ARG(1), DB_LIST, &m);
     if (r < 0)
         return;
     if (r == 0) {
         reply_int(c, 0);
         return;
     }
-    db_delete(c, ARG(c, 1));
+    db_delete(c, ARG(1));
     reply_int(c, m.count);
 }
 
 /* LMCLEAR key [key ...]: deletes the lists; replies how many existed. A key
  * of another type fails the whole command (WRONGTYPE) before anything is
  * deleted. */
-static void lmclear_command(db_client *c)
+static void cmd_lmclear(db_client *c)
 {
     db_meta m;
     for (int j = 1; j < c->argc; j++)
-        if (db_lookup_type(c, ARG(c, j), DB_LIST, &m) < 0)
+        if (db_lookup_type(c, ARG(j), DB_LIST, &m) < 0)
             return;
     long long deleted = 0;
     for (int j = 1; j < c->argc; j++)
-        if (db_lookup_type(c, ARG(c, j), DB_LIST, &m) == 1)
-            deleted += db_delete(c, ARG(c, j)) == 1;
+        if (db_lookup_type(c, ARG(j), DB_LIST, &m) == 1)
+            deleted += db_delete(c, ARG(j)) == 1;
     reply_int(c, deleted);
 }
 
 /* --- the table ----------------------------------------------------------------- */
 
 const struct db_command db_list_commands[] = {
-    {"lpush", lpush_command, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
-    {"rpush", rpush_command, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
-    {"lpushx", lpushx_command, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
-    {"rpushx", rpushx_command, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
-    {"lpop", lpop_command, -2, CMD_WRITE | CMD_FAST, 1, 1, 1},
-    {"rpop", rpop_command, -2, CMD_WRITE | CMD_FAST, 1, 1, 1},
-    {"llen", llen_command, 2, CMD_READONLY | CMD_FAST, 1, 1, 1},
-    {"lrange", lrange_command, 4, CMD_READONLY, 1, 1, 1},
-    {"lindex", lindex_command, 3, CMD_READONLY, 1, 1, 1},
-    {"lset", lset_command, 4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1},
-    {"linsert", linsert_command, 5, CMD_WRITE | CMD_DENYOOM, 1, 1, 1},
-    {"lrem", lrem_command, 4, CMD_WRITE, 1, 1, 1},
-    {"ltrim", ltrim_command, 4, CMD_WRITE, 1, 1, 1},
-    {"lpos", lpos_command, -3, CMD_READONLY, 1, 1, 1},
-    {"rpoplpush", rpoplpush_command, 3, CMD_WRITE | CMD_DENYOOM, 1, 2, 1},
-    {"lmove", lmove_command, 5, CMD_WRITE | CMD_DENYOOM, 1, 2, 1},
-    {"lclear", lclear_command, 2, CMD_WRITE, 1, 1, 1},
-    {"lmclear", lmclear_command, -2, CMD_WRITE, 1, -1, 1},
+    {"lpush", cmd_lpush, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
+    {"rpush", cmd_rpush, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
+    {"lpushx", cmd_lpushx, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
+    {"rpushx", cmd_rpushx, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
+    {"lpop", cmd_lpop, -2, CMD_WRITE | CMD_FAST, 1, 1, 1},
+    {"rpop", cmd_rpop, -2, CMD_WRITE | CMD_FAST, 1, 1, 1},
+    {"llen", cmd_llen, 2, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"lrange", cmd_lrange, 4, CMD_READONLY, 1, 1, 1},
+    {"lindex", cmd_lindex, 3, CMD_READONLY, 1, 1, 1},
+    {"lset", cmd_lset, 4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1},
+    {"linsert", cmd_linsert, 5, CMD_WRITE | CMD_DENYOOM, 1, 1, 1},
+    {"lrem", cmd_lrem, 4, CMD_WRITE, 1, 1, 1},
+    {"ltrim", cmd_ltrim, 4, CMD_WRITE, 1, 1, 1},
+    {"lpos", cmd_lpos, -3, CMD_READONLY, 1, 1, 1},
+    {"rpoplpush", cmd_rpoplpush, 3, CMD_WRITE | CMD_DENYOOM, 1, 2, 1},
+    {"lmove", cmd_lmove, 5, CMD_WRITE | CMD_DENYOOM, 1, 2, 1},
+    {"lclear", cmd_lclear, 2, CMD_WRITE, 1, 1, 1},
+    {"lmclear", cmd_lmclear, -2, CMD_WRITE, 1, -1, 1},
     {NULL, NULL, 0, 0, 0, 0, 0},
 };

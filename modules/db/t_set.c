@@ -8,23 +8,8 @@
  * members come back in byte order, which is the order SMEMBERS, SINTER,
  * SUNION and SDIFF answer in (Redis leaves the order unspecified).
  *
- * Random members (SPOP, SRANDMEMBER). The store gives ordered iteration, not
- * access by rank. A set of at most SMALL_SET members is read through and the
- * pick is exactly uniform. A bigger one is sampled by descending the byte
- * trie of its members: at each level take the least and the greatest member
- * under the current prefix, skip their common prefix, and choose uniformly
- * among the next bytes present (drawing a byte of the range and seeking to
- * it until it is one present); then walk forward a random 0..RANDOM_WALK-1
- * members. Each pick costs O(member length) seeks. The result is random but
- * not exactly uniform (a branch with few members weighs as much as one with
- * many), as Redis itself promises only "random"; on ids, hashes and UUIDs it
- * is close. Distinct picks of a large share of a set use one
- * selection-sampling pass instead (exactly uniform, O(size) <= O(3 count)).
- *
- * SSCAN goes through the members in byte order, COUNT at a time; the node
- * keeps the next member behind the cursor (cursors.c), so a member present
- * for the whole scan is returned, whatever is added or removed meanwhile.
- * "0" starts and ends a scan.
+ * Random members (SPOP, SRANDMEMBER) come from sample.c; SSCAN is
+ * scan_generic (keyspace.c), members in byte order, COUNT at a time.
  */
 #include "internal.h"
 
@@ -32,13 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
-#define SMALL_SET 1024    /* sets up to this size are sampled exactly */
-#define RANDOM_WALK 64    /* a random pick from a bigger set ends with a walk of up to this */
-#define SCAN_CURSOR_MAX 24 /* room for a cursor number */
 
 /* --- member lists ---------------------------------------------------------- */
 
@@ -94,14 +73,6 @@ static const char *buf_ptr(const db_buf *b)
     return b->buf ? b->buf : "";
 }
 
-static size_t lcp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
-{
-    size_t n = an < bn ? an : bn, i = 0;
-    while (i < n && a[i] == b[i])
-        i++;
-    return i;
-}
-
 static int bytes_cmp(const void *a, size_t an, const void *b, size_t bn)
 {
     size_t n = an < bn ? an : bn;
@@ -113,7 +84,6 @@ static int bytes_cmp(const void *a, size_t an, const void *b, size_t bn)
 
 /* --- store helpers ------------------------------------------------------------ */
 
-#define KEY(i) c->argv[i], c->argvlen[i]
 
 /* 1 set found (m filled), 0 absent (m zeroed as a new set), -1 WRONGTYPE replied. */
 static int get_set(db_client *c, const char *key, size_t keylen, db_meta *m)
@@ -181,267 +151,56 @@ static void reply_members(db_client *c, const mlist *l, int as_set)
         reply_bulk(c, ml_ptr(l, i), l->v[i].len);
 }
 
-/* --- randomness ----------------------------------------------------------------- */
+/* --- random members (sample.c) ---------------------------------------------------- */
 
-static uint64_t rnd64(void)
+static int take_member(void *arg, const uint8_t *sub, size_t sublen, const uint8_t *val, size_t vallen)
 {
-    static uint64_t s;
-    if (!s) {
-        if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t)sizeof s) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            s = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 24) ^ ((uint64_t)getpid() << 44);
-        }
-        if (!s)
-            s = 0x9E3779B97F4A7C15ULL;
-    }
-    s ^= s >> 12;
-    s ^= s << 25;
-    s ^= s >> 27;
-    return s * 2685821657736338717ULL;
+    (void)val, (void)vallen;
+    ml_add(arg, sub, sublen);
+    return 0;
 }
 
-/* Uniform in [0, n), n > 0. */
-static uint64_t rnd_below(uint64_t n)
-{
-    uint64_t lim = UINT64_MAX - UINT64_MAX % n, r;
-    do
-        r = rnd64();
-    while (r >= lim);
-    return r % n;
-}
+typedef struct {
+    db_client *c;
+    long n;
+} member_reply;
 
-/* The first member >= from (reverse: the last <= from; from NULL: the first
- * or last of all) that starts with prefix; copied into out. 1 found. */
-static int seek_member(db_client *c, const char *key, size_t keylen, const void *from, size_t fromlen, int reverse,
-                       const db_buf *prefix, db_buf *out)
+static int reply_member(void *arg, const uint8_t *sub, size_t sublen, const uint8_t *val, size_t vallen)
 {
-    db_iter it;
-    const uint8_t *sub, *val;
-    size_t sublen, vallen;
-    int found = 0;
-    db_iter_init(&it, c, DB_REC_ELEM, key, keylen, from ? (fromlen ? from : "") : NULL, fromlen, reverse);
-    /* going back from the prefix's successor, the successor itself may come first */
-    for (int tries = 0; tries < 2 && db_iter_next(&it, &sub, &sublen, &val, &vallen); tries++) {
-        if (sublen >= prefix->len && (!prefix->len || !memcmp(sub, prefix->buf, prefix->len))) {
-            buf_set(out, sub, sublen);
-            found = 1;
-            break;
-        }
-        if (!reverse)
-            break;
-    }
-    db_iter_close(&it);
-    return found;
-}
-
-/* One member of a set of more than SMALL_SET members, by the trie descent
- * described at the top; then a walk of 0..RANDOM_WALK-1 members forward
- * (wrapping round) smooths what bias is left. 1 found (copied into out). */
-static int random_member_big(db_client *c, const char *key, size_t keylen, db_buf *out)
-{
-    db_buf p = {0}, lo = {0}, hi = {0}, from = {0}, e = {0}, empty = {0};
-    int ok = 0;
-    if (!seek_member(c, key, keylen, NULL, 0, 0, &empty, &lo))
-        goto done;
-    for (;;) {
-        /* lo: the least member under prefix p; hi: the greatest */
-        size_t k = p.len;
-        while (k > 0 && (uint8_t)p.buf[k - 1] == 0xff)
-            k--;
-        int found;
-        if (k == 0) {
-            found = seek_member(c, key, keylen, NULL, 0, 1, &p, &hi);
-        } else {
-            buf_set(&from, p.buf, k);
-            from.buf[k - 1] = (char)((uint8_t)from.buf[k - 1] + 1);
-            found = seek_member(c, key, keylen, from.buf, k, 1, &p, &hi);
-        }
-        if (!found)
-            goto done;
-        if (bytes_cmp(buf_ptr(&lo), lo.len, buf_ptr(&hi), hi.len) >= 0)
-            break;
-        /* the branches after the common prefix: the member equal to it (-1)
-         * and the next bytes present; draw among them uniformly by drawing a
-         * byte of the range until it is one present (a bounded number of times) */
-        size_t d = lcp((const uint8_t *)lo.buf, lo.len, (const uint8_t *)hi.buf, hi.len);
-        buf_set(&p, lo.buf, d);
-        int low = lo.len == d ? -1 : (uint8_t)lo.buf[d];
-        int high = (uint8_t)hi.buf[d];
-        int terminal = 0;
-        for (int tries = 0;; tries++) {
-            int b = low + (int)rnd_below((uint64_t)(high - low + 1));
-            if (b < 0) {
-                terminal = 1;
-                break;
-            }
-            buf_set(&from, buf_ptr(&p), p.len);
-            uint8_t bb = (uint8_t)b;
-            db_buf_append(&from, &bb, 1);
-            if (!seek_member(c, key, keylen, from.buf, from.len, 0, &p, &e))
-                goto done;
-            if ((uint8_t)e.buf[d] == bb || tries >= 32)
-                break;
-        }
-        if (terminal)
-            break; /* lo is the member equal to the prefix */
-        buf_set(&lo, e.buf, e.len);
-        db_buf_append(&p, &lo.buf[d], 1);
-    }
-    /* the walk */
-    {
-        uint64_t steps = rnd_below(RANDOM_WALK);
-        db_iter it;
-        const uint8_t *sub, *val;
-        size_t sublen, vallen;
-        int wrapped = 0;
-        buf_set(out, buf_ptr(&lo), lo.len);
-        db_iter_init(&it, c, DB_REC_ELEM, key, keylen, buf_ptr(&lo), lo.len, 0);
-        db_iter_next(&it, &sub, &sublen, &val, &vallen); /* lo itself */
-        while (steps > 0) {
-            if (db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
-                buf_set(out, sub, sublen);
-                steps--;
-            } else if (!wrapped) {
-                db_iter_close(&it);
-                db_iter_init(&it, c, DB_REC_ELEM, key, keylen, NULL, 0, 0);
-                wrapped = 1;
-            } else {
-                break;
-            }
-        }
-        db_iter_close(&it);
-        ok = 1;
-    }
-done:
-    db_buf_free(&p);
-    db_buf_free(&lo);
-    db_buf_free(&hi);
-    db_buf_free(&from);
-    db_buf_free(&e);
-    return ok;
-}
-
-/* One random member of a set of size members, copied into out. 1 found. */
-static int random_member(db_client *c, const char *key, size_t keylen, int64_t size, db_buf *out)
-{
-    if (size <= 0)
-        return 0;
-    if (size > SMALL_SET)
-        return random_member_big(c, key, keylen, out);
-    uint64_t r = rnd_below((uint64_t)size);
-    db_iter it;
-    const uint8_t *sub, *val;
-    size_t sublen, vallen;
-    int found = 0;
-    db_iter_init(&it, c, DB_REC_ELEM, key, keylen, NULL, 0, 0);
-    while (db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
-        buf_set(out, sub, sublen);
-        found = 1;
-        if (r-- == 0)
-            break;
-    }
-    db_iter_close(&it);
-    return found;
-}
-
-/* k of the size members, chosen in one ordered pass (Knuth's selection
- * sampling: every k-subset equally likely). */
-static void select_pass(db_client *c, const char *key, size_t keylen, int64_t size, int64_t k, mlist *out)
-{
-    db_iter it;
-    const uint8_t *sub, *val;
-    size_t sublen, vallen;
-    int64_t seen = 0, need = k;
-    db_iter_init(&it, c, DB_REC_ELEM, key, keylen, NULL, 0, 0);
-    while (need > 0 && db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
-        int64_t left = size - seen;
-        if (left <= need || rnd_below((uint64_t)left) < (uint64_t)need) {
-            ml_add(out, sub, sublen);
-            need--;
-        }
-        seen++;
-    }
-    db_iter_close(&it);
-}
-
-static uint64_t hash_bytes(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (uint8_t)p[i];
-        h *= 1099511628211ULL;
-    }
-    return h ^ (h >> 29);
-}
-
-/* k distinct random members (0 < k < size) into out. */
-static void random_distinct(db_client *c, const char *key, size_t keylen, int64_t size, int64_t k, mlist *out)
-{
-    if (size <= SMALL_SET || k > size / 3) {
-        select_pass(c, key, keylen, size, k, out);
-        return;
-    }
-    /* repeated single picks, duplicates dropped */
-    size_t cap = 16;
-    while (cap < (size_t)k * 2)
-        cap *= 2;
-    size_t *slot = calloc(cap, sizeof *slot); /* index + 1 into out */
-    if (!slot)
-        abort();
-    db_buf one = {0};
-    int64_t attempts = 0, limit = k * 8 + 64;
-    while ((int64_t)out->n < k) {
-        if (++attempts > limit || !random_member_big(c, key, keylen, &one)) {
-            /* a very skewed set: fall back to the exact pass */
-            ml_free(out);
-            select_pass(c, key, keylen, size, k, out);
-            break;
-        }
-        size_t h = (size_t)hash_bytes(buf_ptr(&one), one.len) & (cap - 1);
-        int dup = 0;
-        while (slot[h]) {
-            size_t i = slot[h] - 1;
-            if (out->v[i].len == one.len && (!one.len || !memcmp(ml_ptr(out, i), one.buf, one.len))) {
-                dup = 1;
-                break;
-            }
-            h = (h + 1) & (cap - 1);
-        }
-        if (dup)
-            continue;
-        ml_add(out, buf_ptr(&one), one.len);
-        slot[h] = out->n;
-    }
-    db_buf_free(&one);
-    free(slot);
+    (void)val, (void)vallen;
+    member_reply *r = arg;
+    if (reply_overflowed(r->c))
+        return 1;
+    reply_bulk(r->c, sub, sublen);
+    r->n++;
+    return 0;
 }
 
 /* --- SADD SREM SCARD SISMEMBER SMISMEMBER SMEMBERS ------------------------------ */
 
-static void saddCommand(db_client *c)
+static void cmd_sadd(db_client *c)
 {
     db_meta m;
-    if (get_set(c, KEY(1), &m) < 0)
+    if (get_set(c, ARG(1), &m) < 0)
         return;
     long long added = 0;
     for (int j = 2; j < c->argc; j++) {
-        if (is_member(c, KEY(1), KEY(j)))
+        if (is_member(c, ARG(1), ARG(j)))
             continue;
-        add_member(c, KEY(1), KEY(j));
+        add_member(c, ARG(1), ARG(j));
         added++;
     }
     if (added) {
         m.count += added;
-        db_meta_write(c, KEY(1), &m, NULL, 0);
+        db_meta_write(c, ARG(1), &m, NULL, 0);
     }
     reply_int(c, added);
 }
 
-static void sremCommand(db_client *c)
+static void cmd_srem(db_client *c)
 {
     db_meta m;
-    int r = get_set(c, KEY(1), &m);
+    int r = get_set(c, ARG(1), &m);
     if (r <= 0) {
         if (r == 0)
             reply_int(c, 0);
@@ -449,46 +208,46 @@ static void sremCommand(db_client *c)
     }
     long long removed = 0;
     for (int j = 2; j < c->argc && removed < m.count; j++)
-        if (del_member(c, KEY(1), KEY(j)) == 1)
+        if (del_member(c, ARG(1), ARG(j)) == 1)
             removed++;
     if (removed) {
         m.count -= removed;
-        db_meta_write(c, KEY(1), &m, NULL, 0);
+        db_meta_write(c, ARG(1), &m, NULL, 0);
     }
     reply_int(c, removed);
 }
 
-static void scardCommand(db_client *c)
+static void cmd_scard(db_client *c)
 {
     db_meta m;
-    int r = get_set(c, KEY(1), &m);
+    int r = get_set(c, ARG(1), &m);
     if (r >= 0)
         reply_int(c, r ? m.count : 0);
 }
 
-static void sismemberCommand(db_client *c)
+static void cmd_sismember(db_client *c)
 {
     db_meta m;
-    int r = get_set(c, KEY(1), &m);
+    int r = get_set(c, ARG(1), &m);
     if (r >= 0)
-        reply_int(c, r && is_member(c, KEY(1), KEY(2)));
+        reply_int(c, r && is_member(c, ARG(1), ARG(2)));
 }
 
-static void smismemberCommand(db_client *c)
+static void cmd_smismember(db_client *c)
 {
     db_meta m;
-    int r = get_set(c, KEY(1), &m);
+    int r = get_set(c, ARG(1), &m);
     if (r < 0)
         return;
     reply_array(c, c->argc - 2);
     for (int j = 2; j < c->argc; j++)
-        reply_int(c, r && is_member(c, KEY(1), KEY(j)));
+        reply_int(c, r && is_member(c, ARG(1), ARG(j)));
 }
 
-static void smembersCommand(db_client *c)
+static void cmd_smembers(db_client *c)
 {
     db_meta m;
-    int r = get_set(c, KEY(1), &m);
+    int r = get_set(c, ARG(1), &m);
     if (r < 0)
         return;
     if (r == 0) {
@@ -500,7 +259,7 @@ static void smembersCommand(db_client *c)
     db_iter it;
     const uint8_t *sub, *val;
     size_t sublen, vallen;
-    db_iter_init(&it, c, DB_REC_ELEM, KEY(1), NULL, 0, 0);
+    db_iter_init(&it, c, DB_REC_ELEM, ARG(1), NULL, 0, 0);
     while (db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
         reply_bulk(c, sub, sublen);
         n++;
@@ -511,7 +270,7 @@ static void smembersCommand(db_client *c)
 
 /* --- SPOP SRANDMEMBER ------------------------------------------------------------ */
 
-static void spopCommand(db_client *c)
+static void cmd_spop(db_client *c)
 {
     if (c->argc > 3) {
         reply_error(c, ERR_SYNTAX);
@@ -519,31 +278,31 @@ static void spopCommand(db_client *c)
     }
     db_meta m;
     if (c->argc == 2) {
-        int r = get_set(c, KEY(1), &m);
+        int r = get_set(c, ARG(1), &m);
         if (r <= 0) {
             if (r == 0)
                 reply_null(c);
             return;
         }
         db_buf one = {0};
-        if (!random_member(c, KEY(1), m.count, &one)) {
+        if (!sample_one(c, ARG(1), m.count, &one)) {
             reply_null(c);
         } else {
             reply_bulk(c, buf_ptr(&one), one.len);
-            del_member(c, KEY(1), buf_ptr(&one), one.len);
+            del_member(c, ARG(1), buf_ptr(&one), one.len);
             m.count--;
-            db_meta_write(c, KEY(1), &m, NULL, 0);
+            db_meta_write(c, ARG(1), &m, NULL, 0);
         }
         db_buf_free(&one);
         return;
     }
     long long count;
     /* Redis answers the one error for a negative count and for no integer */
-    if (parse_ll(c->argv[2], c->argvlen[2], &count) != 0 || count < 0) {
+    if (parse_ll(ARG(2), &count) != 0 || count < 0) {
         reply_error(c, ERR_NEGATIVE);
         return;
     }
-    int r = get_set(c, KEY(1), &m);
+    int r = get_set(c, ARG(1), &m);
     if (r < 0)
         return;
     if (r == 0 || count == 0) {
@@ -552,20 +311,20 @@ static void spopCommand(db_client *c)
     }
     mlist l = {0};
     if (count >= m.count) {
-        load_all(c, KEY(1), &l);
-        db_delete(c, KEY(1));
+        load_all(c, ARG(1), &l);
+        db_delete(c, ARG(1));
     } else {
-        random_distinct(c, KEY(1), m.count, count, &l);
+        sample_distinct(c, ARG(1), m.count, count, take_member, &l);
         for (size_t i = 0; i < l.n; i++)
-            del_member(c, KEY(1), ml_ptr(&l, i), l.v[i].len);
+            del_member(c, ARG(1), ml_ptr(&l, i), l.v[i].len);
         m.count -= (int64_t)l.n;
-        db_meta_write(c, KEY(1), &m, NULL, 0);
+        db_meta_write(c, ARG(1), &m, NULL, 0);
     }
     reply_members(c, &l, 1);
     ml_free(&l);
 }
 
-static void srandmemberCommand(db_client *c)
+static void cmd_srandmember(db_client *c)
 {
     if (c->argc > 3) {
         reply_error(c, ERR_SYNTAX);
@@ -573,14 +332,14 @@ static void srandmemberCommand(db_client *c)
     }
     db_meta m;
     if (c->argc == 2) {
-        int r = get_set(c, KEY(1), &m);
+        int r = get_set(c, ARG(1), &m);
         if (r <= 0) {
             if (r == 0)
                 reply_null(c);
             return;
         }
         db_buf one = {0};
-        if (random_member(c, KEY(1), m.count, &one))
+        if (sample_one(c, ARG(1), m.count, &one))
             reply_bulk(c, buf_ptr(&one), one.len);
         else
             reply_null(c);
@@ -594,7 +353,7 @@ static void srandmemberCommand(db_client *c)
         reply_errorf(c, "ERR value is out of range, value must between %lld and %lld", -LLONG_MAX, LLONG_MAX);
         return;
     }
-    int r = get_set(c, KEY(1), &m);
+    int r = get_set(c, ARG(1), &m);
     if (r < 0)
         return;
     if (r == 0 || count == 0) {
@@ -603,38 +362,15 @@ static void srandmemberCommand(db_client *c)
     }
     mlist l = {0};
     if (count < 0) { /* repeats allowed */
-        long long n = -count;
-        reply_array(c, (long)n);
-        /* picks with repeats come from the members loaded once: exact, and
-         * fast, so a huge count reaches the output limit (reply.c) soon */
-        if (m.count <= (1 << 20)) {
-            load_all(c, KEY(1), &l);
-            for (long long i = 0; i < n; i++) {
-                if (reply_overflowed(c))
-                    break;
-                size_t j = l.n ? (size_t)rnd_below(l.n) : 0;
-                if (l.n)
-                    reply_bulk(c, ml_ptr(&l, j), l.v[j].len);
-                else
-                    reply_null(c);
-            }
-        } else {
-            db_buf one = {0};
-            for (long long i = 0; i < n; i++) {
-                if (reply_overflowed(c))
-                    break;
-                if (random_member_big(c, KEY(1), &one))
-                    reply_bulk(c, buf_ptr(&one), one.len);
-                else
-                    reply_null(c);
-            }
-            db_buf_free(&one);
-        }
+        member_reply out = {c, 0};
+        size_t at = reply_defer(c);
+        sample_repeats(c, ARG(1), m.count, -count, reply_member, &out);
+        reply_defer_array(c, at, out.n);
     } else if (count >= m.count) {
-        load_all(c, KEY(1), &l);
+        load_all(c, ARG(1), &l);
         reply_members(c, &l, 0);
     } else {
-        random_distinct(c, KEY(1), m.count, count, &l);
+        sample_distinct(c, ARG(1), m.count, count, take_member, &l);
         reply_members(c, &l, 0);
     }
     ml_free(&l);
@@ -642,10 +378,10 @@ static void srandmemberCommand(db_client *c)
 
 /* --- SMOVE ------------------------------------------------------------------------ */
 
-static void smoveCommand(db_client *c)
+static void cmd_smove(db_client *c)
 {
     db_meta src, dst;
-    int r = get_set(c, KEY(1), &src);
+    int r = get_set(c, ARG(1), &src);
     if (r < 0)
         return;
     if (r == 0) {
@@ -653,23 +389,23 @@ static void smoveCommand(db_client *c)
         reply_int(c, 0);
         return;
     }
-    int rd = get_set(c, KEY(2), &dst);
+    int rd = get_set(c, ARG(2), &dst);
     if (rd < 0)
         return;
     if (c->argvlen[1] == c->argvlen[2] && !memcmp(c->argv[1], c->argv[2], c->argvlen[1])) {
-        reply_int(c, is_member(c, KEY(1), KEY(3)));
+        reply_int(c, is_member(c, ARG(1), ARG(3)));
         return;
     }
-    if (del_member(c, KEY(1), KEY(3)) != 1) {
+    if (del_member(c, ARG(1), ARG(3)) != 1) {
         reply_int(c, 0);
         return;
     }
     src.count--;
-    db_meta_write(c, KEY(1), &src, NULL, 0);
-    if (!is_member(c, KEY(2), KEY(3))) {
-        add_member(c, KEY(2), KEY(3));
+    db_meta_write(c, ARG(1), &src, NULL, 0);
+    if (!is_member(c, ARG(2), ARG(3))) {
+        add_member(c, ARG(2), ARG(3));
         dst.count++;
-        db_meta_write(c, KEY(2), &dst, NULL, 0);
+        db_meta_write(c, ARG(2), &dst, NULL, 0);
     }
     reply_int(c, 1);
 }
@@ -682,7 +418,7 @@ static int lookup_sets(db_client *c, int first, int nkeys, db_meta *m, int *exis
 {
     int missing = 0;
     for (int j = 0; j < nkeys; j++) {
-        int r = get_set(c, KEY(first + j), &m[j]);
+        int r = get_set(c, ARG(first + j), &m[j]);
         if (r < 0)
             return -1;
         exists[j] = r;
@@ -705,7 +441,7 @@ static void sinter_generic(db_client *c, int first, int nkeys, int dst, int card
         goto done;
     if (missing > 0) {
         if (dst) {
-            db_delete(c, KEY(dst));
+            db_delete(c, ARG(dst));
             reply_int(c, 0);
         } else if (cardinality) {
             reply_int(c, 0);
@@ -736,7 +472,7 @@ static void sinter_generic(db_client *c, int first, int nkeys, int dst, int card
             if (j == small ||
                 (c->argvlen[first + j] == sklen && !memcmp(c->argv[first + j], skey, sklen)))
                 continue;
-            in = is_member(c, KEY(first + j), sub, sublen);
+            in = is_member(c, ARG(first + j), sub, sublen);
         }
         if (!in)
             continue;
@@ -750,7 +486,7 @@ static void sinter_generic(db_client *c, int first, int nkeys, int dst, int card
     }
     db_iter_close(&it);
     if (dst) {
-        store_set(c, KEY(dst), &l);
+        store_set(c, ARG(dst), &l);
         reply_int(c, n);
     } else if (cardinality) {
         reply_int(c, n);
@@ -763,20 +499,20 @@ done:
     free(exists);
 }
 
-static void sinterCommand(db_client *c)
+static void cmd_sinter(db_client *c)
 {
     sinter_generic(c, 1, c->argc - 1, 0, 0, 0);
 }
 
-static void sinterstoreCommand(db_client *c)
+static void cmd_sinterstore(db_client *c)
 {
     sinter_generic(c, 2, c->argc - 2, 1, 0, 0);
 }
 
-static void sintercardCommand(db_client *c)
+static void cmd_sintercard(db_client *c)
 {
     long long numkeys, limit = 0;
-    if (parse_ll(c->argv[1], c->argvlen[1], &numkeys) != 0 || numkeys < 1) {
+    if (parse_ll(ARG(1), &numkeys) != 0 || numkeys < 1) {
         reply_error(c, "ERR numkeys should be greater than 0");
         return;
     }
@@ -787,7 +523,7 @@ static void sintercardCommand(db_client *c)
     for (int j = 2 + (int)numkeys; j < c->argc; j++) {
         if (arg_is(c, j, "limit") && j + 1 < c->argc) {
             j++;
-            if (parse_ll(c->argv[j], c->argvlen[j], &limit) != 0 || limit < 0) {
+            if (parse_ll(ARG(j), &limit) != 0 || limit < 0) {
                 reply_error(c, "ERR LIMIT can't be negative");
                 return;
             }
@@ -821,7 +557,7 @@ static void sunion_generic(db_client *c, int first, int nkeys, int dst)
     for (int j = 0; j < nkeys; j++) {
         if (!exists[j])
             continue;
-        db_iter_init(&it[j], c, DB_REC_ELEM, KEY(first + j), NULL, 0, 0);
+        db_iter_init(&it[j], c, DB_REC_ELEM, ARG(first + j), NULL, 0, 0);
         live[j] = 1;
         if (db_iter_next(&it[j], &sub, &sublen, &val, &vallen)) {
             buf_set(&head[j], sub, sublen);
@@ -862,7 +598,7 @@ static void sunion_generic(db_client *c, int first, int nkeys, int dst)
         if (live[j])
             db_iter_close(&it[j]);
     if (dst) {
-        store_set(c, KEY(dst), &l);
+        store_set(c, ARG(dst), &l);
         reply_int(c, (long long)l.n);
     } else {
         reply_defer_set(c, at, n);
@@ -893,17 +629,17 @@ static void sdiff_generic(db_client *c, int first, int nkeys, int dst)
         at = reply_defer(c);
     int same = 0; /* the first key again: nothing is left */
     for (int j = 1; j < nkeys; j++)
-        if (c->argvlen[first + j] == c->argvlen[first] && !memcmp(c->argv[first + j], c->argv[first], c->argvlen[first]))
+        if (c->argvlen[first + j] == c->argvlen[first] && !memcmp(c->argv[first + j], ARG(first)))
             same = 1;
     if (exists[0] && !same) {
         db_iter it;
         const uint8_t *sub, *val;
         size_t sublen, vallen;
-        db_iter_init(&it, c, DB_REC_ELEM, KEY(first), NULL, 0, 0);
+        db_iter_init(&it, c, DB_REC_ELEM, ARG(first), NULL, 0, 0);
         while (db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
             int out = 0;
             for (int j = 1; j < nkeys && !out; j++)
-                out = exists[j] && is_member(c, KEY(first + j), sub, sublen);
+                out = exists[j] && is_member(c, ARG(first + j), sub, sublen);
             if (out)
                 continue;
             if (dst)
@@ -915,7 +651,7 @@ static void sdiff_generic(db_client *c, int first, int nkeys, int dst)
         db_iter_close(&it);
     }
     if (dst) {
-        store_set(c, KEY(dst), &l);
+        store_set(c, ARG(dst), &l);
         reply_int(c, (long long)l.n);
     } else {
         reply_defer_set(c, at, n);
@@ -926,154 +662,67 @@ done:
     free(exists);
 }
 
-static void sunionCommand(db_client *c)
+static void cmd_sunion(db_client *c)
 {
     sunion_generic(c, 1, c->argc - 1, 0);
 }
 
-static void sunionstoreCommand(db_client *c)
+static void cmd_sunionstore(db_client *c)
 {
     sunion_generic(c, 2, c->argc - 2, 1);
 }
 
-static void sdiffCommand(db_client *c)
+static void cmd_sdiff(db_client *c)
 {
     sdiff_generic(c, 1, c->argc - 1, 0);
 }
 
-static void sdiffstoreCommand(db_client *c)
+static void cmd_sdiffstore(db_client *c)
 {
     sdiff_generic(c, 2, c->argc - 2, 1);
 }
 
 /* --- SSCAN ------------------------------------------------------------------------ */
 
-/* Cursor text to seek key: 1 ok (key in out, empty: from the start), 0 not
- * a cursor. The position itself is kept by the node (cursors.c). */
-static int cursor_decode(db_client *c, const char *s, size_t n, db_buf *out)
+static int sscan_decode(int whole, const uint8_t *sub, size_t sublen, const uint8_t *val, size_t vallen,
+                        const uint8_t **name, size_t *namelen, const uint8_t **value, size_t *valuelen, char *scratch)
 {
-    out->len = 0;
-    if (n == 0 || n > 20)
-        return 0;
-    unsigned long long id = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9' || id > (~0ULL - (unsigned)(s[i] - '0')) / 10)
-            return 0;
-        id = id * 10 + (unsigned)(s[i] - '0');
-    }
-    if (id != 0)
-        db_cursor_get(c->db, id, out); /* unknown: from the start again */
+    (void)whole, (void)val, (void)vallen, (void)value, (void)valuelen, (void)scratch;
+    *name = sub, *namelen = sublen;
     return 1;
 }
 
-/* Seek key to cursor text. */
-static void cursor_encode(db_client *c, const uint8_t *k, size_t n, char *out, size_t cap)
+static void cmd_sscan(db_client *c)
 {
-    snprintf(out, cap, "%llu", db_cursor_put(c->db, k, n));
-}
-
-static void sscanCommand(db_client *c)
-{
-    db_buf seek = {0};
-    if (!cursor_decode(c, c->argv[2], c->argvlen[2], &seek)) {
-        reply_error(c, "ERR invalid cursor");
-        return;
-    }
-    db_meta m;
-    int r = get_set(c, KEY(1), &m);
-    if (r <= 0) {
-        if (r == 0) {
-            reply_array(c, 2);
-            reply_bulk(c, "0", 1);
-            reply_array(c, 0);
-        }
-        db_buf_free(&seek);
-        return;
-    }
-    long long count = 10;
-    const char *pat = NULL;
-    size_t patlen = 0;
-    for (int i = 3; i < c->argc; i += 2) {
-        int more = c->argc - i >= 2;
-        if (arg_is(c, i, "count") && more) {
-            if (arg_ll(c, i + 1, &count) < 0)
-                goto out;
-            if (count < 1) {
-                reply_error(c, ERR_SYNTAX);
-                goto out;
-            }
-        } else if (arg_is(c, i, "match") && more) {
-            pat = c->argv[i + 1];
-            patlen = c->argvlen[i + 1];
-            if (patlen == 1 && pat[0] == '*')
-                pat = NULL;
-        } else {
-            reply_error(c, ERR_SYNTAX);
-            goto out;
-        }
-    }
-
-    /* COUNT members from the seek key; the cursor keeps the next one */
-    mlist l = {0};
-    int more = 0;
-    db_iter it;
-    const uint8_t *sub, *val;
-    size_t sublen, vallen;
-    db_iter_init(&it, c, DB_REC_ELEM, KEY(1), seek.len ? seek.buf : NULL, seek.len, 0);
-    while (db_iter_next(&it, &sub, &sublen, &val, &vallen)) {
-        ml_add(&l, sub, sublen);
-        if (l.n > (size_t)count) {
-            more = 1;
-            break;
-        }
-    }
-    db_iter_close(&it);
-    size_t end = more ? l.n - 1 : l.n;
-
-    char cursor[SCAN_CURSOR_MAX + 1] = "0";
-    if (more)
-        cursor_encode(c, (const uint8_t *)ml_ptr(&l, end), l.v[end].len, cursor, sizeof cursor);
-    reply_array(c, 2);
-    reply_bulk_cstr(c, cursor);
-    size_t at = reply_defer(c);
-    long n = 0;
-    for (size_t i = 0; i < end; i++) {
-        if (pat && !db_glob(c, pat, patlen, ml_ptr(&l, i), l.v[i].len))
-            continue;
-        reply_bulk(c, ml_ptr(&l, i), l.v[i].len);
-        n++;
-    }
-    reply_defer_array(c, at, n);
-    ml_free(&l);
-out:
-    db_buf_free(&seek);
+    static const scan_spec set = {.type = DB_SET, .kind = DB_REC_ELEM, .decode = sscan_decode};
+    scan_generic(c, &set);
 }
 
 /* --- SCLEAR SMCLEAR (Leither) ----------------------------------------------------- */
 
-static void sclearCommand(db_client *c)
+static void cmd_sclear(db_client *c)
 {
     db_meta m;
-    int r = get_set(c, KEY(1), &m);
+    int r = get_set(c, ARG(1), &m);
     if (r < 0)
         return;
     if (r == 0) {
         reply_int(c, 0);
         return;
     }
-    db_delete(c, KEY(1));
+    db_delete(c, ARG(1));
     reply_int(c, m.count);
 }
 
-static void smclearCommand(db_client *c)
+static void cmd_smclear(db_client *c)
 {
     db_meta m;
     for (int j = 1; j < c->argc; j++)
-        if (get_set(c, KEY(j), &m) < 0)
+        if (get_set(c, ARG(j), &m) < 0)
             return;
     long long n = 0;
     for (int j = 1; j < c->argc; j++)
-        if (db_delete(c, KEY(j)) == 1)
+        if (db_delete(c, ARG(j)) == 1)
             n++;
     reply_int(c, n);
 }
@@ -1081,24 +730,24 @@ static void smclearCommand(db_client *c)
 /* --- the table ---------------------------------------------------------------------- */
 
 const struct db_command db_set_commands[] = {
-    {"sadd", saddCommand, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
-    {"srem", sremCommand, -3, CMD_WRITE | CMD_FAST, 1, 1, 1},
-    {"scard", scardCommand, 2, CMD_READONLY | CMD_FAST, 1, 1, 1},
-    {"sismember", sismemberCommand, 3, CMD_READONLY | CMD_FAST, 1, 1, 1},
-    {"smismember", smismemberCommand, -3, CMD_READONLY | CMD_FAST, 1, 1, 1},
-    {"smembers", smembersCommand, 2, CMD_READONLY, 1, 1, 1},
-    {"spop", spopCommand, -2, CMD_WRITE | CMD_FAST, 1, 1, 1},
-    {"srandmember", srandmemberCommand, -2, CMD_READONLY, 1, 1, 1},
-    {"smove", smoveCommand, 4, CMD_WRITE | CMD_FAST, 1, 2, 1},
-    {"sinter", sinterCommand, -2, CMD_READONLY, 1, -1, 1},
-    {"sintercard", sintercardCommand, -3, CMD_READONLY, 0, 0, 0},
-    {"sinterstore", sinterstoreCommand, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 1},
-    {"sunion", sunionCommand, -2, CMD_READONLY, 1, -1, 1},
-    {"sunionstore", sunionstoreCommand, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 1},
-    {"sdiff", sdiffCommand, -2, CMD_READONLY, 1, -1, 1},
-    {"sdiffstore", sdiffstoreCommand, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 1},
-    {"sscan", sscanCommand, -3, CMD_READONLY, 1, 1, 1},
-    {"sclear", sclearCommand, 2, CMD_WRITE, 1, 1, 1},
-    {"smclear", smclearCommand, -2, CMD_WRITE, 1, -1, 1},
+    {"sadd", cmd_sadd, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
+    {"srem", cmd_srem, -3, CMD_WRITE | CMD_FAST, 1, 1, 1},
+    {"scard", cmd_scard, 2, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"sismember", cmd_sismember, 3, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"smismember", cmd_smismember, -3, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"smembers", cmd_smembers, 2, CMD_READONLY, 1, 1, 1},
+    {"spop", cmd_spop, -2, CMD_WRITE | CMD_FAST, 1, 1, 1},
+    {"srandmember", cmd_srandmember, -2, CMD_READONLY, 1, 1, 1},
+    {"smove", cmd_smove, 4, CMD_WRITE | CMD_FAST, 1, 2, 1},
+    {"sinter", cmd_sinter, -2, CMD_READONLY, 1, -1, 1},
+    {"sintercard", cmd_sintercard, -3, CMD_READONLY, 0, 0, 0},
+    {"sinterstore", cmd_sinterstore, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 1},
+    {"sunion", cmd_sunion, -2, CMD_READONLY, 1, -1, 1},
+    {"sunionstore", cmd_sunionstore, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 1},
+    {"sdiff", cmd_sdiff, -2, CMD_READONLY, 1, -1, 1},
+    {"sdiffstore", cmd_sdiffstore, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 1},
+    {"sscan", cmd_sscan, -3, CMD_READONLY, 1, 1, 1},
+    {"sclear", cmd_sclear, 2, CMD_WRITE, 1, 1, 1},
+    {"smclear", cmd_smclear, -2, CMD_WRITE, 1, -1, 1},
     {NULL, NULL, 0, 0, 0, 0, 0},
 };

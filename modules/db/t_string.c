@@ -16,7 +16,7 @@ static int get_string(db_client *c, int i, db_meta *m, db_buf *out)
 {
     const uint8_t *val;
     size_t vallen;
-    if (!db_lookup(c, c->argv[i], c->argvlen[i], m, &val, &vallen))
+    if (!db_lookup(c, ARG(i), m, &val, &vallen))
         return 0;
     if (m->type != DB_STRING) {
         reply_error(c, ERR_WRONGTYPE);
@@ -38,7 +38,7 @@ static void cmd_get(db_client *c)
     db_meta m;
     const uint8_t *val;
     size_t vallen;
-    if (!db_lookup(c, c->argv[1], c->argvlen[1], &m, &val, &vallen))
+    if (!db_lookup(c, ARG(1), &m, &val, &vallen))
         reply_null(c);
     else if (m.type != DB_STRING)
         reply_error(c, ERR_WRONGTYPE);
@@ -107,7 +107,7 @@ static void cmd_set(db_client *c)
     db_meta m;
     const uint8_t *cur;
     size_t curlen;
-    int found = db_lookup(c, c->argv[1], c->argvlen[1], &m, &cur, &curlen);
+    int found = db_lookup(c, ARG(1), &m, &cur, &curlen);
     if (found && get && m.type != DB_STRING) {
         reply_error(c, ERR_WRONGTYPE);
         return;
@@ -125,10 +125,10 @@ static void cmd_set(db_client *c)
         return;
     }
     if (exists && m.type != DB_STRING)
-        db_delete(c, c->argv[1], c->argvlen[1]);
+        db_delete(c, ARG(1));
     if (keepttl && exists && m.type == DB_STRING)
         at = m.expire_ms;
-    put_string(c, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2], at);
+    put_string(c, ARG(1), ARG(2), at);
     if (get)
         exists ? reply_bulk(c, old.buf, old.len) : reply_null(c);
     else
@@ -139,11 +139,11 @@ static void cmd_set(db_client *c)
 static void cmd_setnx(db_client *c)
 {
     db_meta m;
-    if (db_lookup(c, c->argv[1], c->argvlen[1], &m, NULL, NULL)) {
+    if (db_lookup(c, ARG(1), &m, NULL, NULL)) {
         reply_int(c, 0);
         return;
     }
-    put_string(c, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2], 0);
+    put_string(c, ARG(1), ARG(2), 0);
     reply_int(c, 1);
 }
 
@@ -156,8 +156,8 @@ static void setex_generic(db_client *c, int ms)
         reply_errorf(c, "ERR invalid expire time in '%s' command", c->cmd->name);
         return;
     }
-    db_delete(c, c->argv[1], c->argvlen[1]);
-    put_string(c, c->argv[1], c->argvlen[1], c->argv[3], c->argvlen[3], c->now_ms + (ms ? v : v * 1000));
+    db_delete(c, ARG(1));
+    put_string(c, ARG(1), ARG(3), c->now_ms + (ms ? v : v * 1000));
     reply_ok(c);
 }
 
@@ -171,7 +171,7 @@ static void cmd_mget(db_client *c)
         db_meta m;
         const uint8_t *val;
         size_t vallen;
-        if (db_lookup(c, c->argv[i], c->argvlen[i], &m, &val, &vallen) && m.type == DB_STRING)
+        if (db_lookup(c, ARG(i), &m, &val, &vallen) && m.type == DB_STRING)
             reply_bulk(c, val, vallen);
         else
             reply_null(c);
@@ -187,14 +187,14 @@ static void mset_generic(db_client *c, int nx)
     if (nx)
         for (int i = 1; i < c->argc; i += 2) {
             db_meta m;
-            if (db_lookup(c, c->argv[i], c->argvlen[i], &m, NULL, NULL)) {
+            if (db_lookup(c, ARG(i), &m, NULL, NULL)) {
                 reply_int(c, 0);
                 return;
             }
         }
     for (int i = 1; i < c->argc; i += 2) {
-        db_delete(c, c->argv[i], c->argvlen[i]);
-        put_string(c, c->argv[i], c->argvlen[i], c->argv[i + 1], c->argvlen[i + 1], 0);
+        db_delete(c, ARG(i));
+        put_string(c, ARG(i), ARG(i + 1), 0);
     }
     nx ? reply_int(c, 1) : reply_ok(c);
 }
@@ -209,7 +209,7 @@ static void cmd_getset(db_client *c)
     int found = get_string(c, 1, &m, &old);
     if (found < 0)
         return;
-    put_string(c, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2], 0);
+    put_string(c, ARG(1), ARG(2), 0);
     found ? reply_bulk(c, old.buf, old.len) : reply_null(c);
     db_buf_free(&old);
 }
@@ -222,7 +222,7 @@ static void cmd_getdel(db_client *c)
     if (found < 0)
         return;
     if (found) {
-        db_delete(c, c->argv[1], c->argvlen[1]);
+        db_delete(c, ARG(1));
         reply_bulk(c, old.buf, old.len);
     } else {
         reply_null(c);
@@ -259,12 +259,12 @@ static void cmd_getex(db_client *c)
         return;
     }
     if (persist && m.expire_ms)
-        put_string(c, c->argv[1], c->argvlen[1], val.buf, val.len, 0);
+        put_string(c, ARG(1), val.buf, val.len, 0);
     else if (has && !persist) {
         if (at <= c->now_ms)
-            db_delete(c, c->argv[1], c->argvlen[1]);
+            db_delete(c, ARG(1));
         else
-            put_string(c, c->argv[1], c->argvlen[1], val.buf, val.len, at);
+            put_string(c, ARG(1), val.buf, val.len, at);
     }
     reply_bulk(c, val.buf, val.len);
     db_buf_free(&val);
@@ -282,8 +282,8 @@ static void cmd_append(db_client *c)
         db_buf_free(&val);
         return;
     }
-    db_buf_append(&val, c->argv[2], c->argvlen[2]);
-    put_string(c, c->argv[1], c->argvlen[1], val.buf, val.len, found ? m.expire_ms : 0);
+    db_buf_append(&val, ARG(2));
+    put_string(c, ARG(1), val.buf, val.len, found ? m.expire_ms : 0);
     reply_int(c, (long long)val.len);
     db_buf_free(&val);
 }
@@ -293,7 +293,7 @@ static void cmd_strlen(db_client *c)
     db_meta m;
     const uint8_t *val;
     size_t vallen;
-    if (!db_lookup(c, c->argv[1], c->argvlen[1], &m, &val, &vallen))
+    if (!db_lookup(c, ARG(1), &m, &val, &vallen))
         reply_int(c, 0);
     else if (m.type != DB_STRING)
         reply_error(c, ERR_WRONGTYPE);
@@ -322,7 +322,7 @@ static void incr_generic(db_client *c, long long by)
     cur += by;
     char buf[32];
     int n = snprintf(buf, sizeof buf, "%lld", cur);
-    put_string(c, c->argv[1], c->argvlen[1], buf, (size_t)n, found ? m.expire_ms : 0);
+    put_string(c, ARG(1), buf, (size_t)n, found ? m.expire_ms : 0);
     reply_int(c, cur);
 }
 
@@ -378,7 +378,7 @@ static void cmd_incrbyfloat(db_client *c)
         reply_error(c, ERR_NOTFLOAT);
         return;
     }
-    memcpy(tmp, c->argv[2], c->argvlen[2]);
+    memcpy(tmp, ARG(2));
     tmp[c->argvlen[2]] = '\0';
     by = strtold(tmp, &end);
     if (*end || isnan(by) || isspace((unsigned char)tmp[0])) {
@@ -392,7 +392,7 @@ static void cmd_incrbyfloat(db_client *c)
     }
     char buf[128];
     int n = format_long_double(buf, sizeof buf, cur);
-    put_string(c, c->argv[1], c->argvlen[1], buf, (size_t)n, found ? m.expire_ms : 0);
+    put_string(c, ARG(1), buf, (size_t)n, found ? m.expire_ms : 0);
     reply_bulk(c, buf, (size_t)n);
 }
 
@@ -404,7 +404,7 @@ static void cmd_getrange(db_client *c)
     db_meta m;
     const uint8_t *val;
     size_t len;
-    if (!db_lookup(c, c->argv[1], c->argvlen[1], &m, &val, &len)) {
+    if (!db_lookup(c, ARG(1), &m, &val, &len)) {
         reply_bulk(c, "", 0);
         return;
     }
@@ -468,8 +468,8 @@ static void cmd_setrange(db_client *c)
         }
         (void)old;
     }
-    memcpy(val.buf + off, c->argv[3], c->argvlen[3]);
-    put_string(c, c->argv[1], c->argvlen[1], val.buf, val.len, found ? m.expire_ms : 0);
+    memcpy(val.buf + off, ARG(3));
+    put_string(c, ARG(1), val.buf, val.len, found ? m.expire_ms : 0);
     reply_int(c, (long long)val.len);
     db_buf_free(&val);
 }

@@ -345,8 +345,8 @@ static int zlb_parse(const char *s, size_t n, zlb *b)
 
 static int zlr_parse(db_client *c, int imin, int imax, zlr *r)
 {
-    if (zlb_parse(c->argv[imin], c->argvlen[imin], &r->min) < 0 ||
-        zlb_parse(c->argv[imax], c->argvlen[imax], &r->max) < 0) {
+    if (zlb_parse(ARG(imin), &r->min) < 0 ||
+        zlb_parse(ARG(imax), &r->max) < 0) {
         reply_error(c, ERR_LEXRANGE);
         return -1;
     }
@@ -669,22 +669,22 @@ out:
     free(scores);
 }
 
-static void zaddCommand(db_client *c)
+static void cmd_zadd(db_client *c)
 {
     zadd_generic(c, 0);
 }
 
-static void zincrbyCommand(db_client *c)
+static void cmd_zincrby(db_client *c)
 {
     zadd_generic(c, 1);
 }
 
 /* --- ZREM ZCARD ZSCORE ZMSCORE ZCLEAR ZMCLEAR ---------------------------- */
 
-static void zremCommand(db_client *c)
+static void cmd_zrem(db_client *c)
 {
     db_meta meta;
-    int r = db_lookup_type(c, c->argv[1], c->argvlen[1], DB_ZSET, &meta);
+    int r = db_lookup_type(c, ARG(1), DB_ZSET, &meta);
     if (r < 0) return;
     if (r == 0) {
         reply_int(c, 0);
@@ -693,70 +693,70 @@ static void zremCommand(db_client *c)
     long long deleted = 0;
     for (int i = 2; i < c->argc; i++) {
         double s;
-        if (!zget(c, c->argv[1], c->argvlen[1], c->argv[i], c->argvlen[i], &s)) continue;
-        zdel(c, c->argv[1], c->argvlen[1], c->argv[i], c->argvlen[i], s);
+        if (!zget(c, ARG(1), ARG(i), &s)) continue;
+        zdel(c, ARG(1), ARG(i), s);
         deleted++;
     }
     if (deleted) {
         meta.count -= deleted;
         if (meta.count < 0) meta.count = 0;
-        db_meta_write(c, c->argv[1], c->argvlen[1], &meta, NULL, 0);
+        db_meta_write(c, ARG(1), &meta, NULL, 0);
     }
     reply_int(c, deleted);
 }
 
-static void zcardCommand(db_client *c)
+static void cmd_zcard(db_client *c)
 {
     db_meta meta;
-    int r = db_lookup_type(c, c->argv[1], c->argvlen[1], DB_ZSET, &meta);
+    int r = db_lookup_type(c, ARG(1), DB_ZSET, &meta);
     if (r < 0) return;
     reply_int(c, r ? meta.count : 0);
 }
 
-static void zscoreCommand(db_client *c)
+static void cmd_zscore(db_client *c)
 {
     db_meta meta;
     double s;
-    int r = db_lookup_type(c, c->argv[1], c->argvlen[1], DB_ZSET, &meta);
+    int r = db_lookup_type(c, ARG(1), DB_ZSET, &meta);
     if (r < 0) return;
-    if (r && zget(c, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2], &s)) reply_double(c, s);
+    if (r && zget(c, ARG(1), ARG(2), &s)) reply_double(c, s);
     else reply_null(c);
 }
 
-static void zmscoreCommand(db_client *c)
+static void cmd_zmscore(db_client *c)
 {
     db_meta meta;
     double s;
-    int r = db_lookup_type(c, c->argv[1], c->argvlen[1], DB_ZSET, &meta);
+    int r = db_lookup_type(c, ARG(1), DB_ZSET, &meta);
     if (r < 0) return;
     reply_array(c, c->argc - 2);
     for (int i = 2; i < c->argc; i++) {
-        if (r && zget(c, c->argv[1], c->argvlen[1], c->argv[i], c->argvlen[i], &s)) reply_double(c, s);
+        if (r && zget(c, ARG(1), ARG(i), &s)) reply_double(c, s);
         else reply_null(c);
     }
 }
 
 /* ZCLEAR key: deletes the sorted set, replies how many members it had. */
-static void zclearCommand(db_client *c)
+static void cmd_zclear(db_client *c)
 {
     db_meta meta;
-    int r = db_lookup_type(c, c->argv[1], c->argvlen[1], DB_ZSET, &meta);
+    int r = db_lookup_type(c, ARG(1), DB_ZSET, &meta);
     if (r < 0) return;
-    if (r) db_delete(c, c->argv[1], c->argvlen[1]);
+    if (r) db_delete(c, ARG(1));
     reply_int(c, r ? meta.count : 0);
 }
 
 /* ZMCLEAR key [key ...]: deletes sorted sets, replies how many existed.
  * A key of another type fails the whole command before anything is deleted. */
-static void zmclearCommand(db_client *c)
+static void cmd_zmclear(db_client *c)
 {
     db_meta meta;
     long long n = 0;
     for (int i = 1; i < c->argc; i++)
-        if (db_lookup_type(c, c->argv[i], c->argvlen[i], DB_ZSET, &meta) < 0) return;
+        if (db_lookup_type(c, ARG(i), DB_ZSET, &meta) < 0) return;
     for (int i = 1; i < c->argc; i++)
-        if (db_lookup_type(c, c->argv[i], c->argvlen[i], DB_ZSET, &meta) == 1 &&
-            db_delete(c, c->argv[i], c->argvlen[i]))
+        if (db_lookup_type(c, ARG(i), DB_ZSET, &meta) == 1 &&
+            db_delete(c, ARG(i)))
             n++;
     reply_int(c, n);
 }
@@ -771,13 +771,13 @@ static void zrank_generic(db_client *c, int rev)
     double s;
     int r = db_lookup_type(c, key, klen, DB_ZSET, &meta);
     if (r < 0) return;
-    if (r == 0 || !zget(c, key, klen, c->argv[2], c->argvlen[2], &s)) {
+    if (r == 0 || !zget(c, key, klen, ARG(2), &s)) {
         reply_null(c);
         return;
     }
     uint8_t stack[256];
     size_t tl;
-    uint8_t *target = zidx(stack, sizeof stack, s, c->argv[2], c->argvlen[2], &tl);
+    uint8_t *target = zidx(stack, sizeof stack, s, ARG(2), &tl);
     /* walk from both ends at once: O(min(rank, n - rank)) */
     db_iter f, b;
     const uint8_t *sub, *v;
@@ -805,22 +805,22 @@ static void zrank_generic(db_client *c, int rev)
     else reply_int(c, rev ? meta.count - 1 - rank : rank);
 }
 
-static void zrankCommand(db_client *c)
+static void cmd_zrank(db_client *c)
 {
     zrank_generic(c, 0);
 }
 
-static void zrevrankCommand(db_client *c)
+static void cmd_zrevrank(db_client *c)
 {
     zrank_generic(c, 1);
 }
 
-static void zcountCommand(db_client *c)
+static void cmd_zcount(db_client *c)
 {
     zsr r;
     db_meta meta;
     if (zsr_parse(c, 2, 3, &r) < 0) return;
-    int found = db_lookup_type(c, c->argv[1], c->argvlen[1], DB_ZSET, &meta);
+    int found = db_lookup_type(c, ARG(1), DB_ZSET, &meta);
     if (found < 0) return;
     if (found == 0 || zsr_empty(&r)) {
         reply_int(c, 0);
@@ -828,11 +828,11 @@ static void zcountCommand(db_client *c)
     }
     uint8_t from[DB_SCORE_BYTES];
     size_t fl = zsr_from(&r, 0, from);
-    reply_int(c, zcount_sorted(c, c->argv[1], c->argvlen[1], meta.count, &r, pred_score_gte, pred_score_lte,
+    reply_int(c, zcount_sorted(c, ARG(1), meta.count, &r, pred_score_gte, pred_score_lte,
                                from, fl));
 }
 
-static void zlexcountCommand(db_client *c)
+static void cmd_zlexcount(db_client *c)
 {
     zlr r;
     db_meta meta;
@@ -841,9 +841,9 @@ static void zlexcountCommand(db_client *c)
     size_t ml;
     double s;
     if (zlr_parse(c, 2, 3, &r) < 0) return;
-    int found = db_lookup_type(c, c->argv[1], c->argvlen[1], DB_ZSET, &meta);
+    int found = db_lookup_type(c, ARG(1), DB_ZSET, &meta);
     if (found < 0) return;
-    if (found == 0 || !zlw_open(&w, c, c->argv[1], c->argvlen[1], &r, 0)) {
+    if (found == 0 || !zlw_open(&w, c, ARG(1), &r, 0)) {
         reply_int(c, 0);
         return;
     }
@@ -851,7 +851,7 @@ static void zlexcountCommand(db_client *c)
     if (w.all_equal) {
         db_iter_close(&w.it);
         w.open = 0;
-        n = zcount_sorted(c, c->argv[1], c->argvlen[1], meta.count, &r, pred_lex_gte, pred_lex_lte, w.seek.buf,
+        n = zcount_sorted(c, ARG(1), meta.count, &r, pred_lex_gte, pred_lex_lte, w.seek.buf,
                           w.seek.len);
     } else {
         while (zlw_next(&w, &m, &ml, &s, 1)) n++;
@@ -976,32 +976,32 @@ static void zrange_generic(db_client *c, int type, int rev)
     zcol_free(&col);
 }
 
-static void zrangeCommand(db_client *c)
+static void cmd_zrange(db_client *c)
 {
     zrange_generic(c, ZR_AUTO, -1);
 }
 
-static void zrangebyscoreCommand(db_client *c)
+static void cmd_zrangebyscore(db_client *c)
 {
     zrange_generic(c, ZR_SCORE, 0);
 }
 
-static void zrevrangeCommand(db_client *c)
+static void cmd_zrevrange(db_client *c)
 {
     zrange_generic(c, ZR_RANK, 1);
 }
 
-static void zrevrangebyscoreCommand(db_client *c)
+static void cmd_zrevrangebyscore(db_client *c)
 {
     zrange_generic(c, ZR_SCORE, 1);
 }
 
-static void zrangebylexCommand(db_client *c)
+static void cmd_zrangebylex(db_client *c)
 {
     zrange_generic(c, ZR_LEX, 0);
 }
 
-static void zrevrangebylexCommand(db_client *c)
+static void cmd_zrevrangebylex(db_client *c)
 {
     zrange_generic(c, ZR_LEX, 1);
 }
@@ -1053,17 +1053,17 @@ static void zremrange_generic(db_client *c, int type)
     zcol_free(&col);
 }
 
-static void zremrangebyrankCommand(db_client *c)
+static void cmd_zremrangebyrank(db_client *c)
 {
     zremrange_generic(c, ZR_RANK);
 }
 
-static void zremrangebyscoreCommand(db_client *c)
+static void cmd_zremrangebyscore(db_client *c)
 {
     zremrange_generic(c, ZR_SCORE);
 }
 
-static void zremrangebylexCommand(db_client *c)
+static void cmd_zremrangebylex(db_client *c)
 {
     zremrange_generic(c, ZR_LEX);
 }
@@ -1082,7 +1082,7 @@ static void zpop_generic(db_client *c, int max)
     }
     if (c->argc == 3) {
         with_count = 1;
-        if (parse_ll(c->argv[2], c->argvlen[2], &count) != 0 || count < 0) {
+        if (parse_ll(ARG(2), &count) != 0 || count < 0) {
             reply_error(c, ERR_NEGATIVE);
             return;
         }
@@ -1115,12 +1115,12 @@ static void zpop_generic(db_client *c, int max)
     zcol_free(&col);
 }
 
-static void zpopminCommand(db_client *c)
+static void cmd_zpopmin(db_client *c)
 {
     zpop_generic(c, 0);
 }
 
-static void zpopmaxCommand(db_client *c)
+static void cmd_zpopmax(db_client *c)
 {
     zpop_generic(c, 1);
 }
@@ -1138,100 +1138,33 @@ static int zscan_score(char *buf, size_t cap, double d)
     return format_double(buf, cap, d);
 }
 
-static void zscanCommand(db_client *c)
+/* A small sorted set comes whole in score order (its score records), a
+ * big one in member order (its member records, whose value is the score). */
+static int zscan_decode(int whole, const uint8_t *sub, size_t sublen, const uint8_t *val, size_t vallen,
+                        const uint8_t **name, size_t *namelen, const uint8_t **value, size_t *valuelen, char *scratch)
 {
-    const char *key = c->argv[1];
-    size_t klen = c->argvlen[1];
-    char stack[64], *end;
-    char *cs = arg_cstr(c, 2, stack, sizeof stack);
-    errno = 0;
-    unsigned long long cursor = strtoull(cs, &end, 10);
-    int bad = (cs[0] == ' ' || (cs[0] >= '\t' && cs[0] <= '\r')) || end[0] != '\0' || errno == ERANGE;
-    if (cs != stack) free(cs);
-    if (bad) {
-        reply_error(c, "ERR invalid cursor");
-        return;
-    }
-    db_meta meta;
-    int r = db_lookup_type(c, key, klen, DB_ZSET, &meta);
-    if (r < 0) return;
-    if (r == 0) {
-        reply_array(c, 2);
-        reply_bulk_cstr(c, "0");
-        reply_array(c, 0);
-        return;
-    }
-    long long count = 10;
-    const char *pat = NULL;
-    size_t patlen = 0;
-    for (int i = 3; i < c->argc;) {
-        int left = c->argc - i;
-        if (arg_is(c, i, "count") && left >= 2) {
-            if (arg_ll(c, i + 1, &count) < 0) return;
-            if (count < 1) {
-                reply_error(c, ERR_SYNTAX);
-                return;
-            }
-            i += 2;
-        } else if (arg_is(c, i, "match") && left >= 2) {
-            pat = c->argv[i + 1];
-            patlen = c->argvlen[i + 1];
-            if (patlen == 1 && pat[0] == '*') pat = NULL;
-            i += 2;
-        } else {
-            reply_error(c, ERR_SYNTAX);
-            return;
-        }
-    }
-    zcol col = {0};
-    db_iter it;
-    const uint8_t *sub, *v;
-    size_t sl, vl;
-    unsigned long long next = 0;
-    if (meta.count <= ZSCAN_SMALL) {
-        /* as Redis scans a small sorted set: all of it, in order */
-        db_iter_init(&it, c, DB_REC_SCORE, key, klen, NULL, 0, 0);
-        while (db_iter_next(&it, &sub, &sl, &v, &vl)) {
-            if (sl < DB_SCORE_BYTES) continue;
-            zcol_add(&col, sub + DB_SCORE_BYTES, sl - DB_SCORE_BYTES, db_score_from(sub));
-        }
-        db_iter_close(&it);
+    double score;
+    if (whole) {
+        if (sublen < DB_SCORE_BYTES)
+            return 0;
+        score = db_score_from(sub);
+        *name = sub + DB_SCORE_BYTES, *namelen = sublen - DB_SCORE_BYTES;
     } else {
-        /* the next member to return is kept by the node behind the cursor
-         * (cursors.c); an unknown cursor starts over */
-        db_buf from = {0};
-        if (cursor)
-            db_cursor_get(c->db, cursor, &from);
-        long long seen = 0;
-        db_iter_init(&it, c, DB_REC_ELEM, key, klen, from.len ? from.buf : NULL, from.len, 0);
-        while (db_iter_next(&it, &sub, &sl, &v, &vl)) {
-            if (seen >= count) {
-                next = db_cursor_put(c->db, sub, sl);
-                break;
-            }
-            if (vl < DB_SCORE_BYTES) continue;
-            zcol_add(&col, sub, sl, db_score_from(v));
-            seen++;
-        }
-        db_buf_free(&from);
-        db_iter_close(&it);
+        if (vallen < DB_SCORE_BYTES)
+            return 0;
+        score = db_score_from(val);
+        *name = sub, *namelen = sublen;
     }
-    long n = 0;
-    for (size_t i = 0; i < col.n; i++)
-        if (!pat || db_glob(c, pat, patlen, zcol_member(&col, i), col.v[i].len)) n++;
-    char num[32];
-    reply_array(c, 2);
-    snprintf(num, sizeof num, "%llu", next);
-    reply_bulk_cstr(c, num);
-    reply_array(c, 2 * n);
-    for (size_t i = 0; i < col.n; i++) {
-        if (pat && !db_glob(c, pat, patlen, zcol_member(&col, i), col.v[i].len)) continue;
-        char sbuf[64];
-        int len = zscan_score(sbuf, sizeof sbuf, col.v[i].score);
-        reply_bulk(c, zcol_member(&col, i), col.v[i].len);
-        reply_bulk(c, sbuf, len > 0 ? (size_t)len : 0);
-    }
-    zcol_free(&col);
+    int len = zscan_score(scratch, 64, score);
+    *value = (const uint8_t *)scratch, *valuelen = len > 0 ? (size_t)len : 0;
+    return 1;
+}
+
+static void cmd_zscan(db_client *c)
+{
+    static const scan_spec zset = {.type = DB_ZSET, .kind = DB_REC_ELEM, .whole = ZSCAN_SMALL,
+                                   .whole_kind = DB_REC_SCORE, .decode = zscan_decode};
+    scan_generic(c, &zset);
 }
 
 /* --- ZUNIONSTORE ZINTERSTORE ---------------------------------------------- */
@@ -1342,7 +1275,7 @@ static void zsetop_generic(db_client *c, int inter)
         if (remaining >= setnum + 1 && arg_is(c, j, "weights")) {
             j++;
             for (long long i = 0; i < setnum; i++, j++) {
-                if (parse_double(c->argv[j], c->argvlen[j], &src[i].weight) != 0) {
+                if (parse_double(ARG(j), &src[i].weight) != 0) {
                     reply_error(c, "ERR weight value is not a float");
                     goto out;
                 }
@@ -1451,12 +1384,12 @@ out:
     db_buf_free(&cur);
 }
 
-static void zunionstoreCommand(db_client *c)
+static void cmd_zunionstore(db_client *c)
 {
     zsetop_generic(c, 0);
 }
 
-static void zinterstoreCommand(db_client *c)
+static void cmd_zinterstore(db_client *c)
 {
     zsetop_generic(c, 1);
 }
@@ -1464,31 +1397,31 @@ static void zinterstoreCommand(db_client *c)
 /* --- the table ------------------------------------------------------------ */
 
 const struct db_command db_zset_commands[] = {
-    {"zadd", zaddCommand, -4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
-    {"zincrby", zincrbyCommand, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
-    {"zrem", zremCommand, -3, CMD_WRITE | CMD_FAST, 1, 1, 1},
-    {"zcard", zcardCommand, 2, CMD_READONLY | CMD_FAST, 1, 1, 1},
-    {"zcount", zcountCommand, 4, CMD_READONLY | CMD_FAST, 1, 1, 1},
-    {"zscore", zscoreCommand, 3, CMD_READONLY | CMD_FAST, 1, 1, 1},
-    {"zmscore", zmscoreCommand, -3, CMD_READONLY | CMD_FAST, 1, 1, 1},
-    {"zrank", zrankCommand, 3, CMD_READONLY | CMD_FAST, 1, 1, 1},
-    {"zrevrank", zrevrankCommand, 3, CMD_READONLY | CMD_FAST, 1, 1, 1},
-    {"zrange", zrangeCommand, -4, CMD_READONLY, 1, 1, 1},
-    {"zrangebyscore", zrangebyscoreCommand, -4, CMD_READONLY, 1, 1, 1},
-    {"zrevrange", zrevrangeCommand, -4, CMD_READONLY, 1, 1, 1},
-    {"zrevrangebyscore", zrevrangebyscoreCommand, -4, CMD_READONLY, 1, 1, 1},
-    {"zrangebylex", zrangebylexCommand, -4, CMD_READONLY, 1, 1, 1},
-    {"zrevrangebylex", zrevrangebylexCommand, -4, CMD_READONLY, 1, 1, 1},
-    {"zlexcount", zlexcountCommand, 4, CMD_READONLY | CMD_FAST, 1, 1, 1},
-    {"zremrangebyscore", zremrangebyscoreCommand, 4, CMD_WRITE, 1, 1, 1},
-    {"zremrangebyrank", zremrangebyrankCommand, 4, CMD_WRITE, 1, 1, 1},
-    {"zremrangebylex", zremrangebylexCommand, 4, CMD_WRITE, 1, 1, 1},
-    {"zpopmin", zpopminCommand, -2, CMD_WRITE | CMD_FAST, 1, 1, 1},
-    {"zpopmax", zpopmaxCommand, -2, CMD_WRITE | CMD_FAST, 1, 1, 1},
-    {"zscan", zscanCommand, -3, CMD_READONLY, 1, 1, 1},
-    {"zunionstore", zunionstoreCommand, -4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1},
-    {"zinterstore", zinterstoreCommand, -4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1},
-    {"zclear", zclearCommand, 2, CMD_WRITE, 1, 1, 1},
-    {"zmclear", zmclearCommand, -2, CMD_WRITE, 1, -1, 1},
+    {"zadd", cmd_zadd, -4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
+    {"zincrby", cmd_zincrby, 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1},
+    {"zrem", cmd_zrem, -3, CMD_WRITE | CMD_FAST, 1, 1, 1},
+    {"zcard", cmd_zcard, 2, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"zcount", cmd_zcount, 4, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"zscore", cmd_zscore, 3, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"zmscore", cmd_zmscore, -3, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"zrank", cmd_zrank, 3, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"zrevrank", cmd_zrevrank, 3, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"zrange", cmd_zrange, -4, CMD_READONLY, 1, 1, 1},
+    {"zrangebyscore", cmd_zrangebyscore, -4, CMD_READONLY, 1, 1, 1},
+    {"zrevrange", cmd_zrevrange, -4, CMD_READONLY, 1, 1, 1},
+    {"zrevrangebyscore", cmd_zrevrangebyscore, -4, CMD_READONLY, 1, 1, 1},
+    {"zrangebylex", cmd_zrangebylex, -4, CMD_READONLY, 1, 1, 1},
+    {"zrevrangebylex", cmd_zrevrangebylex, -4, CMD_READONLY, 1, 1, 1},
+    {"zlexcount", cmd_zlexcount, 4, CMD_READONLY | CMD_FAST, 1, 1, 1},
+    {"zremrangebyscore", cmd_zremrangebyscore, 4, CMD_WRITE, 1, 1, 1},
+    {"zremrangebyrank", cmd_zremrangebyrank, 4, CMD_WRITE, 1, 1, 1},
+    {"zremrangebylex", cmd_zremrangebylex, 4, CMD_WRITE, 1, 1, 1},
+    {"zpopmin", cmd_zpopmin, -2, CMD_WRITE | CMD_FAST, 1, 1, 1},
+    {"zpopmax", cmd_zpopmax, -2, CMD_WRITE | CMD_FAST, 1, 1, 1},
+    {"zscan", cmd_zscan, -3, CMD_READONLY, 1, 1, 1},
+    {"zunionstore", cmd_zunionstore, -4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1},
+    {"zinterstore", cmd_zinterstore, -4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1},
+    {"zclear", cmd_zclear, 2, CMD_WRITE, 1, 1, 1},
+    {"zmclear", cmd_zmclear, -2, CMD_WRITE, 1, -1, 1},
     {NULL, NULL, 0, 0, 0, 0, 0},
 };

@@ -161,18 +161,21 @@ void ids_p2p_private_key(uint8_t out[IDS_P2P_PRIV_BYTES], const ids_key *key)
     memcpy(out + 4, key->sk, IDS_SK_BYTES);
 }
 
-int ids_p2p_parse_private_key(ids_key *key, const uint8_t *in, size_t n, char *err, size_t errlen)
+/* A malformed key: the reason in err. */
+#define INVALID(...) (errbuf_set(err, errlen, __VA_ARGS__), IDS_INVALID)
+
+enum ids_status ids_p2p_parse_private_key(ids_key *key, const uint8_t *in, size_t n, char *err, size_t errlen)
 {
     if (n != IDS_P2P_PRIV_BYTES || in[0] != 0x08 || in[2] != 0x12 || in[3] != IDS_SK_BYTES)
-        return ERR("not a libp2p Ed25519 private key");
+        return INVALID("not a libp2p Ed25519 private key");
     if (in[1] != 0x01)
-        return ERR("key type %u is not Ed25519", in[1]);
+        return INVALID("key type %u is not Ed25519", in[1]);
     ids_key_from_seed(key, in + 4);
     if (sodium_memcmp(key->pk, in + 4 + IDS_SEED_BYTES, IDS_PK_BYTES) != 0) {
         sodium_memzero(key, sizeof *key);
-        return ERR("public half does not match the private key");
+        return INVALID("public half does not match the private key");
     }
-    return 0;
+    return IDS_OK;
 }
 
 void ids_peer_id(char *out, const uint8_t pk[IDS_PK_BYTES])
@@ -191,7 +194,7 @@ void ids_key_from_seed(ids_key *key, const uint8_t seed[IDS_SEED_BYTES])
     crypto_sign_seed_keypair(key->pk, key->sk, seed);
 }
 
-int ids_key_save(const ids_key *key, const char *path, char *err, size_t errlen)
+enum ids_status ids_key_save(const ids_key *key, const char *path, char *err, size_t errlen)
 {
     char lid[IDS_LID_LEN + 1], pid[IDS_PEERID_MAX];
     uint8_t proto[IDS_P2P_PRIV_BYTES];
@@ -212,20 +215,20 @@ int ids_key_save(const ids_key *key, const char *path, char *err, size_t errlen)
     int rc = atomicfile_write(path, text, strlen(text), 0600, err, errlen);
     sodium_memzero(text, strlen(text));
     free(text);
-    return rc;
+    return rc ? IDS_ERROR : IDS_OK;
 }
 
-int ids_key_load(ids_key *key, const char *path, char *err, size_t errlen)
+enum ids_status ids_key_load(ids_key *key, const char *path, char *err, size_t errlen)
 {
     json_error_t jerr;
     json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!doc) {
         if (jerr.line < 0)
             return ERR("cannot read key file %s: %s", path, jerr.text);
-        return ERR("%s:%d: malformed key file: %s", path, jerr.line, jerr.text);
+        return INVALID("%s:%d: malformed key file: %s", path, jerr.line, jerr.text);
     }
     const char *type = NULL, *id = NULL, *b64 = NULL;
-    int rc = -1;
+    enum ids_status rc = IDS_INVALID;
     if (json_unpack(doc, "{s:s,s?s,s:s}", "type", &type, "id", &id, "private_key", &b64) != 0) {
         ERR("%s: key file needs \"type\" and \"private_key\" strings", path);
     } else if (strcmp(type, "ed25519") != 0) {
@@ -246,7 +249,7 @@ int ids_key_load(ids_key *key, const char *path, char *err, size_t errlen)
                 sodium_memzero(key, sizeof *key);
                 ERR("%s: \"id\" %s does not match the key (%s)", path, id, lid);
             } else
-                rc = 0;
+                rc = IDS_OK;
         }
         sodium_memzero(proto, sizeof proto);
     }
@@ -259,9 +262,9 @@ void ids_sign(uint8_t sig[IDS_SIG_BYTES], const void *msg, size_t n, const ids_k
     crypto_sign_detached(sig, NULL, msg, n, key->sk);
 }
 
-int ids_verify(const uint8_t sig[IDS_SIG_BYTES], const void *msg, size_t n, const uint8_t pk[IDS_PK_BYTES])
+enum ids_status ids_verify(const uint8_t sig[IDS_SIG_BYTES], const void *msg, size_t n, const uint8_t pk[IDS_PK_BYTES])
 {
-    return crypto_sign_verify_detached(sig, msg, n, pk) == 0 ? 0 : -1;
+    return crypto_sign_verify_detached(sig, msg, n, pk) == 0 ? IDS_OK : IDS_BAD_SIGNATURE;
 }
 
 /* Feeds the file at path into an Ed25519ph state, 64 KiB at a time. */
@@ -282,22 +285,34 @@ static int hash_file(crypto_sign_state *st, const char *path, char *err, size_t 
     return 0;
 }
 
-int ids_sign_file(uint8_t sig[IDS_SIG_BYTES], const char *path, const ids_key *key, char *err, size_t errlen)
+enum ids_status ids_sign_file(uint8_t sig[IDS_SIG_BYTES], const char *path, const ids_key *key, char *err,
+                              size_t errlen)
 {
     crypto_sign_state st;
     if (hash_file(&st, path, err, errlen) != 0)
-        return -1;
+        return IDS_ERROR;
     crypto_sign_final_create(&st, sig, NULL, key->sk);
-    return 0;
+    return IDS_OK;
 }
 
-int ids_verify_file(const uint8_t sig[IDS_SIG_BYTES], const char *path, const uint8_t pk[IDS_PK_BYTES],
-                    char *err, size_t errlen)
+enum ids_status ids_verify_file(const uint8_t sig[IDS_SIG_BYTES], const char *path, const uint8_t pk[IDS_PK_BYTES],
+                                char *err, size_t errlen)
 {
     crypto_sign_state st;
     if (hash_file(&st, path, err, errlen) != 0)
-        return -1;
+        return IDS_ERROR;
     if (crypto_sign_final_verify(&st, sig, pk) != 0)
-        return ERR("%s: bad signature", path);
-    return 0;
+        return errbuf_set(err, errlen, "%s: bad signature", path), IDS_BAD_SIGNATURE;
+    return IDS_OK;
+}
+
+const char *ids_strerror(enum ids_status status)
+{
+    switch (status) {
+    case IDS_OK: return "ok";
+    case IDS_INVALID: return "invalid key";
+    case IDS_BAD_SIGNATURE: return "bad signature";
+    case IDS_ERROR: break;
+    }
+    return "I/O error";
 }

@@ -40,6 +40,16 @@ typedef struct {
 /* Initializes libsodium. Safe to call more than once. */
 int ids_init(void);
 
+/* Why a key or signature operation failed (errbuf.h). */
+enum ids_status {
+    IDS_ERROR = -1,        /* I/O or memory: the file could not be read or written */
+    IDS_OK = 0,
+    IDS_INVALID = 1,       /* a malformed key or key file */
+    IDS_BAD_SIGNATURE = 2  /* the signature does not hold */
+};
+/* The kind's name ("bad signature", ...): a static string. */
+const char *ids_strerror(enum ids_status status);
+
 /* --- encodings ---------------------------------------------------------- */
 
 /* base64url without padding; out needs IDS_B64URL_LEN(n) + 1 bytes.
@@ -82,7 +92,7 @@ void ids_p2p_public_key(uint8_t out[IDS_P2P_PUB_BYTES], const uint8_t pk[IDS_PK_
 void ids_p2p_private_key(uint8_t out[IDS_P2P_PRIV_BYTES], const ids_key *key);
 /* Parses a libp2p PrivateKey protobuf (Ed25519, 64-byte data); fails when the
  * public half does not match the one derived from the seed. */
-int ids_p2p_parse_private_key(ids_key *key, const uint8_t *in, size_t n, char *err, size_t errlen);
+enum ids_status ids_p2p_parse_private_key(ids_key *key, const uint8_t *in, size_t n, char *err, size_t errlen);
 
 /* --- keys and signatures ------------------------------------------------ */
 
@@ -92,19 +102,22 @@ void ids_key_from_seed(ids_key *key, const uint8_t seed[IDS_SEED_BYTES]);
 /* Key files are JSON: {"type":"ed25519","id":LID,"peer_id":...,
  * "private_key": base64 of the libp2p PrivateKey protobuf}, mode 0600,
  * written to a temporary file and renamed, so a crash never leaves half a
- * key. Loading checks that "id" matches the key. */
-int ids_key_save(const ids_key *key, const char *path, char *err, size_t errlen);
-int ids_key_load(ids_key *key, const char *path, char *err, size_t errlen);
+ * key. Loading checks that "id" matches the key: IDS_ERROR when the file
+ * cannot be read, IDS_INVALID when it is not a key file of this key. */
+enum ids_status ids_key_save(const ids_key *key, const char *path, char *err, size_t errlen);
+enum ids_status ids_key_load(ids_key *key, const char *path, char *err, size_t errlen);
 
 void ids_sign(uint8_t sig[IDS_SIG_BYTES], const void *msg, size_t n, const ids_key *key);
-/* 0 when sig is pk's signature of msg. */
-int ids_verify(const uint8_t sig[IDS_SIG_BYTES], const void *msg, size_t n, const uint8_t pk[IDS_PK_BYTES]);
+/* IDS_OK when sig is pk's signature of msg, else IDS_BAD_SIGNATURE. */
+enum ids_status ids_verify(const uint8_t sig[IDS_SIG_BYTES], const void *msg, size_t n, const uint8_t pk[IDS_PK_BYTES]);
 
 /* Files are signed with Ed25519ph (RFC 8032 prehash), read in a stream so
- * that a file of any size takes constant memory. The verify form returns 0
- * on a good signature, -1 with err set otherwise (I/O or bad signature). */
-int ids_sign_file(uint8_t sig[IDS_SIG_BYTES], const char *path, const ids_key *key, char *err, size_t errlen);
-int ids_verify_file(const uint8_t sig[IDS_SIG_BYTES], const char *path, const uint8_t pk[IDS_PK_BYTES],
+ * that a file of any size takes constant memory: IDS_ERROR with err when the
+ * file cannot be read, IDS_BAD_SIGNATURE with err when the signature does
+ * not hold. */
+enum ids_status ids_sign_file(uint8_t sig[IDS_SIG_BYTES], const char *path, const ids_key *key, char *err,
+                              size_t errlen);
+enum ids_status ids_verify_file(const uint8_t sig[IDS_SIG_BYTES], const char *path, const uint8_t pk[IDS_PK_BYTES],
                     char *err, size_t errlen);
 
 #endif

@@ -1521,16 +1521,18 @@ static int load_text(lua_State *L, const char *src, size_t len, const char *chun
     return 0;
 }
 
-int sandbox_load(sandbox *sb, const char *src, size_t len, const char *chunkname, char *err, size_t errlen)
+enum sandbox_status sandbox_load(sandbox *sb, const char *src, size_t len, const char *chunkname, char *err,
+                                 size_t errlen)
 {
     if (sb->spent) {
         snprintf(err, errlen, "%s", sb->limit_msg);
-        return -1;
+        return SANDBOX_LIMIT;
     }
-    return load_text(sb->L, src, len, chunkname, err, errlen);
+    return load_text(sb->L, src, len, chunkname, err, errlen) ? SANDBOX_ERROR : SANDBOX_OK;
 }
 
-int sandbox_check_syntax(const char *src, size_t len, const char *chunkname, char *err, size_t errlen)
+enum sandbox_status sandbox_check_syntax(const char *src, size_t len, const char *chunkname, char *err,
+                                         size_t errlen)
 {
     sandbox tmp;
     memset(&tmp, 0, sizeof tmp);
@@ -1538,9 +1540,20 @@ int sandbox_check_syntax(const char *src, size_t len, const char *chunkname, cha
     lua_State *L = lua_newstate(sb_alloc, &tmp);
     if (!L) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return SANDBOX_LIMIT;
     }
     int r = load_text(L, src, len, chunkname, err, errlen);
     lua_close(L);
-    return r;
+    return r ? SANDBOX_ERROR : SANDBOX_OK;
+}
+
+const char *sandbox_strerror(enum sandbox_status status)
+{
+    switch (status) {
+    case SANDBOX_OK: return "ok";
+    case SANDBOX_ERROR: return "Lua error";
+    case SANDBOX_LIMIT: return "limit exceeded";
+    case SANDBOX_YIELD: return "waiting";
+    }
+    return "sandbox error";
 }

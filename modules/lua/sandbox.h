@@ -66,13 +66,16 @@ lua_State *sandbox_lua(sandbox *sb);
 /* Starts a request: a full instruction budget and the wall clock from now. */
 void sandbox_begin(sandbox *sb);
 
+/* What a load or a call came to (errbuf.h: 0 is OK, err has the reason). */
 enum sandbox_status {
     SANDBOX_OK = 0,
-    SANDBOX_ERROR, /* a runtime error: err has the message, trace the traceback */
+    SANDBOX_ERROR, /* a compile or runtime error: err has the message, trace the traceback */
     SANDBOX_LIMIT, /* a limit was breached: err names it ("instruction budget of N exceeded",
                       "memory limit of N bytes exceeded", "wall-clock limit of N ms exceeded") */
     SANDBOX_YIELD  /* sandbox_resume: the coroutine yielded (it waits for the embedder) */
 };
+/* The kind's name ("Lua error", "limit exceeded"): a static string. */
+const char *sandbox_strerror(enum sandbox_status status);
 /* Calls the function below nargs arguments on the stack, as lua_pcall.
  * On SANDBOX_ERROR and SANDBOX_LIMIT nothing is left on the stack; err gets
  * a one-line message, trace (may be NULL) the traceback. */
@@ -101,8 +104,10 @@ enum sandbox_status sandbox_resume(sandbox *sb, lua_State *co, sandbox_budget *b
 void sandbox_exclude_wait(lua_State *L, uint64_t waited_ns);
 
 /* Compiles chunk text in the sandbox (nothing runs); pushes the function.
- * 0, or -1 with "chunkname:line: message" in err (binary chunks refused). */
-int sandbox_load(sandbox *sb, const char *src, size_t len, const char *chunkname, char *err, size_t errlen);
+ * SANDBOX_OK, or SANDBOX_ERROR with "chunkname:line: message" in err
+ * (binary chunks refused), SANDBOX_LIMIT once the state is spent. */
+enum sandbox_status sandbox_load(sandbox *sb, const char *src, size_t len, const char *chunkname, char *err,
+                                 size_t errlen);
 
 /* Nonzero once a limit was breached: the state may be inconsistent and
  * must be freed rather than used again. */
@@ -121,9 +126,11 @@ size_t sandbox_memory_limit(lua_State *L);
  * was breached, is raised as the limit, which app code cannot catch. */
 void sandbox_rethrow(lua_State *L, int status);
 
-/* Checks that src compiles as a text chunk, in a throwaway state: 0, or -1
- * with "chunkname:line: message" in err. For upload-time checks. */
-int sandbox_check_syntax(const char *src, size_t len, const char *chunkname, char *err, size_t errlen);
+/* Checks that src compiles as a text chunk, in a throwaway state:
+ * SANDBOX_OK, or SANDBOX_ERROR with "chunkname:line: message" in err
+ * (SANDBOX_LIMIT when no state could be made). For upload-time checks. */
+enum sandbox_status sandbox_check_syntax(const char *src, size_t len, const char *chunkname, char *err,
+                                         size_t errlen);
 
 /* For C functions the embedder adds that do long work without running VM
  * instructions: charges n instructions, raising the limit error when the

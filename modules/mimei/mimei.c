@@ -152,36 +152,39 @@ json_t *mimei_resign(const json_t *info, const ids_key *key, int right)
     return copy;
 }
 
-int mimei_verify(const json_t *info, char *err, size_t errlen)
+/* A record that fails a check: the reason in err. */
+#define INVALID(...) (errbuf_set(err, errlen, __VA_ARGS__), MIMEI_INVALID)
+
+enum mimei_status mimei_verify(const json_t *info, char *err, size_t errlen)
 {
     static const char *fields[] = {"ID", "Author", "AppType", "Ext", "Mark", "Create", "App", "PublicKey", "Sig"};
     if (!json_is_object(info))
-        return ERR("MiMei info must be a JSON object");
+        return INVALID("MiMei info must be a JSON object");
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
         if (!json_is_string(json_object_get(info, fields[i])))
-            return ERR("MiMei info needs a string \"%s\"", fields[i]);
+            return INVALID("MiMei info needs a string \"%s\"", fields[i]);
     if (!json_is_integer(json_object_get(info, "Right")))
-        return ERR("MiMei info needs an integer \"Right\"");
+        return INVALID("MiMei info needs an integer \"Right\"");
     uint8_t pk[IDS_PK_BYTES + 1], sig[IDS_SIG_BYTES + 1];
     size_t n;
     const char *pub = mimei_str(info, "PublicKey"), *s64 = mimei_str(info, "Sig");
     if (ids_b64url_decode(pk, sizeof pk, &n, pub, strlen(pub)) || n != IDS_PK_BYTES)
-        return ERR("MiMei info: \"PublicKey\" is not an ed25519 public key");
+        return INVALID("MiMei info: \"PublicKey\" is not an ed25519 public key");
     char author[IDS_LID_LEN + 1], id[IDS_LID_LEN + 1];
     ids_leither_id(author, pk);
     if (strcmp(author, mimei_str(info, "Author")))
-        return ERR("MiMei info: \"Author\" is not the ID of \"PublicKey\"");
+        return INVALID("MiMei info: \"Author\" is not the ID of \"PublicKey\"");
     mimei_id(id, author, mimei_str(info, "AppType"), mimei_str(info, "Ext"), mimei_str(info, "Mark"));
     if (strcmp(id, mimei_str(info, "ID")))
-        return ERR("MiMei info: \"ID\" does not follow from Author, AppType, Ext and Mark");
+        return INVALID("MiMei info: \"ID\" does not follow from Author, AppType, Ext and Mark");
     if (ids_b64url_decode(sig, sizeof sig, &n, s64, strlen(s64)) || n != IDS_SIG_BYTES)
-        return ERR("MiMei info: \"Sig\" is not an ed25519 signature");
+        return INVALID("MiMei info: \"Sig\" is not an ed25519 signature");
     char *text = signed_bytes(info);
     int bad = ids_verify(sig, text, strlen(text), pk);
     free(text);
     if (bad)
-        return ERR("MiMei info: bad signature");
-    return 0;
+        return INVALID("MiMei info: bad signature");
+    return MIMEI_OK;
 }
 
 int mimei_may_store(const char *who, const char *owner_id, const json_t *grants, const mimei_quota *quota,
@@ -213,4 +216,16 @@ int mimei_may_store(const char *who, const char *owner_id, const json_t *grants,
         return MIMEI_STORE_FULL;
     }
     return MIMEI_STORE_GUEST;
+}
+
+const char *mimei_strerror(enum mimei_status status)
+{
+    switch (status) {
+    case MIMEI_OK: return "ok";
+    case MIMEI_INVALID: return "invalid info record";
+    case MIMEI_STORAGE_CLOSED: return "no storage for guests";
+    case MIMEI_QUOTA_FULL: return "guest quota full";
+    case MIMEI_ERROR: break;
+    }
+    return "MiMei error";
 }

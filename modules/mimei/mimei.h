@@ -55,9 +55,21 @@ void mimei_app_id(char *out, const char *author, const char *name);
 /* The ID of the database of app appid authored by author. */
 void mimei_appdb_id(char *out, const char *author, const char *appid);
 
+/* Why something about a MiMei failed (errbuf.h); runtime/http maps them to
+ * HTTP statuses (http_status_of_mimei). */
+enum mimei_status {
+    MIMEI_ERROR = -1,         /* I/O, LMDB or memory */
+    MIMEI_OK = 0,
+    MIMEI_INVALID = 1,        /* an info record that fails its checks */
+    MIMEI_STORAGE_CLOSED = 2, /* a guest (or anonymous) on a node without guest storage */
+    MIMEI_QUOTA_FULL = 3      /* a guest over its quota or over the guests' total */
+};
+/* The kind's name ("invalid info record", ...): a static string. */
+const char *mimei_strerror(enum mimei_status status);
+
 /* Checks an info record: fields, ID rule, Author = ID of PublicKey, and the
- * signature. 0, or -1 with a one-line reason. */
-int mimei_verify(const json_t *info, char *err, size_t errlen);
+ * signature. MIMEI_OK, or MIMEI_INVALID with a one-line reason. */
+enum mimei_status mimei_verify(const json_t *info, char *err, size_t errlen);
 
 /* Field accessors ("" when absent). */
 const char *mimei_str(const json_t *info, const char *field);

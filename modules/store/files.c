@@ -213,7 +213,7 @@ static int collect_entry(void *arg, const char *name, size_t name_len, const cid
     return 0;
 }
 
-/* The entries of directory c; *status 400 when c is not a directory. */
+/* The entries of directory c; *status STORE_BAD_REQUEST when c is not a directory. */
 static int load_dir(blockstore *bs, MDB_txn *txn, const cid *c, const char *shown, entries *es, int *status,
                     char *err, size_t errlen)
 {
@@ -330,10 +330,10 @@ static int edit(blockstore *bs, MDB_txn *txn, int version, const cid *dir, char 
 
 #define MAX_DEPTH 64
 
-static int tree_edit(blockstore *bs, MDB_txn *txn, const cid *root, const char *path, enum op op, const cid *target,
-                     uint64_t tsize, cid *newroot, int *status, char *err, size_t errlen)
+static enum store_status tree_edit(blockstore *bs, MDB_txn *txn, const cid *root, const char *path, enum op op,
+                                   const cid *target, uint64_t tsize, cid *newroot, char *err, size_t errlen)
 {
-    *status = STORE_OK;
+    int code = STORE_OK, *status = &code;
     char *copy = strdup(path ? path : "");
     char *comps[MAX_DEPTH];
     int n;
@@ -341,9 +341,8 @@ static int tree_edit(blockstore *bs, MDB_txn *txn, const cid *root, const char *
     if (!rc && n == 0)
         rc = ERR("a path inside the folder is needed");
     if (rc) {
-        *status = STORE_BAD_REQUEST;
         free(copy);
-        return -1;
+        return STORE_BAD_REQUEST;
     }
     uint64_t ts;
     rc = edit(bs, txn, root->version, root, comps, 0, n, op, target, tsize, newroot, &ts, status, err, errlen);
@@ -352,25 +351,25 @@ static int tree_edit(blockstore *bs, MDB_txn *txn, const cid *root, const char *
         *newroot = *root;
         rc = 0;
     }
-    return rc;
+    return rc ? code : STORE_OK;
 }
 
-int tree_put(blockstore *bs, MDB_txn *txn, const cid *root, const char *path, const cid *target, uint64_t tsize,
-             cid *newroot, int *status, char *err, size_t errlen)
+enum store_status tree_put(blockstore *bs, MDB_txn *txn, const cid *root, const char *path, const cid *target,
+                           uint64_t tsize, cid *newroot, char *err, size_t errlen)
 {
-    return tree_edit(bs, txn, root, path, OP_PUT, target, tsize, newroot, status, err, errlen);
+    return tree_edit(bs, txn, root, path, OP_PUT, target, tsize, newroot, err, errlen);
 }
 
-int tree_rm(blockstore *bs, MDB_txn *txn, const cid *root, const char *path, cid *newroot, int *status, char *err,
-            size_t errlen)
+enum store_status tree_rm(blockstore *bs, MDB_txn *txn, const cid *root, const char *path, cid *newroot, char *err,
+                          size_t errlen)
 {
-    return tree_edit(bs, txn, root, path, OP_RM, NULL, 0, newroot, status, err, errlen);
+    return tree_edit(bs, txn, root, path, OP_RM, NULL, 0, newroot, err, errlen);
 }
 
-int tree_mkdir(blockstore *bs, MDB_txn *txn, const cid *root, const char *path, cid *newroot, int *status, char *err,
-               size_t errlen)
+enum store_status tree_mkdir(blockstore *bs, MDB_txn *txn, const cid *root, const char *path, cid *newroot, char *err,
+                             size_t errlen)
 {
-    return tree_edit(bs, txn, root, path, OP_MKDIR, NULL, 0, newroot, status, err, errlen);
+    return tree_edit(bs, txn, root, path, OP_MKDIR, NULL, 0, newroot, err, errlen);
 }
 
 typedef struct {
@@ -390,9 +389,10 @@ static int find_link(void *arg, const char *name, size_t name_len, const cid *ta
     return 0;
 }
 
-int tree_mv(blockstore *bs, MDB_txn *txn, const cid *root, const char *from, const char *to, cid *newroot, int *status,
-            char *err, size_t errlen)
+enum store_status tree_mv(blockstore *bs, MDB_txn *txn, const cid *root, const char *from, const char *to,
+                          cid *newroot, char *err, size_t errlen)
 {
+    int code, *status = &code;
     /* the link's Tsize comes from its parent's listing */
     char *parent = strdup(from ? from : "");
     char *slash = strrchr(parent, '/');
@@ -413,12 +413,12 @@ int tree_mv(blockstore *bs, MDB_txn *txn, const cid *root, const char *from, con
         ERR("no such file or folder: %s", from);
     }
     free(parent);
-    if (*status != STORE_OK)
-        return -1;
+    if (code != STORE_OK)
+        return code;
     cid mid;
-    if (tree_rm(bs, txn, root, from, &mid, status, err, errlen) != 0)
-        return -1;
-    return tree_put(bs, txn, &mid, to, &s.target, s.tsize, newroot, status, err, errlen);
+    if ((code = tree_rm(bs, txn, root, from, &mid, err, errlen)) != STORE_OK)
+        return code;
+    return tree_put(bs, txn, &mid, to, &s.target, s.tsize, newroot, err, errlen);
 }
 
 int tree_empty(blockstore *bs, MDB_txn *txn, int cid_version, cid *out, char *err, size_t errlen)

@@ -1,8 +1,9 @@
 /*
  * reader: UnixFS paths, directory listings, file ranges and DAG walks over
- * the block store. Errors carry a status (store.h): 404 for what the caller
- * asked for and the node does not have, 400 for what cannot be served this
- * way, 502 for a DAG the node has only part of, or a broken one.
+ * the block store. Errors carry a status (store.h): STORE_NOT_FOUND for
+ * what the caller asked for and the node does not have, STORE_BAD_REQUEST
+ * for what cannot be served this way, STORE_CORRUPT for a DAG the node has
+ * only part of, or a broken one.
  */
 #include "internal.h"
 #include "mhset.h"
@@ -244,13 +245,13 @@ static int hamt_list(blockstore *bs, MDB_txn *txn, const node_view *v, int depth
     return 0;
 }
 
-int ufs_resolve(blockstore *bs, MDB_txn *txn, const cid *root, const char *path, cid *out, ufs_stat *st, char *err,
+enum store_status ufs_resolve(blockstore *bs, MDB_txn *txn, const cid *root, const char *path, cid *out, ufs_stat *st, char *err,
                 size_t errlen)
 {
     int code = STORE_OK, *status = &code;
     int own = !txn;
     if (own && !(txn = bs_begin(bs, 0, err, errlen)))
-        return STORE_CORRUPT;
+        return STORE_ERROR;
     node_view v;
     cid at = *root;
     char text[CID_TEXT_MAX];
@@ -413,7 +414,7 @@ static int take(ufs_reader *r, MDB_txn *txn, const cid *c, uint64_t start, uint6
             rc = FAIL(STORE_CORRUPT, "block %s holds %zu bytes where its parent says %llu", text, v.len,
                       (unsigned long long)expect);
         else if (set_leaf(r, v.block, v.len, start) != 0)
-            rc = FAIL(STORE_CORRUPT, "out of memory");
+            rc = FAIL(STORE_ERROR, "out of memory");
         view_free(&v);
         return rc;
     }
@@ -437,7 +438,7 @@ static int take(ufs_reader *r, MDB_txn *txn, const cid *c, uint64_t start, uint6
         return FAIL(STORE_CORRUPT, "file node %s: its sizes do not add up", text);
     }
     if (v.pb.nlinks == 0) {
-        rc = set_leaf(r, v.ufs.data, data_len, start) != 0 ? FAIL(STORE_CORRUPT, "out of memory") : 0;
+        rc = set_leaf(r, v.ufs.data, data_len, start) != 0 ? FAIL(STORE_ERROR, "out of memory") : 0;
         view_free(&v);
         return rc;
     }
@@ -446,7 +447,7 @@ static int take(ufs_reader *r, MDB_txn *txn, const cid *c, uint64_t start, uint6
         level *s = realloc(r->stack, cap * sizeof *s);
         if (!s) {
             view_free(&v);
-            return FAIL(STORE_CORRUPT, "out of memory");
+            return FAIL(STORE_ERROR, "out of memory");
         }
         r->stack = s, r->cap = cap;
     }
@@ -458,7 +459,7 @@ static int take(ufs_reader *r, MDB_txn *txn, const cid *c, uint64_t start, uint6
         free(l->kids);
         free(l->sizes);
         view_free(&v);
-        return FAIL(STORE_CORRUPT, "out of memory");
+        return FAIL(STORE_ERROR, "out of memory");
     }
     for (size_t i = 0; i < l->n; i++)
         l->kids[i] = v.pb.links[i].target, l->sizes[i] = v.ufs.blocksizes[i];
@@ -473,7 +474,7 @@ static int take_one(ufs_reader *r, const cid *c, uint64_t start, uint64_t expect
 {
     MDB_txn *txn = bs_begin(r->bs, 0, err, errlen);
     if (!txn) {
-        *status = STORE_CORRUPT;
+        *status = STORE_ERROR;
         return -1;
     }
     int rc = take(r, txn, c, start, expect, status, err, errlen);
@@ -504,7 +505,7 @@ static int locate(ufs_reader *r, int *status, char *err, size_t errlen)
             MDB_txn *txn = bs_begin(r->bs, 0, err, errlen);
             node_view v;
             if (!txn) {
-                *status = STORE_CORRUPT;
+                *status = STORE_ERROR;
                 return -1;
             }
             int rc = load(r->bs, txn, &self, 0, 1, &v, status, err, errlen);
@@ -512,7 +513,7 @@ static int locate(ufs_reader *r, int *status, char *err, size_t errlen)
                 if (v.ufs.data_len != l->data_len)
                     rc = FAIL(STORE_CORRUPT, "file node changed under its reader");
                 else if (set_leaf(r, v.ufs.data, v.ufs.data_len, off) != 0)
-                    rc = FAIL(STORE_CORRUPT, "out of memory");
+                    rc = FAIL(STORE_ERROR, "out of memory");
                 view_free(&v);
             }
             mdb_txn_abort(txn);
@@ -532,45 +533,45 @@ static int locate(ufs_reader *r, int *status, char *err, size_t errlen)
     }
 }
 
-ufs_reader *ufs_reader_open(blockstore *bs, const cid *file, uint64_t offset, uint64_t length, int *status, char *err,
-                            size_t errlen)
+enum store_status ufs_reader_open(blockstore *bs, const cid *file, uint64_t offset, uint64_t length, ufs_reader **out,
+                                  char *err, size_t errlen)
 {
+    int code = STORE_OK, *status = &code;
+    *out = NULL;
     ufs_reader *r = calloc(1, sizeof *r);
-    if (!r) {
-        FAIL(STORE_CORRUPT, "out of memory");
-        return NULL;
-    }
+    if (!r)
+        return FAIL(STORE_ERROR, "out of memory"), code;
     r->bs = bs, r->root = *file;
     /* the root: its size, and whether it is a file at all */
     if (take_one(r, file, 0, UINT64_MAX, status, err, errlen) != 0) {
         ufs_reader_free(r);
-        return NULL;
+        return code == STORE_OK ? STORE_ERROR : code;
     }
     uint64_t size = r->depth ? r->stack[0].size : r->leaf_len;
     r->pos = offset < size ? offset : size;
     r->end = length > size - r->pos ? size : r->pos + length;
-    *status = STORE_OK;
-    return r;
+    *out = r;
+    return STORE_OK;
 }
 
-ssize_t ufs_reader_read(ufs_reader *r, void *buf, size_t cap, int *status, char *err, size_t errlen)
+enum store_status ufs_reader_read(ufs_reader *r, void *buf, size_t cap, size_t *got, char *err, size_t errlen)
 {
-    size_t got = 0;
-    while (got < cap && r->pos < r->end) {
+    int code = STORE_OK, *status = &code;
+    *got = 0;
+    while (*got < cap && r->pos < r->end) {
         if (!r->have_leaf || r->pos < r->leaf_start || r->pos - r->leaf_start >= r->leaf_len)
             if (locate(r, status, err, errlen) != 0)
-                return -1;
+                return code == STORE_OK ? STORE_ERROR : code;
         uint64_t in = r->pos - r->leaf_start, n = r->leaf_len - in;
-        if (n > cap - got)
-            n = cap - got;
+        if (n > cap - *got)
+            n = cap - *got;
         if (n > r->end - r->pos)
             n = r->end - r->pos;
-        memcpy((uint8_t *)buf + got, r->leaf + in, n);
-        got += n;
+        memcpy((uint8_t *)buf + *got, r->leaf + in, n);
+        *got += n;
         r->pos += n;
     }
-    *status = STORE_OK;
-    return (ssize_t)got;
+    return STORE_OK;
 }
 
 void ufs_reader_free(ufs_reader *r)
@@ -610,34 +611,32 @@ dag_iter *dag_iter_new(blockstore *bs, const cid *root)
     return it;
 }
 
-int dag_iter_next(dag_iter *it, cid *c, uint8_t **block, size_t *len, int *status, char *err, size_t errlen)
+enum store_status dag_iter_next(dag_iter *it, cid *c, uint8_t **block, size_t *len, char *err, size_t errlen)
 {
+    int code = STORE_OK, *status = &code;
+    *block = NULL;
     for (;;) {
-        if (!it->n) {
-            *status = STORE_OK;
-            return 0;
-        }
+        if (!it->n)
+            return STORE_OK;
         cid at = it->todo[--it->n];
         int added = mhset_add(&it->seen, at.digest);
         if (added < 0)
-            return FAIL(STORE_CORRUPT, "out of memory");
+            return FAIL(STORE_ERROR, "out of memory"), code;
         if (!added)
             continue;
         MDB_txn *txn = bs_begin(it->bs, 0, err, errlen);
-        if (!txn) {
-            *status = STORE_CORRUPT;
-            return -1;
-        }
+        if (!txn)
+            return STORE_ERROR;
         node_view v;
         int is_root = cid_equal(&at, &it->root) && it->seen.n == 1;
         if (load(it->bs, txn, &at, is_root, 0, &v, status, err, errlen) != 0) {
             mdb_txn_abort(txn);
-            return -1;
+            return code == STORE_OK ? STORE_ERROR : code;
         }
         int rc = 0;
         uint8_t *copy = malloc(v.len ? v.len : 1);
         if (!copy)
-            rc = FAIL(STORE_CORRUPT, "out of memory");
+            rc = FAIL(STORE_ERROR, "out of memory");
         else
             memcpy(copy, v.block, v.len);
         if (rc == 0 && !v.raw && it->n + v.pb.nlinks > it->cap) {
@@ -646,7 +645,7 @@ int dag_iter_next(dag_iter *it, cid *c, uint8_t **block, size_t *len, int *statu
                 cap *= 2;
             cid *t = realloc(it->todo, cap * sizeof *t);
             if (!t)
-                rc = FAIL(STORE_CORRUPT, "out of memory");
+                rc = FAIL(STORE_ERROR, "out of memory");
             else
                 it->todo = t, it->cap = cap;
         }
@@ -658,11 +657,10 @@ int dag_iter_next(dag_iter *it, cid *c, uint8_t **block, size_t *len, int *statu
         mdb_txn_abort(txn);
         if (rc != 0) {
             free(copy);
-            return -1;
+            return code;
         }
         *c = at, *block = copy, *len = blen;
-        *status = STORE_OK;
-        return 1;
+        return STORE_OK;
     }
 }
 
@@ -690,23 +688,39 @@ char *ufs_read_file(blockstore *bs, const cid *root, const char *path, size_t ma
                  (unsigned long long)st.size, max);
         return NULL;
     }
-    int status;
-    ufs_reader *r = ufs_reader_open(bs, &file, 0, st.size, &status, err, errlen);
-    if (!r)
+    ufs_reader *r;
+    if (ufs_reader_open(bs, &file, 0, st.size, &r, err, errlen) != STORE_OK)
         return NULL;
     char *data = malloc(st.size + 1);
-    size_t got = 0;
-    ssize_t k = 0;
-    while (got < st.size && (k = ufs_reader_read(r, data + got, st.size - got, &status, err, errlen)) > 0)
-        got += (size_t)k;
+    if (!data) {
+        ufs_reader_free(r);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    size_t got = 0, k = 0;
+    int rc = STORE_OK;
+    while (got < st.size && (rc = ufs_reader_read(r, data + got, st.size - got, &k, err, errlen)) == STORE_OK && k)
+        got += k;
     ufs_reader_free(r);
     if (got != st.size) {
         free(data);
-        if (k == 0)
+        if (rc == STORE_OK)
             snprintf(err, errlen, "%s ended early", path);
         return NULL;
     }
     data[got] = '\0';
     *len = got;
     return data;
+}
+
+const char *store_strerror(enum store_status status)
+{
+    switch (status) {
+    case STORE_OK: return "ok";
+    case STORE_NOT_FOUND: return "not found";
+    case STORE_BAD_REQUEST: return "bad request";
+    case STORE_CORRUPT: return "incomplete or corrupt DAG";
+    case STORE_ERROR: break;
+    }
+    return "store error";
 }

@@ -21,8 +21,10 @@
  *
  * Only sha2-256 multihashes and the dag-pb (0x70) and raw (0x55) codecs are
  * supported; anything else is refused with a one-line reason. Functions
- * returning int give 0 (or a count) on success and -1 on failure with a
- * one-line reason in err (errbuf.h), unless they say otherwise.
+ * returning int give 0 (or a count) on success and -1 (STORE_ERROR) on
+ * failure with a one-line reason in err (errbuf.h), unless they say
+ * otherwise; those whose callers tell failures apart return enum
+ * store_status.
  */
 #ifndef LEITHER_STORE_H
 #define LEITHER_STORE_H
@@ -234,12 +236,21 @@ typedef struct {
     uint64_t nentries;  /* directory: links */
 } ufs_stat;
 
-/* Error kinds, so HTTP can answer 400/404/502 and the CLI one line. */
-enum store_status { STORE_OK = 0, STORE_NOT_FOUND = 404, STORE_BAD_REQUEST = 400, STORE_CORRUPT = 502 };
+/* Why a read or an edit failed (errbuf.h); runtime/http maps them to HTTP
+ * statuses (http_status_of_store). */
+enum store_status {
+    STORE_ERROR = -1,      /* I/O, LMDB or memory: nothing the client did */
+    STORE_OK = 0,
+    STORE_NOT_FOUND = 1,   /* what was asked for is not on this node */
+    STORE_BAD_REQUEST = 2, /* it is there but cannot be served this way (not a file, a bad path) */
+    STORE_CORRUPT = 3      /* a DAG the node has only part of, or a broken one */
+};
+/* The kind's name ("not found", ...): a static string. */
+const char *store_strerror(enum store_status status);
 
 /* Follows path ("a/b/c"; "" or NULL: root itself) from root through UnixFS
  * directories. Returns STORE_OK with *out set, or a status with err. */
-int ufs_resolve(blockstore *bs, MDB_txn *txn, const cid *root, const char *path, cid *out, ufs_stat *st, char *err,
+enum store_status ufs_resolve(blockstore *bs, MDB_txn *txn, const cid *root, const char *path, cid *out, ufs_stat *st, char *err,
                 size_t errlen);
 
 /* Calls fn for each link of a UnixFS directory, in stored order. */
@@ -251,11 +262,11 @@ int ufs_list(blockstore *bs, MDB_txn *txn, const cid *dir,
  * Each read takes its own short read transaction, so a reader may live
  * across event-loop iterations. Memory: one block and the path to it. */
 typedef struct ufs_reader ufs_reader;
-ufs_reader *ufs_reader_open(blockstore *bs, const cid *file, uint64_t offset, uint64_t length, int *status, char *err,
-                            size_t errlen);
-/* Copies up to cap bytes into buf: the count, 0 at the end, -1 with err
- * (and *status) when a block is missing, corrupt or not UnixFS. */
-ssize_t ufs_reader_read(ufs_reader *r, void *buf, size_t cap, int *status, char *err, size_t errlen);
+enum store_status ufs_reader_open(blockstore *bs, const cid *file, uint64_t offset, uint64_t length, ufs_reader **out,
+                                  char *err, size_t errlen);
+/* Copies up to cap bytes into buf, their count in *got (0 at the end); a
+ * status with err when a block is missing, corrupt or not UnixFS. */
+enum store_status ufs_reader_read(ufs_reader *r, void *buf, size_t cap, size_t *got, char *err, size_t errlen);
 void ufs_reader_free(ufs_reader *r);
 /* A whole file below root (at most max bytes, NUL-terminated): malloc'd,
  * or NULL with a one-line reason. */
@@ -265,8 +276,9 @@ char *ufs_read_file(blockstore *bs, const cid *root, const char *path, size_t ma
 /* Every block of a DAG once, in depth-first pre-order (a CAR's order). */
 typedef struct dag_iter dag_iter;
 dag_iter *dag_iter_new(blockstore *bs, const cid *root);
-/* 1 with c and a malloc'd copy of the block (caller frees), 0 done, -1 err. */
-int dag_iter_next(dag_iter *it, cid *c, uint8_t **block, size_t *len, int *status, char *err, size_t errlen);
+/* STORE_OK with c and a malloc'd copy of the block (caller frees), or with
+ * *block NULL when the walk is done; a status with err. */
+enum store_status dag_iter_next(dag_iter *it, cid *c, uint8_t **block, size_t *len, char *err, size_t errlen);
 void dag_iter_free(dag_iter *it);
 
 /* --- file MiMei (files.c) ------------------------------------------------ */
@@ -304,14 +316,14 @@ int files_drop(blockstore *bs, MDB_txn *txn, const char *mid, char *err, size_t 
 /* Edits of a UnixFS directory tree; each returns the new root (blocks of
  * the changed path are written in txn, with root's CID version). Missing
  * parent directories are created by put and mkdir. */
-int tree_put(blockstore *bs, MDB_txn *txn, const cid *root, const char *path, const cid *target, uint64_t tsize,
-             cid *newroot, int *status, char *err, size_t errlen);
-int tree_rm(blockstore *bs, MDB_txn *txn, const cid *root, const char *path, cid *newroot, int *status, char *err,
-            size_t errlen);
-int tree_mv(blockstore *bs, MDB_txn *txn, const cid *root, const char *from, const char *to, cid *newroot, int *status,
-            char *err, size_t errlen);
-int tree_mkdir(blockstore *bs, MDB_txn *txn, const cid *root, const char *path, cid *newroot, int *status, char *err,
-               size_t errlen);
+enum store_status tree_put(blockstore *bs, MDB_txn *txn, const cid *root, const char *path, const cid *target,
+                           uint64_t tsize, cid *newroot, char *err, size_t errlen);
+enum store_status tree_rm(blockstore *bs, MDB_txn *txn, const cid *root, const char *path, cid *newroot, char *err,
+                          size_t errlen);
+enum store_status tree_mv(blockstore *bs, MDB_txn *txn, const cid *root, const char *from, const char *to,
+                          cid *newroot, char *err, size_t errlen);
+enum store_status tree_mkdir(blockstore *bs, MDB_txn *txn, const cid *root, const char *path, cid *newroot, char *err,
+                             size_t errlen);
 /* The empty UnixFS directory (QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn),
  * stored in txn. */
 int tree_empty(blockstore *bs, MDB_txn *txn, int cid_version, cid *out, char *err, size_t errlen);

@@ -19,7 +19,7 @@
 #include "apps.h"
 
 #include "gateway.h"
-#include "internal.h"
+#include "lua_api.h"
 #include "db.h"
 #include "embedded.h"
 #include "mimei.h"
@@ -370,29 +370,12 @@ static apps_vm *vm_get(h2o_req_t *req, node *n, const char *appid, const cid *ro
 
 /* --- requests -------------------------------------------------------------------- */
 
-static int hex_digit(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* Percent-decodes s in place ('+' is a space only in query strings). -1 on
  * a bad escape or %00, which would cut the string short. */
 static int decode_pct(char *s, int plus_is_space)
 {
-    char *w = s;
-    for (char *r = s; *r; r++) {
-        if (*r == '%') {
-            int hi = hex_digit(r[1]), lo = hi < 0 ? -1 : hex_digit(r[2]);
-            if (lo < 0 || (hi == 0 && lo == 0))
-                return -1;
-            *w++ = (char)(hi * 16 + lo);
-            r += 2;
-        } else {
-            *w++ = plus_is_space && *r == '+' ? ' ' : *r;
-        }
-    }
-    *w = '\0';
-    return 0;
+    size_t n = strlen(s);
+    return http_pct_decode(s, n + 1, s, n, plus_is_space) < 0 ? -1 : 0;
 }
 
 /* Rewrites a decoded path in place as the segments it names, without a
@@ -494,16 +477,13 @@ static void push_request(lua_State *L, h2o_req_t *req, const apps_vm *vm, const 
     lua_setfield(L, -2, "version");
 }
 
+/* The API's error shape, with the breached limit ("Limit") when there is one. */
 static int reply_json_error(h2o_req_t *req, int status, const char *msg, const char *limit)
 {
-    json_t *doc = json_pack("{s:s}", "error", msg);
+    json_t *doc = http_error_json(msg);
     if (limit)
-        json_object_set_new(doc, "limit", json_string(limit));
-    char *text = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
-    int rc = http_reply(req, status, "application/json", text, strlen(text));
-    free(text);
-    return rc;
+        json_object_set_new(doc, "Limit", json_string(limit));
+    return http_reply_json(req, status, doc);
 }
 
 /* Which limit a SANDBOX_LIMIT message names. */
@@ -982,7 +962,7 @@ int apps_render(h2o_req_t *req, node *n, const json_t *info, const char *appid, 
     ufs_stat st;
     int rc = ufs_resolve(n->bs, NULL, root, path, &target, &st, err, sizeof err);
     if (rc != STORE_OK)
-        return http_reply_error(req, rc == STORE_NOT_FOUND ? 404 : rc == STORE_BAD_REQUEST ? 400 : 502, "%s", err);
+        return http_reply_error(req, http_status_of_store(rc), "%s", err);
     const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     const char *type = st.type == UFS_DIRECTORY || st.type == UFS_HAMT ? "folder"
                                                                        : gateway_file_type(req, n, &target, st.size, name);

@@ -5,7 +5,7 @@
  * own database for writing, public databases for reading, public MiMei
  * (or its author's) for reading.
  */
-#include "internal.h"
+#include "lua_api.h"
 
 #include "db.h"
 #include "embedded.h"
@@ -768,16 +768,16 @@ static int charge_visitor(lua_State *L, app_ctx *ctx, const resp_cmd *cmds, int 
     if (!writes)
         return 0;
     char err[512], why[400];
-    int status = 500;
     MDB_txn *txn = bs_begin(ctx->n->bs, 1, why, sizeof why);
-    int rc = txn ? quota_charge(ctx->n, txn, ctx->user, ctx->db, bytes, &status, why, sizeof why) : -1;
+    int rc = txn ? quota_charge(ctx->n, txn, ctx->user, ctx->db, bytes, why, sizeof why) : MIMEI_ERROR;
     if (txn && rc)
         mdb_txn_abort(txn);
     else if (txn && bs_commit(txn, why, sizeof why) != 0)
-        rc = -1, status = 500;
+        rc = MIMEI_ERROR;
     if (!rc)
         return 0;
-    snprintf(err, sizeof err, "%s %s", status == 507 ? "OOM" : status == 403 ? "NOPERM" : "ERR", why);
+    snprintf(err, sizeof err, "%s %s",
+             rc == MIMEI_QUOTA_FULL ? "OOM" : rc == MIMEI_STORAGE_CLOSED ? "NOPERM" : "ERR", why);
     lua_pushstring(L, err);
     return -1;
 }

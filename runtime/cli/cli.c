@@ -1,19 +1,41 @@
 /* cli: helpers every command shares: home and key loading, API calls. */
+#include "buf.h"
 #include "cli.h"
 
 #include "node.h"
 
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+int cli_find_home(const cli_args *a, home *h, char *err, size_t errlen)
+{
+    char dir[PATH_MAX], settings[PATH_MAX + 32];
+    if (home_resolve(dir, sizeof dir, a->home, err, errlen) != 0)
+        return -1;
+    snprintf(settings, sizeof settings, "%s/%s", dir, HOME_SETTINGS);
+    if (access(settings, F_OK) != 0 && errno == ENOENT) {
+        /* the hint names the very home the rule chose: following it makes
+         * that home, never a second one where the user happens to stand */
+        const char *env = getenv("LEITHER_HOME");
+        if (a->home)
+            snprintf(err, errlen, "%s is not a Leither home (no %s): run 'leither init --home %s' first", dir,
+                     HOME_SETTINGS, a->home);
+        else
+            snprintf(err, errlen, "no Leither home at %s (%s): run 'leither init' to make it, or give --home DIR", dir,
+                     env && *env ? "$LEITHER_HOME" : "the default; the current directory is not a home");
+        return -1;
+    }
+    return home_load(h, dir, err, errlen);
+}
 
 int cli_load_home(const cli_args *a, home *h)
 {
-    char dir[PATH_MAX], err[PATH_MAX + 256];
-    if (home_resolve(dir, sizeof dir, a->home, err, sizeof err) != 0 || home_load(h, dir, err, sizeof err) != 0)
-        return cli_fail("%s", err);
-    return 0;
+    char err[PATH_MAX + 512];
+    return cli_find_home(a, h, err, sizeof err) != 0 ? cli_fail("%s", err) : 0;
 }
 
 int cli_load_key(const cli_args *a, const home *h, ids_key *key)
@@ -84,9 +106,8 @@ int cli_signing_key(const cli_args *a, ids_key *key)
 }
 
 typedef struct {
-    char *buf;
-    size_t len;
-    /* streaming: body bytes of a 2xx reply go here instead of buf */
+    buf body;
+    /* streaming: body bytes of a 2xx reply go here instead of body */
     int (*sink)(void *arg, const void *data, size_t len);
     void *arg;
     CURL *easy;
@@ -102,16 +123,9 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
         if (status / 100 == 2)
             return b->sink(b->arg, data, add) == 0 ? add : 0;
     }
-    if (b->len + add > (16u << 20)) /* no API reply or error text is this large */
+    if (b->body.len + add > (16u << 20)) /* no API reply or error text is this large */
         return 0;
-    char *grown = realloc(b->buf, b->len + add + 1);
-    if (!grown)
-        return 0;
-    memcpy(grown + b->len, data, add);
-    b->buf = grown;
-    b->len += add;
-    b->buf[b->len] = '\0';
-    return add;
+    return buf_append(&b->body, data, add) == 0 ? add : 0;
 }
 
 /* One request to the API or the gateway: JSON replies are parsed into
@@ -163,16 +177,16 @@ static int request(const home *h, const ids_key *signer, const char *method, con
                  cerr[0] ? cerr : curl.easy_strerror(rc));
     } else {
         curl.easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-        if (reply && res->buf)
-            *reply = json_loads(res->buf, 0, NULL);
+        if (reply && res->body.p)
+            *reply = json_loads(res->body.p, 0, NULL);
         if (rc == CURLE_WRITE_ERROR && status / 100 == 2) {
             snprintf(err, errlen, "writing the output failed");
             status = -1;
         } else if (status / 100 != 2) {
             const char *msg = reply ? json_string_value(json_object_get(*reply, "Message")) : NULL;
-            if (!msg && res->buf) { /* the gateway answers in one plain line */
-                res->buf[strcspn(res->buf, "\n")] = '\0';
-                msg = res->buf;
+            if (!msg && res->body.p) { /* the gateway answers in one plain line */
+                res->body.p[strcspn(res->body.p, "\n")] = '\0';
+                msg = res->body.p;
             }
             snprintf(err, errlen, "%s (HTTP %ld)", msg && *msg ? msg : "the node refused the request", status);
         }
@@ -187,7 +201,7 @@ int cli_call_body(const home *h, const ids_key *signer, const char *method, cons
 {
     response res = {0};
     int status = request(h, signer, method, path, body, bodylen, &res, reply, err, errlen);
-    free(res.buf);
+    buf_free(&res.body);
     return status;
 }
 
@@ -202,7 +216,7 @@ int cli_fetch(const home *h, const ids_key *signer, const char *path,
 {
     response res = {.sink = sink, .arg = arg};
     int status = request(h, signer, "GET", path, NULL, 0, &res, NULL, err, errlen);
-    free(res.buf);
+    buf_free(&res.body);
     return status;
 }
 

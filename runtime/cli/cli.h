@@ -75,7 +75,10 @@ int cli_read_dir(const char *dir, int (*keep)(void *arg, const char *name), void
 void cli_free_names(char **names, size_t n);
 /* Prints doc as indented JSON and drops the reference; returns 0. */
 int cli_print_json(json_t *doc);
-/* Resolves and loads the home; prints the error. 0 on success. */
+/* Resolves (home_resolve) and loads the home: 0, or -1 with err, which for
+ * a home not made yet says the exact init that makes it. */
+int cli_find_home(const cli_args *a, home *h, char *err, size_t errlen);
+/* cli_find_home, printing the error. 0 on success. */
 int cli_load_home(const cli_args *a, home *h);
 /* The -k key file, else the home's node key (h may be NULL only with -k). */
 int cli_load_key(const cli_args *a, const home *h, ids_key *key);

@@ -16,13 +16,14 @@
  *   lapp backup -a APP     freezes cur as the next version
  *   lapp showapp -a APP    info, a version's files, the versions
  *
- * -n HOST:PORT talks to that node (HTTP API port; its databases at port + 1)
- * instead of the home's.
+ * -n HOST:PORT talks to that node (its HTTP API port; the node says its
+ * databases' port) instead of the home's.
  */
 #include "cli.h"
 #include "mimei.h"
 #include "sandbox.h"
 #include "node.h"
+#include "http.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -97,7 +98,14 @@ static int open_target(const cli_args *a, target *t, int need_key)
             home_defaults(&t->h, dir);
         t->h.listen = t->host;
         t->h.port = port;
+        /* its databases' port, as the node tells it (a node from before
+         * DbPort was reported: the next port, the default layout) */
+        json_t *status = NULL;
         t->h.db_port = port + 1;
+        if (cli_call(&t->h, NULL, "GET", "/api/v0/node/status", &status, err, sizeof err) == 200 &&
+            json_is_integer(json_object_get(status, "DbPort")))
+            t->h.db_port = (int)json_integer_value(json_object_get(status, "DbPort"));
+        json_decref(status);
     }
     if (!need_key)
         return 0;
@@ -425,6 +433,39 @@ static int ensure_mimei(const cli_args *a, target *t, const char *id, const char
     return rc;
 }
 
+/* Where a browser opens the app: its own origin below localhost when the
+ * node is on this machine (the node's origins.c serves LABEL.app.localhost),
+ * else the path form, which the node redirects to the app's origin when it
+ * has one (gateway_domains). */
+static void app_url(const target *t, const char *appid, char *out, size_t cap)
+{
+    static const char *const local[] = {"::", "0.0.0.0", "127.0.0.1", "::1", "localhost"};
+    const char *host = t->h.listen;
+    char label[64];
+    for (size_t i = 0; i < sizeof local / sizeof *local; i++)
+        if (!strcmp(host, local[i]) && origins_label(ORIGIN_APP, appid, strlen(appid), label, sizeof label) == 0) {
+            snprintf(out, cap, "http://%s.app.localhost:%d/", label, t->h.port);
+            return;
+        }
+    snprintf(out, cap, strchr(host, ':') ? "http://[%s]:%d/tpt/%s/" : "http://%s:%d/tpt/%s/", host, t->h.port, appid);
+}
+
+/* What the app is, for people: its description, and for a renderer the
+ * types it renders (it is not a page to open; files open through it). */
+static void print_what(const json_t *manifest)
+{
+    const char *desc = json_string_value(json_object_get(manifest, "description"));
+    json_t *renders = json_object_get(manifest, "renders"), *item;
+    size_t i;
+    if (desc)
+        printf("desc= %s\n", desc);
+    if (json_array_size(renders)) {
+        printf("renders=");
+        json_array_foreach(renders, i, item) if (json_is_string(item)) printf(" %s", json_string_value(item));
+        putchar('\n');
+    }
+}
+
 int cmd_lapp_uploadapp(const cli_args *a)
 {
     const char *name = a->signer; /* -i NAME */
@@ -486,14 +527,20 @@ int cmd_lapp_uploadapp(const cli_args *a)
         snprintf(path, sizeof path, "/api/v0/mimei/setcid?arg=%s&cid=%s&cur=1", appid, croot);
         rc = api(&t, 1, "POST", path, &r, 0) == 200 ? 0 : 1;
     }
+    char url[512];
+    if (!rc)
+        app_url(&t, appid, url, sizeof url);
     if (!rc) {
         if (a->json)
-            cli_print_json(json_pack("{s:s,s:s,s:s,s:s,s:s*}", "AppId", appid, "Name", name, "Cid", croot, "Ver",
-                                     "cur", "Db", dbid[0] ? dbid : NULL));
+            cli_print_json(json_pack("{s:s,s:s,s:s,s:s,s:s*,s:s,s:O*}", "AppId", appid, "Name", name, "Cid", croot,
+                                     "Ver", "cur", "Db", dbid[0] ? dbid : NULL, "Url", url,
+                                     "Renders", json_object_get(manifest, "renders")));
         else {
             printf("appid= %s\ncid= %s\n", appid, croot);
             if (dbid[0])
                 printf("db= %s\n", dbid);
+            print_what(manifest);
+            printf("url= %s\n", url);
             printf("MiMeiSetCid ver= cur\nuploadapp ok\n");
         }
     }

@@ -16,7 +16,7 @@ static int cmd_help(const cli_args *a);
 static const cli_command commands[] = {
     {"init", cmd_init, "Hjpb", 0, 0, "[-p PORT] [-b HOST[,HOST...]] [--home DIR]",
      "create a node home, or update its settings (the key is kept)"},
-    {"run", cmd_run, "Hd", 0, 0, "[-d] [--home DIR]", "run the node (-d: as a daemon, log in leither.log)"},
+    {"run", cmd_run, "Hd", 0, 0, "[-d] [--home DIR]", "run the node (-d: as a daemon, its log in the home's leither.log)"},
     {"stop", cmd_stop, "Hk", 0, 0, "[-k KEYFILE] [--home DIR]", "stop the running node and wait until it is gone"},
     {"status", cmd_status, "Hj", 0, 0, "[--home DIR] [--json]", "show whether the node runs (exit 3 when not)"},
     {"swarm id", cmd_swarm_id, "Hj", 0, 0, "[--home DIR] [--json]", "print the node's Leither ID and libp2p peer ID"},
@@ -103,15 +103,74 @@ static void usage_of(FILE *out, const cli_command *c)
     fprintf(out, "usage: %s %s %s\n%s\n", cli_prog, c->name, c->synopsis, c->summary);
 }
 
+/* The width of the name column: the longest name in the table. */
+static int name_width(void)
+{
+    size_t w = 4; /* "lapp" */
+    for (size_t i = 0; i < ntable; i++)
+        if (strlen(table[i].name) > w)
+            w = strlen(table[i].name);
+    return (int)w;
+}
+
+/* Whether command c's name starts with the words of argv (whole words). */
+static int in_group(const cli_command *c, int argc, char **argv)
+{
+    const char *name = c->name;
+    for (int w = 0; w < argc; w++) {
+        size_t len = strlen(argv[w]);
+        if (strncmp(name, argv[w], len) || name[len] != ' ')
+            return 0;
+        name += len + 1;
+    }
+    return 1;
+}
+
+/* The commands whose names start with the words of argv ("mimei", "mimei
+ * ref"): their count, and with out, their list. */
+static size_t usage_group(FILE *out, int argc, char **argv)
+{
+    size_t n = 0;
+    int width = name_width();
+    for (size_t i = 0; i < ntable; i++) {
+        if (!in_group(&table[i], argc, argv))
+            continue;
+        if (out && n == 0) {
+            fprintf(out, "usage: %s", cli_prog);
+            for (int w = 0; w < argc; w++)
+                fprintf(out, " %s", argv[w]);
+            fprintf(out, " COMMAND [ARGS]\n\ncommands:\n");
+        }
+        if (out)
+            fprintf(out, "  %-*s  %s\n", width, table[i].name, table[i].summary);
+        n++;
+    }
+    if (out && n)
+        fprintf(out, "\n'%s help COMMAND' (or COMMAND --help) shows a command's flags.\n", cli_prog);
+    return n;
+}
+
+/* The longest run of argv's first words that names a group of commands:
+ * its length in words, 0 when none does. */
+static int group_words(int argc, char **argv)
+{
+    int words = 0;
+    for (int w = 1; w <= argc; w++)
+        if (usage_group(NULL, w, argv))
+            words = w;
+    return words;
+}
+
 static void usage_all(FILE *out)
 {
+    int width = name_width();
     fprintf(out, "usage: %s COMMAND [ARGS]\n\ncommands:\n", cli_prog);
     for (size_t i = 0; i < ntable; i++)
-        fprintf(out, "  %-13s %s\n", table[i].name, table[i].summary);
+        fprintf(out, "  %-*s  %s\n", width, table[i].name, table[i].summary);
     if (table == commands)
-        fprintf(out, "  %-13s %s\n", "lapp", "the app commands: 'leither lapp help' (or 'lapp help')");
-    fprintf(out, "\nEvery command takes --help. The home is --home DIR, else $LEITHER_HOME, else the current "
-                 "directory.\n");
+        fprintf(out, "  %-*s  %s\n", width, "lapp", "the app commands: 'leither lapp help' (or 'lapp help')");
+    fprintf(out, "\nEvery command takes --help. The home is --home DIR, else $LEITHER_HOME, else the current\n"
+                 "directory when it is a home, else ~/%s (README \"The home\").\n", HOME_DEFAULT_DIR);
 }
 
 static int cmd_version(const cli_args *a)
@@ -146,14 +205,86 @@ static const cli_command *lookup(int argc, char **argv, int *words)
 static int cmd_help(const cli_args *a)
 {
     int words;
+    if (a->nargs && table == commands && !strcmp(a->args[0], "lapp")) { /* help lapp [COMMAND] */
+        cli_prog = "lapp";
+        table = app_commands;
+        ntable = sizeof app_commands / sizeof *app_commands;
+        cli_args rest = *a;
+        rest.args++;
+        rest.nargs--;
+        return cmd_help(&rest);
+    }
     const cli_command *c = a->nargs ? lookup(a->nargs, a->args, &words) : NULL;
-    if (a->nargs && !c)
-        return cli_fail("no command '%s': see '%s help'", a->args[0], cli_prog), 2;
     if (c)
         usage_of(stdout, c);
+    else if (a->nargs && group_words(a->nargs, a->args) == a->nargs)
+        usage_group(stdout, a->nargs, a->args);
+    else if (a->nargs)
+        return cli_fail("no command '%s': see '%s help'", a->args[0], cli_prog), 2;
     else
         usage_all(stdout);
     return 0;
+}
+
+/* argv names no command: say what the user may have meant. Returns the exit
+ * status: 0 for a group's --help (on stdout), else 2 (on stderr). */
+static int not_a_command(int argc, char **argv)
+{
+    int words = group_words(argc, argv);
+    if (words > 0 && (words == argc || !strcmp(argv[words], "--help") || !strcmp(argv[words], "-h"))) {
+        if (words < argc) {
+            usage_group(stdout, words, argv);
+            return 0;
+        }
+        fprintf(stderr, "%s: which '", cli_prog);
+        for (int w = 0; w < words; w++)
+            fprintf(stderr, "%s%s", w ? " " : "", argv[w]);
+        fprintf(stderr, "' command?\n");
+        usage_group(stderr, words, argv);
+        return 2;
+    }
+    const char *word = argv[words];
+    /* commands the design names that need the network, not built yet */
+    static const char *const planned[][2] = {
+        {"publish", "announce a MiMei's head to other nodes"},
+        {"sync", "fetch a MiMei's versions from other nodes"},
+        {"provide", "tell other nodes this node has a MiMei"},
+        {"findprovs", "find the nodes that have a MiMei"},
+    };
+    for (size_t i = 0; words == 1 && !strcmp(argv[0], "mimei") && i < sizeof planned / sizeof *planned; i++)
+        if (!strcmp(word, planned[i][0])) {
+            fprintf(stderr, "%s: 'mimei %s' is not a command yet: it will %s once nodes join through the DHT\n",
+                    cli_prog, word, planned[i][1]);
+            usage_group(stderr, words, argv);
+            return 2;
+        }
+    if (words > 0) {
+        fprintf(stderr, "%s: '%s' is not a", cli_prog, word);
+        for (int w = 0; w < words; w++)
+            fprintf(stderr, " %s", argv[w]);
+        fprintf(stderr, " command");
+    } else {
+        fprintf(stderr, "%s: unknown command '%s'", cli_prog, word);
+    }
+    /* the same word elsewhere: another group's, or the other program's */
+    for (size_t i = 0; i < ntable; i++) {
+        const char *last = strrchr(table[i].name, ' ');
+        if (strcmp(table[i].name, word) && !strcmp(last ? last + 1 : table[i].name, word)) {
+            fprintf(stderr, "; did you mean '%s %s'?", cli_prog, table[i].name);
+            break;
+        }
+    }
+    for (size_t i = 0; table == commands && i < sizeof app_commands / sizeof *app_commands; i++)
+        if (!strcmp(app_commands[i].name, word) && strcmp(word, "help") && strcmp(word, "version")) {
+            fprintf(stderr, "; it is an app command: 'lapp %s'", word);
+            break;
+        }
+    fputc('\n', stderr);
+    if (words > 0)
+        usage_group(stderr, words, argv);
+    else
+        usage_all(stderr);
+    return 2;
 }
 
 /* A boolean flag's value: none (--flag) is true. -1 when neither. */
@@ -313,15 +444,16 @@ int main(int argc, char **argv)
     }
     int words = 0;
     const cli_command *c = lookup(argc, argv, &words);
-    if (!c && argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
+    if (!c && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
         usage_all(stdout);
         return 0;
     }
-    if (!c) {
-        fprintf(stderr, "%s: unknown command '%s'\n", cli_prog, argv[0]);
-        usage_all(stderr);
-        return 2;
+    if (!c && (!strcmp(argv[0], "--version") || !strcmp(argv[0], "-V"))) {
+        printf("leither version %s\n", LEITHER_VERSION);
+        return 0;
     }
+    if (!c)
+        return not_a_command(argc, argv);
     cli_args a;
     /* getopt sees the command words as argv[0] */
     int rc = parse(c, argc - words + 1, argv + words - 1, &a);

@@ -184,11 +184,16 @@ int cmd_status(const cli_args *a)
         cli_print_json(json_incref(reply));
     } else {
         char base[128];
+        /* the RESP port the node runs on: the settings may have changed since it started */
+        json_t *db_port = json_object_get(reply, "DbPort");
         home_api_base(&h, base, sizeof base);
-        printf("running   pid %d, up %.0f s\nID        %s\nhome      %s\nnode      %s/\nthreads   %d\n", (int)pid,
-               json_real_value(json_object_get(reply, "Uptime")),
+        printf("running   pid %d, up %.0f s\nID        %s\nhome      %s\nnode      %s/\nRESP      port %d "
+               "(redis-cli -p %d)\nthreads   %d\npid file  %s/%s\nlog       %s/%s (when run with -d)\n",
+               (int)pid, json_real_value(json_object_get(reply, "Uptime")),
                json_string_value(json_object_get(reply, "ID")), h.dir, base,
-               (int)json_integer_value(json_object_get(reply, "Threads")));
+               json_is_integer(db_port) ? (int)json_integer_value(db_port) : h.db_port,
+               json_is_integer(db_port) ? (int)json_integer_value(db_port) : h.db_port,
+               (int)json_integer_value(json_object_get(reply, "Threads")), h.dir, NODE_PID_FILE, h.dir, NODE_LOG_FILE);
     }
     json_decref(reply);
     home_free(&h);

@@ -6,6 +6,7 @@
  * names the same random session, so the node's gc spares the blocks of an
  * add still running.
  */
+#include "buf.h"
 #include "cli.h"
 #include "node.h"
 
@@ -20,8 +21,8 @@ struct cli_uploader {
     home h;
     ids_key key;
     uint64_t session;
-    uint8_t *buf;
-    size_t len, cap, header;
+    buf car;       /* the batch: a CAR header and sections */
+    size_t header; /* bytes of car that are its header */
     size_t batch; /* bytes per request: under the node's max_request_body */
     int failed;
     char err[512];
@@ -29,15 +30,18 @@ struct cli_uploader {
 
 static void start_batch(cli_uploader *u, const cid *roots, size_t nroots)
 {
-    u->len = car_header(u->buf, u->cap, roots, nroots);
-    u->header = u->len;
+    buf_clear(&u->car);
+    uint8_t head[2048]; /* ROOTS_PER_BATCH roots at most */
+    size_t hl = car_header(head, sizeof head, roots, nroots);
+    if (buf_append(&u->car, head, hl) != 0 && !u->failed)
+        u->failed = 1, snprintf(u->err, sizeof u->err, "out of memory");
+    u->header = u->car.len;
 }
 
 cli_uploader *cli_uploader_new(const cli_args *a, char *err, size_t errlen)
 {
     home h;
-    char dir[PATH_MAX];
-    if (home_resolve(dir, sizeof dir, a->home, err, errlen) != 0 || home_load(&h, dir, err, errlen) != 0)
+    if (cli_find_home(a, &h, err, errlen) != 0)
         return NULL;
     char keyfile[PATH_MAX + 32];
     if (a->key)
@@ -68,8 +72,7 @@ cli_uploader *cli_uploader_at(const home *h, const ids_key *key, char *err, size
     u->batch = BATCH_BYTES;
     if (u->h.max_request_body < BATCH_BYTES + (64u << 10))
         u->batch = u->h.max_request_body > (64u << 10) ? u->h.max_request_body - (32u << 10) : 1;
-    u->cap = u->batch + IMPORT_CHUNK + 4096;
-    u->buf = malloc(u->cap);
+    buf_reserve(&u->car, u->batch + IMPORT_CHUNK + 4096);
     start_batch(u, NULL, 0);
     return u;
 }
@@ -80,7 +83,8 @@ static int send_batch(cli_uploader *u, int last, int pin)
     snprintf(path, sizeof path, "/api/v0/dag/import?session=%llu&end=%d&pin=%d", (unsigned long long)u->session, last,
              pin);
     json_t *reply = NULL;
-    int status = cli_call_body(&u->h, &u->key, "POST", path, u->buf, u->len, &reply, u->err, sizeof u->err);
+    int status = cli_call_body(&u->h, &u->key, "POST", path, u->car.p, u->car.len, &reply, u->err,
+                               sizeof u->err);
     json_decref(reply);
     if (status != 200) {
         u->failed = 1;
@@ -95,18 +99,18 @@ int cli_uploader_sink(void *uploader, const cid *c, const uint8_t *block, size_t
     if (u->failed)
         return -1;
     size_t need = CID_BIN_MAX + 10 + len;
-    if (u->len + need > u->batch && u->len > u->header) {
+    if (u->car.len + need > u->batch && u->car.len > u->header) {
         if (send_batch(u, 0, 0) != 0)
             return -1;
         start_batch(u, NULL, 0);
     }
-    if (u->len + need > u->cap) { /* a block larger than a batch: blocks are at most a chunk and a node */
-        u->cap = u->len + need;
-        u->buf = realloc(u->buf, u->cap);
+    uint8_t start[CID_BIN_MAX + 10];
+    size_t sl = car_section_start(start, c, len);
+    if (buf_append(&u->car, start, sl) != 0 || buf_append(&u->car, block, len) != 0) {
+        u->failed = 1;
+        snprintf(u->err, sizeof u->err, "out of memory");
+        return -1;
     }
-    u->len += car_section_start(u->buf + u->len, c, len);
-    memcpy(u->buf + u->len, block, len);
-    u->len += len;
     return 0;
 }
 
@@ -117,7 +121,7 @@ int cli_uploader_finish(cli_uploader *u, const cid *roots, size_t nroots, int pi
     /* roots past what one header holds: pinned in batches of their own,
      * once every block is sent (the node pins only what it has) */
     if (nroots > ROOTS_PER_BATCH) {
-        if (u->len > u->header)
+        if (u->car.len > u->header)
             send_batch(u, 0, 0);
         for (size_t i = ROOTS_PER_BATCH; i < nroots && !u->failed; i += ROOTS_PER_BATCH) {
             start_batch(u, roots + i, nroots - i < ROOTS_PER_BATCH ? nroots - i : ROOTS_PER_BATCH);
@@ -130,16 +134,17 @@ int cli_uploader_finish(cli_uploader *u, const cid *roots, size_t nroots, int pi
         /* the last batch carries the roots in its header: rewrite it */
         uint8_t head[2048];
         size_t hl = car_header(head, sizeof head, roots, nroots);
-        size_t body = u->len - u->header;
-        if (hl + body > u->cap) {
-            u->cap = hl + body;
-            u->buf = realloc(u->buf, u->cap);
+        size_t body = u->car.len - u->header;
+        if (hl > u->header && buf_reserve(&u->car, hl - u->header) != 0) {
+            u->failed = 1;
+            snprintf(u->err, sizeof u->err, "out of memory");
+        } else {
+            memmove(u->car.p + hl, u->car.p + u->header, body);
+            memcpy(u->car.p, head, hl);
+            u->car.len = hl + body; /* rewritten in place after buf_reserve */
+            u->header = hl;
+            send_batch(u, 1, pin);
         }
-        memmove(u->buf + hl, u->buf + u->header, body);
-        memcpy(u->buf, head, hl);
-        u->len = hl + body;
-        u->header = hl;
-        send_batch(u, 1, pin);
     }
     if (u->failed) {
         snprintf(err, errlen, "%s", u->err);
@@ -156,6 +161,6 @@ void cli_uploader_free(cli_uploader *u)
         return;
     home_free(&u->h);
     sodium_memzero(&u->key, sizeof u->key);
-    free(u->buf);
+    buf_free(&u->car);
     free(u);
 }

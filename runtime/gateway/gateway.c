@@ -14,6 +14,7 @@
  */
 #include "gateway.h"
 
+#include "buf.h"
 #include "db.h"
 #include "mimei.h"
 #include "store.h"
@@ -85,33 +86,11 @@ static int contains(h2o_iovec_t v, const char *s)
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)tolower((unsigned char)c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Percent-decodes p[0..len) into the pool; NULL when malformed or with NUL. */
 static char *url_decode(h2o_mem_pool_t *pool, const char *p, size_t len)
 {
     char *out = h2o_mem_alloc_pool(pool, len + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (p[i] != '%') {
-            out[o++] = p[i];
-            continue;
-        }
-        int hi = i + 2 < len ? hexval(p[i + 1]) : -1;
-        int lo = hi >= 0 ? hexval(p[i + 2]) : -1;
-        if (lo < 0 || (hi == 0 && lo == 0))
-            return NULL;
-        out[o++] = (char)(hi << 4 | lo);
-        i += 2;
-    }
-    out[o] = '\0';
-    return out;
+    return http_pct_decode(out, len + 1, p, len, 0) < 0 ? NULL : out;
 }
 
 /* --- content types ------------------------------------------------------- */
@@ -242,8 +221,7 @@ typedef struct {
     dag_iter *it;
     blockstore *bs; /* a CAR's: each block is checked against the server code */
     uint64_t left; /* file bytes still to send */
-    uint8_t *buf;
-    size_t len, cap;
+    buf out;       /* the chunk being sent */
     int done;
 } stream;
 
@@ -252,53 +230,38 @@ static void stream_dispose(void *p)
     stream *s = p;
     ufs_reader_free(s->r);
     dag_iter_free(s->it);
-    free(s->buf);
+    buf_free(&s->out);
 }
 
-static int reserve(stream *s, size_t more)
-{
-    if (s->len + more <= s->cap)
-        return 0;
-    size_t cap = s->cap ? s->cap : CHUNK;
-    while (cap < s->len + more)
-        cap *= 2;
-    uint8_t *b = realloc(s->buf, cap);
-    if (!b)
-        return -1;
-    s->buf = b, s->cap = cap;
-    return 0;
-}
-
-/* The next chunk into s->buf (s->len bytes; s->done at the end).
- * Returns 0, or a status with err. */
+/* The next chunk into s->out (s->done at the end).
+ * Returns 0, or an HTTP status with err. */
 static int fill(stream *s, char *err, size_t errlen)
 {
-    int status = STORE_OK;
+    int status;
     if (s->r) {
-        s->len = 0;
-        if (reserve(s, CHUNK) != 0)
+        buf_clear(&s->out);
+        if (buf_reserve(&s->out, CHUNK) != 0)
             return snprintf(err, errlen, "out of memory"), 500;
         size_t want = s->left < CHUNK ? (size_t)s->left : CHUNK;
-        ssize_t n = want ? ufs_reader_read(s->r, s->buf, want, &status, err, errlen) : 0;
-        if (n < 0)
-            return status ? status : 502;
-        if ((size_t)n < want)
+        size_t n = 0;
+        if (want && (status = ufs_reader_read(s->r, s->out.p, want, &n, err, errlen)) != STORE_OK)
+            return http_status_of_store(status);
+        if (n < want)
             return snprintf(err, errlen, "the file ended %llu bytes early", (unsigned long long)(s->left - (uint64_t)n)),
                    502;
-        s->len = (size_t)n;
+        s->out.len = n; /* written in place after buf_reserve */
         s->left -= (uint64_t)n;
         s->done = s->left == 0;
         return 0;
     }
-    /* CAR: whole sections until the chunk is full; s->len may start with the header */
-    while (s->len < CHUNK) {
+    /* CAR: whole sections until the chunk is full; s->out may start with the header */
+    while (s->out.len < CHUNK) {
         cid c;
         uint8_t *block;
         size_t blen;
-        int got = dag_iter_next(s->it, &c, &block, &blen, &status, err, errlen);
-        if (got < 0)
-            return status ? status : 502;
-        if (got == 0) {
+        if ((status = dag_iter_next(s->it, &c, &block, &blen, err, errlen)) != STORE_OK)
+            return http_status_of_store(status);
+        if (!block) {
             s->done = 1;
             break;
         }
@@ -306,29 +269,27 @@ static int fill(stream *s, char *err, size_t errlen)
             free(block);
             return snprintf(err, errlen, "the DAG holds an app's server code: it is not served"), 404;
         }
-        if (reserve(s, CID_BIN_MAX + 10 + blen) != 0) {
-            free(block);
-            return snprintf(err, errlen, "out of memory"), 500;
-        }
-        s->len += car_section_start(s->buf + s->len, &c, blen);
-        memcpy(s->buf + s->len, block, blen);
-        s->len += blen;
+        uint8_t start[CID_BIN_MAX + 10];
+        size_t sl = car_section_start(start, &c, blen);
+        int rc = buf_append(&s->out, start, sl) || buf_append(&s->out, block, blen);
         free(block);
+        if (rc)
+            return snprintf(err, errlen, "out of memory"), 500;
     }
     return 0;
 }
 
 static void send_chunk(stream *s, h2o_req_t *req)
 {
-    h2o_iovec_t v = h2o_iovec_init(s->buf, s->len);
-    h2o_send(req, &v, s->len ? 1 : 0, s->done ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+    h2o_iovec_t v = h2o_iovec_init(s->out.p, s->out.len);
+    h2o_send(req, &v, s->out.len ? 1 : 0, s->done ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
 }
 
 static void on_proceed(h2o_generator_t *g, h2o_req_t *req)
 {
     stream *s = (stream *)g;
     char err[512];
-    s->len = 0;
+    buf_clear(&s->out);
     if (fill(s, err, sizeof err) != 0) {
         fprintf(stderr, "leither: gateway: %.*s: aborted: %s\n", (int)req->path.len, req->path.base, err);
         h2o_send(req, NULL, 0, H2O_SEND_STATE_ERROR);
@@ -384,11 +345,9 @@ typedef struct {
     h2o_iovec_t rawpath; /* the request path without its query */
 } gw_req;
 
-static int store_fail(h2o_req_t *req, int status, const char *err)
+static int store_fail(h2o_req_t *req, enum store_status status, const char *err)
 {
-    if (status != 400 && status != 404)
-        status = 502;
-    return fail(req, status, "%s", err);
+    return fail(req, http_status_of_store(status), "%s", err);
 }
 
 static void common_headers(gw_req *g, const char *etag)
@@ -476,61 +435,39 @@ static int parse_range(h2o_iovec_t v, uint64_t size, uint64_t *a, uint64_t *b, i
     return 1;
 }
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
+static void sb_html(buf *b, h2o_mem_pool_t *pool, const char *s, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            abort();
-        b->p = p, b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    h2o_iovec_t e = h2o_htmlescape(pool, s, n);
+    buf_append(b, e.base, e.len);
 }
 
-static void sb_puts(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
-
-static void sb_html(sbuf *b, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        switch (s[i]) {
-        case '<': sb_puts(b, "&lt;"); break;
-        case '>': sb_puts(b, "&gt;"); break;
-        case '&': sb_puts(b, "&amp;"); break;
-        case '"': sb_puts(b, "&quot;"); break;
-        case '\'': sb_puts(b, "&#39;"); break;
-        default: sb_add(b, s + i, 1);
-        }
-}
-
-/* percent-encodes all but letters, digits and the bytes in keep */
-static void sb_pct(sbuf *b, const char *s, size_t n, const char *keep)
+/* percent-encodes all but letters, digits and the bytes in keep (for RFC
+ * 8187's attr-char: h2o_uri_escape always keeps sub-delims such as ' and ;,
+ * which a filename*= value may not hold) */
+static void sb_pct(buf *b, const char *s, size_t n, const char *keep)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (isalnum(c) || (c && strchr(keep, c)))
-            sb_add(b, s + i, 1);
+            buf_append(b, s + i, 1);
         else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            sb_add(b, e, 3);
+            buf_append(b, e, 3);
         }
     }
 }
 
-/* a path segment for an href ('&' and quotes encoded too) */
-static void sb_url(sbuf *b, const char *s, size_t n) { sb_pct(b, s, n, "-._~!$()*+,;=:@"); }
+/* a relative href to a path segment: percent-encoded (':' too, so that a
+ * name like "javascript:..." stays a path), then HTML-escaped for the
+ * attribute */
+static void sb_url(buf *b, h2o_mem_pool_t *pool, const char *s, size_t n)
+{
+    h2o_iovec_t u = h2o_uri_escape(pool, s, n, NULL);
+    sb_html(b, pool, u.base, u.len);
+}
 
-static void sb_size(sbuf *b, uint64_t n)
+static void sb_size(buf *b, uint64_t n)
 {
     char t[32];
     if (n < 1024)
@@ -541,7 +478,7 @@ static void sb_size(sbuf *b, uint64_t n)
         snprintf(t, sizeof t, "%.1f MiB", n / (1024.0 * 1024));
     else
         snprintf(t, sizeof t, "%.1f GiB", n / (1024.0 * 1024 * 1024));
-    sb_puts(b, t);
+    buf_puts(b, t);
 }
 
 static int serve_file(gw_req *g, const cid *file, uint64_t size, const char *name)
@@ -561,16 +498,17 @@ static int serve_file(gw_req *g, const cid *file, uint64_t size, const char *nam
         name = given;
     const char *type = name ? type_by_name(&req->pool, name) : NULL;
     if (!type) {
-        int st;
         uint8_t head[SNIFF_LEN];
-        ufs_reader *r = ufs_reader_open(g->n->bs, file, 0, SNIFF_LEN, &st, err, sizeof err);
-        if (!r)
+        ufs_reader *r;
+        size_t got = 0;
+        int st = ufs_reader_open(g->n->bs, file, 0, SNIFF_LEN, &r, err, sizeof err);
+        if (st != STORE_OK)
             return store_fail(req, st, err);
-        ssize_t got = ufs_reader_read(r, head, sizeof head, &st, err, sizeof err);
+        st = ufs_reader_read(r, head, sizeof head, &got, err, sizeof err);
         ufs_reader_free(r);
-        if (got < 0)
+        if (st != STORE_OK)
             return store_fail(req, st, err);
-        type = sniff(head, (size_t)got, (uint64_t)got == size);
+        type = sniff(head, got, (uint64_t)got == size);
     }
 
     uint64_t a = 0, b = size ? size - 1 : 0;
@@ -588,16 +526,18 @@ static int serve_file(gw_req *g, const cid *file, uint64_t size, const char *nam
     header(req, H2O_TOKEN_ACCEPT_RANGES, H2O_STRLIT("bytes"));
     if (given) {
         int download = http_query(req, "download", dl, sizeof dl) && !strcmp(dl, "true");
-        sbuf cd = {0};
-        sb_puts(&cd, download ? "attachment; filename=\"" : "inline; filename=\"");
+        buf cd = {0};
+        buf_puts(&cd, download ? "attachment; filename=\"" : "inline; filename=\"");
         for (const char *q = given; *q; q++) /* ASCII for old clients, the exact name below */
-            sb_add(&cd, (*q == '"' || *q == '\\' || (unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f) ? "_" : q,
-                   1);
-        sb_puts(&cd, "\"; filename*=UTF-8''");
+            buf_append(&cd, (*q == '"' || *q == '\\' || (unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f) ? "_" : q,
+                       1);
+        buf_puts(&cd, "\"; filename*=UTF-8''");
         sb_pct(&cd, given, strlen(given), "!#$&+-.^_`|~"); /* RFC 8187 attr-char */
+        if (cd.failed)
+            return fail(req, 500, "out of memory");
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_DISPOSITION, NULL,
                        h2o_strdup(&req->pool, cd.p, cd.len).base, cd.len);
-        free(cd.p);
+        buf_free(&cd);
     }
     if (ranged) {
         char cr[96];
@@ -608,9 +548,9 @@ static int serve_file(gw_req *g, const cid *file, uint64_t size, const char *nam
     req->res.content_length = len;
 
     stream *s = stream_new(req);
-    int st;
     s->left = len;
-    if (!(s->r = ufs_reader_open(g->n->bs, file, a, len, &st, err, sizeof err)))
+    int st = ufs_reader_open(g->n->bs, file, a, len, &s->r, err, sizeof err);
+    if (st != STORE_OK)
         return store_fail(req, st, err);
     return start_stream(req, s, ranged ? 206 : 200);
 }
@@ -658,9 +598,9 @@ static int serve_car(gw_req *g)
         return reply_304(g, etag);
     stream *s = stream_new(req);
     s->bs = g->n->bs;
-    if (!(s->it = dag_iter_new(g->n->bs, &g->target)) || reserve(s, CHUNK) != 0)
+    if (!(s->it = dag_iter_new(g->n->bs, &g->target)) || buf_reserve(&s->out, CHUNK) != 0)
         return fail(req, 500, "out of memory");
-    s->len = car_header(s->buf, s->cap, &g->target, 1);
+    s->out.len = car_header((uint8_t *)s->out.p, s->out.cap, &g->target, 1); /* written in place */
     common_headers(g, etag);
     header(req, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/vnd.ipld.car; version=1"));
     return start_stream(req, s, 200);
@@ -669,39 +609,39 @@ static int serve_car(gw_req *g)
 /* --- directory listings -------------------------------------------------- */
 
 typedef struct {
-    sbuf *b;
+    buf *b;
     gw_req *g;
 } listing;
 
 /* A link to content c where the client can open it (its own origin when the
  * Host allows: a relative /ipfs/ link would stay inside this content). */
-static void sb_cid_link(sbuf *b, gw_req *g, const char *text, const char *tail)
+static void sb_cid_link(buf *b, gw_req *g, const char *text, const char *tail)
 {
     char url[CID_TEXT_MAX + 300];
-    sb_puts(b, "<a class=\"cid\" href=\"");
+    buf_puts(b, "<a class=\"cid\" href=\"");
     if (origins_url(g->req, g->n, ORIGIN_IPFS, text, url, sizeof url) == 0)
-        sb_html(b, url, strlen(url));
-    sb_puts(b, tail);
-    sb_puts(b, "\">");
-    sb_puts(b, text);
-    sb_puts(b, "</a>");
+        sb_html(b, &g->req->pool, url, strlen(url));
+    buf_puts(b, tail);
+    buf_puts(b, "\">");
+    buf_puts(b, text);
+    buf_puts(b, "</a>");
 }
 
 static int list_row(void *arg, const char *name, size_t name_len, const cid *target, uint64_t tsize)
 {
     listing *l = arg;
-    sbuf *b = l->b;
+    buf *b = l->b;
     char text[CID_TEXT_MAX];
     cid_format(target, text);
-    sb_puts(b, "<tr><td><a href=\"");
-    sb_url(b, name, name_len);
-    sb_puts(b, "\">");
-    sb_html(b, name, name_len);
-    sb_puts(b, "</a></td><td class=\"size\">");
+    buf_puts(b, "<tr><td><a href=\"");
+    sb_url(b, &l->g->req->pool, name, name_len);
+    buf_puts(b, "\">");
+    sb_html(b, &l->g->req->pool, name, name_len);
+    buf_puts(b, "</a></td><td class=\"size\">");
     sb_size(b, tsize);
-    sb_puts(b, "</td><td>");
+    buf_puts(b, "</td><td>");
     sb_cid_link(b, l->g, text, "");
-    sb_puts(b, "</td></tr>\n");
+    buf_puts(b, "</td></tr>\n");
     return 0;
 }
 
@@ -712,40 +652,43 @@ static int serve_listing(gw_req *g, uint64_t size)
     snprintf(etag, sizeof etag, "\"%s\"", g->target_text);
     if (not_modified(g, etag))
         return reply_304(g, etag);
-    sbuf b = {0};
-    sb_puts(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>");
-    sb_html(&b, g->rawpath.base, g->rawpath.len);
-    sb_puts(&b, "</title>\n<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
+    buf b = {0};
+    buf_puts(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>");
+    sb_html(&b, &req->pool, g->rawpath.base, g->rawpath.len);
+    buf_puts(&b, "</title>\n<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
                 "td{padding:.1em 1em .1em 0}.size{text-align:right;white-space:nowrap}"
                 ".cid{font:12px monospace;color:#666}</style></head><body>\n<h1>Index of ");
-    sb_html(&b, g->rawpath.base, g->rawpath.len);
-    sb_puts(&b, "</h1>\n<p>");
+    sb_html(&b, &req->pool, g->rawpath.base, g->rawpath.len);
+    buf_puts(&b, "</h1>\n<p>");
     sb_cid_link(&b, g, g->target_text, "/");
-    sb_puts(&b, " ");
+    buf_puts(&b, " ");
     sb_size(&b, size);
-    sb_puts(&b, "</p>\n<table>\n");
+    buf_puts(&b, "</p>\n<table>\n");
     if (g->path[0])
-        sb_puts(&b, "<tr><td><a href=\"..\">..</a></td><td></td><td></td></tr>\n");
+        buf_puts(&b, "<tr><td><a href=\"..\">..</a></td><td></td><td></td></tr>\n");
     listing rows = {&b, g};
     if (ufs_list(g->n->bs, NULL, &g->target, list_row, &rows, err, sizeof err) != 0) {
-        free(b.p);
+        buf_free(&b);
         return fail(req, 502, "%s", err);
     }
-    sb_puts(&b, "</table>\n</body></html>\n");
+    if (buf_puts(&b, "</table>\n</body></html>\n") != 0) { /* out of memory on the way */
+        buf_free(&b);
+        return fail(req, 500, "out of memory");
+    }
     common_headers(g, etag);
     header(req, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("text/html; charset=utf-8"));
     req->res.status = 200;
     req->res.reason = http_reason(200);
     req->res.content_length = b.len;
     if (http_is_method(req, "HEAD")) {
-        free(b.p);
+        buf_free(&b);
         stream *s = stream_new(req);
         h2o_start_response(req, &s->super);
         h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
         return 0;
     }
     h2o_send_inline(req, b.p, b.len);
-    free(b.p);
+    buf_free(&b);
     return 0;
 }
 
@@ -875,15 +818,15 @@ const char *gateway_file_type(h2o_req_t *req, node *n, const cid *file, uint64_t
     const char *type = name ? type_by_name(&req->pool, name) : NULL;
     if (type)
         return type;
-    int st;
     char err[256];
     uint8_t head[SNIFF_LEN];
-    ufs_reader *r = ufs_reader_open(n->bs, file, 0, SNIFF_LEN, &st, err, sizeof err);
-    if (!r)
+    ufs_reader *r;
+    size_t got = 0;
+    if (ufs_reader_open(n->bs, file, 0, SNIFF_LEN, &r, err, sizeof err) != STORE_OK)
         return NULL;
-    ssize_t got = ufs_reader_read(r, head, sizeof head, &st, err, sizeof err);
+    int st = ufs_reader_read(r, head, sizeof head, &got, err, sizeof err);
     ufs_reader_free(r);
-    return got < 0 ? NULL : sniff(head, (size_t)got, (uint64_t)got == size);
+    return st != STORE_OK ? NULL : sniff(head, got, (uint64_t)got == size);
 }
 
 int gateway_on_ipfs(h2o_req_t *req, node *n)

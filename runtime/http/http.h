@@ -53,10 +53,31 @@ int http_reply(h2o_req_t *req, int status, const char *type, const char *body, s
 int http_reply_json(h2o_req_t *req, int status, json_t *doc);
 /* Errors look like kubo's: {"Message": ..., "Code": 0, "Type": "error"}. */
 int http_reply_error(h2o_req_t *req, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* That shape as a document, for a reply that adds a field (an app's
+ * "Limit"); the message is not cut to a line here. */
+json_t *http_error_json(const char *msg);
 /* Replies 403: who may not read MiMei mid (anonymous: sign the request). */
 int http_reply_unreadable(h2o_req_t *req, const char *mid, const char *who);
-/* Value of ?name=..., percent-decoded; NULL if absent, too long or holding
- * a NUL. */
+/* The HTTP status a module's failure answers: the one mapping, so every
+ * route and the gateway agree (STORE_NOT_FOUND 404, STORE_BAD_REQUEST 400,
+ * STORE_CORRUPT 502, STORE_ERROR 500; STORE_OK 200). */
+int http_status_of_store(enum store_status status);
+/* Percent-decodes in[0..len) into out (cap bytes with the NUL; out may be
+ * in itself): the decoded length, or -1 on a bad escape, on %00 (it would
+ * cut the text short) or without room. '+' is a space when plus_is_space
+ * (form-encoded query strings). The one decoder: h2o 2.2.5 exports none
+ * but h2o_url_normalize_path, which also resolves dot segments and lets bad
+ * escapes through. */
+ssize_t http_pct_decode(char *out, size_t cap, const char *in, size_t len, int plus_is_space);
+/* MIMEI_INVALID 400, MIMEI_STORAGE_CLOSED 403, MIMEI_QUOTA_FULL 507,
+ * MIMEI_ERROR 500. */
+int http_status_of_mimei(enum mimei_status status);
+/* A Redis error reply by its prefix: NOPERM 403, OOM (a guest over its
+ * quota) 507, BUSY (the writer did not take the call in time) 503,
+ * anything else 400. */
+int http_status_of_resp_error(const char *msg, size_t len);
+/* Value of ?name=..., percent-decoded; NULL if absent, too long, badly
+ * percent-encoded or holding a NUL. */
 const char *http_query(h2o_req_t *req, const char *name, char *out, size_t cap);
 
 /* --- the request's signer ---------------------------------------------- */

@@ -63,12 +63,76 @@ int http_reply_error(h2o_req_t *req, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return http_reply_json(req, status, json_pack("{s:s,s:i,s:s}", "Message", msg, "Code", 0, "Type", "error"));
+    return http_reply_json(req, status, http_error_json(msg));
+}
+
+json_t *http_error_json(const char *msg)
+{
+    return json_pack("{s:s,s:i,s:s}", "Message", msg, "Code", 0, "Type", "error");
+}
+
+int http_status_of_store(enum store_status status)
+{
+    switch (status) {
+    case STORE_OK: return 200;
+    case STORE_NOT_FOUND: return 404;
+    case STORE_BAD_REQUEST: return 400;
+    case STORE_CORRUPT: return 502; /* the node is a gateway to content it holds only part of */
+    case STORE_ERROR: break;
+    }
+    return 500;
+}
+
+int http_status_of_mimei(enum mimei_status status)
+{
+    switch (status) {
+    case MIMEI_OK: return 200;
+    case MIMEI_INVALID: return 400;
+    case MIMEI_STORAGE_CLOSED: return 403;
+    case MIMEI_QUOTA_FULL: return 507; /* Insufficient Storage */
+    case MIMEI_ERROR: break;
+    }
+    return 500;
+}
+
+int http_status_of_resp_error(const char *msg, size_t len)
+{
+    if (len >= 6 && !memcmp(msg, "NOPERM", 6))
+        return 403;
+    if (len >= 3 && !memcmp(msg, "OOM", 3))
+        return 507;
+    if (len >= 4 && !memcmp(msg, "BUSY", 4)) /* the writer did not take the call in time */
+        return 503;
+    return 400;
 }
 
 static int hexval(char c)
 {
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+ssize_t http_pct_decode(char *out, size_t cap, const char *in, size_t len, int plus_is_space)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        int c = (unsigned char)in[i];
+        if (c == '%') {
+            int hi = i + 2 < len ? hexval(in[i + 1]) : -1, lo = hi < 0 ? -1 : hexval(in[i + 2]);
+            if (lo < 0)
+                return -1;
+            c = hi << 4 | lo;
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            c = ' ';
+        }
+        if (c == 0 || o + 1 >= cap)
+            return -1;
+        out[o++] = (char)c; /* o <= i: decoding in place never overtakes the input */
+    }
+    if (!cap)
+        return -1;
+    out[o] = '\0';
+    return (ssize_t)o;
 }
 
 const char *http_query(h2o_req_t *req, const char *name, char *out, size_t cap)
@@ -80,21 +144,8 @@ const char *http_query(h2o_req_t *req, const char *name, char *out, size_t cap)
     while (p < end) {
         const char *amp = memchr(p, '&', (size_t)(end - p));
         const char *stop = amp ? amp : end;
-        if ((size_t)(stop - p) >= nl + 1 && !memcmp(p, name, nl) && p[nl] == '=') {
-            size_t o = 0;
-            for (const char *q = p + nl + 1; q < stop; q++) {
-                int c = (unsigned char)*q;
-                if (c == '%' && stop - q >= 3 && hexval(q[1]) >= 0 && hexval(q[2]) >= 0) {
-                    c = hexval(q[1]) << 4 | hexval(q[2]);
-                    q += 2;
-                }
-                if (c == 0 || o + 1 >= cap)
-                    return NULL;
-                out[o++] = (char)c;
-            }
-            out[o] = '\0';
-            return out;
-        }
+        if ((size_t)(stop - p) >= nl + 1 && !memcmp(p, name, nl) && p[nl] == '=')
+            return http_pct_decode(out, cap, p + nl + 1, (size_t)(stop - p - nl - 1), 0) < 0 ? NULL : out;
         p = stop + 1;
     }
     return NULL;

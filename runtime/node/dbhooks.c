@@ -129,9 +129,9 @@ static int on_create(void *arg, db_client *c, const char *text, size_t len, char
         snprintf(err, errlen, "NOPERM only its author (or the node owner) may register MiMei %s",
                  mimei_str(info, "ID"));
     else if (!db_mimei_lookup(c, mimei_str(info, "ID"), NULL, NULL) &&
-             quota_charge(n, db_client_txn(c), identity(n, c), mimei_str(info, "ID"), len, &status, why,
-                          sizeof why) != 0)
-        snprintf(err, errlen, "%s %s", status == 507 ? "OOM" : "NOPERM", why);
+             (status = quota_charge(n, db_client_txn(c), identity(n, c), mimei_str(info, "ID"), len, why,
+                                    sizeof why)) != MIMEI_OK)
+        snprintf(err, errlen, "%s %s", status == MIMEI_QUOTA_FULL ? "OOM" : status == MIMEI_STORAGE_CLOSED ? "NOPERM" : "ERR", why);
     else {
         snprintf(mid, IDS_LID_LEN + 1, "%s", mimei_str(info, "ID"));
         rc = 0;
@@ -152,8 +152,8 @@ static int on_store(void *arg, db_client *c, size_t bytes, char *err, size_t err
     int status;
     if (mid[0] && !db_mimei_lookup(c, mid, NULL, NULL))
         return snprintf(err, errlen, "ERR MiMei %s is no longer on this node", mid), -1;
-    if (quota_charge(n, db_client_txn(c), who, mid, bytes, &status, why, sizeof why) != 0)
-        return snprintf(err, errlen, "%s %s", status == 507 ? "OOM" : "NOPERM", why), -1;
+    if ((status = quota_charge(n, db_client_txn(c), who, mid, bytes, why, sizeof why)) != MIMEI_OK)
+        return snprintf(err, errlen, "%s %s", status == MIMEI_QUOTA_FULL ? "OOM" : status == MIMEI_STORAGE_CLOSED ? "NOPERM" : "ERR", why), -1;
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,15 +16,10 @@
 
 #include "errbuf.h"
 
-int home_resolve(char *out, size_t cap, const char *flag, char *err, size_t errlen)
+/* dir made absolute (relative to the current directory) without trailing '/' */
+static int absolute(char *out, size_t cap, const char *dir, char *err, size_t errlen)
 {
-    const char *dir = flag ? flag : getenv("LEITHER_HOME");
     char cwd[PATH_MAX];
-    if (!dir || !*dir) {
-        if (!getcwd(cwd, sizeof cwd))
-            return ERR("cannot read the current directory: %s", strerror(errno));
-        dir = cwd;
-    }
     if (dir[0] == '/') {
         if ((size_t)snprintf(out, cap, "%s", dir) >= cap)
             return ERR("home path too long");
@@ -37,6 +33,35 @@ int home_resolve(char *out, size_t cap, const char *flag, char *err, size_t errl
     while (n > 1 && out[n - 1] == '/')
         out[--n] = '\0';
     return 0;
+}
+
+/* The one rule (README "The home"), shared by every command and `make run`:
+ * the flag, else $LEITHER_HOME, else the current directory when it is a
+ * home, else ~/.leither. The default is outside any checkout, so following
+ * "run 'leither init'" never puts a key inside a git tree. */
+int home_resolve(char *out, size_t cap, const char *flag, char *err, size_t errlen)
+{
+    const char *env = getenv("LEITHER_HOME");
+    if (flag && *flag)
+        return absolute(out, cap, flag, err, errlen);
+    if (env && *env)
+        return absolute(out, cap, env, err, errlen);
+    char dir[PATH_MAX];
+    if (access(HOME_SETTINGS, F_OK) == 0) {
+        if (!getcwd(dir, sizeof dir))
+            return ERR("cannot read the current directory: %s", strerror(errno));
+        return absolute(out, cap, dir, err, errlen);
+    }
+    const char *user = getenv("HOME");
+    if (!user || user[0] != '/') {
+        struct passwd *pw = getpwuid(getuid());
+        user = pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
+    }
+    if (!user)
+        return ERR("no home: give --home DIR or set $LEITHER_HOME (there is no $HOME for %s)", HOME_DEFAULT_DIR);
+    if ((size_t)snprintf(dir, sizeof dir, "%s/%s", user, HOME_DEFAULT_DIR) >= sizeof dir)
+        return ERR("home path too long");
+    return absolute(out, cap, dir, err, errlen);
 }
 
 static int int_setting(json_t *doc, const char *key, long min, long max, long def, long *out, const char *file,

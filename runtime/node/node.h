@@ -19,6 +19,7 @@
 #define LEITHER_NODE_H
 
 #include "ids.h"
+#include "mimei.h"
 #include "store.h"
 
 #include <jansson.h>
@@ -61,6 +62,8 @@
  */
 
 #define HOME_SETTINGS "SystemVars.json"
+/* the home when no flag, $LEITHER_HOME or current directory says: ~/.leither */
+#define HOME_DEFAULT_DIR ".leither"
 #define HOME_DEFAULT_PORT 4800
 /* 8 MB: room for `ipfs add` batches of blocks (4 MB) with margin */
 #define HOME_DEFAULT_BODY (8 << 20)
@@ -80,7 +83,8 @@ typedef struct {
     uint64_t guest_per_identity, guest_total; /* guest_quota; 0: closed */
 } home;
 
-/* Absolute home directory: flag (--home), else $LEITHER_HOME, else cwd. */
+/* Absolute home directory: flag (--home), else $LEITHER_HOME, else the
+ * current directory when it holds SystemVars.json, else ~/.leither. */
 int home_resolve(char *out, size_t cap, const char *flag, char *err, size_t errlen);
 
 /* Parses and validates settings text; on error names the file and line.
@@ -281,13 +285,14 @@ void quota_close(node *n);
 
 /* May `who` store bytes more into mid ("" for blocks in no MiMei)? The
  * owner and granted keys always may and are not counted; a guest within
- * its quota is charged in txn (a write transaction). 0, or -1 with err and
- * *status: 403 (no guest storage, or unsigned), 507 (over the quota), 500. */
-int quota_charge(node *n, MDB_txn *txn, const char *who, const char *mid, uint64_t bytes, int *status, char *err,
-                 size_t errlen);
+ * its quota is charged in txn (a write transaction). MIMEI_OK, or with err
+ * MIMEI_STORAGE_CLOSED (no guest storage, or unsigned), MIMEI_QUOTA_FULL,
+ * MIMEI_ERROR. */
+enum mimei_status quota_charge(node *n, MDB_txn *txn, const char *who, const char *mid, uint64_t bytes, char *err,
+                               size_t errlen);
 /* The same question for 0 bytes, in a read transaction of its own: the
  * cheap check before a write does any work. */
-int quota_check(node *n, const char *who, int *status, char *err, size_t errlen);
+enum mimei_status quota_check(node *n, const char *who, char *err, size_t errlen);
 /* Nonzero when who is the owner or a granted key (never metered). */
 int quota_unmetered(node *n, const char *who);
 

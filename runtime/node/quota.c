@@ -83,7 +83,7 @@ int quota_unmetered(node *n, const char *who)
     return decide(n, who, &none, 0, ignored, sizeof ignored) == MIMEI_STORE_FREE;
 }
 
-static int judge(node *n, MDB_txn *txn, const char *who, uint64_t bytes, int *status, char *err, size_t errlen)
+static int judge(node *n, MDB_txn *txn, const char *who, uint64_t bytes, char *err, size_t errlen)
 {
     mimei_usage none = {0, 0};
     int d = decide(n, who, &none, 0, err, errlen);
@@ -93,30 +93,35 @@ static int judge(node *n, MDB_txn *txn, const char *who, uint64_t bytes, int *st
                             get_u64(n, txn, key_of(kb, sizeof kb, "total", "", ""))};
         d = decide(n, who, &used, bytes, err, errlen);
     }
-    *status = d == MIMEI_STORE_FULL ? 507 : 403;
     return d;
 }
 
-int quota_check(node *n, const char *who, int *status, char *err, size_t errlen)
+/* The status of a refusal mimei_may_store answered. */
+static enum mimei_status refusal(int d)
+{
+    return d == MIMEI_STORE_FULL ? MIMEI_QUOTA_FULL : MIMEI_STORAGE_CLOSED;
+}
+
+enum mimei_status quota_check(node *n, const char *who, char *err, size_t errlen)
 {
     MDB_txn *txn;
     if (mdb_txn_begin(n->quota->env, NULL, MDB_RDONLY, &txn) != 0)
-        return *status = 500, ERR("reading the usage table failed");
-    int d = judge(n, txn, who, 0, status, err, errlen);
+        return ERR("reading the usage table failed");
+    int d = judge(n, txn, who, 0, err, errlen);
     mdb_txn_abort(txn);
-    return d == MIMEI_STORE_FREE || d == MIMEI_STORE_GUEST ? 0 : -1;
+    return d == MIMEI_STORE_FREE || d == MIMEI_STORE_GUEST ? MIMEI_OK : refusal(d);
 }
 
-int quota_charge(node *n, MDB_txn *txn, const char *who, const char *mid, uint64_t bytes, int *status, char *err,
-                 size_t errlen)
+enum mimei_status quota_charge(node *n, MDB_txn *txn, const char *who, const char *mid, uint64_t bytes, char *err,
+                               size_t errlen)
 {
-    int d = judge(n, txn, who, bytes, status, err, errlen);
+    int d = judge(n, txn, who, bytes, err, errlen);
     if (d == MIMEI_STORE_FREE)
-        return 0;
+        return MIMEI_OK;
     if (d != MIMEI_STORE_GUEST)
-        return -1;
+        return refusal(d);
     if (!bytes)
-        return 0;
+        return MIMEI_OK;
     char kb[160];
     int rc = add_u64(n, txn, key_of(kb, sizeof kb, "id:", who, ""), (int64_t)bytes);
     if (!rc)
@@ -127,8 +132,8 @@ int quota_charge(node *n, MDB_txn *txn, const char *who, const char *mid, uint64
         rc = add_u64(n, txn, key_of(kb, sizeof kb, "mm:", part, who), (int64_t)bytes);
     }
     if (rc)
-        return *status = 500, ERR("counting %s's usage: %s", who, mdb_strerror(rc));
-    return 0;
+        return ERR("counting %s's usage: %s", who, mdb_strerror(rc)); /* MIMEI_ERROR */
+    return MIMEI_OK;
 }
 
 /* Forgets the "mm:" entries starting with prefix, taking their bytes off

@@ -155,7 +155,7 @@ static void check_p2p(const uint8_t *data, size_t n)
         ids_p2p_private_key(again, &key);
         if (n != IDS_P2P_PRIV_BYTES || memcmp(again, data, n) != 0)
             __builtin_trap();
-    } else if (rc != -1 || err[0] == '\0' || memchr(err, '\0', sizeof err) == NULL) {
+    } else if (rc != IDS_INVALID || err[0] == '\0' || memchr(err, '\0', sizeof err) == NULL) {
         __builtin_trap();
     }
 

@@ -24,7 +24,7 @@
  *     a breached limit; never in a crash, a hang or a leak;
  *   - the state is usable afterwards (no stack left over) unless spent.
  */
-#include "apps.h"
+#include "lua_api.h"
 #include "sandbox.h"
 
 #include <lauxlib.h>

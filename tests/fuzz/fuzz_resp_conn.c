@@ -11,7 +11,7 @@
  * ASan/UBSan report is a finding.
  */
 #include "db.h"
-#include "node.h"
+#include "resp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -189,7 +189,7 @@ describe("attacks on an app's routes", function()
       local before = #(t.slurp(node.home .. "/leither.log"))
       local r = t.curl(node.url .. "/tpt/" .. id .. "/log_flood", "--max-time 60")
       assert.are.equal(500, r.status, r.body)
-      assert.are.equal("instructions", t.decode(r.body).limit, r.body)
+      assert.are.equal("instructions", t.decode(r.body).Limit, r.body)
       local grown = #(t.slurp(node.home .. "/leither.log")) - before
       -- 20 million instructions at 4 per byte: about 5 MB
       assert.truthy(grown < 8000000, "the log grew by " .. grown .. " bytes")
@@ -220,14 +220,14 @@ describe("attacks on an app's routes", function()
       for _ = 1, 4 do
         local first = post("/json", bomb)
         assert.are.equal(500, first.status, first.body)
-        assert.are.equal("memory", t.decode(first.body).limit, first.body)
+        assert.are.equal("memory", t.decode(first.body).Limit, first.body)
       end
       answers()
       local before = rss_kb(node.pid)
       for _ = 1, 8 do
         local r = post("/json", bomb)
         assert.are.equal(500, r.status)
-        assert.are.equal("memory", t.decode(r.body).limit, r.body)
+        assert.are.equal("memory", t.decode(r.body).Limit, r.body)
       end
       answers()
       local grown = rss_kb(node.pid) - before
@@ -239,7 +239,7 @@ describe("attacks on an app's routes", function()
     it("refuses JSON text over a quarter of the app's memory limit, naming the limit", function()
       local r = post("/json", "[" .. string.rep("1,", 4200000) .. "1]")
       assert.are.equal(400, r.status, r.body)
-      assert.matches("over the limit of 8388608 bytes %(a quarter of the app's memory limit%)", t.decode(r.body).error)
+      assert.matches("over the limit of 8388608 bytes %(a quarter of the app's memory limit%)", t.decode(r.body).Message)
       answers()
     end)
 
@@ -247,7 +247,7 @@ describe("attacks on an app's routes", function()
       for _, text in ipairs({ string.rep("[", 100000), string.rep('{"a":', 100000), string.rep("[", 201) .. string.rep("]", 201) }) do
         local r = post("/json", text)
         assert.are.equal(400, r.status, r.body)
-        assert.matches("nested too deeply %(more than 200 levels%)", t.decode(r.body).error)
+        assert.matches("nested too deeply %(more than 200 levels%)", t.decode(r.body).Message)
       end
       local ok = post("/json", string.rep("[", 200) .. string.rep("]", 200))
       assert.are.same({ 200, { type = "table", n = 1 } }, { ok.status, t.decode(ok.body) })
@@ -258,10 +258,10 @@ describe("attacks on an app's routes", function()
       local shared = t.curl(node.url .. "/tpt/" .. id .. "/encode_shared?n=40", "--max-time 60")
       assert.are.equal(500, shared.status, shared.body)
       local doc = t.decode(shared.body)
-      assert.truthy(doc.limit or doc.error:find("over the limit", 1, true), shared.body)
+      assert.truthy(doc.Limit or doc.Message:find("over the limit", 1, true), shared.body)
       local cycle = t.curl(node.url .. "/tpt/" .. id .. "/encode_cycle", "--max-time 60")
       assert.are.equal(500, cycle.status)
-      assert.matches("nested too deeply", t.decode(cycle.body).error)
+      assert.matches("nested too deeply", t.decode(cycle.body).Message)
       answers()
     end)
   end)
@@ -297,7 +297,7 @@ app.get("/list", function(req) return { n = #leither.mimei.list(req.query.mid, "
       for i = 1, 150 do
         local fill = t.curl(node.url .. "/tpt/" .. lister .. "/fill?mid=" .. id, "--max-time 20")
         assert.are.equal(500, fill.status, fill.body)
-        assert.are.equal("memory", t.decode(fill.body).limit, "request " .. i .. ": " .. fill.body)
+        assert.are.equal("memory", t.decode(fill.body).Limit, "request " .. i .. ": " .. fill.body)
       end
       local list = t.curl(node.url .. "/tpt/" .. lister .. "/list?mid=" .. id, "--max-time 20")
       assert.are.same({ 200, { n = 2 } }, { list.status, t.decode(list.body) })
@@ -308,7 +308,7 @@ app.get("/list", function(req) return { n = #leither.mimei.list(req.query.mid, "
       for _ = 1, 3 do
         local r = post_to(lister, "/list", string.rep("z", 3000000))
         assert.are.equal(500, r.status, r.body)
-        assert.are.equal("memory", t.decode(r.body).limit, r.body)
+        assert.are.equal("memory", t.decode(r.body).Limit, r.body)
       end
       answers()
     end)
@@ -345,7 +345,7 @@ app.get("/list", function(req) return { n = #leither.mimei.list(req.query.mid, "
       -- one connection, so one worker and its state of the app: broken, then asked
       local base = node.url .. "/tpt/" .. id
       local r = t.sh("curl -s --noproxy '*' --max-time 30 " .. t.quote(base .. "/break_app") .. " " .. t.quote(base .. "/ok"))
-      assert.matches('^broken{"error":"instruction budget of 20000000 exceeded","limit":"instructions"}$', r.out)
+      assert.matches('^broken{"Message":"instruction budget of 20000000 exceeded","Code":0,"Type":"error","Limit":"instructions"}\n?$', r.out)
       for _ = 1, 6 do
         assert.are.same({ 200, "ok" }, { t.curl(base .. "/ok").status, t.curl(base .. "/ok").body })
       end
@@ -368,10 +368,10 @@ app.get("/list", function(req) return { n = #leither.mimei.list(req.query.mid, "
       for _ = 1, 6 do -- three times the workers: each would have been pinned for good
         local r = t.curl(node.url .. "/tpt/" .. id .. "/gc", "--max-time 20")
         assert.are.equal(500, r.status, r.body)
-        assert.matches("attempt to index a string value", t.decode(r.body).error)
+        assert.matches("attempt to index a string value", t.decode(r.body).Message)
         local s = t.curl(node.url .. "/tpt/" .. id .. "/gc_setmetatable", "--max-time 20")
         assert.are.equal(500, s.status, s.body)
-        assert.matches("protected metatable", t.decode(s.body).error)
+        assert.matches("protected metatable", t.decode(s.body).Message)
       end
       answers()
       local stop = t.leither("stop", "--home", node.home)

@@ -59,6 +59,62 @@ describe("leither CLI", function()
     assert.matches("missing arguments", r.err)
   end)
 
+  it("lists a group's commands: help GROUP, GROUP --help, GROUP alone", function()
+    for _, args in ipairs({ { "help", "mimei" }, { "mimei", "--help" } }) do
+      local r = t.leither(table.unpack(args))
+      assert.are.equal(0, r.code, table.concat(args, " "))
+      assert.matches("^usage: leither mimei COMMAND", r.out)
+      for _, cmd in ipairs({ "mimei create", "mimei show", "mimei ref add", "mimei grep" }) do
+        assert.truthy(r.out:find("\n  " .. cmd .. " ", 1, true), cmd .. " missing")
+      end
+      assert.falsy(r.out:find("swarm id", 1, true))
+    end
+    local r = t.leither("swarm") -- a group alone: its commands, and exit 2 (a command is missing)
+    assert.are.equal(2, r.code)
+    assert.matches("which 'swarm' command", r.err)
+    assert.truthy(r.err:find("\n  swarm id ", 1, true))
+    assert.truthy(r.err:find("\n  swarm local ", 1, true))
+    assert.falsy(r.err:find("unknown command", 1, true))
+    r = t.leither("help", "mimei", "ref")
+    assert.matches("^usage: leither mimei ref COMMAND", r.out)
+    for _, args in ipairs({ { "lapp", "--help" }, { "help", "lapp" } }) do
+      r = t.leither(table.unpack(args))
+      assert.are.equal(0, r.code, table.concat(args, " "))
+      assert.matches("^usage: lapp COMMAND", r.out)
+      assert.truthy(r.out:find("\n  uploadapp ", 1, true))
+    end
+    assert.matches("^usage: lapp uploadapp %-i NAME", t.leither("help", "lapp", "uploadapp").out)
+  end)
+
+  it("says what a word after a group is, instead of 'unknown command GROUP'", function()
+    local r = t.leither("mimei", "publish")
+    assert.are.equal(2, r.code)
+    assert.matches("^leither: 'mimei publish' is not a command yet", r.err)
+    assert.falsy(r.err:find("unknown command", 1, true))
+    r = t.leither("mimei", "gc")
+    assert.matches("^leither: 'gc' is not a mimei command; did you mean 'leither repo gc'%?", r.err)
+    r = t.leither("uploadapp")
+    assert.matches("it is an app command: 'lapp uploadapp'", r.err)
+  end)
+
+  it("prints the version with --version, and lines up the command list", function()
+    local r = t.leither("--version")
+    assert.are.equal(0, r.code)
+    assert.matches("^leither version %d+%.%d+%.%d+\n$", r.out)
+    for _, args in ipairs({ { "help" }, { "lapp", "help" }, { "help", "mimei" } }) do
+      local out, column, rows = t.leither(table.unpack(args)).out, nil, 0
+      for name, gap in out:gmatch("\n  (%S[%w %-]-%S)(  +)%S") do
+        local at = #name + #gap
+        column = column or at
+        assert.are.equal(column, at, name .. " is out of line")
+        rows = rows + 1
+      end
+      -- every row has its name, two spaces at least, then its summary
+      assert.are.equal(select(2, out:gsub("\n  %S", "")), rows, out)
+      assert.truthy(column, table.concat(args, " "))
+    end
+  end)
+
   it("answers as lapp when invoked under that name", function()
     local lapp = t.bin:gsub("leither$", "lapp")
     local r = t.sh(t.quote(lapp) .. " help")

@@ -69,7 +69,9 @@ function M.random_port()
     math.randomseed(string.unpack("I4", b))
     seeded = true
   end
-  return math.random(20000, 59999)
+  -- below Linux's ephemeral range (32768-60999), which outgoing
+  -- connections take their local ports from
+  return math.random(20000, 32767)
 end
 
 -- Creates a home and starts its node as a daemon on a free port.

@@ -63,15 +63,27 @@ describe("leither init", function()
     assert.are.equal("kept", settings.mine)
   end)
 
-  it("uses $LEITHER_HOME, then the current directory", function()
+  it("uses $LEITHER_HOME, then the current directory when it is a home, then ~/.leither", function()
     local r = t.sh("LEITHER_HOME=" .. t.quote(home) .. " " .. t.quote(t.bin) .. " init")
     assert.are.equal(0, r.code, r.err)
     assert.is_true(t.exists(home .. "/SystemVars.json"))
-    local other = t.tmpdir()
-    r = t.sh("cd " .. t.quote(other) .. " && env -u LEITHER_HOME " .. t.quote(t.bin) .. " init")
+    -- a folder that is not a home gets no key: init makes the default home
+    local other, user = t.tmpdir(), t.tmpdir()
+    local function init_in(dir)
+      return t.sh("cd " .. t.quote(dir) .. " && env -u LEITHER_HOME HOME=" .. t.quote(user) .. " "
+        .. t.quote(t.bin) .. " init --json")
+    end
+    r = init_in(other)
     assert.are.equal(0, r.code, r.err)
-    assert.is_true(t.exists(other .. "/keys/node.key"))
+    assert.is_false(t.exists(other .. "/keys/node.key"))
+    assert.are.equal(user .. "/.leither", t.decode(r.out).Home)
+    assert.is_true(t.exists(user .. "/.leither/keys/node.key"))
+    -- standing in a home, init updates that one
+    r = init_in(home)
+    assert.are.equal(0, r.code, r.err)
+    assert.are.equal(home, t.decode(r.out).Home)
     t.rmtree(other)
+    t.rmtree(user)
   end)
 
   it("refuses a malformed SystemVars.json, naming file and line, and changes nothing", function()
@@ -117,8 +129,8 @@ describe("leither init", function()
   it("says a folder without settings is not a home", function()
     local r = t.leither("run", "--home", home)
     assert.are.equal(1, r.code)
-    assert.are.equal("leither: " .. home .. " is not a Leither home (no SystemVars.json): run 'leither init' first\n",
-      r.err)
+    assert.are.equal("leither: " .. home .. " is not a Leither home (no SystemVars.json): run 'leither init --home "
+      .. home .. "' first\n", r.err)
     assert.are.equal(1, t.leither("stop", "--home", home).code)
   end)
 end)

@@ -128,11 +128,11 @@ static void corrupt_block_is_refused(void **state)
     assert_non_null(strstr(err, "is corrupted: its bytes hash to something else"));
     mdb_txn_abort(txn);
 
-    /* the reader reports it, with 502 */
-    int status;
-    ufs_reader *r = ufs_reader_open(f->bs, &c, 0, UINT64_MAX, &status, err, sizeof err);
+    /* the reader reports it as a broken DAG */
+    ufs_reader *r;
+    assert_int_equal(ufs_reader_open(f->bs, &c, 0, UINT64_MAX, &r, err, sizeof err), STORE_CORRUPT);
     assert_null(r);
-    assert_int_equal(status, STORE_CORRUPT);
+    assert_string_equal(store_strerror(STORE_CORRUPT), "incomplete or corrupt DAG");
 
     /* a value shorter than the write time */
     tamper(f, &c, "abc", 3);
@@ -150,14 +150,12 @@ static void corrupt_leaf_mid_file(void **state)
     uint8_t *data = random_bytes(n, 7);
     cid root = import(f->bs, data, n, 0, NULL);
     /* the whole file reads back */
-    int status;
-    ufs_reader *r = ufs_reader_open(f->bs, &root, 0, UINT64_MAX, &status, err, sizeof err);
-    assert_non_null(r);
+    ufs_reader *r;
+    assert_int_equal(ufs_reader_open(f->bs, &root, 0, UINT64_MAX, &r, err, sizeof err), STORE_OK);
     uint8_t *back = malloc(n);
-    size_t got = 0;
-    ssize_t k;
-    while ((k = ufs_reader_read(r, back + got, 100000, &status, err, sizeof err)) > 0)
-        got += (size_t)k;
+    size_t got = 0, k;
+    while (ufs_reader_read(r, back + got, 100000, &k, err, sizeof err) == STORE_OK && k)
+        got += k;
     assert_int_equal(k, 0);
     assert_int_equal(got, n);
     assert_memory_equal(back, data, n);
@@ -183,11 +181,10 @@ static void corrupt_leaf_mid_file(void **state)
     free(bad);
 
     /* reading up to it works; the read that reaches it fails */
-    r = ufs_reader_open(f->bs, &root, 0, UINT64_MAX, &status, err, sizeof err);
-    assert_non_null(r);
-    assert_int_equal(ufs_reader_read(r, back, 2 * IMPORT_CHUNK, &status, err, sizeof err), 2 * IMPORT_CHUNK);
-    assert_int_equal(ufs_reader_read(r, back, 1000, &status, err, sizeof err), -1);
-    assert_int_equal(status, STORE_CORRUPT);
+    assert_int_equal(ufs_reader_open(f->bs, &root, 0, UINT64_MAX, &r, err, sizeof err), STORE_OK);
+    assert_int_equal(ufs_reader_read(r, back, 2 * IMPORT_CHUNK, &k, err, sizeof err), STORE_OK);
+    assert_int_equal(k, 2 * IMPORT_CHUNK);
+    assert_int_equal(ufs_reader_read(r, back, 1000, &k, err, sizeof err), STORE_CORRUPT);
     assert_non_null(strstr(err, "corrupted"));
     ufs_reader_free(r);
 
@@ -197,32 +194,29 @@ static void corrupt_leaf_mid_file(void **state)
     uint8_t *blk;
     int rc;
     size_t count = 0;
-    while ((rc = dag_iter_next(it, &c, &blk, &len, &status, err, sizeof err)) == 1) {
+    while ((rc = dag_iter_next(it, &c, &blk, &len, err, sizeof err)) == STORE_OK && blk) {
         free(blk);
         count++;
     }
-    assert_int_equal(rc, -1);
+    assert_int_equal(rc, STORE_CORRUPT);
     assert_int_equal(count, 3); /* root, leaf 0, leaf 1 */
-    assert_int_equal(status, STORE_CORRUPT);
     dag_iter_free(it);
 
-    /* a missing inner block is 502, a missing root 404 */
+    /* a missing inner block is a broken DAG, a missing root not found */
     MDB_txn *w = bs_begin(f->bs, 1, err, sizeof err);
     uint8_t mh[MH_LEN];
     cid_multihash(&leaf, mh);
     MDB_val key = {MH_LEN, mh};
     assert_int_equal(mdb_del(w, f->bs->blocks, &key, NULL), 0);
     assert_int_equal(bs_commit(w, err, sizeof err), 0);
-    r = ufs_reader_open(f->bs, &root, 2 * IMPORT_CHUNK + 5, 10, &status, err, sizeof err);
-    assert_non_null(r);
-    assert_int_equal(ufs_reader_read(r, back, 10, &status, err, sizeof err), -1);
-    assert_int_equal(status, STORE_CORRUPT);
+    assert_int_equal(ufs_reader_open(f->bs, &root, 2 * IMPORT_CHUNK + 5, 10, &r, err, sizeof err), STORE_OK);
+    assert_int_equal(ufs_reader_read(r, back, 10, &k, err, sizeof err), STORE_CORRUPT);
     assert_non_null(strstr(err, "is missing"));
     ufs_reader_free(r);
     cid nothing;
     cid_of_block(&nothing, 0, CID_CODEC_DAG_PB, "x", 1);
-    assert_null(ufs_reader_open(f->bs, &nothing, 0, 1, &status, err, sizeof err));
-    assert_int_equal(status, STORE_NOT_FOUND);
+    assert_int_equal(ufs_reader_open(f->bs, &nothing, 0, 1, &r, err, sizeof err), STORE_NOT_FOUND);
+    assert_null(r);
     free(back);
     free(data);
 }
@@ -238,14 +232,15 @@ static void ranges_at_chunk_boundaries(void **state)
         uint64_t offs[] = {0, 1, IMPORT_CHUNK - 1, IMPORT_CHUNK, IMPORT_CHUNK + 1, 5 * IMPORT_CHUNK - 3, n - 1, n};
         uint8_t buf[8192];
         for (size_t i = 0; i < sizeof offs / sizeof *offs; i++) {
-            int status;
-            ufs_reader *r = ufs_reader_open(f->bs, &root, offs[i], 5000, &status, err, sizeof err);
-            assert_non_null(r);
-            ssize_t got = ufs_reader_read(r, buf, sizeof buf, &status, err, sizeof err);
+            ufs_reader *r;
+            assert_int_equal(ufs_reader_open(f->bs, &root, offs[i], 5000, &r, err, sizeof err), STORE_OK);
+            size_t got;
+            assert_int_equal(ufs_reader_read(r, buf, sizeof buf, &got, err, sizeof err), STORE_OK);
             size_t want = n - offs[i] < 5000 ? n - offs[i] : 5000;
             assert_int_equal(got, want);
             assert_memory_equal(buf, data + offs[i], want);
-            assert_int_equal(ufs_reader_read(r, buf, sizeof buf, &status, err, sizeof err), 0);
+            assert_int_equal(ufs_reader_read(r, buf, sizeof buf, &got, err, sizeof err), STORE_OK);
+            assert_int_equal(got, 0);
             ufs_reader_free(r);
         }
         /* stat through resolve */
@@ -259,8 +254,8 @@ static void ranges_at_chunk_boundaries(void **state)
         cid c;
         uint8_t *blk;
         size_t len;
-        int status, rc, count = 0;
-        while ((rc = dag_iter_next(it, &c, &blk, &len, &status, err, sizeof err)) == 1) {
+        int rc, count = 0;
+        while ((rc = dag_iter_next(it, &c, &blk, &len, err, sizeof err)) == STORE_OK && blk) {
             if (count == 0)
                 assert_true(cid_equal(&c, &root));
             cid again;
@@ -324,18 +319,20 @@ static void directories_and_paths(void **state)
     cid want[] = {root, a, sub, b}, c;
     uint8_t *blk;
     size_t len;
-    int status;
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(dag_iter_next(it, &c, &blk, &len, &status, err, sizeof err), 1);
+        assert_int_equal(dag_iter_next(it, &c, &blk, &len, err, sizeof err), STORE_OK);
+        assert_non_null(blk);
         assert_true(cid_equal(&c, &want[i]));
         free(blk);
     }
-    assert_int_equal(dag_iter_next(it, &c, &blk, &len, &status, err, sizeof err), 0);
+    assert_int_equal(dag_iter_next(it, &c, &blk, &len, err, sizeof err), STORE_OK);
+    assert_null(blk);
     dag_iter_free(it);
 
     /* a directory is not a file */
-    assert_null(ufs_reader_open(f->bs, &root, 0, 1, &status, err, sizeof err));
-    assert_int_equal(status, STORE_BAD_REQUEST);
+    ufs_reader *r;
+    assert_int_equal(ufs_reader_open(f->bs, &root, 0, 1, &r, err, sizeof err), STORE_BAD_REQUEST);
+    assert_null(r);
 }
 
 /* a UnixFS file node over kids (with their file bytes in sizes), own data
@@ -399,14 +396,12 @@ static void deep_tree_with_inner_data(void **state)
     size_t n = strlen(want);
     for (size_t off = 0; off <= n; off++)
         for (size_t step = 1; step <= 7; step += 3) {
-            int status;
-            ufs_reader *r = ufs_reader_open(f->bs, &root, off, UINT64_MAX, &status, err, sizeof err);
-            assert_non_null(r);
+            ufs_reader *r;
+            assert_int_equal(ufs_reader_open(f->bs, &root, off, UINT64_MAX, &r, err, sizeof err), STORE_OK);
             char got[64] = "";
-            size_t len = 0;
-            ssize_t k;
-            while ((k = ufs_reader_read(r, got + len, step, &status, err, sizeof err)) > 0)
-                len += (size_t)k;
+            size_t len = 0, k;
+            while (ufs_reader_read(r, got + len, step, &k, err, sizeof err) == STORE_OK && k)
+                len += k;
             assert_int_equal(k, 0);
             assert_int_equal(len, n - off);
             assert_memory_equal(got, want + off, len);
@@ -415,12 +410,11 @@ static void deep_tree_with_inner_data(void **state)
     /* a parent whose blocksizes lie is caught, not trusted */
     uint64_t wrong[] = {6, 6};
     cid liar = file_node(f->bs, NULL, k1, wrong, 2);
-    int status;
-    ufs_reader *r = ufs_reader_open(f->bs, &liar, 0, UINT64_MAX, &status, err, sizeof err);
-    assert_non_null(r);
+    ufs_reader *r;
+    assert_int_equal(ufs_reader_open(f->bs, &liar, 0, UINT64_MAX, &r, err, sizeof err), STORE_OK);
     char buf[32];
-    assert_int_equal(ufs_reader_read(r, buf, sizeof buf, &status, err, sizeof err), -1);
-    assert_int_equal(status, STORE_CORRUPT);
+    size_t k;
+    assert_int_equal(ufs_reader_read(r, buf, sizeof buf, &k, err, sizeof err), STORE_CORRUPT);
     ufs_reader_free(r);
 }
 
@@ -482,11 +476,12 @@ static void gc_keeps_what_is_referenced(void **state)
     assert_int_equal(st.removed, 8);
     assert_int_equal(st.blocks, 4);
     assert_true(bs_has(f->bs, NULL, &versioned));
-    int status;
-    ufs_reader *r = ufs_reader_open(f->bs, &versioned, n - 5, 5, &status, err, sizeof err);
-    assert_non_null(r);
+    ufs_reader *r;
+    assert_int_equal(ufs_reader_open(f->bs, &versioned, n - 5, 5, &r, err, sizeof err), STORE_OK);
     uint8_t tail[5];
-    assert_int_equal(ufs_reader_read(r, tail, 5, &status, err, sizeof err), 5);
+    size_t got;
+    assert_int_equal(ufs_reader_read(r, tail, 5, &got, err, sizeof err), STORE_OK);
+    assert_int_equal(got, 5);
     assert_memory_equal(tail, d4 + n - 5, 5);
     ufs_reader_free(r);
     free(d1), free(d2), free(d3), free(d4);

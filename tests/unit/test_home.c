@@ -97,8 +97,23 @@ static void resolve_order(void **state)
     assert_int_equal(home_resolve(out, sizeof out, NULL, err, sizeof err), 0);
     assert_string_equal(out, "/from/env");
     unsetenv("LEITHER_HOME");
+    /* a current directory that is not a home: the default, ~/.leither */
+    char dir[] = "/tmp/leither-resolve-XXXXXX", old[4096];
+    assert_non_null(mkdtemp(dir));
+    assert_non_null(getcwd(old, sizeof old));
+    assert_int_equal(chdir(dir), 0);
+    setenv("HOME", "/from/user", 1);
+    assert_int_equal(home_resolve(out, sizeof out, NULL, err, sizeof err), 0);
+    assert_string_equal(out, "/from/user/.leither");
+    /* the current directory once it is a home */
+    FILE *f = fopen(HOME_SETTINGS, "w");
+    assert_non_null(f);
+    fclose(f);
     assert_int_equal(home_resolve(out, sizeof out, NULL, err, sizeof err), 0);
     assert_string_equal(out, getcwd(cwd, sizeof cwd));
+    unlink(HOME_SETTINGS);
+    assert_int_equal(chdir(old), 0);
+    rmdir(dir);
 }
 
 int main(void)

@@ -67,12 +67,12 @@ static void private_key_mismatch_refused(void **state)
     ids_key key;
     hex(proto, sizeof proto, spec_priv);
     proto[IDS_P2P_PRIV_BYTES - 1] ^= 1; /* public half no longer matches */
-    assert_int_equal(ids_p2p_parse_private_key(&key, proto, sizeof proto, err, sizeof err), -1);
+    assert_int_equal(ids_p2p_parse_private_key(&key, proto, sizeof proto, err, sizeof err), IDS_INVALID);
     assert_non_null(strstr(err, "does not match"));
     hex(proto, sizeof proto, spec_priv);
     proto[1] = 2; /* secp256k1 */
-    assert_int_equal(ids_p2p_parse_private_key(&key, proto, sizeof proto, err, sizeof err), -1);
-    assert_int_equal(ids_p2p_parse_private_key(&key, proto, 10, err, sizeof err), -1);
+    assert_int_equal(ids_p2p_parse_private_key(&key, proto, sizeof proto, err, sizeof err), IDS_INVALID);
+    assert_int_equal(ids_p2p_parse_private_key(&key, proto, 10, err, sizeof err), IDS_INVALID);
 }
 
 static void base58_known_values(void **state)
@@ -170,7 +170,7 @@ static void key_files(void **state)
     FILE *f = fopen(path, "w"); /* malformed: named with file and line */
     fputs("{\n \"type\": \"ed25519\",\n oops\n}\n", f);
     fclose(f);
-    assert_int_equal(ids_key_load(&b, path, err, sizeof err), -1);
+    assert_int_equal(ids_key_load(&b, path, err, sizeof err), IDS_INVALID);
     assert_non_null(strstr(err, path));
     assert_non_null(strstr(err, ":3:"));
     f = fopen(path, "w"); /* an id that is not this key's */
@@ -184,10 +184,10 @@ static void key_files(void **state)
           "\"CAESQH4IMGF8Sn3oOSXfsmlFVrEpNsR3oOH+suFI7J2mD+59HtHo+uLEoUS4vo/UtHvz07NLhxw8rPYBDw5C1HT84n4=\"}",
           f);
     fclose(f);
-    assert_int_equal(ids_key_load(&b, path, err, sizeof err), -1);
+    assert_int_equal(ids_key_load(&b, path, err, sizeof err), IDS_INVALID);
     assert_non_null(strstr(err, "does not match"));
     unlink(path);
-    assert_int_equal(ids_key_load(&b, path, err, sizeof err), -1);
+    assert_int_equal(ids_key_load(&b, path, err, sizeof err), IDS_ERROR);
     assert_non_null(strstr(err, "cannot read key file"));
     rmdir(dir);
 }
@@ -201,8 +201,8 @@ static void signatures(void **state)
     uint8_t sig[IDS_SIG_BYTES];
     ids_sign(sig, "message", 7, &key);
     assert_int_equal(ids_verify(sig, "message", 7, key.pk), 0);
-    assert_int_equal(ids_verify(sig, "messagf", 7, key.pk), -1);
-    assert_int_equal(ids_verify(sig, "message", 7, other.pk), -1);
+    assert_int_equal(ids_verify(sig, "messagf", 7, key.pk), IDS_BAD_SIGNATURE);
+    assert_int_equal(ids_verify(sig, "message", 7, other.pk), IDS_BAD_SIGNATURE);
 
     char path[] = "/tmp/leither-sig-XXXXXX", err[256];
     int fd = mkstemp(path);
@@ -211,13 +211,14 @@ static void signatures(void **state)
     assert_int_equal(write(fd, block, sizeof block), (ssize_t)sizeof block);
     assert_int_equal(ids_sign_file(sig, path, &key, err, sizeof err), 0);
     assert_int_equal(ids_verify_file(sig, path, key.pk, err, sizeof err), 0);
-    assert_int_equal(ids_verify_file(sig, path, other.pk, err, sizeof err), -1);
+    assert_int_equal(ids_verify_file(sig, path, other.pk, err, sizeof err), IDS_BAD_SIGNATURE);
     assert_non_null(strstr(err, "bad signature"));
+    assert_string_equal(ids_strerror(IDS_BAD_SIGNATURE), "bad signature");
     assert_int_equal(write(fd, "y", 1), 1); /* one more byte */
-    assert_int_equal(ids_verify_file(sig, path, key.pk, err, sizeof err), -1);
+    assert_int_equal(ids_verify_file(sig, path, key.pk, err, sizeof err), IDS_BAD_SIGNATURE);
     close(fd);
     unlink(path);
-    assert_int_equal(ids_sign_file(sig, path, &key, err, sizeof err), -1);
+    assert_int_equal(ids_sign_file(sig, path, &key, err, sizeof err), IDS_ERROR);
     assert_non_null(strstr(err, "No such file"));
 }
 

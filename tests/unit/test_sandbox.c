@@ -253,17 +253,17 @@ static void load_and_syntax(void **state)
     char err[256];
     assert_int_equal(sandbox_check_syntax("return 1", 8, "server/main.lua", err, sizeof err), 0);
     const char *bad = "local x = 1\nx = = 2\n";
-    assert_int_equal(sandbox_check_syntax(bad, strlen(bad), "server/main.lua", err, sizeof err), -1);
+    assert_int_equal(sandbox_check_syntax(bad, strlen(bad), "server/main.lua", err, sizeof err), SANDBOX_ERROR);
     assert_string_equal(err, "server/main.lua:2: unexpected symbol near '='");
-    assert_int_equal(sandbox_check_syntax("\x1bLua\x54", 5, "server/main.lua", err, sizeof err), -1);
+    assert_int_equal(sandbox_check_syntax("\x1bLua\x54", 5, "server/main.lua", err, sizeof err), SANDBOX_ERROR);
     assert_non_null(strstr(err, "binary chunks are not allowed"));
 
     sandbox *sb = sandbox_new(NULL, NULL, NULL, err, sizeof err);
     assert_non_null(sb);
     assert_true(sandbox_memory(sb) > 0);
-    assert_int_equal(sandbox_load(sb, "\x1bLua", 4, "m.lua", err, sizeof err), -1);
+    assert_int_equal(sandbox_load(sb, "\x1bLua", 4, "m.lua", err, sizeof err), SANDBOX_ERROR);
     assert_non_null(strstr(err, "binary chunks are not allowed"));
-    assert_int_equal(sandbox_load(sb, bad, strlen(bad), "server/x.lua", err, sizeof err), -1);
+    assert_int_equal(sandbox_load(sb, bad, strlen(bad), "server/x.lua", err, sizeof err), SANDBOX_ERROR);
     assert_string_equal(err, "server/x.lua:2: unexpected symbol near '='");
     const char *rt = "local function f() error('oops') end\nf()\n";
     assert_int_equal(sandbox_load(sb, rt, strlen(rt), "server/rt.lua", err, sizeof err), 0);

@@ -128,7 +128,7 @@ describe("the viewer app", function()
     local status, _, body, log = app._render({ id = "MID", path = "gone.txt", type = "text/plain", name = "gone.txt" },
       helper.request("GET", "/", { app = "VIEWERID" }))
     assert.equal(500, status)
-    assert.matches("no file gone.txt", leither.json.decode(body).error)
+    assert.matches("no file gone.txt", leither.json.decode(body).Message)
     assert.matches("stack traceback", log)
   end)
 end)

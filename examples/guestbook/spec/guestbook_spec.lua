@@ -97,7 +97,7 @@ describe("examples/guestbook", function()
     local second = visitor("post", string.rep("b", 300), key)
     assert.are.equal(507, second.reply.status, second.reply.text)
     assert.matches("guest quota: key " .. first.id:gsub("%p", "%%%0") .. " has stored %d+ of its " .. PER .. " bytes",
-      second.reply.body.error)
+      second.reply.body.Message)
     assert.are.equal(n + 1, #entries())
     assert.is_true(usage()[first.id] <= PER)
   end)

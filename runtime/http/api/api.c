@@ -36,9 +36,9 @@ static int api_status(h2o_req_t *req, node *n, const char *signer)
 {
     (void)signer;
     return http_reply_json(req, 200,
-                      json_pack("{s:s,s:s,s:s,s:i,s:s,s:i,s:i,s:f}", "ID", n->id, "PeerID", n->peer_id, "Version",
+                      json_pack("{s:s,s:s,s:s,s:i,s:s,s:i,s:i,s:i,s:f}", "ID", n->id, "PeerID", n->peer_id, "Version",
                                 LEITHER_VERSION, "Pid", (int)getpid(), "Home", n->home.dir, "Port", n->home.port,
-                                "Threads", n->home.threads, "Uptime", uptime(n)));
+                                "DbPort", n->home.db_port, "Threads", n->home.threads, "Uptime", uptime(n)));
 }
 
 static int api_shutdown(h2o_req_t *req, node *n, const char *signer)
@@ -172,9 +172,9 @@ int api_on_request(h2o_req_t *req, node *n)
             return http_reply_error(req, 401, "key %s is neither the node owner nor granted", signed_req.signer);
     }
     if (r->who == STORES) { /* authorization too: before the signature is recorded */
-        int status;
-        if (quota_check(n, signed_req.signer, &status, err, sizeof err) != 0)
-            return http_reply_error(req, status, "%s", err);
+        int status = quota_check(n, signed_req.signer, err, sizeof err);
+        if (status != MIMEI_OK)
+            return http_reply_error(req, http_status_of_mimei(status), "%s", err);
     }
     if (signed_by && http_use_signature(req, n, &signed_req) != 0)
         return 0;

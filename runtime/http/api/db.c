@@ -50,8 +50,7 @@ typedef struct {
 static void answer(h2o_req_t *req, redisReply *r)
 {
     if (r->type == REDIS_REPLY_ERROR) {
-        int status = !strncmp(r->str, "NOPERM", 6) ? 403 : !strncmp(r->str, "BUSY", 4) ? 503 : 400;
-        http_reply_error(req, status, "%.*s", (int)r->len, r->str);
+        http_reply_error(req, http_status_of_resp_error(r->str, r->len), "%.*s", (int)r->len, r->str);
     } else {
         http_reply_json(req, 200, json_pack("{s:o}", "replies", api_reply_to_json(r)));
     }

@@ -206,39 +206,11 @@ static int walk_dir(app_walk *w, const cid *dir)
     return w->failed;
 }
 
-/* Reads a whole (small) file of the store into a malloc'd buffer. */
+/* Reads a whole (small, its size checked) file of the store into a
+ * malloc'd, NUL-terminated buffer. */
 static char *read_all(blockstore *bs, const cid *c, size_t *len, char *err, size_t errlen)
 {
-    int status;
-    ufs_reader *r = ufs_reader_open(bs, c, 0, APP_SOURCE_MAX, &status, err, errlen);
-    if (!r)
-        return NULL;
-    size_t cap = 64 << 10, have = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (buf && have == cap) {
-            char *grown = realloc(buf, cap *= 2);
-            if (!grown)
-                free(buf);
-            buf = grown;
-        }
-        if (!buf) {
-            snprintf(err, errlen, "out of memory");
-            break;
-        }
-        ssize_t got = ufs_reader_read(r, buf + have, cap - have, &status, err, errlen);
-        if (got <= 0) {
-            if (got < 0) {
-                free(buf);
-                buf = NULL;
-            }
-            break;
-        }
-        have += (size_t)got;
-    }
-    ufs_reader_free(r);
-    *len = have;
-    return buf;
+    return ufs_read_file(bs, c, "", APP_SOURCE_MAX, len, err, errlen);
 }
 
 /* An app version must be a folder with a manifest.json that parses, and
@@ -336,12 +308,12 @@ int api_mimei_setcid(h2o_req_t *req, node *n, const char *signer)
         mdb_txn_abort(txn);
         return http_reply_error(req, 500, "%s", err);
     }
-    int status = 500;
+    int charged = MIMEI_ERROR;
     if ((cur_only ? files_set_cur(n->bs, txn, mid, &c, err, sizeof err) != 0
                   : files_setcid(n->bs, txn, mid, &c, &ver, err, sizeof err) != 0) ||
-        quota_charge(n, txn, signer, mid, RECORD_COST, &status, err, sizeof err) != 0) {
+        (charged = quota_charge(n, txn, signer, mid, RECORD_COST, err, sizeof err)) != MIMEI_OK) {
         mdb_txn_abort(txn);
-        return http_reply_error(req, status, "%s", err);
+        return http_reply_error(req, http_status_of_mimei(charged), "%s", err);
     }
     if (bs_commit(txn, err, sizeof err) != 0)
         return http_reply_error(req, 500, "%s", err);
@@ -373,7 +345,7 @@ static int edit_cur(h2o_req_t *req, node *n, const char *signer, enum edit what)
     MDB_txn *txn = bs_begin(n->bs, 1, err, sizeof err);
     if (!txn)
         return http_reply_error(req, 500, "%s", err);
-    int status = STORE_OK;
+    int status = 500; /* the HTTP status of a failure */
     cid cur, next;
     uint64_t tsize = 0, stored_before = bs_put_bytes(n->bs, txn);
     int rc = 0;
@@ -381,30 +353,31 @@ static int edit_cur(h2o_req_t *req, node *n, const char *signer, enum edit what)
         if (what == EDIT_RM || what == EDIT_MV)
             rc = -1, status = 404, snprintf(err, sizeof err, "%s has no content yet", mid);
         else /* a new folder: the empty directory, in the target's CID version */
-            rc = tree_empty(n->bs, txn, target.version, &cur, err, sizeof err), status = 500;
+            rc = tree_empty(n->bs, txn, target.version, &cur, err, sizeof err);
     }
     if (!rc && what == EDIT_PUT && link_tsize(n->bs, txn, &target, &tsize, err, sizeof err) != 0)
         rc = -1, status = 400;
     if (!rc) {
         switch (what) {
-        case EDIT_PUT: rc = tree_put(n->bs, txn, &cur, path, &target, tsize, &next, &status, err, sizeof err); break;
-        case EDIT_RM: rc = tree_rm(n->bs, txn, &cur, path, &next, &status, err, sizeof err); break;
-        case EDIT_MV: rc = tree_mv(n->bs, txn, &cur, path, to, &next, &status, err, sizeof err); break;
-        case EDIT_MKDIR: rc = tree_mkdir(n->bs, txn, &cur, path, &next, &status, err, sizeof err); break;
+        case EDIT_PUT: rc = tree_put(n->bs, txn, &cur, path, &target, tsize, &next, err, sizeof err); break;
+        case EDIT_RM: rc = tree_rm(n->bs, txn, &cur, path, &next, err, sizeof err); break;
+        case EDIT_MV: rc = tree_mv(n->bs, txn, &cur, path, to, &next, err, sizeof err); break;
+        case EDIT_MKDIR: rc = tree_mkdir(n->bs, txn, &cur, path, &next, err, sizeof err); break;
         }
+        status = http_status_of_store(rc);
     }
     if (!rc && is_app && (rc = bs_hide_app_code(n->bs, txn, &next, err, sizeof err)) != 0)
         status = 500;
     if (!rc && (rc = files_set_cur(n->bs, txn, mid, &next, err, sizeof err)) != 0)
         status = 500;
-    if (!rc)
-        rc = quota_charge(n, txn, signer, mid, bs_put_bytes(n->bs, txn) - stored_before, &status, err, sizeof err);
+    if (!rc && (rc = quota_charge(n, txn, signer, mid, bs_put_bytes(n->bs, txn) - stored_before, err, sizeof err)))
+        status = http_status_of_mimei(rc);
     if (!rc && (rc = bs_commit(txn, err, sizeof err)) != 0)
         status = 500;
     else if (rc)
         mdb_txn_abort(txn);
     if (rc)
-        return http_reply_error(req, status == STORE_OK ? 500 : status, "%s", err);
+        return http_reply_error(req, status, "%s", err);
     return http_reply_json(req, 200, json_pack("{s:s,s:o}", "Mid", mid, "Cur", cid_json(&next)));
 }
 
@@ -429,10 +402,10 @@ int api_mimei_backup(h2o_req_t *req, node *n, const char *signer)
         mdb_txn_abort(txn);
         return http_reply_error(req, 400, "%s", err);
     }
-    int status;
-    if (quota_charge(n, txn, signer, mid, RECORD_COST, &status, err, sizeof err) != 0) {
+    int charged = quota_charge(n, txn, signer, mid, RECORD_COST, err, sizeof err);
+    if (charged != MIMEI_OK) {
         mdb_txn_abort(txn);
-        return http_reply_error(req, status, "%s", err);
+        return http_reply_error(req, http_status_of_mimei(charged), "%s", err);
     }
     files_get(n->bs, txn, mid, ver, &c);
     if (bs_commit(txn, err, sizeof err) != 0)
@@ -479,9 +452,10 @@ static int change_ref(h2o_req_t *req, node *n, const char *signer, int delta)
     uint32_t count;
     if (!txn)
         return http_reply_error(req, 500, "%s", err);
-    int status = 400;
+    int status = 400, charged = MIMEI_OK;
     if (refs_change(n->bs, txn, mid, other, delta, &count, err, sizeof err) != 0 ||
-        (delta > 0 && quota_charge(n, txn, signer, mid, RECORD_COST, &status, err, sizeof err) != 0)) {
+        (delta > 0 && (charged = quota_charge(n, txn, signer, mid, RECORD_COST, err, sizeof err)) != MIMEI_OK &&
+         (status = http_status_of_mimei(charged)))) {
         mdb_txn_abort(txn);
         return http_reply_error(req, status, "%s", err);
     }
@@ -547,19 +521,20 @@ int api_mimei_list(h2o_req_t *req, node *n, const char *signer)
 }
 
 /* A new info record costs a guest its bytes (registering again is free). */
-static int charge_record(node *n, const char *signer, const char *mid, size_t len, int *status, char *err,
-                         size_t errlen)
+static enum mimei_status charge_record(node *n, const char *signer, const char *mid, size_t len, char *err,
+                                       size_t errlen)
 {
     if (db_mimei_get(n->db, mid, NULL, NULL) || quota_unmetered(n, signer))
-        return 0;
+        return MIMEI_OK;
     MDB_txn *txn = bs_begin(n->bs, 1, err, errlen);
     if (!txn)
-        return *status = 500, -1;
-    if (quota_charge(n, txn, signer, mid, len, status, err, errlen) != 0) {
+        return MIMEI_ERROR;
+    enum mimei_status charged = quota_charge(n, txn, signer, mid, len, err, errlen);
+    if (charged != MIMEI_OK) {
         mdb_txn_abort(txn);
-        return -1;
+        return charged;
     }
-    return bs_commit(txn, err, errlen) ? (*status = 500, -1) : 0;
+    return bs_commit(txn, err, errlen) ? MIMEI_ERROR : MIMEI_OK;
 }
 
 /* POST mimei/create, body: an info record its author signed (mimei_new);
@@ -580,9 +555,9 @@ int api_mimei_create(h2o_req_t *req, node *n, const char *signer)
     else {
         char *text = json_dumps(info, JSON_COMPACT | JSON_SORT_KEYS);
         uint32_t dbno;
-        int status;
-        if (charge_record(n, signer, mimei_str(info, "ID"), strlen(text), &status, why, sizeof why) != 0)
-            rc = http_reply_error(req, status, "%s", why);
+        int charged = charge_record(n, signer, mimei_str(info, "ID"), strlen(text), why, sizeof why);
+        if (charged != MIMEI_OK)
+            rc = http_reply_error(req, http_status_of_mimei(charged), "%s", why);
         else if (db_mimei_register(n->db, mimei_str(info, "ID"), text, &dbno, why, sizeof why) != 0)
             rc = http_reply_error(req, 500, "%s", why);
         else
@@ -631,10 +606,10 @@ int api_mimei_write(h2o_req_t *req, node *n, const char *signer)
         mdb_txn_abort(w.txn);
         return http_reply_error(req, 500, "%s", rc ? w.err : err);
     }
-    int status;
-    if (quota_charge(n, w.txn, signer, mid, bs_put_bytes(n->bs, w.txn) - stored_before, &status, err, sizeof err)) {
+    int charged = quota_charge(n, w.txn, signer, mid, bs_put_bytes(n->bs, w.txn) - stored_before, err, sizeof err);
+    if (charged != MIMEI_OK) {
         mdb_txn_abort(w.txn);
-        return http_reply_error(req, status, "%s", err);
+        return http_reply_error(req, http_status_of_mimei(charged), "%s", err);
     }
     if (bs_commit(w.txn, err, sizeof err) != 0)
         return http_reply_error(req, 500, "%s", err);

@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 #include "db.h"
+#include "errbuf.h"
 #include "mimei.h"
 #include "node.h"
 
@@ -155,9 +156,10 @@ int api_dag_import(h2o_req_t *req, node *n, const char *signer)
             rc = -1, status = 500;
         }
     }
-    if (rc == 0 && quota_charge(n, txn, signer, "", bs_put_bytes(n->bs, txn) - stored_before, &status, err,
-                                sizeof err) != 0)
-        rc = -1;
+    int charged = rc == 0 ? quota_charge(n, txn, signer, "", bs_put_bytes(n->bs, txn) - stored_before, err, sizeof err)
+                          : MIMEI_OK;
+    if (charged != MIMEI_OK)
+        rc = -1, status = http_status_of_mimei(charged);
     if (rc != 0) {
         mdb_txn_abort(txn);
         return http_reply_error(req, status, "%s", err);
@@ -177,14 +179,16 @@ int api_dag_import(h2o_req_t *req, node *n, const char *signer)
 /* --- pins ------------------------------------------------------------------ */
 
 /* Checks that the whole DAG under root is here and intact. */
-static int dag_complete(blockstore *bs, const cid *root, int *status, char *err, size_t errlen)
+static enum store_status dag_complete(blockstore *bs, const cid *root, char *err, size_t errlen)
 {
     dag_iter *it = dag_iter_new(bs, root);
+    if (!it)
+        return errbuf_set(err, errlen, "out of memory");
     cid c;
     uint8_t *block;
     size_t len;
     int rc;
-    while ((rc = dag_iter_next(it, &c, &block, &len, status, err, errlen)) == 1)
+    while ((rc = dag_iter_next(it, &c, &block, &len, err, errlen)) == STORE_OK && block)
         free(block);
     dag_iter_free(it);
     return rc;
@@ -198,9 +202,9 @@ static int change_pin(h2o_req_t *req, node *n, int add)
         return http_reply_error(req, 400, "arg= must be a CID");
     if (cid_parse(arg, strlen(arg), &root, err, sizeof err) != 0)
         return http_reply_error(req, 400, "%s", err);
-    int status = 0;
-    if (add && dag_complete(n->bs, &root, &status, err, sizeof err) != 0)
-        return http_reply_error(req, status ? status : 502, "cannot pin %s: %s", arg, err);
+    int status = add ? dag_complete(n->bs, &root, err, sizeof err) : STORE_OK;
+    if (status != STORE_OK)
+        return http_reply_error(req, http_status_of_store(status), "cannot pin %s: %s", arg, err);
     MDB_txn *txn = bs_begin(n->bs, 1, err, sizeof err);
     if (!txn || bs_pin(n->bs, txn, &root, add, err, sizeof err) != 0) {
         if (txn)

@@ -1,9 +1,10 @@
 /*
- * apps/internal: what apps.c (HTTP side: routes, state cache) and lua_api.c
- * (the `leither` table app code sees) share. Not for other folders.
+ * lua_api: the `leither` table app code sees (lua_api.c), and what apps.c
+ * (HTTP side: routes, state cache) shares with it. Not for other folders
+ * (the fuzz target of leither.json aside).
  */
-#ifndef LEITHER_APPS_INTERNAL_H
-#define LEITHER_APPS_INTERNAL_H
+#ifndef LEITHER_LUA_API_H
+#define LEITHER_LUA_API_H
 
 #include "node.h"
 
