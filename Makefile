@@ -35,7 +35,7 @@ install: build
 	ln -sf leither $(DESTDIR)$(PREFIX)/bin/lapp
 
 # ctest (two at a time: the specs mostly wait on their nodes), the Release
-# build, the fuzzers, then ctest again under the sanitizers, one at a time.
+# build, the fuzzers, then ctest again under the sanitizers, two at a time.
 test: deps-test build
 	cd $(BUILD) && ctest -j2 --output-on-failure
 	$(MAKE) --no-print-directory release
@@ -51,7 +51,7 @@ release:
 test-asan:
 	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DLEITHER_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN) -j$(JOBS)
-	cd $(ASAN) && ctest --output-on-failure
+	cd $(ASAN) && ctest -j2 --output-on-failure
 
 # Each libFuzzer target for FUZZ_SECONDS; a crash input lands in $(FUZZ)/.
 fuzz:

@@ -8,7 +8,8 @@
  * fsync (group commit): the runtime sends replies only after db_commit, so
  * an acknowledged write is on disk under DB_SYNC_ALWAYS.
  *
- * Not thread-safe: one thread (the RESP event loop) drives a db.
+ * Not thread-safe: one thread (the RESP event loop) drives a db; readers
+ * (db_reader_new) are the exception.
  */
 #ifndef LEITHER_DB_H
 #define LEITHER_DB_H
@@ -83,6 +84,20 @@ const char *db_command_name(size_t i);
 
 /* Nonzero for a command that writes (CMD_WRITE). */
 int db_command_writes(const char *name, size_t len);
+
+/* Readers (reader.c): read-only commands on any thread, in an LMDB read
+ * transaction of their own, beside the RESP loop's writing (an embedded
+ * caller's reads need not wait for the writer). A reader is made for one
+ * batch: db_reader_exec runs SELECT and the commands that
+ * db_command_reads_anywhere allows (others answer an error); its replies
+ * are read with db_output; db_reader_failed is nonzero after a storage
+ * error (its replies are then not to be trusted). Not on the db's client
+ * list: free it with db_reader_free, on the thread that made it. */
+int db_command_reads_anywhere(const char *name, size_t len);
+db_client *db_reader_new(db *db, const char *user, char *err, size_t errlen);
+void db_reader_exec(db_client *c, int argc, const char **argv, const size_t *argvlen);
+int db_reader_failed(const db_client *c);
+void db_reader_free(db_client *c);
 
 /* Protocol errors the runtime found: replied as Redis does, then closed. */
 void db_protocol_error(db_client *c, const char *what);

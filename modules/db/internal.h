@@ -176,6 +176,11 @@ struct db_client {
     size_t output_limit; /* 0: the db's */
     int64_t created_ms, last_ms;
     struct db_client *next, *prev; /* all clients */
+    /* a reader (reader.c): reads in a transaction of its own on any thread,
+     * touching nothing of struct db that the writer changes */
+    int reader;
+    MDB_cursor *reader_cursor;
+    int reader_failed; /* an LMDB error (db_fail) */
 };
 
 #define DB_CLIENT_MULTI 1      /* inside MULTI */

@@ -191,6 +191,10 @@ static int split_value(const MDB_val *v, const uint8_t **payload, size_t *plen, 
 
 int db_fail(db_client *c, int rc)
 {
+    if (c->reader) { /* a reader's own failure: the writer's batch is not its business */
+        c->reader_failed = rc ? rc : MDB_PANIC;
+        return -1;
+    }
     if (!c->db->batch_failed)
         snprintf(c->db->batch_error, sizeof c->db->batch_error, "ERR storage error: %s", mdb_strerror(rc));
     c->db->batch_failed = 1;
@@ -237,6 +241,13 @@ static MDB_cursor *cursor(db_client *c)
  * (LMDB frees it with the transaction), not once per lookup. */
 static MDB_cursor *point_cursor(db_client *c)
 {
+    if (c->reader) { /* its own, on its own transaction */
+        if (!c->reader_cursor && mdb_cursor_open(c->txn, c->db->data, &c->reader_cursor) != 0) {
+            c->reader_cursor = NULL;
+            db_fail(c, MDB_PANIC);
+        }
+        return c->reader_cursor;
+    }
     if (!c->db->cursor && mdb_cursor_open(c->txn, c->db->data, &c->db->cursor) != 0) {
         c->db->cursor = NULL;
         db_fail(c, MDB_PANIC);
@@ -584,6 +595,8 @@ int db_keys_next(db_client *c, db_iter *it, const void *after, size_t afterlen, 
  * keep it right; db_commit forgets it. */
 static void remember_expiry(db_client *c, const void *key, size_t keylen, int64_t expire_ms)
 {
+    if (c->reader)
+        return;
     if (c->read_epoch != UINT32_MAX || keylen > sizeof c->db->last_meta.key) {
         if (keylen > sizeof c->db->last_meta.key)
             c->db->last_meta.valid = 0;
@@ -598,7 +611,7 @@ static void remember_expiry(db_client *c, const void *key, size_t keylen, int64_
 
 static int recall_expiry(db_client *c, const void *key, size_t keylen, int64_t *expire_ms)
 {
-    if (!c->db->last_meta.valid || c->db->last_meta.dbno != c->dbno || c->db->last_meta.keylen != keylen ||
+    if (c->reader || !c->db->last_meta.valid || c->db->last_meta.dbno != c->dbno || c->db->last_meta.keylen != keylen ||
         memcmp(c->db->last_meta.key, key, keylen))
         return 0;
     *expire_ms = c->db->last_meta.expire_ms;
@@ -649,12 +662,15 @@ int db_lookup(db_client *c, const void *key, size_t keylen, db_meta *meta, const
     if (rc <= 0 || vl < META_HEADER) {
         if (rc == 0)
             remember_expiry(c, key, keylen, 0); /* absent: no expiry to unindex */
-        c->db->stat_keyspace_misses++;
+        if (!c->reader)
+            c->db->stat_keyspace_misses++;
         return 0;
     }
     meta_decode(meta, v);
     remember_expiry(c, key, keylen, meta->expire_ms);
     if (expired(c, meta)) {
+        if (c->reader) /* gone for it too; the writer deletes it */
+            return 0;
         db_delete(c, key, keylen);
         c->db->stat_expired++;
         c->db->stat_keyspace_misses++;
@@ -664,7 +680,8 @@ int db_lookup(db_client *c, const void *key, size_t keylen, db_meta *meta, const
         *val = v + META_HEADER;
         *vallen = vl - META_HEADER;
     }
-    c->db->stat_keyspace_hits++;
+    if (!c->reader)
+        c->db->stat_keyspace_hits++;
     return 1;
 }
 

@@ -1438,6 +1438,71 @@ enum sandbox_status sandbox_call(sandbox *sb, int nargs, int nresults, char *err
     return r;
 }
 
+void sandbox_exclude_wait(lua_State *L, uint64_t waited_ns)
+{
+    sb_of(L)->deadline_ns += waited_ns;
+}
+
+void sandbox_budget_init(const sandbox *sb, sandbox_budget *budget)
+{
+    budget->left = (int64_t)sb->instructions;
+    budget->wall_left_ns = (uint64_t)sb->wall_ms * 1000000ull;
+}
+
+/* The traceback of a dead coroutine (under protection: it allocates). */
+static int coroutine_traceback(lua_State *L)
+{
+    luaL_traceback(L, lua_tothread(L, 1), lua_touserdata(L, 2), 0);
+    return 1;
+}
+
+enum sandbox_status sandbox_resume(sandbox *sb, lua_State *co, sandbox_budget *budget, int nargs, int *nres,
+                                   char *err, size_t errlen, char *trace, size_t tracelen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (trace && tracelen)
+        trace[0] = '\0';
+    *nres = 0;
+    if (sb->spent) { /* another request of this state breached a limit */
+        copy_line(err, errlen, sb->limit_msg);
+        return SANDBOX_LIMIT;
+    }
+    uint64_t start = now_ns();
+    sb->left = budget->left;
+    sb->deadline_ns = start + budget->wall_left_ns;
+    int status = lua_resume(co, sb->L, nargs, nres);
+    uint64_t end = now_ns(); /* what is left of the deadline (sandbox_exclude_wait may have moved it) */
+    budget->left = sb->left;
+    budget->wall_left_ns = sb->deadline_ns > end ? sb->deadline_ns - end : 0;
+    if (status == LUA_ERRMEM)
+        breach(sb, LIMIT_MEMORY);
+    if ((status == LUA_OK || status == LUA_YIELD) && !sb->spent)
+        return status == LUA_OK ? SANDBOX_OK : SANDBOX_YIELD;
+    if (sb->spent) {
+        copy_line(err, errlen, sb->limit_msg);
+        return SANDBOX_LIMIT;
+    }
+    const char *msg = lua_tostring(co, -1);
+    if (!msg)
+        msg = "(error object is not a string)";
+    copy_line(err, errlen, msg);
+    if (trace && tracelen) { /* msg stays on co's stack meanwhile */
+        lua_State *L = sb->L;
+        int top = lua_gettop(L);
+        lua_pushcfunction(L, coroutine_traceback);
+        lua_pushthread(co);
+        lua_xmove(co, L, 1);
+        lua_pushlightuserdata(L, (void *)msg);
+        if (lua_pcall(L, 2, 1, 0) == LUA_OK && lua_tostring(L, -1))
+            snprintf(trace, tracelen, "%s", lua_tostring(L, -1));
+        else
+            snprintf(trace, tracelen, "%s", msg);
+        lua_settop(L, top);
+    }
+    return SANDBOX_ERROR;
+}
+
 static int load_text(lua_State *L, const char *src, size_t len, const char *chunkname, char *err, size_t errlen)
 {
     if (len >= 1 && src[0] == LUA_SIGNATURE[0]) {
@@ -1488,6 +1553,7 @@ const char *sandbox_strerror(enum sandbox_status status)
     case SANDBOX_OK: return "ok";
     case SANDBOX_ERROR: return "Lua error";
     case SANDBOX_LIMIT: return "limit exceeded";
+    case SANDBOX_YIELD: return "waiting";
     }
     return "sandbox error";
 }

@@ -70,8 +70,9 @@ void sandbox_begin(sandbox *sb);
 enum sandbox_status {
     SANDBOX_OK = 0,
     SANDBOX_ERROR, /* a compile or runtime error: err has the message, trace the traceback */
-    SANDBOX_LIMIT  /* a limit was breached: err names it ("instruction budget of N exceeded",
+    SANDBOX_LIMIT, /* a limit was breached: err names it ("instruction budget of N exceeded",
                       "memory limit of N bytes exceeded", "wall-clock limit of N ms exceeded") */
+    SANDBOX_YIELD  /* sandbox_resume: the coroutine yielded (it waits for the embedder) */
 };
 /* The kind's name ("Lua error", "limit exceeded"): a static string. */
 const char *sandbox_strerror(enum sandbox_status status);
@@ -80,6 +81,27 @@ const char *sandbox_strerror(enum sandbox_status status);
  * a one-line message, trace (may be NULL) the traceback. */
 enum sandbox_status sandbox_call(sandbox *sb, int nargs, int nresults, char *err, size_t errlen, char *trace,
                                  size_t tracelen);
+
+/* Requests that wait (app code calling the database) run as coroutines of
+ * the state, several at a time and one running: each has its own budget,
+ * and time spent suspended does not count against its wall clock. */
+typedef struct {
+    int64_t left;          /* instructions left */
+    uint64_t wall_left_ns; /* running time left */
+} sandbox_budget;
+/* A request's full budget. */
+void sandbox_budget_init(const sandbox *sb, sandbox_budget *budget);
+/* Resumes co, a thread of the state (lua_newthread) holding a function and
+ * its arguments, or a coroutine that yielded and the nargs values it is
+ * resumed with, under budget. SANDBOX_OK with *nres results on co's stack,
+ * SANDBOX_YIELD with *nres yielded values, or SANDBOX_ERROR / SANDBOX_LIMIT
+ * as sandbox_call (co is then dead; err and trace as there). */
+enum sandbox_status sandbox_resume(sandbox *sb, lua_State *co, sandbox_budget *budget, int nargs, int *nres,
+                                   char *err, size_t errlen, char *trace, size_t tracelen);
+
+/* For embedder C functions that waited (the worker parked, not running
+ * Lua) for waited_ns: that time is not charged to the request's wall clock. */
+void sandbox_exclude_wait(lua_State *L, uint64_t waited_ns);
 
 /* Compiles chunk text in the sandbox (nothing runs); pushes the function.
  * SANDBOX_OK, or SANDBOX_ERROR with "chunkname:line: message" in err
@@ -109,6 +131,16 @@ void sandbox_rethrow(lua_State *L, int status);
  * (SANDBOX_LIMIT when no state could be made). For upload-time checks. */
 enum sandbox_status sandbox_check_syntax(const char *src, size_t len, const char *chunkname, char *err,
                                          size_t errlen);
+
+/* requires.c: calls fn with each module name src requires literally
+ * (require "x", require('x'), require [[x]]) and its line, until fn returns
+ * nonzero (returned). Comments and strings are skipped; a name computed at
+ * run time is not seen. For upload-time checks. */
+int sandbox_each_require(const char *src, size_t len, int (*fn)(void *arg, const char *name, int line), void *arg);
+/* Where an app's require finds module name: "lua/leither/x.lua" for the
+ * node's library (leither.x, in the binary), else "server/a/b.lua" for a.b
+ * in the app. 0, or -1 with the reason in out when the name is not allowed. */
+int sandbox_module_path(const char *name, char *out, size_t cap);
 
 /* For C functions the embedder adds that do long work without running VM
  * instructions: charges n instructions, raising the limit error when the

@@ -6,9 +6,12 @@
  * `cur` (else its newest version): a Lua route that matches runs, else the
  * static file is served, else 404. Each worker thread keeps one sandboxed
  * Lua state per app version it has run (apps_vm), made on first use and
- * dropped when a newer version is asked for or after a limit breach; the
- * call is synchronous, so a request always finishes on the state it began
- * with while the next request sees the new upload.
+ * dropped when a newer version is asked for or after a limit breach. A
+ * request runs as a coroutine of the state with its own budget: a database
+ * call suspends it and the worker serves other requests meanwhile (the
+ * answer resumes it). A request finishes on the state it began with, which
+ * lives until its last request ends, while the next request sees the new
+ * upload.
  *
  * /mm/ renderers (apps_render) call the app's `app._render` the same way.
  * /sdk/leither.js serves the browser SDK built into the binary.
@@ -20,8 +23,10 @@
 #include "db.h"
 #include "embedded.h"
 #include "mimei.h"
+#include "resp.h"
 #include "sandbox.h"
 
+#include <hiredis/hiredis.h>
 #include <lauxlib.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -38,7 +43,10 @@ typedef struct apps_vm {
     sandbox *sb; /* NULL: a static-only app (no server code) */
     char version[CID_TEXT_MAX]; /* root as text (req.version) */
     char error[512]; /* why the app could not start, "" when it did */
+    int serves_files; /* with an error: its Lua failed to run, its manifest is sound */
     uint64_t used; /* last use, for eviction */
+    int busy;      /* requests whose coroutines live in the state */
+    int dropped;   /* out of the list: freed when the last of them ends */
     struct apps_vm *next;
 } apps_vm;
 
@@ -141,6 +149,15 @@ static void vm_free(apps_vm *vm)
 {
     sandbox_free(vm->sb);
     free(vm);
+}
+
+/* Out of the list: freed now, or once no request waits in it. */
+static void vm_release(apps_vm *vm)
+{
+    if (vm->busy)
+        vm->dropped = 1;
+    else
+        vm_free(vm);
 }
 
 /* Records the version's server code as never served (an app uploaded
@@ -295,6 +312,7 @@ static apps_vm *vm_new(node *n, const char *appid, const json_t *info, const cid
     char trace[4096];
     if (sandbox_call(vm->sb, 2, 0, err, sizeof err, trace, sizeof trace) != SANDBOX_OK) {
         snprintf(vm->error, sizeof vm->error, "%s", err);
+        vm->serves_files = 1;
         luaapi_log_trace(appid, " does not start", trace);
         sandbox_free(vm->sb);
         vm->sb = NULL;
@@ -319,7 +337,7 @@ static apps_vm *vm_get(h2o_req_t *req, node *n, const char *appid, const cid *ro
                 found = vm;
             } else { /* superseded, or spent by a limit breach */
                 *p = vm->next;
-                vm_free(vm);
+                vm_release(vm);
                 continue;
             }
         }
@@ -337,7 +355,7 @@ static apps_vm *vm_get(h2o_req_t *req, node *n, const char *appid, const cid *ro
                     oldest = p;
             apps_vm *gone = *oldest;
             *oldest = gone->next;
-            vm_free(gone);
+            vm_release(gone);
         }
         found = vm_new(n, appid, info, root);
         json_decref(info);
@@ -580,6 +598,8 @@ static void keep_string(lua_State *L, int idx)
     }
 }
 
+static int router_finish(lua_State *L, int status, lua_KContext unused);
+
 static int router_entry(lua_State *L)
 {
     const router_call *c = lua_touserdata(L, 1);
@@ -594,8 +614,14 @@ static int router_entry(lua_State *L)
         nargs++;
     }
     push_request(L, c->req, c->vm, c->path);
-    lua_call(L, nargs, 4);
-    /* status, headers ({name, value} pairs of strings), body, log */
+    lua_callk(L, nargs, 4, 0, router_finish); /* the route may wait for the database (a yield) */
+    return router_finish(L, LUA_OK, 0);
+}
+
+/* After the route: status, headers ({name, value} pairs of strings), body, log. */
+static int router_finish(lua_State *L, int status, lua_KContext unused)
+{
+    (void)status, (void)unused;
     keep_string(L, 3);
     keep_string(L, 4);
     if (lua_type(L, 2) == LUA_TTABLE) {
@@ -622,31 +648,155 @@ static int router_entry(lua_State *L)
     return 4;
 }
 
-static int call_router(h2o_req_t *req, apps_vm *vm, const router_call *call)
+/* The request's signer (checked once: a signature is good for one use),
+ * "" when unsigned, into vm->ctx.user. */
+static void take_user(apps_vm *vm, const char *reader)
 {
-    lua_State *L = sandbox_lua(vm->sb);
+    snprintf(vm->ctx.user, sizeof vm->ctx.user, "%s", reader);
+}
+
+/* A request running app code: a coroutine of the app's state, with its
+ * own budget. A database call suspends it (lua_api.c yields) while the
+ * worker serves other requests, other requests of the same app included,
+ * each in a coroutine of its own; the answer resumes it. In the request's
+ * pool: the client gone, its call is given up and its coroutine dropped. */
+typedef struct {
+    h2o_req_t *req;
+    node *n;
+    apps_vm *vm;
+    lua_State *co; /* NULL once finished */
+    int co_ref;    /* keeps co alive in the registry */
+    sandbox_budget budget;
+    char user[IDS_LID_LEN + 1];
+    resp_pending *pending;
+    /* when no route matches: the static files (tpt), or a 400 (render) */
+    int render;
+    cid root;
+    const char *static_path; /* decoded, in the pool */
+} app_request;
+
+static int serve_static(h2o_req_t *req, node *n, const char *appid, const cid *root, char *path);
+
+/* A thread of the state for a request, kept in the registry. */
+static int new_request_thread(lua_State *L)
+{
+    lua_newthread(L);
+    lua_pushvalue(L, -1);
+    lua_pushinteger(L, luaL_ref(L, LUA_REGISTRYINDEX));
+    return 2;
+}
+
+static void request_end(app_request *rq)
+{
+    apps_vm *vm = rq->vm;
+    if (rq->co) {
+        luaL_unref(sandbox_lua(vm->sb), LUA_REGISTRYINDEX, rq->co_ref); /* its slot exists: no allocation */
+        rq->co = NULL;
+        if (--vm->busy == 0 && vm->dropped)
+            vm_free(vm);
+    }
+}
+
+static void request_dispose(void *arg)
+{
+    app_request *rq = arg;
+    if (rq->pending)
+        resp_call_cancel(rq->pending);
+    rq->pending = NULL;
+    request_end(rq);
+}
+
+static void resume_request(app_request *rq, int nargs, redisReply *answer);
+
+static void on_db_answer(void *arg, redisReply *reply)
+{
+    app_request *rq = arg;
+    rq->pending = NULL;
+    resume_request(rq, 0, reply);
+    freeReplyObject(reply);
+}
+
+/* Runs the request's coroutine until it ends or waits for the database,
+ * then answers the request if it ended. */
+static void resume_request(app_request *rq, int nargs, redisReply *answer)
+{
+    apps_vm *vm = rq->vm;
+    h2o_req_t *req = rq->req;
     char err[512], trace[8192];
-    lua_pushcfunction(L, router_entry);
-    lua_pushlightuserdata(L, (void *)call);
-    enum sandbox_status st = sandbox_call(vm->sb, 1, 4, err, sizeof err, trace, sizeof trace);
+    int nres;
+    take_user(vm, rq->user);
+    vm->ctx.co = rq->co;
+    vm->ctx.loop = req->conn->ctx->loop;
+    vm->ctx.on_answer = on_db_answer;
+    vm->ctx.request = rq;
+    vm->ctx.pending = NULL;
+    vm->ctx.answer = answer;
+    enum sandbox_status st = sandbox_resume(vm->sb, rq->co, &rq->budget, nargs, &nres, err, sizeof err, trace, sizeof trace);
+    vm->ctx.co = NULL;
+    vm->ctx.answer = NULL;
+    if (st == SANDBOX_YIELD) {
+        lua_pop(rq->co, nres);
+        if (vm->ctx.pending) { /* waits for the database */
+            rq->pending = vm->ctx.pending;
+            vm->ctx.pending = NULL;
+            return;
+        }
+        st = SANDBOX_ERROR; /* app code yielded outside a coroutine of its own */
+        snprintf(err, sizeof err, "attempt to yield from outside a coroutine");
+        snprintf(trace, sizeof trace, "%s", err);
+    }
     if (st == SANDBOX_LIMIT) {
         log_line(LOG_LEVEL_WARN, LOG_FIELDS("app", vm->ctx.appid, "limit", limit_kind(err)), "app %s stopped: %s",
                  vm->ctx.appid, err);
         metrics_lua_breach(limit_kind(err));
         reply_json_error(req, 500, err, limit_kind(err));
-        return 1;
-    }
-    if (st == SANDBOX_ERROR) {
+    } else if (st == SANDBOX_ERROR) {
         luaapi_log_trace(vm->ctx.appid, " failed", trace[0] ? trace : err);
         reply_json_error(req, 500, err, NULL);
-        return 1;
+    } else if (nres != 4 || lua_isnil(rq->co, -4)) { /* no route matched */
+        lua_settop(rq->co, 0);
+        if (rq->render)
+            http_reply_error(req, 400, "app %s does not render MiMei (no app.render in its server code)", vm->ctx.appid);
+        else
+            serve_static(req, rq->n, vm->ctx.appid, &rq->root, (char *)rq->static_path);
+    } else {
+        send_result(req, rq->co, vm);
     }
-    if (lua_isnil(L, -4)) {
-        lua_pop(L, 4);
-        return 0;
+    request_end(rq);
+}
+
+/* Starts the router (app._dispatch or app._render) for req in a coroutine
+ * of its own; answers req now or when its database calls are answered. */
+static void start_request(h2o_req_t *req, node *n, apps_vm *vm, const char *reader, const router_call *call,
+                          const cid *root, const char *static_path)
+{
+    lua_State *L = sandbox_lua(vm->sb);
+    char err[512];
+    lua_pushcfunction(L, new_request_thread);
+    enum sandbox_status st = sandbox_call(vm->sb, 0, 2, err, sizeof err, NULL, 0);
+    if (st != SANDBOX_OK) {
+        reply_json_error(req, 500, err, st == SANDBOX_LIMIT ? limit_kind(err) : NULL);
+        return;
     }
-    send_result(req, L, vm);
-    return 1;
+    app_request *rq = h2o_mem_alloc_shared(&req->pool, sizeof *rq, request_dispose);
+    memset(rq, 0, sizeof *rq);
+    rq->req = req;
+    rq->n = n;
+    rq->vm = vm;
+    rq->co = lua_tothread(L, -2);
+    rq->co_ref = (int)lua_tointeger(L, -1);
+    lua_pop(L, 2);
+    vm->busy++;
+    sandbox_budget_init(vm->sb, &rq->budget);
+    snprintf(rq->user, sizeof rq->user, "%s", reader);
+    rq->render = call->push_first != NULL;
+    if (root)
+        rq->root = *root;
+    rq->static_path = static_path ? h2o_strdup(&req->pool, static_path, SIZE_MAX).base : NULL;
+    /* the call's arguments are read on this first run only */
+    lua_pushcfunction(rq->co, router_entry);
+    lua_pushlightuserdata(rq->co, (void *)call);
+    resume_request(rq, 1, NULL);
 }
 
 /* The version an app request serves: cur, else the newest backup. */
@@ -684,12 +834,6 @@ static json_t *app_info(h2o_req_t *req, node *n, const char *appid)
     return info;
 }
 
-/* The request's signer (checked once: a signature is good for one use),
- * "" when unsigned, into vm->ctx.user. */
-static void take_user(apps_vm *vm, const char *reader)
-{
-    snprintf(vm->ctx.user, sizeof vm->ctx.user, "%s", reader);
-}
 
 int apps_on_tpt(h2o_req_t *req, node *n)
 {
@@ -737,36 +881,46 @@ int apps_on_tpt(h2o_req_t *req, node *n)
         free(path), free(raw);
         return 0;
     }
-    int rc = 0, done = 0;
+    int rc = 0;
     if (vm->error[0]) {
-        reply_json_error(req, 500, vm->error, NULL);
-        done = 1;
-    } else if (vm->sb) {
-        take_user(vm, reader);
-        sandbox_begin(vm->sb);
+        /* its Lua did not load: its files are still served, the rest (its
+         * routes) answers why; a bad manifest (an entry outside server/,
+         * which would be served as a file) answers why for every path */
+        char *file = strdup(path);
+        const char *p = vm->serves_files ? normalize_path(file) : NULL;
+        cid found;
+        ufs_stat st;
+        if (p && ufs_resolve(n->bs, NULL, &root, p, &found, &st, err, sizeof err) == STORE_OK)
+            rc = serve_static(req, n, appid, &root, path);
+        else
+            reply_json_error(req, 500, vm->error, NULL);
+        free(file);
+    } else if (vm->sb) { /* the routes, then (maybe later) the static files */
         router_call call = {"_dispatch", req, vm, raw, NULL, NULL};
-        done = call_router(req, vm, &call);
-    }
-    if (!done) {
-        /* static files; the server code and hidden files are not served,
-         * however the path spells them ("//server", "./server", "%2F") */
-        const char *p = normalize_path(path);
-        if (!p || !strcmp(p, "server") || !strncmp(p, "server/", 7) || p[0] == '.' || strstr(p, "/."))
-            rc = http_reply_error(req, 404, "no such file in app %s", appid);
-        else if (!http_is_method(req, "GET") && !http_is_method(req, "HEAD"))
-            rc = http_reply_error(req, 405, "no route for %.*s %s", (int)req->method.len, req->method.base, path);
-        else {
-            char id[CID_TEXT_MAX];
-            /* served sandboxed (a path form): the page's origin is opaque, so its own
-             * module scripts are cross-origin loads; the app's files are public code */
-            if (origins_of(req, id, sizeof id, NULL) == ORIGIN_NODE)
-                h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ACCESS_CONTROL_ALLOW_ORIGIN, NULL,
-                               H2O_STRLIT("*"));
-            rc = gateway_serve(req, n, &root, p);
-        }
+        start_request(req, n, vm, reader, &call, &root, path);
+    } else {
+        rc = serve_static(req, n, appid, &root, path);
     }
     free(path), free(raw);
     return rc;
+}
+
+/* The app's static file at path (decoded; normalized here, in place). */
+static int serve_static(h2o_req_t *req, node *n, const char *appid, const cid *root, char *path)
+{
+    /* the server code and hidden files are not served, however the path
+     * spells them ("//server", "./server", "%2F") */
+    const char *p = normalize_path(path);
+    if (!p || !strcmp(p, "server") || !strncmp(p, "server/", 7) || p[0] == '.' || strstr(p, "/."))
+        return http_reply_error(req, 404, "no such file in app %s", appid);
+    if (!http_is_method(req, "GET") && !http_is_method(req, "HEAD"))
+        return http_reply_error(req, 405, "no route for %.*s %s", (int)req->method.len, req->method.base, path);
+    char id[CID_TEXT_MAX];
+    /* served sandboxed (a path form): the page's origin is opaque, so its own
+     * module scripts are cross-origin loads; the app's files are public code */
+    if (origins_of(req, id, sizeof id, NULL) == ORIGIN_NODE)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ACCESS_CONTROL_ALLOW_ORIGIN, NULL, H2O_STRLIT("*"));
+    return gateway_serve(req, n, root, p);
 }
 
 /* The mimei table app.render gets (lua/README.md). */
@@ -825,18 +979,20 @@ int apps_render(h2o_req_t *req, node *n, const json_t *info, const char *appid, 
     int rc = ufs_resolve(n->bs, NULL, root, path, &target, &st, err, sizeof err);
     if (rc != STORE_OK)
         return http_reply_error(req, http_status_of_store(rc), "%s", err);
-    take_user(vm, reader);
     const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    const char *type = st.type == UFS_DIRECTORY || st.type == UFS_HAMT ? "folder"
-                                                                       : gateway_file_type(req, n, &target, st.size, name);
+    /* a file MiMei's own content has no name: its Ext (--ext md) types it */
+    char by_ext[80];
+    const char *ext = mimei_str(info, "Ext");
+    snprintf(by_ext, sizeof by_ext, "content%s%.60s", ext[0] == '.' ? "" : ".", ext);
+    const char *type = st.type == UFS_DIRECTORY || st.type == UFS_HAMT
+                           ? "folder"
+                           : gateway_file_type(req, n, &target, st.size, !name[0] && ext[0] ? by_ext : name);
     if (!type)
         return http_reply_error(req, 502, "cannot read %s", path);
     cid_format(&target, text);
     render_args args = {info, path, ver, text, type, name, st.size};
-    sandbox_begin(vm->sb);
     router_call call = {"_render", req, vm, path[0] ? path : "/", push_mimei, &args};
-    if (!call_router(req, vm, &call))
-        return http_reply_error(req, 400, "app %s does not render MiMei (no app.render in its server code)", appid);
+    start_request(req, n, vm, reader, &call, NULL, NULL);
     return 0;
 }
 

@@ -782,6 +782,41 @@ static int charge_visitor(lua_State *L, app_ctx *ctx, const resp_cmd *cmds, int 
     return -1;
 }
 
+/* Pushes the value of a call's answer; raises an error answer (or a lone
+ * command's). owned: r is freed here. */
+static int push_answer(lua_State *L, redisReply *r, int multi, int owned)
+{
+    const redisReply *failed = r->type == REDIS_REPLY_ERROR ? r
+                               : !multi && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+                                       r->element[0]->type == REDIS_REPLY_ERROR
+                                   ? r->element[0]
+                                   : NULL;
+    /* pushed under protection: a reply too big for the memory limit must
+     * not leak the C copy */
+    lua_pushcfunction(L, push_reply_protected);
+    lua_pushlightuserdata(L, (void *)(failed ? failed : r));
+    int status = lua_pcall(L, 1, 1, 0);
+    if (owned)
+        freeReplyObject(r);
+    if (status != LUA_OK)
+        sandbox_rethrow(L, status);
+    if (failed)
+        return lua_error(L);
+    return 1;
+}
+
+/* Where exec goes on when the answer came (apps.c resumed the coroutine). */
+static int db_exec_resumed(lua_State *L, int status, lua_KContext multi)
+{
+    (void)status;
+    app_ctx *ctx = ctx_of(L);
+    redisReply *r = ctx->answer;
+    ctx->answer = NULL;
+    if (!r)
+        return luaL_error(L, "the database call was resumed without its answer");
+    return push_answer(L, r, (int)multi, 0);
+}
+
 /* exec(mid, multi, cmds): the one primitive under lua/leither/db.lua. */
 static int db_exec_lua(lua_State *L)
 {
@@ -832,24 +867,24 @@ static int db_exec_lua(lua_State *L)
         return lua_error(L);
     resp_batch b = {.user = ctx->author, .select = own ? ctx->db : mid, .read_only = !own, .multi = multi,
                     .ncmds = ncmds, .cmds = cmds};
+    if (L == ctx->co && lua_isyieldable(L)) { /* the request waits, the worker does not */
+        resp_pending *pending;
+        redisReply *r = resp_call_start(ctx->n->resp, ctx->loop, &b, ctx->on_answer, ctx->request, &pending);
+        if (r)
+            return push_answer(L, r, multi, 1);
+        ctx->pending = pending;
+        return lua_yieldk(L, 0, (lua_KContext)multi, db_exec_resumed);
+    }
+    /* called where the coroutine cannot be suspended (a coroutine of the
+     * app's own, a sort comparator, a gsub callback): the worker waits, at
+     * most RESP_CALL_TIMEOUT_MS */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     redisReply *r = resp_call(ctx->n->resp, &b);
-    /* an error reply (or a lone command's) is raised; the rest is the value */
-    const redisReply *failed = r->type == REDIS_REPLY_ERROR ? r
-                               : !multi && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
-                                       r->element[0]->type == REDIS_REPLY_ERROR
-                                   ? r->element[0]
-                                   : NULL;
-    /* pushed under protection: a reply too big for the memory limit must
-     * not leak the C copy */
-    lua_pushcfunction(L, push_reply_protected);
-    lua_pushlightuserdata(L, (void *)(failed ? failed : r));
-    int status = lua_pcall(L, 1, 1, 0);
-    freeReplyObject(r);
-    if (status != LUA_OK)
-        sandbox_rethrow(L, status);
-    if (failed)
-        return lua_error(L);
-    return 1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* the wait was the writer's, not the app's: a BUSY answer, not a spent state */
+    sandbox_exclude_wait(L, (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec)));
+    return push_answer(L, r, multi, 1);
 }
 
 /* --- leither.mimei ------------------------------------------------------------ */

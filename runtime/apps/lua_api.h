@@ -10,6 +10,10 @@
 
 #include <lua.h>
 
+struct redisReply;
+struct resp_pending;
+struct st_h2o_evloop_t;
+
 /* Who an app state serves, and for whom the current request runs. */
 typedef struct {
     node *n;
@@ -20,6 +24,15 @@ typedef struct {
     char user[IDS_LID_LEN + 1];   /* the request's signer, "" when unsigned */
     int visitors_write;           /* manifest "visitors": {"write": true}: writes to db are
                                    * the signer's, within its guest quota (quota.h) */
+    /* The request running now, set by apps.c before each resume: a
+     * database call in its coroutine suspends it (lua_api.c yields) until
+     * the answer comes back on the worker's loop. */
+    lua_State *co;                /* the request's coroutine */
+    struct st_h2o_evloop_t *loop; /* the worker's loop */
+    void (*on_answer)(void *request, struct redisReply *reply); /* resumes it */
+    void *request;
+    struct resp_pending *pending; /* set by the call that suspended it */
+    struct redisReply *answer;    /* what it is resumed with (apps.c frees it) */
 } app_ctx;
 
 /* Sets the global `leither` (db, mimei, json, crypto, log, now, _traceback)

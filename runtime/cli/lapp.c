@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "mimei.h"
 #include "sandbox.h"
+#include "embedded.h"
 #include "node.h"
 #include "http.h"
 
@@ -280,7 +281,34 @@ typedef struct {
 static int keep_top(void *arg, const char *name) { return (void)arg, name[0] != '.' && strcmp(name, "spec"); }
 static int keep_below(void *arg, const char *name) { return (void)arg, name[0] != '.'; }
 
-/* Checks a server/ .lua file as the node will. */
+/* A require of a module the app does not have fails when the app loads:
+ * refused here instead, with the file, line and name. */
+typedef struct {
+    const char *folder; /* the app's folder, with its trailing slash */
+    size_t folder_len;
+    const char *rel;
+} require_check;
+
+static int check_require(void *arg, const char *name, int line)
+{
+    const require_check *c = arg;
+    char module[320], path[PATH_MAX + 320];
+    size_t len;
+    struct stat st;
+    if (sandbox_module_path(name, module, sizeof module) != 0)
+        return cli_fail("%s:%d: %s", c->rel, line, module);
+    if (!strncmp(module, "lua/", 4))
+        return embedded_file(module, &len)
+                   ? 0
+                   : cli_fail("%s:%d: require \"%s\": the node's library has no such module", c->rel, line, name);
+    snprintf(path, sizeof path, "%.*s%s", (int)c->folder_len, c->folder, module);
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return cli_fail("%s:%d: require \"%s\": the app has no %s", c->rel, line, name, module);
+    return 0;
+}
+
+/* Checks a server/ .lua file as the node will, and that what it requires
+ * is there. */
 static int check_source(const char *path, const char *rel)
 {
     FILE *f = fopen(path, "rb");
@@ -300,6 +328,10 @@ static int check_source(const char *path, const char *rel)
         rc = cli_fail("%s: larger than %u MB", rel, SOURCE_MAX >> 20);
     else if (sandbox_check_syntax(src, len, rel, err, sizeof err) != 0)
         rc = cli_fail("%s", err);
+    else {
+        require_check c = {path, strlen(path) - strlen(rel), rel};
+        rc = sandbox_each_require(src, len, check_require, &c);
+    }
     free(src);
     return rc;
 }

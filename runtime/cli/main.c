@@ -344,6 +344,8 @@ static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
     snprintf(shorts, sizeof shorts, ":k:o:p:b:i:t:a:v:hqQr%s%s", takes_node ? "n:" : "n", takes_dir ? "d:" : "d");
     int opt;
     while ((opt = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+        if (optarg && optarg[0] == '\x01') /* an ID as a flag's value (-n -Zb9…) */
+            optarg++;
         if (opt == 'n' && takes_node)
             opt = 'N';
         if (opt == 'd' && takes_dir)

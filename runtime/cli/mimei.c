@@ -403,6 +403,31 @@ int cmd_lpki_token(const cli_args *a)
     return 0;
 }
 
+/* The owner's database MiMei registered first (the lowest number): the
+ * default init made, when SystemVars.json was lost but data/ was not. */
+struct first_db {
+    db *d;
+    const char *owner;
+    char mid[IDS_LID_LEN + 1];
+    uint32_t dbno;
+};
+
+static int find_first_db(void *arg, const char *mid, const char *text, size_t len)
+{
+    struct first_db *f = arg;
+    json_t *info = json_loadb(text, len, 0, NULL);
+    uint32_t dbno;
+    /* an app's database (mark "appdb:") is never the default */
+    if (info && !strcmp(mimei_str(info, "AppType"), "db") && !strcmp(mimei_str(info, "Author"), f->owner) &&
+        strncmp(mimei_str(info, "Mark"), MIMEI_APPDB_MARK, strlen(MIMEI_APPDB_MARK)) &&
+        db_mimei_get(f->d, mid, NULL, &dbno) && (!f->mid[0] || dbno < f->dbno)) {
+        snprintf(f->mid, sizeof f->mid, "%s", mid);
+        f->dbno = dbno;
+    }
+    json_decref(info);
+    return 0;
+}
+
 /* init's part: the owner's default database MiMei, made once. */
 int mimei_init_default(home *h, const ids_key *key)
 {
@@ -413,6 +438,15 @@ int mimei_init_default(home *h, const ids_key *key)
     db *d = db_open(dir, DB_SYNC_ALWAYS, err, sizeof err);
     if (!d)
         return cli_fail("%s", err);
+    char owner[IDS_LID_LEN + 1];
+    ids_leither_id(owner, key->pk);
+    struct first_db found = {.d = d, .owner = owner};
+    db_mimei_each(d, find_first_db, &found);
+    if (found.mid[0]) { /* the settings were lost, not the data: keep it */
+        db_close(d);
+        json_object_set_new(h->doc, "db_default", json_string(found.mid));
+        return 0;
+    }
     json_t *info = mimei_new(key, "db", "", "", MIMEI_DEFAULT_RIGHT);
     char *text = json_dumps(info, JSON_COMPACT);
     uint32_t dbno;

@@ -79,7 +79,8 @@ ssize_t http_pct_decode(char *out, size_t cap, const char *in, size_t len, int p
  * MIMEI_ERROR 500. */
 int http_status_of_mimei(enum mimei_status status);
 /* A Redis error reply by its prefix: NOPERM 403, OOM (a guest over its
- * quota) 507, anything else 400. */
+ * quota) 507, BUSY (the writer did not take the call in time) 503,
+ * anything else 400. */
 int http_status_of_resp_error(const char *msg, size_t len);
 /* Value of ?name=..., percent-decoded; NULL if absent, too long, badly
  * percent-encoded or holding a NUL. */

@@ -101,6 +101,8 @@ int http_status_of_resp_error(const char *msg, size_t len)
         return 403;
     if (len >= 3 && !memcmp(msg, "OOM", 3))
         return 507;
+    if (len >= 4 && !memcmp(msg, "BUSY", 4)) /* the writer did not take the call in time */
+        return 503;
     return 400;
 }
 

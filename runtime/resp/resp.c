@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <hiredis/hiredis.h>
+#include <lmdb.h>
 #include <fcntl.h>
 #include <h2o.h>
 #include <netinet/in.h>
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Bounded work per client. A connection whose replies wait unread stops
@@ -38,6 +40,8 @@
 #define PREAUTH_MAX_BYTES (64 << 10)    /* a request, or waiting output, before AUTH */
 #define TURN_MAX_WORK 4096              /* commands (and elements they visit) per turn */
 #define PREAUTH_TOO_BIG "request too big for a client that has not authenticated (AUTH first)"
+
+typedef struct resp_pending job;
 
 typedef struct conn {
     struct resp_server *srv;
@@ -63,20 +67,50 @@ struct resp_server {
     int nclients; /* open connections, the loopback owner's aside (db_max_clients) */
     conn *dirty; /* connections that ran commands this iteration */
     conn *ready; /* connections with requests to run when the loop gets to them */
-    /* batches from other threads (resp_call): queued under the lock, run by
-     * on_wake, answered after the iteration's commit */
+    /* batches from other threads (resp_call, resp_call_start): queued under
+     * the lock, run by on_wake, answered after the iteration's commit */
     pthread_mutex_t jobs_lock;
-    struct job *queued, *running;
+    job *queued, *running;
 };
 
-struct job {
-    const resp_batch *batch;
+enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
+
+/* A batch from another thread. Who frees it: the caller once it took the
+ * answer; the RESP side when the caller stopped waiting (abandoned). */
+struct resp_pending {
+    resp_batch batch; /* a copy: the caller's memory may go while we run it */
+    resp_cmd *cmds;
+    const char **argv;
+    size_t *lens;
+    char *bytes;
     db_client *client;
     char *out;
     size_t outlen;
-    int done, over_budget, overflowed;
-    pthread_cond_t cond;
-    struct job *next;
+    int over_budget, overflowed;
+    /* under srv->jobs_lock */
+    enum job_state state;
+    int abandoned;
+    pthread_cond_t cond; /* resp_call waits on it */
+    job *next;           /* srv->queued, srv->running, then port->done */
+    /* resp_call_start: the caller's loop (its thread only) */
+    struct port *port;
+    resp_done_fn done;
+    void *arg;
+    h2o_timeout_entry_t timeout;
+    h2o_linklist_t pending; /* in port->pending until answered */
+};
+
+/* Where the answers of one event loop's calls come back: a pipe read on
+ * that loop, and the timeout of those calls. One per thread that called
+ * resp_call_start, freed as that thread ends. */
+struct port {
+    struct resp_server *srv;
+    h2o_evloop_t *loop;
+    int fds[2];
+    h2o_socket_t *sock;
+    h2o_timeout_t timeout;
+    h2o_linklist_t pending; /* calls not yet answered (this thread only) */
+    job *done;              /* answered, not yet taken (under srv->jobs_lock) */
 };
 
 /* --- output ------------------------------------------------------------- */
@@ -342,9 +376,9 @@ static void exec_words(db_client *c, const char *a, const char *b)
 /* Runs a job's commands in the current batch: SELECT first (always, so
  * that the hooks decide what this user may do there), then the commands
  * (resp_call checked that each may run without a connection). */
-static void start_job(struct resp_server *srv, struct job *j)
+static void start_job(struct resp_server *srv, job *j)
 {
-    const resp_batch *b = j->batch;
+    const resp_batch *b = &j->batch;
     const char *target = b->select && b->select[0] ? b->select : "0";
     db_client *c = j->client = db_client_new(srv->db, NULL);
     db_client_set_user(c, b->user ? b->user : "");
@@ -367,17 +401,33 @@ static void start_job(struct resp_server *srv, struct job *j)
         exec_words(c, "EXEC", NULL); /* else the queued commands are dropped with the client */
 }
 
+static void job_free(job *j);
+
 static void on_wake(h2o_socket_t *sock, const char *err)
 {
     (void)err;
     struct resp_server *srv = sock->data;
     h2o_buffer_consume(&sock->input, sock->input->size);
+    job *list = NULL, *gone = NULL;
     pthread_mutex_lock(&srv->jobs_lock);
-    struct job *list = srv->queued;
-    srv->queued = NULL;
+    while (srv->queued) { /* in the order they came; a call given up on is dropped */
+        job *j = srv->queued;
+        srv->queued = j->next;
+        if (j->abandoned) {
+            j->next = gone, gone = j;
+            continue;
+        }
+        j->state = JOB_RUNNING;
+        j->next = list, list = j;
+    }
     pthread_mutex_unlock(&srv->jobs_lock);
+    while (gone) {
+        job *j = gone;
+        gone = j->next;
+        job_free(j);
+    }
     while (list) {
-        struct job *j = list;
+        job *j = list;
         list = j->next;
         start_job(srv, j);
         j->next = srv->running;
@@ -385,11 +435,12 @@ static void on_wake(h2o_socket_t *sock, const char *err)
     }
 }
 
-/* After the commit: hands each job its replies. */
+/* After the commit: hands each job its replies, on the caller's loop or to
+ * the caller waiting in resp_call. */
 static void finish_jobs(struct resp_server *srv)
 {
     while (srv->running) {
-        struct job *j = srv->running;
+        job *j = srv->running;
         srv->running = j->next;
         size_t len;
         const char *data = db_output(j->client, &len);
@@ -399,10 +450,21 @@ static void finish_jobs(struct resp_server *srv)
         j->over_budget = db_client_over_budget(j->client);
         j->overflowed = db_client_overflowed(j->client);
         db_client_free(j->client);
+        j->client = NULL;
         pthread_mutex_lock(&srv->jobs_lock);
-        j->done = 1;
-        pthread_cond_signal(&j->cond);
+        j->state = JOB_DONE;
+        int abandoned = j->abandoned;
+        if (!abandoned && j->port) {
+            j->next = j->port->done;
+            j->port->done = j;
+            if (write(j->port->fds[1], "j", 1) < 0 && errno != EAGAIN) /* a full pipe is read anyway */
+                perror("leither: waking an HTTP worker");
+        } else if (!abandoned) {
+            pthread_cond_signal(&j->cond);
+        }
         pthread_mutex_unlock(&srv->jobs_lock);
+        if (abandoned)
+            job_free(j);
     }
 }
 
@@ -536,6 +598,13 @@ void resp_stop(struct resp_server *srv)
     h2o_socket_close(srv->waker);
     close(srv->wake[1]);
     h2o_evloop_run(srv->loop, 0);
+    /* calls that never ran: their callers (HTTP workers) are gone by now */
+    while (srv->queued) {
+        job *j = srv->queued;
+        srv->queued = j->next;
+        job_free(j);
+    }
+    pthread_mutex_destroy(&srv->jobs_lock);
     free(srv);
 }
 
@@ -561,7 +630,8 @@ static redisReply *array_reply(size_t n)
     return r;
 }
 
-redisReply *resp_call(struct resp_server *srv, const resp_batch *b)
+/* NULL when every command may run here, else the error. */
+static redisReply *refused(const resp_batch *b)
 {
     char name[64];
     if (b->ncmds > RESP_CALL_MAX_CMDS)
@@ -576,35 +646,96 @@ redisReply *resp_call(struct resp_server *srv, const resp_batch *b)
                                name);
         }
     }
-    struct job j = {.batch = b};
-    pthread_cond_init(&j.cond, NULL);
+    return NULL;
+}
+
+/* A job holding a copy of the batch. */
+static job *job_new(const resp_batch *b)
+{
+    job *j = calloc(1, sizeof *j);
+    size_t nargs = 0, nbytes = 0;
+    for (int i = 0; i < b->ncmds; i++) {
+        nargs += (size_t)b->cmds[i].argc;
+        for (int k = 0; k < b->cmds[i].argc; k++)
+            nbytes += b->cmds[i].lens[k] + 1;
+    }
+    const char *user = b->user ? b->user : "";
+    nbytes += strlen(user) + 1 + (b->select ? strlen(b->select) + 1 : 0);
+    j->cmds = calloc(b->ncmds ? (size_t)b->ncmds : 1, sizeof *j->cmds);
+    j->argv = calloc(nargs ? nargs : 1, sizeof *j->argv);
+    j->lens = calloc(nargs ? nargs : 1, sizeof *j->lens);
+    char *p = j->bytes = malloc(nbytes);
+    size_t at = 0;
+    for (int i = 0; i < b->ncmds; i++) {
+        const resp_cmd *cmd = &b->cmds[i];
+        for (int k = 0; k < cmd->argc; k++) {
+            memcpy(p, cmd->argv[k], cmd->lens[k]);
+            p[cmd->lens[k]] = '\0';
+            j->argv[at + (size_t)k] = p;
+            j->lens[at + (size_t)k] = cmd->lens[k];
+            p += cmd->lens[k] + 1;
+        }
+        j->cmds[i] = (resp_cmd){cmd->argc, j->argv + at, j->lens + at};
+        at += (size_t)cmd->argc;
+    }
+    j->batch = *b;
+    j->batch.cmds = j->cmds;
+    j->batch.user = strcpy(p, user);
+    p += strlen(user) + 1;
+    if (b->select)
+        j->batch.select = strcpy(p, b->select);
+    pthread_cond_init(&j->cond, NULL);
+    return j;
+}
+
+static void job_free(job *j)
+{
+    if (!j)
+        return;
+    pthread_cond_destroy(&j->cond);
+    free(j->cmds);
+    free(j->argv);
+    free(j->lens);
+    free(j->bytes);
+    free(j->out);
+    free(j);
+}
+
+static void enqueue(struct resp_server *srv, job *j)
+{
     pthread_mutex_lock(&srv->jobs_lock);
-    j.next = srv->queued;
-    srv->queued = &j;
+    j->next = srv->queued;
+    srv->queued = j;
     pthread_mutex_unlock(&srv->jobs_lock);
     if (write(srv->wake[1], "j", 1) < 0 && errno != EAGAIN) /* a full pipe wakes the loop anyway */
         perror("leither: waking the RESP loop");
-    pthread_mutex_lock(&srv->jobs_lock);
-    while (!j.done)
-        pthread_cond_wait(&j.cond, &srv->jobs_lock);
-    pthread_mutex_unlock(&srv->jobs_lock);
-    pthread_cond_destroy(&j.cond);
+}
 
-    if (j.over_budget || j.overflowed) { /* an error, never a truncated answer */
-        free(j.out);
+/* The answer to a caller that stopped waiting: whether the batch had
+ * started says whether it may still take effect. */
+static redisReply *busy_reply(int started)
+{
+    return error_reply(started ? "BUSY database busy: the commands did not finish within %s (they may still take effect)"
+                               : "BUSY database busy: the commands did not start within %s and were not run (try again)",
+                       RESP_CALL_TIMEOUT_TEXT);
+}
+
+/* The caller's answer from what the batch wrote out. */
+static redisReply *answer_of(const resp_batch *b, const char *out, size_t outlen, int over_budget, int overflowed)
+{
+    if (over_budget || overflowed) { /* an error, never a truncated answer */
         char limit[32];
-        snprintf(limit, sizeof limit, "%d", j.over_budget ? RESP_CALL_MAX_WORK : RESP_CALL_MAX_REPLY);
-        return error_reply(j.over_budget ? "ERR the call stopped after %s steps of work (entries visited; the "
-                                           "commands before the one stopped have run): read in parts (SCAN, LRANGE ...)"
-                                         : "ERR the call stopped: its replies would pass %s bytes (the commands before "
-                                           "the one stopped have run): ask for less per call",
+        snprintf(limit, sizeof limit, "%d", over_budget ? RESP_CALL_MAX_WORK : RESP_CALL_MAX_REPLY);
+        return error_reply(over_budget ? "ERR the call stopped after %s steps of work (entries visited; the "
+                                            "commands before the one stopped have run): read in parts (SCAN, LRANGE ...)"
+                                          : "ERR the call stopped: its replies would pass %s bytes (the commands before "
+                                            "the one stopped have run): ask for less per call",
                            limit);
     }
 
     /* SELECT's reply, then MULTI's and a QUEUED per command, then EXEC's */
     redisReader *rd = redisReaderCreate();
-    redisReaderFeed(rd, j.out, j.outlen);
-    free(j.out);
+    redisReaderFeed(rd, out, outlen);
     redisReply *result = NULL, *r = NULL;
     size_t expect = 1 + (b->multi ? (size_t)b->ncmds + 2 : (size_t)b->ncmds), got = 0;
     redisReply **replies = calloc(expect, sizeof *replies);
@@ -632,4 +763,239 @@ redisReply *resp_call(struct resp_server *srv, const resp_batch *b)
             freeReplyObject(replies[i]);
     free(replies);
     return result;
+}
+
+static redisReply *job_reply(job *j)
+{
+    return answer_of(&j->batch, j->out, j->outlen, j->over_budget, j->overflowed);
+}
+
+/* A batch of reads runs at once on the calling thread, in a reader of its
+ * own (db.h): no hop to the writer, no wait behind its writes. NULL when
+ * the batch is not all reads (or no reader could begin): the writer runs
+ * it. */
+static redisReply *read_here(struct resp_server *srv, const resp_batch *b)
+{
+    if (b->multi || b->ncmds == 0)
+        return NULL;
+    for (int i = 0; i < b->ncmds; i++)
+        if (!db_command_reads_anywhere(b->cmds[i].argv[0], b->cmds[i].lens[0]))
+            return NULL;
+    char err[256];
+    db_client *c = db_reader_new(srv->db, b->user ? b->user : "", err, sizeof err);
+    if (!c)
+        return NULL;
+    const char *target = b->select && b->select[0] ? b->select : "0";
+    const char *argv[] = {"SELECT", target};
+    size_t lens[] = {6, strlen(target)};
+    db_reader_exec(c, 2, argv, lens);
+    if (!strcmp(db_client_selected(c), strcmp(target, "0") ? target : "")) {
+        db_client_set_limits(c, RESP_CALL_MAX_WORK, RESP_CALL_MAX_REPLY);
+        db_client_turn_start(c);
+        for (int i = 0; i < b->ncmds && !db_client_over_budget(c) && !db_client_overflowed(c); i++)
+            db_reader_exec(c, b->cmds[i].argc, (const char **)b->cmds[i].argv, b->cmds[i].lens);
+    }
+    size_t len;
+    const char *out = db_output(c, &len);
+    redisReply *r = db_reader_failed(c) ? error_reply("ERR storage error: %s", mdb_strerror(db_reader_failed(c)))
+                                        : answer_of(b, out, len, db_client_over_budget(c), db_client_overflowed(c));
+    db_reader_free(c);
+    return r;
+}
+
+redisReply *resp_call(struct resp_server *srv, const resp_batch *b)
+{
+    redisReply *no = refused(b);
+    if (no)
+        return no;
+    redisReply *read = read_here(srv, b);
+    if (read)
+        return read;
+    job *j = job_new(b);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_destroy(&j->cond);
+    pthread_cond_init(&j->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += RESP_CALL_TIMEOUT_MS / 1000;
+    until.tv_nsec += (RESP_CALL_TIMEOUT_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L)
+        until.tv_sec++, until.tv_nsec -= 1000000000L;
+    enqueue(srv, j);
+    pthread_mutex_lock(&srv->jobs_lock);
+    while (j->state != JOB_DONE && pthread_cond_timedwait(&j->cond, &srv->jobs_lock, &until) != ETIMEDOUT)
+        ;
+    if (j->state != JOB_DONE) { /* the RESP side frees it */
+        int started = j->state == JOB_RUNNING;
+        j->abandoned = 1;
+        pthread_mutex_unlock(&srv->jobs_lock);
+        return busy_reply(started);
+    }
+    pthread_mutex_unlock(&srv->jobs_lock);
+    redisReply *r = job_reply(j);
+    job_free(j);
+    return r;
+}
+
+/* --- resp_call_start: answers on the caller's loop --------------------------- */
+
+static pthread_key_t port_key;
+static pthread_once_t port_once = PTHREAD_ONCE_INIT;
+static __thread struct port *this_port;
+
+/* Takes j out of its port's answered list (under the lock). */
+static void unlink_done(struct port *port, job *j)
+{
+    for (job **p = &port->done; *p; p = &(*p)->next)
+        if (*p == j) {
+            *p = j->next;
+            return;
+        }
+}
+
+/* Hands the answer to the caller; j is freed first (done may start calls). */
+static void deliver(job *j, redisReply *reply)
+{
+    if (h2o_timeout_is_linked(&j->timeout))
+        h2o_timeout_unlink(&j->timeout);
+    if (h2o_linklist_is_linked(&j->pending))
+        h2o_linklist_unlink(&j->pending);
+    resp_done_fn done = j->done;
+    void *arg = j->arg;
+    job_free(j);
+    done(arg, reply);
+}
+
+static void on_answers(h2o_socket_t *sock, const char *err)
+{
+    (void)err;
+    struct port *port = sock->data;
+    h2o_buffer_consume(&sock->input, sock->input->size);
+    for (;;) { /* one at a time: a callback may cancel another call of this loop */
+        pthread_mutex_lock(&port->srv->jobs_lock);
+        job *j = port->done;
+        if (j)
+            port->done = j->next;
+        pthread_mutex_unlock(&port->srv->jobs_lock);
+        if (!j)
+            return;
+        deliver(j, job_reply(j));
+    }
+}
+
+static void on_timeout(h2o_timeout_entry_t *entry)
+{
+    job *j = H2O_STRUCT_FROM_MEMBER(job, timeout, entry);
+    struct port *port = j->port;
+    pthread_mutex_lock(&port->srv->jobs_lock);
+    if (j->state == JOB_DONE) { /* answered just now: the answer, not the error */
+        unlink_done(port, j);
+        pthread_mutex_unlock(&port->srv->jobs_lock);
+        deliver(j, job_reply(j));
+        return;
+    }
+    int started = j->state == JOB_RUNNING;
+    j->abandoned = 1; /* the RESP side frees it */
+    pthread_mutex_unlock(&port->srv->jobs_lock);
+    h2o_linklist_unlink(&j->pending);
+    j->done(j->arg, busy_reply(started));
+}
+
+/* As the thread ends: its calls still out are given up (their callers are
+ * gone with the loop), answers not yet taken freed. */
+static void port_free(void *arg)
+{
+    struct port *port = arg;
+    pthread_mutex_lock(&port->srv->jobs_lock);
+    while (!h2o_linklist_is_empty(&port->pending)) {
+        job *j = H2O_STRUCT_FROM_MEMBER(job, pending, port->pending.next);
+        h2o_linklist_unlink(&j->pending);
+        if (h2o_timeout_is_linked(&j->timeout))
+            h2o_timeout_unlink(&j->timeout);
+        if (j->state != JOB_DONE)
+            j->abandoned = 1;
+    }
+    job *answered = port->done;
+    port->done = NULL;
+    pthread_mutex_unlock(&port->srv->jobs_lock);
+    while (answered) {
+        job *j = answered;
+        answered = j->next;
+        job_free(j);
+    }
+    h2o_timeout_dispose(port->loop, &port->timeout);
+    h2o_socket_read_stop(port->sock);
+    h2o_socket_close(port->sock);
+    close(port->fds[1]);
+    free(port);
+    this_port = NULL;
+}
+
+static void make_port_key(void) { pthread_key_create(&port_key, port_free); }
+
+static struct port *port_of(struct resp_server *srv, h2o_evloop_t *loop)
+{
+    if (this_port)
+        return this_port;
+    struct port *port = calloc(1, sizeof *port);
+    if (pipe2(port->fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+        free(port);
+        return NULL;
+    }
+    port->srv = srv;
+    port->loop = loop;
+    h2o_linklist_init_anchor(&port->pending);
+    h2o_timeout_init(loop, &port->timeout, RESP_CALL_TIMEOUT_MS);
+    port->sock = h2o_evloop_socket_create(loop, port->fds[0], 0);
+    port->sock->data = port;
+    h2o_socket_read_start(port->sock, on_answers);
+    pthread_once(&port_once, make_port_key);
+    pthread_setspecific(port_key, port);
+    return this_port = port;
+}
+
+redisReply *resp_call_start(struct resp_server *srv, h2o_evloop_t *loop, const resp_batch *b, resp_done_fn done,
+                            void *arg, resp_pending **pending)
+{
+    *pending = NULL;
+    redisReply *no = refused(b);
+    if (no)
+        return no;
+    redisReply *read = read_here(srv, b);
+    if (read)
+        return read;
+    struct port *port = port_of(srv, loop);
+    if (!port)
+        return error_reply("ERR cannot wait for the database: %s", strerror(errno));
+    job *j = job_new(b);
+    j->port = port;
+    j->done = done;
+    j->arg = arg;
+    h2o_linklist_insert(&port->pending, &j->pending);
+    j->timeout.cb = on_timeout;
+    h2o_timeout_link(loop, &port->timeout, &j->timeout);
+    enqueue(srv, j);
+    *pending = j;
+    return NULL;
+}
+
+void resp_call_cancel(resp_pending *j)
+{
+    struct port *port = j->port;
+    if (h2o_timeout_is_linked(&j->timeout))
+        h2o_timeout_unlink(&j->timeout);
+    if (h2o_linklist_is_linked(&j->pending))
+        h2o_linklist_unlink(&j->pending);
+    pthread_mutex_lock(&port->srv->jobs_lock);
+    int answered = j->state == JOB_DONE;
+    if (answered)
+        unlink_done(port, j);
+    else
+        j->abandoned = 1; /* dropped if not started; the RESP side frees it */
+    pthread_mutex_unlock(&port->srv->jobs_lock);
+    if (answered)
+        job_free(j);
 }

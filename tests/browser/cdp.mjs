@@ -12,14 +12,15 @@
 //
 // As a program, for busted specs: node cdp.mjs STEPS.json runs
 //   {"steps": [{"open": URL}, {"type": [SELECTOR, TEXT]}, {"click": SELECTOR},
-//              {"waitFor": EXPR, "timeout": MS}, {"eval": EXPR}, {"reload": true}]}
+//              {"waitFor": EXPR, "timeout": MS}, {"eval": EXPR}, {"reload": true},
+//              {"screenshot": PNG_PATH, "width": PX}]}
 // and prints {"results": [...]} (what each step gave), or
 // {"error": MESSAGE, "step": N, "results": [...]} and exits 1.
 //
 // Needs a global WebSocket: Node 22 has one; on older Nodes the program
 // re-runs itself with --experimental-websocket.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -160,6 +161,16 @@ export class Page {
       await this.send("Input.dispatchMouseEvent", { type, x: box.x, y: box.y, button: "left", clickCount: type === "mouseMoved" ? 0 : 1 });
   }
 
+  /** Saves the whole page as a PNG, width CSS pixels wide. */
+  async screenshot(path, width = 1280) {
+    await this.send("Emulation.setDeviceMetricsOverride", { width, height: 800, deviceScaleFactor: 1, mobile: false });
+    const height = Math.min(4000, Math.max(400, await this.evaluate("document.documentElement.scrollHeight")));
+    await this.send("Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: 1, mobile: false });
+    const { data } = await this.send("Page.captureScreenshot", { format: "png" });
+    writeFileSync(path, Buffer.from(data, "base64"));
+    return path;
+  }
+
   async close() {
     await this.conn.send("Target.closeTarget", { targetId: this.targetId }).catch(() => {});
   }
@@ -264,6 +275,7 @@ async function runSteps(file) {
       else if (s.waitFor) results.push(await page.waitFor(s.waitFor, s.timeout));
       else if (s.eval) results.push(await page.evaluate(s.eval));
       else if (s.reload) results.push(await page.reload() ?? true);
+      else if (s.screenshot) results.push(await page.screenshot(s.screenshot, s.width));
       else throw new Error(`unknown step ${JSON.stringify(s)}`);
     }
     console.log(JSON.stringify({ results, console: page ? page.console : [], errors: page ? page.errors : [] }));

@@ -133,4 +133,28 @@ describe("leither init", function()
       .. home .. "' first\n", r.err)
     assert.are.equal(1, t.leither("stop", "--home", home).code)
   end)
+
+  -- Issue 12: a home whose SystemVars.json was lost made a new, empty
+  -- default database beside the old one, so redis-cli found nothing.
+  it("keeps the default database when the settings were lost but data/ was not", function()
+    local node = t.start_node({ home = home })
+    local before = t.decode(t.slurp(home .. "/SystemVars.json")).db_default
+    assert.are.equal("OK", t.redis(node.db_port, "SET", "kept", "yes"))
+    -- a database made later, and an app's, are not the default
+    assert.are.equal(0, t.leither("mimei", "create", "-t", "db", "--home", home).code)
+    local app = t.tmpdir()
+    t.sh("mkdir -p " .. t.quote(app .. "/withdb"))
+    t.write(app .. "/withdb/manifest.json", '{"name": "withdb", "database": true}')
+    assert.are.equal(0, t.leither("lapp", "uploadapp", "-i", "withdb", "-d", app, "--home", home).code)
+    t.rmtree(app)
+    assert.are.equal(0, t.leither("stop", "--home", home).code)
+
+    os.remove(home .. "/SystemVars.json")
+    local r = t.leither("init", "--home", home, "-p", tostring(node.port), "--json")
+    assert.are.equal(0, r.code, r.err)
+    assert.are.equal(before, t.decode(r.out).Settings.db_default)
+    node = t.start_node({ home = home })
+    assert.are.equal('"yes"', t.redis(node.db_port, "GET", "kept"))
+    t.stop_node(node)
+  end)
 end)

@@ -182,6 +182,8 @@ describe("lapp", function()
     fails(lapp("uploadapp", "-i", "hello", "-d", dir, "-n", "127.0.0.1:" .. free),
       "cannot reach the node at http://127%.0%.0%.1:" .. free)
     fails(lapp("backup", "-a", "hello", "-n", node.id), "needs the network")
+    -- one ID in 64 starts with '-': still an ID as -n's value, not flags
+    fails(lapp("backup", "-a", "hello", "-n", "-Zb9g0n8L2D6ards-gcHxs_alRk"), "needs the network")
     fails(lapp("showapp", "-a", "hello", "-n", "nohostport"), "HOST:PORT")
   end)
 

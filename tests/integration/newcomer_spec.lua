@@ -74,7 +74,23 @@ describe("a newcomer's first hour", function()
     local pid = t.decode(cli("status --json").out).Pid
     r = cli("mimei create -t db")
     assert.are.equal(0, r.code, r.err)
-    assert.matches("\nmid= ", r.out)
+    local mid = r.out:match("\nmid= (%S+)")
+    assert.truthy(mid, r.out)
+
+    -- make an app, upload it, open it (README: Apps)
+    r = cli("lapp new hello")
+    assert.are.equal(0, r.code, r.err)
+    r = cli("lapp uploadapp -i hello")
+    assert.are.equal(0, r.code, r.err)
+    local app_url = r.out:match("url= (%S+)")
+    assert.truthy(app_url, r.out)
+    assert.are.equal(200, t.curl(app_url).status, app_url)
+
+    -- the databases with redis-cli (README: Databases)
+    local rc = "redis-cli -p " .. settings.db_port .. " "
+    assert.are.equal("OK\n", t.sh(rc .. "SET greeting hello").out)
+    assert.are.equal("hello\n", t.sh(rc .. "GET greeting").out)
+    assert.are.equal("OK\nOK\nworld\n", t.sh("printf 'SELECT " .. mid .. "\\nSET k world\\nGET k\\n' | " .. rc).out)
 
     -- a second make run says so and leaves the running node alone
     r = as_user(user, src, "make --no-print-directory run BUILD=" .. t.quote(build) .. " JOBS=1")

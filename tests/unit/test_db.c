@@ -10,6 +10,7 @@
 #include "db.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -756,6 +757,87 @@ static void test_command_flags(void **state)
     assert_false(db_command_writes("scan", 4));
 }
 
+/* --- readers: reads on another thread, beside the writer ---------------------------- */
+
+/* Runs one command in a reader (no commit: a reader has no batch). */
+static reply *read_argv(db_client *r, int argc, const char **argv)
+{
+    size_t *lens = malloc((size_t)argc * sizeof *lens);
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    db_reader_exec(r, argc, argv, lens);
+    free(lens);
+    return take_reply(NULL, r);
+}
+
+#define READ(r, ...)                                                                                                   \
+    read_argv((r), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), (const char *[]){__VA_ARGS__})
+
+typedef struct {
+    fixture *f;
+    char got[64];
+} reader_run;
+
+/* On a thread of its own, as an HTTP worker: GET k in a new reader. */
+static void *read_k(void *arg)
+{
+    reader_run *run = arg;
+    char err[256];
+    db_client *r = db_reader_new(run->f->d, "", err, sizeof err);
+    if (!r)
+        return NULL;
+    reply *x = READ(r, "GET", "k");
+    snprintf(run->got, sizeof run->got, "%s", x && x->type == '$' && x->str ? x->str : x && x->type == '$' ? "(nil)" : "?");
+    db_reader_free(r);
+    return NULL;
+}
+
+static void test_reader(void **state)
+{
+    fixture *f = *state;
+    expect_status(RUN(f->a, "SET", "k", "committed"), "OK");
+    expect_int(RUN(f->a, "HSET", "h", "f", "1"), 1);
+    expect_status(RUN(f->a, "SET", "soon", "x", "PX", "1"), "OK");
+    usleep(5000);
+    char err[256];
+    db_client *r = db_reader_new(f->d, "", err, sizeof err);
+    assert_non_null(r);
+    expect_status(READ(r, "SELECT", "0"), "OK");
+    expect_bulk(READ(r, "GET", "k"), "committed");
+    expect_bulk(READ(r, "HGET", "h", "f"), "1");
+    expect_null(READ(r, "GET", "soon")); /* expired: absent for a reader too */
+    /* what a reader may not run answers an error; nothing changed */
+    expect_error(READ(r, "SET", "k", "by a reader"), "ERR 'SET' does not run in a reader");
+    expect_error(READ(r, "SCAN", "0"), "ERR 'SCAN' does not run in a reader");
+    expect_bulk(RUN(f->b, "GET", "k"), "committed");
+    /* a reader reads the snapshot it began with */
+    expect_status(RUN(f->a, "SET", "k", "newer"), "OK");
+    expect_bulk(READ(r, "GET", "k"), "committed");
+    db_reader_free(r);
+
+    /* beside a batch still open on the writer: the last commit, not the batch */
+    const char *argv[] = {"SET", "k", "uncommitted"};
+    size_t lens[] = {3, 1, 11};
+    db_exec(f->a, 3, argv, lens);
+    reader_run run = {f, ""};
+    pthread_t t;
+    pthread_create(&t, NULL, read_k, &run);
+    pthread_join(t, NULL);
+    assert_string_equal(run.got, "newer");
+    assert_int_equal(db_commit(f->d), 0);
+    expect_status(take_reply(f, f->a), "OK");
+    pthread_create(&t, NULL, read_k, &run);
+    pthread_join(t, NULL);
+    assert_string_equal(run.got, "uncommitted");
+
+    assert_true(db_command_reads_anywhere("GET", 3));
+    assert_true(db_command_reads_anywhere("zrange", 6));
+    assert_false(db_command_reads_anywhere("SET", 3));
+    assert_false(db_command_reads_anywhere("SCAN", 4));
+    assert_false(db_command_reads_anywhere("SRANDMEMBER", 11));
+    assert_false(db_command_reads_anywhere("BLPOP", 5));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -774,6 +856,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
         cmocka_unit_test(test_command_flags),
+        cmocka_unit_test_setup_teardown(test_reader, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,7 +61,7 @@ local PAGE = [[<!DOCTYPE html>
 <link rel="stylesheet" href="{{css}}">
 </head>
 <body>
-<header>{{{breadcrumb}}}</header>
+<header><nav>{{{breadcrumb}}}</nav>{{{raw}}}</header>
 <main class="{{kind}}">
 {{{content}}}
 </main>
@@ -74,6 +74,8 @@ local function page(mimei, req, kind, content)
     title = title_of(mimei),
     css = "/tpt/" .. (req.app or "") .. "/style.css",
     breadcrumb = breadcrumb(mimei),
+    -- a file's bytes as they are (a folder has none)
+    raw = kind ~= "folder" and '<a class="raw" href="' .. escape(raw_url(mimei)) .. '">raw</a>' or "",
     kind = kind,
     content = content,
   })

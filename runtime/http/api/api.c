@@ -1,5 +1,5 @@
 /*
- * api: the node page at "/" and the JSON API under "/api/v0/".
+ * api: the JSON API under "/api/v0/" (the node page at "/" is page.c).
  * One table of routes; writes need a signature (auth in node.h) from the
  * owner or a granted key, and only POST.
  */
@@ -179,21 +179,4 @@ int api_on_request(h2o_req_t *req, node *n)
     if (signed_by && http_use_signature(req, n, &signed_req) != 0)
         return 0;
     return r->fn(req, n, signed_by ? signed_req.signer : "");
-}
-
-int api_on_page(h2o_req_t *req, node *n)
-{
-    if (!h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/")))
-        return http_reply(req, 404, "text/plain; charset=utf-8", H2O_STRLIT("404 not found\n"));
-    char page[2048];
-    int len = snprintf(page, sizeof page,
-                       "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Leither node %s</title>\n"
-                       "<style>body{font:15px/1.5 system-ui,sans-serif;max-width:44em;margin:2em auto;padding:0 1em}"
-                       "code{background:#f3f3f3;padding:.1em .3em}</style></head><body>\n"
-                       "<h1>Leither node</h1>\n<p>ID <code id=\"node-id\">%s</code><br>\n"
-                       "Peer ID <code id=\"peer-id\">%s</code><br>\nVersion %s, up %.0f s, %d threads</p>\n"
-                       "<p>API: <a href=\"/api/v0/id\">/api/v0/id</a>, <a href=\"/api/v0/version\">/api/v0/version</a>"
-                       ", <a href=\"/api/v0/node/status\">/api/v0/node/status</a></p>\n</body></html>\n",
-                       n->id, n->id, n->peer_id, LEITHER_VERSION, uptime(n), n->home.threads);
-    return http_reply(req, 200, "text/html; charset=utf-8", page, (size_t)len);
 }

@@ -1,8 +1,10 @@
 /*
  * db: the databases over the JSON API, for front-end code (sdk/js) and
  * anything that speaks HTTP rather than the Redis protocol. The commands
- * run on the RESP loop (resp_call) as the request's signer would over
- * RESP after AUTH, so the rights are the same.
+ * run as the request's signer's would over RESP after AUTH,
+ * so the rights are the same. The worker does not wait for them: reads
+ * are answered at once, other batches when the writer answers them
+ * (resp_call_start), the worker serving other requests meanwhile.
  */
 #include "internal.h"
 
@@ -35,6 +37,46 @@ json_t *api_reply_to_json(const redisReply *r)
         return o;
     }
     }
+}
+
+/* A request waiting for its batch; in the request's pool, whose release
+ * (the client gone) gives the call up. */
+typedef struct {
+    h2o_req_t *req;
+    resp_pending *pending;
+} db_call;
+
+/* Sends the batch's answer (and frees it). */
+static void answer(h2o_req_t *req, redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ERROR) {
+        http_reply_error(req, http_status_of_resp_error(r->str, r->len), "%.*s", (int)r->len, r->str);
+    } else {
+        http_reply_json(req, 200, json_pack("{s:o}", "replies", api_reply_to_json(r)));
+    }
+    freeReplyObject(r);
+}
+
+static void on_answer(void *arg, redisReply *r)
+{
+    db_call *call = arg;
+    call->pending = NULL;
+    answer(call->req, r);
+}
+
+static void call_dispose(void *arg)
+{
+    db_call *call = arg;
+    if (call->pending)
+        resp_call_cancel(call->pending);
+}
+
+static void free_cmds(resp_cmd *rc, size_t ncmds, json_t *doc)
+{
+    for (size_t i = 0; i < ncmds; i++)
+        free((void *)rc[i].argv), free((void *)rc[i].lens);
+    free(rc);
+    json_decref(doc);
 }
 
 int api_db_exec(h2o_req_t *req, node *n, const char *signer)
@@ -83,32 +125,22 @@ int api_db_exec(h2o_req_t *req, node *n, const char *signer)
             }
         }
     }
-    int status = 400;
-    json_t *out = NULL;
     if (!why) {
         resp_batch b = {.user = signer[0] ? signer : API_ANONYMOUS,
                         .select = mid ? json_string_value(mid) : NULL,
                         .multi = json_is_true(json_object_get(doc, "multi")),
                         .ncmds = (int)ncmds,
                         .cmds = rc};
-        redisReply *r = resp_call(n->resp, &b);
-        if (r->type == REDIS_REPLY_ERROR) {
-            status = http_status_of_resp_error(r->str, r->len);
-            why = "";
-            out = json_stringn(r->str, r->len);
-        } else {
-            status = 200;
-            out = json_pack("{s:o}", "replies", api_reply_to_json(r));
-        }
-        freeReplyObject(r);
+        /* the batch is copied: what it points into may go now */
+        db_call *call = h2o_mem_alloc_shared(&req->pool, sizeof *call, call_dispose);
+        call->req = req;
+        call->pending = NULL;
+        redisReply *r = resp_call_start(n->resp, req->conn->ctx->loop, &b, on_answer, call, &call->pending);
+        free_cmds(rc, ncmds, doc);
+        if (r)
+            answer(req, r);
+        return 0;
     }
-    for (size_t i = 0; i < ncmds; i++)
-        free((void *)rc[i].argv), free((void *)rc[i].lens);
-    free(rc);
-    json_decref(doc);
-    if (status == 200)
-        return http_reply_json(req, 200, out);
-    int ret = out ? http_reply_error(req, status, "%s", json_string_value(out)) : http_reply_error(req, status, "%s", why);
-    json_decref(out);
-    return ret;
+    free_cmds(rc, ncmds, doc);
+    return http_reply_error(req, 400, "%s", why);
 }

@@ -213,9 +213,33 @@ static char *read_all(blockstore *bs, const cid *c, size_t *len, char *err, size
     return ufs_read_file(bs, c, "", APP_SOURCE_MAX, len, err, errlen);
 }
 
+/* A require of a module the app does not have: the app would not load. */
+typedef struct {
+    const app_walk *w;
+    const char *file;
+    char *err;
+    size_t errlen;
+} require_check;
+
+static int check_require(void *arg, const char *name, int line)
+{
+    require_check *r = arg;
+    char module[320];
+    if (sandbox_module_path(name, module, sizeof module) != 0)
+        return snprintf(r->err, r->errlen, "%s:%d: %s", r->file, line, module), 1;
+    if (!strncmp(module, "lua/", 4))
+        return 0; /* the node's library (lapp checks those names; the app's load reports a wrong one) */
+    for (size_t i = 0; i < r->w->n; i++)
+        if (!strcmp(r->w->files[i].path, module))
+            return 0;
+    snprintf(r->err, r->errlen, "%s:%d: require \"%s\": the app has no %s", r->file, line, name, module);
+    return 1;
+}
+
 /* An app version must be a folder with a manifest.json that parses, and
- * every server/ .lua file must compile: 0, or -1 with the reason (what the
- * uploader sees, e.g. "server/main.lua:3: ... near ..."). */
+ * every server/ .lua file must compile and find the modules it requires: 0,
+ * or -1 with the reason (what the uploader sees, e.g. "server/main.lua:3:
+ * ... near ..."). */
 static int check_app(blockstore *bs, const cid *root, char *err, size_t errlen)
 {
     char berr[512];
@@ -257,7 +281,9 @@ static int check_app(blockstore *bs, const cid *root, char *err, size_t errlen)
     }
     for (size_t i = 0; i < w.n && !rc; i++) {
         char *src = read_all(bs, &w.files[i].c, &len, err, errlen);
-        if (!src || sandbox_check_syntax(src, len, w.files[i].path, err, errlen) != 0)
+        require_check r = {&w, w.files[i].path, err, errlen};
+        if (!src || sandbox_check_syntax(src, len, w.files[i].path, err, errlen) != 0 ||
+            sandbox_each_require(src, len, check_require, &r) != 0)
             rc = -1;
         free(src);
     }
