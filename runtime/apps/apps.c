@@ -775,6 +775,8 @@ static void start_request(h2o_req_t *req, node *n, apps_vm *vm, const char *read
     lua_pushcfunction(L, new_request_thread);
     enum sandbox_status st = sandbox_call(vm->sb, 0, 2, err, sizeof err, NULL, 0);
     if (st != SANDBOX_OK) {
+        if (st == SANDBOX_LIMIT)
+            metrics_lua_breach(limit_kind(err));
         reply_json_error(req, 500, err, st == SANDBOX_LIMIT ? limit_kind(err) : NULL);
         return;
     }

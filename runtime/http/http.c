@@ -254,7 +254,7 @@ void http_stop(node *n)
     n->stopping = 1;
     for (int i = 0; i < s->nworkers; i++)
         if (s->workers[i].tid && write(s->workers[i].wake[1], "x", 1) < 0)
-            perror("leither: waking a worker");
+            log_line(LOG_LEVEL_ERROR, NULL, "waking a worker: %s", strerror(errno));
     size_t live = 0;
     for (int i = 0; i < s->nworkers; i++) {
         struct worker *w = &s->workers[i];

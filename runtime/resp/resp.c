@@ -458,7 +458,7 @@ static void finish_jobs(struct resp_server *srv)
             j->next = j->port->done;
             j->port->done = j;
             if (write(j->port->fds[1], "j", 1) < 0 && errno != EAGAIN) /* a full pipe is read anyway */
-                perror("leither: waking an HTTP worker");
+                log_line(LOG_LEVEL_ERROR, NULL, "waking an HTTP worker: %s", strerror(errno));
         } else if (!abandoned) {
             pthread_cond_signal(&j->cond);
         }
@@ -587,7 +587,7 @@ void resp_stop(struct resp_server *srv)
     if (!srv)
         return;
     if (write(srv->wake[1], "x", 1) < 0)
-        perror("leither: waking the RESP loop");
+        log_line(LOG_LEVEL_ERROR, NULL, "waking the RESP loop: %s", strerror(errno));
     pthread_join(srv->tid, NULL);
     db_client *c;
     while ((c = db_next_woken(srv->db)))
@@ -708,7 +708,7 @@ static void enqueue(struct resp_server *srv, job *j)
     srv->queued = j;
     pthread_mutex_unlock(&srv->jobs_lock);
     if (write(srv->wake[1], "j", 1) < 0 && errno != EAGAIN) /* a full pipe wakes the loop anyway */
-        perror("leither: waking the RESP loop");
+        log_line(LOG_LEVEL_ERROR, NULL, "waking the RESP loop: %s", strerror(errno));
 }
 
 /* The answer to a caller that stopped waiting: whether the batch had

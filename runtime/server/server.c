@@ -236,7 +236,7 @@ int server_run(home *h, int daemon, char *err, size_t errlen)
     if (!n.db || !(n.resp = resp_start(&n, n.db, h->db_port, h->db_auth_required, err, errlen)) ||
         start_http(&n, err, errlen) != 0) {
         if (report >= 0 && write(report, err, strlen(err)) < 0)
-            perror("leither");
+            log_line(LOG_LEVEL_ERROR, NULL, "reporting the start: %s", strerror(errno));
         n.stopping = 1;
         resp_stop(n.resp);
         if (n.bs)
@@ -254,7 +254,7 @@ int server_run(home *h, int daemon, char *err, size_t errlen)
         int len = snprintf(msg, sizeof msg, "ok\nLeither node %s started (pid %d)\nnode     %s/\nlog      %s/%s\n",
                            n.id, (int)getpid(), base, h->dir, NODE_LOG_FILE);
         if (write(report, msg, (size_t)len) < 0)
-            perror("leither");
+            log_line(LOG_LEVEL_ERROR, NULL, "reporting the start: %s", strerror(errno));
         close(report);
     }
     print_banner(stdout, &n);
