@@ -109,7 +109,8 @@ void metrics_lua_breach(const char *limit)
     bump(&m->breaches[i], 1);
 }
 
-/* --- RESP: one loop counts, so plain relaxed adds on shared counters ----- */
+/* --- RESP: only the one RESP loop counts commands, so it is their one
+ * writer (bump, no locked add); connections are counted with atomic adds */
 
 #define COMMANDS_MAX 512 /* the command table's rows, and one for unknown names */
 /* command duration buckets, in nanoseconds (le labels below) */
@@ -138,11 +139,11 @@ void metrics_resp_command(const char *name, size_t len, uint64_t ns)
 {
     long i = db_command_index(name, len);
     struct command_stats *c = &commands[i >= 0 && i < COMMANDS_MAX ? i : COMMANDS_MAX];
-    atomic_fetch_add_explicit(&c->calls, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->ns, ns, memory_order_relaxed);
+    bump(&c->calls, 1);
+    bump(&c->ns, ns);
     for (size_t b = 0; b < BUCKETS; b++)
         if (ns <= bucket_ns[b]) { /* cumulative: counted in its bucket and every larger one at read */
-            atomic_fetch_add_explicit(&c->le[b], 1, memory_order_relaxed);
+            bump(&c->le[b], 1);
             break;
         }
 }

@@ -330,7 +330,7 @@ void dbhooks_install(node *n);
  * writer each, so no locked instruction and no shared cache line on the
  * request path), and a read sums every thread's. A thread's counters
  * outlive it (taken over by the next new thread), so sums never go down.
- * RESP commands are counted by the one RESP loop (relaxed atomic adds).
+ * RESP commands are counted by the one RESP loop, their one writer.
  */
 
 /* Which surface an HTTP request came to: its route in server.c's table. */
@@ -355,7 +355,8 @@ void metrics_http_connection(int delta);
 void metrics_resp_connection(int delta);
 /* Monotonic nanoseconds, for a command's duration. */
 uint64_t metrics_now_ns(void);
-/* A RESP command run (name as the client sent it) and how long it took. */
+/* A RESP command run (name as the client sent it) and how long it took.
+ * From the RESP loop only (resp.c): it is the counters' one writer. */
 void metrics_resp_command(const char *name, size_t len, uint64_t ns);
 /* An app request stopped by a sandbox limit: "memory", "instructions" or
  * "wall_ms" (apps.c's names); anything else counts as "other". */
