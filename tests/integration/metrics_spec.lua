@@ -209,6 +209,12 @@ describe("/metrics", function()
     assert.are.equal(200, t.curl("http://" .. address .. ":" .. node.port .. "/api/v0/id").status)
   end)
 
+  it("answers GET and HEAD at /metrics itself, nothing else", function()
+    assert.are.equal(405, t.curl(metrics_url, "-X POST --data x").status)
+    assert.are.equal(200, t.curl(metrics_url, "-I").status)
+    assert.are.equal(404, t.curl(metrics_url .. "/extra").status)
+  end)
+
   it("writes every log line as one JSON object with time, level and message", function()
     local log = t.slurp(node.home .. "/leither.log")
     local lines, started, breach = 0, false, false
