@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define STATUS_CODES 600 /* 100..599 counted as themselves, anything else as 0 */
@@ -135,9 +136,23 @@ uint64_t metrics_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* the last name looked up: clients repeat a command (pipelines, benchmarks) */
+static char last_name[32];
+static size_t last_len;
+static long last_index = -1;
+
 void metrics_resp_command(const char *name, size_t len, uint64_t ns)
 {
-    long i = db_command_index(name, len);
+    long i;
+    if (len == last_len && !strncasecmp(name, last_name, len)) {
+        i = last_index;
+    } else {
+        i = db_command_index(name, len);
+        if (len < sizeof last_name && db_command_name(0)) { /* once the table is there */
+            memcpy(last_name, name, len);
+            last_len = len, last_index = i;
+        }
+    }
     struct command_stats *c = &commands[i >= 0 && i < COMMANDS_MAX ? i : COMMANDS_MAX];
     bump(&c->calls, 1);
     bump(&c->ns, ns);
