@@ -299,9 +299,10 @@ static void *presence_loop(void *arg)
     int last_nodes = 0;
     for (;;) {
         int64_t now = now_seconds();
-        /* a node that has just met its first peers puts at once, not in 5 minutes */
+        /* a network still forming (the node has just met its first peers)
+         * gets the record at once, not in 5 minutes */
         int nodes = dht_routing_nodes(p->engine);
-        if (now >= next_put || nodes > last_nodes) {
+        if (now >= next_put || (nodes > last_nodes && last_nodes < 8)) {
             put_own_record(p);
             dht_get(p->engine, &p->directory, p->mb, on_value, NULL, p);
             next_put = now + (nodes ? DHT_REPUT_SECONDS : 1);
