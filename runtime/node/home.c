@@ -101,6 +101,30 @@ static int guest_quota(home *h, const char *file, char *err, size_t errlen)
     return 0;
 }
 
+/* A bootstrap entry: HOST, HOST:PORT or [IPV6]:PORT (the DHT resolves it) */
+static int valid_bootstrap(const char *s)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > 255 || strpbrk(s, " \t\r\n/"))
+        return 0;
+    const char *port = NULL;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close == s + 1 || (close[1] && close[1] != ':'))
+            return 0;
+        port = close[1] ? close + 2 : NULL;
+    } else if (strchr(s, ':')) {
+        port = strchr(s, ':') + 1;
+        if (port == s + 1 || strchr(port, ':'))
+            return 0; /* an IPv6 address takes brackets */
+    }
+    if (!port)
+        return 1;
+    char *end;
+    long n = strtol(port, &end, 10);
+    return *port >= '0' && *port <= '9' && !*end && n >= 1 && n <= 65535;
+}
+
 static int validate(home *h, const char *file, char *err, size_t errlen)
 {
     json_t *doc = h->doc;
@@ -135,6 +159,9 @@ static int validate(home *h, const char *file, char *err, size_t errlen)
         {
             if (!json_is_string(item))
                 return ERR("%s: \"%s\" must be an array of strings", file, lists[i]);
+            if (i == 0 && !valid_bootstrap(json_string_value(item)))
+                return ERR("%s: \"bootstrap\": \"%s\" is not HOST, HOST:PORT or [IPV6]:PORT", file,
+                           json_string_value(item));
             if (i == 1 && !ids_is_leither_id(json_string_value(item)))
                 return ERR("%s: \"grants\": \"%s\" is not a Leither ID", file, json_string_value(item));
         }

@@ -62,6 +62,19 @@ describe("the DHT", function()
     end
   end)
 
+  it("takes bootstrap nodes as HOST:PORT from init -b, and refuses what is not one", function()
+    local home = h.tmpdir()
+    local r = h.leither("init", "--home", home, "-p", "4811", "-b", "127.0.0.1:4802,[::1]:4902,dht.example")
+    assert.are.equal(0, r.code, r.err)
+    assert.are.same({ "127.0.0.1:4802", "[::1]:4902", "dht.example" },
+      h.decode(h.slurp(home .. "/SystemVars.json")).bootstrap)
+    r = h.leither("init", "--home", home, "-b", "dht.example:http")
+    assert.are.equal(1, r.code)
+    assert.are.equal('leither: ' .. home .. '/SystemVars.json: "bootstrap": "dht.example:http" is not HOST, '
+      .. 'HOST:PORT or [IPV6]:PORT\n', r.err)
+    h.rmtree(home)
+  end)
+
   it("binds the DHT's UDP port on the listen address only", function()
     local udp = h.slurp("/proc/net/udp")
     local want = string.format("0100007F:%04X", a.dht_port) -- 127.0.0.1, as the kernel prints it
