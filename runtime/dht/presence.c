@@ -211,12 +211,16 @@ static void on_value(void *ctx, const uint8_t *data, size_t len)
     presence *p = ctx;
     char err[256];
     json_t *entry = presence_verify_record(data, len, NULL, err, sizeof err);
-    if (!entry)
-        return skipped(p, err);
+    if (!entry) {
+        skipped(p, err);
+        return;
+    }
     const char *id = json_string_value(json_object_get(entry, "ID"));
     int64_t t = (int64_t)json_integer_value(json_object_get(entry, "Time"));
-    if (!strcmp(id, p->n->id))
-        return json_decref(entry);
+    if (!strcmp(id, p->n->id)) {
+        json_decref(entry);
+        return;
+    }
     pthread_mutex_lock(&p->lock);
     size_t at = p->npeers, oldest = 0;
     for (size_t i = 0; i < p->npeers; i++) {
@@ -342,12 +346,16 @@ int presence_start(node *n, char *err, size_t errlen)
     json_t *list = json_object_get(n->home.doc, "bootstrap"), *item;
     size_t count = json_array_size(list), i;
     const char **boot = calloc(count + 1, sizeof *boot);
+    if (!boot) {
+        free(p);
+        return ERR("out of memory");
+    }
     json_array_foreach(list, i, item) boot[i] = json_string_value(item);
     dht_config cfg = {.listen = n->home.listen,
                       .port = n->home.dht_port,
                       .network = DHT_NETWORK_ID,
                       .bootstrap = boot,
-                      .nbootstrap = boot ? count : 0,
+                      .nbootstrap = count,
                       .default_port = HOME_DEFAULT_PORT + 2};
     if (!(p->mb = dht_mailbox_new(err, errlen)) || pipe2(p->stop, O_CLOEXEC) != 0 ||
         !(p->engine = dht_start(&cfg, err, errlen))) {

@@ -154,7 +154,12 @@ describe("the DHT", function()
     -- another key claiming a's ID
     local claimed = tool(dir .. "/other.key", tostring(now), "/ip4/10.88.88.88/tcp/888", a.id)
     local oversize = '{"Record":"' .. string.rep("x", 5000) .. '","Sig":""}'
-    local cmds = {}
+    -- a valid record under its node's key only (not in the directory):
+    -- findpeer must look it up
+    h.ok(h.leither("lpki", "genkey", "-o", dir .. "/hidden.key"))
+    local hidden = tool(dir .. "/hidden.key", tostring(now), "/ip4/10.98.98.98/tcp/998")
+    local hidden_id = h.decode(h.decode(hidden).Record).ID
+    local cmds = { "p leither/node/" .. hidden_id .. " " .. hidden }
     for _, key in ipairs({ "leither/nodes", "leither/node/" .. a.id }) do
       for _, v in ipairs({ tampered, stale, claimed, oversize, valid }) do
         cmds[#cmds + 1] = "p " .. key .. " " .. v
@@ -186,6 +191,8 @@ describe("the DHT", function()
       assert.falsy(addrs:find(bad, 1, true), bad .. " listed:\n" .. addrs)
     end
     assert.are.equal("/ip4/127.0.0.1/tcp/" .. a.port .. "\n", h.ok(run(b, "dht", "findpeer", a.id)))
+    assert.falsy(addrs:find(hidden_id, 1, true), "a record outside the directory is listed before a lookup")
+    assert.are.equal("/ip4/10.98.98.98/tcp/998\n", h.ok(run(b, "dht", "findpeer", hidden_id)))
     -- the node keeps serving
     assert.are.equal(200, h.curl(b.url .. "/api/v0/id").status)
   end)
