@@ -93,6 +93,8 @@ static void print_banner(FILE *out, const node *n)
             "API      %s/api/v0/\n"
             "Redis    redis-cli -p %d\n",
             LEITHER_VERSION, n->id, n->peer_id, n->home.dir, n->home.threads, base, base, n->home.db_port);
+    if (n->home.dht_port)
+        fprintf(out, "DHT      udp port %d\n", n->home.dht_port);
     fflush(out);
 }
 
