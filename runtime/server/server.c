@@ -4,6 +4,7 @@
 #include "api.h"
 #include "apps.h"
 #include "db.h"
+#include "dht.h"
 #include "gateway.h"
 #include "http.h"
 #include "resp.h"
@@ -92,6 +93,8 @@ static void print_banner(FILE *out, const node *n)
             "API      %s/api/v0/\n"
             "Redis    redis-cli -p %d\n",
             LEITHER_VERSION, n->id, n->peer_id, n->home.dir, n->home.threads, base, base, n->home.db_port);
+    if (n->home.dht_port)
+        fprintf(out, "DHT      udp port %d\n", n->home.dht_port);
     fflush(out);
 }
 
@@ -223,10 +226,11 @@ int server_run(home *h, int daemon, char *err, size_t errlen)
     if (n.db && refused_until > not_before && refused_until <= not_before + 2)
         wait_until(refused_until);
     if (!n.db || !(n.resp = resp_start(&n, n.db, h->db_port, h->db_auth_required, err, errlen)) ||
-        start_http(&n, err, errlen) != 0) {
+        presence_start(&n, err, errlen) != 0 || start_http(&n, err, errlen) != 0) {
         if (report >= 0 && write(report, err, strlen(err)) < 0)
             perror("leither");
         n.stopping = 1;
+        presence_stop(&n);
         resp_stop(n.resp);
         if (n.bs)
             bs_close(n.bs);
@@ -256,7 +260,8 @@ int server_run(home *h, int daemon, char *err, size_t errlen)
         ; /* nothing to reload yet */
     printf("\nleither: %s, stopping\n", n.stopping ? "shutdown requested" : strsignal(sig));
     fflush(stdout);
-    http_stop(&n);
+    http_stop(&n);     /* before the presence: handlers ask it */
+    presence_stop(&n); /* leaves the DHT */
     resp_stop(n.resp); /* commits what was acknowledged */
     bs_close(n.bs);
     quota_close(&n);
