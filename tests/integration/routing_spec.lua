@@ -221,6 +221,25 @@ describe("delegated routing and the trustless probe", function()
     assert.are.equal('{"Peers":[]}\n', r.body)
   end)
 
+  it("lists a /dns address first when asked by a host name, and only a clean one", function()
+    local r = routing("peers/" .. peer_id, "-H 'Host: node.example:" .. node.port .. "'")
+    assert.are.equal(200, r.status, r.body)
+    local addrs = t.decode(r.body).Peers[1].Addrs
+    assert.are.equal("/dns/node.example/tcp/" .. node.port .. "/http", addrs[1])
+    assert.are.equal("/ip4/127.0.0.1/tcp/" .. node.port .. "/http", addrs[2])
+    -- a Host that would smuggle multiaddr parts, or a bad port, adds nothing
+    for _, host in ipairs({ "evil/ip4/10.0.0.1", "node.example:99999", "node.example:x", "[::1]:" .. node.port }) do
+      r = routing("peers/" .. peer_id, "-H " .. t.quote("Host: " .. host))
+      if r.status == 200 then
+        for _, a in ipairs(t.decode(r.body).Peers[1].Addrs) do
+          assert.truthy(a:match("^/ip[46]/[^/]+/tcp/" .. node.port .. "/http$"), host .. ": " .. a)
+        end
+      else
+        assert.are.equal(400, r.status, host) -- refused before any handler
+      end
+    end
+  end)
+
   it("lets any site ask: CORS preflight and headers on every answer", function()
     local r = t.get(node.url .. "/routing/v1/providers/" .. raw_cid,
       "-X OPTIONS -H 'Origin: https://app.example' -H 'Access-Control-Request-Method: GET'")
