@@ -92,11 +92,119 @@ static int wants_ndjson(h2o_req_t *req)
     return 0;
 }
 
+/* --- filters (IPIP-0484) -------------------------------------------------- */
+
+#define FILTER_NAMES 16
+#define FILTER_NAME_MAX 64 /* names are at most 63 characters */
+
+/* ?filter-addrs= or ?filter-protocols=: names to keep, "!name" to drop,
+ * "unknown" for records without that information. */
+typedef struct {
+    int given;
+    size_t n;
+    char name[FILTER_NAMES][FILTER_NAME_MAX];
+    int negative[FILTER_NAMES];
+    int positives; /* how many names are not negative */
+} filter;
+
+/* 0, or -1 when the list is too long or holds an empty or oversize name */
+static int parse_filter(h2o_req_t *req, const char *param, filter *f)
+{
+    char text[FILTER_NAMES * FILTER_NAME_MAX];
+    memset(f, 0, sizeof *f);
+    if (!http_query(req, param, text, sizeof text))
+        return 0;
+    f->given = 1;
+    for (char *p = text, *comma; p; p = comma ? comma + 1 : NULL) {
+        comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        int negative = len > 0 && p[0] == '!';
+        if (negative)
+            p++, len--;
+        if (!len || len >= FILTER_NAME_MAX || f->n == FILTER_NAMES)
+            return -1;
+        memcpy(f->name[f->n], p, len);
+        f->name[f->n][len] = '\0';
+        f->negative[f->n++] = negative;
+        f->positives += !negative;
+    }
+    return 0;
+}
+
+/* whether word (len bytes) is one of f's names of that sign */
+static int filter_names(const filter *f, const char *word, size_t len, int negative)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (f->negative[i] == negative && strlen(f->name[i]) == len && !strncasecmp(f->name[i], word, len))
+            return 1;
+    return 0;
+}
+
+/* A multiaddr passes when none of its components ("/ip4/1.2.3.4/tcp/80/http")
+ * is a negative name, and one is a positive name if there are any. */
+static int addr_passes(const filter *f, const char *text)
+{
+    int positive = 0;
+    for (const char *p = text; *p;) {
+        while (*p == '/')
+            p++;
+        size_t len = strcspn(p, "/");
+        if (!len)
+            break;
+        if (filter_names(f, p, len, 1))
+            return 0;
+        positive |= filter_names(f, p, len, 0);
+        p += len;
+    }
+    return positive || !f->positives;
+}
+
+/* Applies the filters to record (changing its Addrs): 1 to keep it, 0 to
+ * leave it out. */
+static int filter_record(const filter *addrs, const filter *protocols, json_t *record)
+{
+    if (protocols->given) {
+        json_t *list = json_object_get(record, "Protocols");
+        size_t i;
+        int kept = 0;
+        json_t *v;
+        if (!json_array_size(list))
+            return !protocols->positives || filter_names(protocols, "unknown", 7, 0);
+        json_array_foreach(list, i, v)
+        {
+            if (!json_is_string(v))
+                continue;
+            if (filter_names(protocols, json_string_value(v), json_string_length(v), 1))
+                return 0;
+            kept |= filter_names(protocols, json_string_value(v), json_string_length(v), 0);
+        }
+        if (protocols->positives && !kept)
+            return 0;
+    }
+    if (addrs->given) {
+        json_t *list = json_object_get(record, "Addrs"), *passed = json_array();
+        size_t i;
+        json_t *v;
+        if (!json_array_size(list)) {
+            json_decref(passed);
+            return !addrs->positives || filter_names(addrs, "unknown", 7, 0);
+        }
+        json_array_foreach(list, i, v)
+        if (json_is_string(v) && addr_passes(addrs, json_string_value(v)))
+            json_array_append(passed, v);
+        int any = json_array_size(passed) > 0;
+        json_object_set_new(record, "Addrs", passed);
+        return any;
+    }
+    return 1;
+}
+
 /* --- collecting records -------------------------------------------------- */
 
 typedef struct {
     json_t *list; /* the records, in order */
     size_t max;
+    filter addrs, protocols;
 } collect;
 
 /* routing_emit: keeps well-formed records, one per ID, up to the cap */
@@ -109,7 +217,7 @@ static int emit(void *ctx, json_t *record)
     }
     const char *schema = json_string_value(json_object_get(record, "Schema"));
     const char *id = json_string_value(json_object_get(record, "ID"));
-    int keep = json_is_object(record) && schema && id;
+    int keep = json_is_object(record) && schema && id && filter_record(&c->addrs, &c->protocols, record);
     size_t i;
     json_t *had;
     json_array_foreach(c->list, i, had)
@@ -303,10 +411,27 @@ static int serves_publicly(node *n, const cid *c)
 
 /* --- handlers ------------------------------------------------------------ */
 
+/* A collector for req: its cap and its filters. 0, or -1 after replying
+ * 400 to a malformed filter. */
+static int collect_init(h2o_req_t *req, collect *c)
+{
+    memset(c, 0, sizeof *c);
+    c->max = wants_ndjson(req) ? ROUTING_STREAM_MAX : ROUTING_JSON_MAX;
+    if (parse_filter(req, "filter-addrs", &c->addrs) != 0 || parse_filter(req, "filter-protocols", &c->protocols) != 0) {
+        fail(req, 400, "a filter is a comma-separated list of at most %d names of at most %d characters, each "
+                       "optionally with '!'", FILTER_NAMES, FILTER_NAME_MAX - 1);
+        return -1;
+    }
+    c->list = json_array();
+    return 0;
+}
+
 static int on_providers(h2o_req_t *req, node *n, const char *arg, size_t len)
 {
     char show[SHOWN_MAX + 1], err[256];
-    collect c = {json_array(), wants_ndjson(req) ? ROUTING_STREAM_MAX : ROUTING_JSON_MAX};
+    collect c;
+    if (collect_init(req, &c) != 0)
+        return 0;
     cid parsed;
     uint8_t mh[MH_MAX + 16];
     size_t mh_len = 0;
@@ -346,7 +471,9 @@ static int on_peers(h2o_req_t *req, node *n, const char *arg, size_t len)
         return fail(req, 400, "invalid peer ID '%s%s': give base58 (12D3KooW...) or a CIDv1 libp2p-key", show,
                     len > SHOWN_MAX ? "..." : "");
     }
-    collect c = {json_array(), wants_ndjson(req) ? ROUTING_STREAM_MAX : ROUTING_JSON_MAX};
+    collect c;
+    if (collect_init(req, &c) != 0)
+        return 0;
     if (ids_base58_decode(own, sizeof own, &own_len, n->peer_id, strlen(n->peer_id)) == 0 && own_len == mh_len &&
         !memcmp(own, mh, mh_len)) {
         json_t *self = routing_self_record(req, n);

@@ -16,7 +16,9 @@
  * Records are the "peer" schema with the transport-ipfs-gateway-http
  * protocol and /http multiaddrs. JSON ({"Providers": [...]}, at most 100),
  * or NDJSON, one record a line, when the client sends Accept:
- * application/x-ndjson (at most ROUTING_STREAM_MAX). CORS is open to every
+ * application/x-ndjson (at most ROUTING_STREAM_MAX). ?filter-addrs= and
+ * ?filter-protocols= (IPIP-0484: names, "!name", "unknown") apply to every
+ * record, this node's and the sources'. CORS is open to every
  * origin (OPTIONS preflight answered). Errors are one plain-text line: 400
  * bad CID, peer ID or unknown path; 501 what this node does not do (PUT,
  * IPNS).

@@ -200,6 +200,43 @@ describe("delegated routing and the trustless probe", function()
     assert.are.same({}, providers(root))
   end)
 
+  it("filters by transfer protocol and address as IPIP-0484 says", function()
+    local function count(query)
+      local r = routing("providers/" .. raw_cid .. "?" .. query)
+      assert.are.equal(200, r.status, query .. ": " .. r.body)
+      return t.decode(r.body).Providers
+    end
+    assert.are.equal(1, #count("filter-protocols=" .. PROTOCOL))
+    assert.are.equal(1, #count("filter-protocols=transport-bitswap,TRANSPORT-IPFS-GATEWAY-HTTP"))
+    assert.are.equal(0, #count("filter-protocols=transport-bitswap"))
+    assert.are.equal(0, #count("filter-protocols=unknown"))
+    assert.are.equal(0, #count("filter-protocols=!" .. PROTOCOL))
+    assert.are.equal(1, #count("filter-protocols=!transport-bitswap"))
+    -- addresses: only those naming a wanted protocol, none naming an unwanted one
+    local all = count("filter-addrs=http")
+    assert.are.equal(1, #all)
+    assert_self(all[1])
+    assert.are.equal(0, #count("filter-addrs=https"))
+    assert.are.equal(0, #count("filter-addrs=webtransport,wss"))
+    local v4 = count("filter-addrs=!ip6")[1]
+    assert_self(v4)
+    for _, a in ipairs(v4.Addrs) do assert.truthy(a:match("^/ip4/"), a) end
+    assert.are.equal(0, #count("filter-addrs=ip4,!tcp"))
+    assert.are.equal(1, #count("filter-addrs=tcp&filter-protocols=" .. PROTOCOL))
+    -- the peers route takes them too
+    local r = routing("peers/" .. peer_id .. "?filter-addrs=https")
+    assert.are.equal('{"Peers":[]}\n', r.body)
+    -- malformed lists: 400 with one line
+    local names = {}
+    for i = 1, 17 do names[i] = "p" .. i end
+    for _, q in ipairs({ "filter-addrs=a,,b", "filter-addrs=", "filter-protocols=!", "filter-protocols=" .. table.concat(names, ","),
+      "filter-addrs=" .. string.rep("x", 64) }) do
+      r = routing("providers/" .. raw_cid .. "?" .. q)
+      assert.are.equal(400, r.status, q)
+      assert.truthy(r.body:match("^400 [^\n]*\n$"), r.body)
+    end
+  end)
+
   it("answers its own peer record by base58, libp2p-key CIDs in base32 and base36", function()
     local multihash = base58_decode(peer_id)
     local key_cid = cidv1(0x72, multihash)
