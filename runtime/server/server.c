@@ -8,6 +8,7 @@
 #include "gateway.h"
 #include "http.h"
 #include "resp.h"
+#include "routing.h"
 #include "store.h"
 
 #include <arpa/inet.h>
@@ -147,6 +148,7 @@ static const http_route routes[] = {
     {"/mm", gateway_on_mm},      /* a file MiMei's version, raw or rendered by an app */
     {"/tpt", apps_on_tpt},       /* apps: Lua routes, then static files (apps.h) */
     {"/sdk", apps_on_sdk},       /* the browser SDK */
+    {"/routing/v1", routing_on_request}, /* delegated routing for IPFS clients (routing.h) */
     {"/api/v0/", api_on_request}, /* the JSON API (api.h) */
     {"/", api_on_page},          /* the node's page */
 };
