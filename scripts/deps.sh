@@ -5,10 +5,11 @@
 set -eu
 
 BUILD="cmake make gcc pkg-config libh2o-evloop-dev libssl-dev libsodium-dev \
-libjansson-dev libcurl4-openssl-dev liblmdb-dev libhiredis-dev liblua5.4-dev"
+libjansson-dev libcurl4-openssl-dev liblmdb-dev libhiredis-dev liblua5.4-dev \
+g++ libopendht-dev"
 TEST="$BUILD libcmocka-dev lua5.4 lua-busted lua-dkjson curl clang \
 libclang-rt-14-dev procps redis-tools redis-server tmux \
-ipfs-cid nodejs npm time chromium prometheus systemd"
+ipfs-cid nodejs npm time chromium dhtnode prometheus systemd"
 # systemd: for systemd-analyze, which verifies the unit `leither service` writes;
 # prometheus: for its promtool, which checks /metrics (tests/integration/metrics_spec.lua);
 # the Prometheus server it brings is stopped and disabled below

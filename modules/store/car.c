@@ -28,24 +28,21 @@ static size_t cbor_head(uint8_t *out, int major, uint64_t arg)
     return 3; /* header items are small: nothing here needs more */
 }
 
-size_t car_header(uint8_t *out, size_t cap, const cid *roots, size_t nroots)
+/* The header with roots given in binary form. */
+static size_t header_of(uint8_t *out, size_t cap, const uint8_t *const *bins, const size_t *lens, size_t nroots)
 {
     /* the body first, into a bounded scratch, then its length in front */
-    uint8_t body[64 + 48 * 16];
-    if (nroots > 16)
-        nroots = 16;
+    uint8_t body[64 + 48 * 16 + CID_IDENTITY_MAX];
     size_t n = 0;
     n += cbor_head(body + n, 5, 2); /* map of 2: keys sorted by length, as dag-cbor wants */
     n += cbor_head(body + n, 3, 5);
     memcpy(body + n, "roots", 5), n += 5;
     n += cbor_head(body + n, 4, nroots);
     for (size_t i = 0; i < nroots; i++) {
-        uint8_t bin[CID_BIN_MAX];
-        size_t bl = cid_to_bytes(&roots[i], bin);
         n += cbor_head(body + n, 6, CBOR_TAG_CID);
-        n += cbor_head(body + n, 2, bl + 1);
+        n += cbor_head(body + n, 2, lens[i] + 1);
         body[n++] = 0x00; /* the multibase "identity" prefix dag-cbor puts before binary CIDs */
-        memcpy(body + n, bin, bl), n += bl;
+        memcpy(body + n, bins[i], lens[i]), n += lens[i];
     }
     n += cbor_head(body + n, 3, 7);
     memcpy(body + n, "version", 7), n += 7;
@@ -57,6 +54,25 @@ size_t car_header(uint8_t *out, size_t cap, const cid *roots, size_t nroots)
         memcpy(out + ll, body, n);
     }
     return ll + n;
+}
+
+size_t car_header(uint8_t *out, size_t cap, const cid *roots, size_t nroots)
+{
+    uint8_t bin[16][CID_BIN_MAX];
+    const uint8_t *bins[16];
+    size_t lens[16];
+    if (nroots > 16)
+        nroots = 16;
+    for (size_t i = 0; i < nroots; i++)
+        lens[i] = cid_to_bytes(&roots[i], bin[i]), bins[i] = bin[i];
+    return header_of(out, cap, bins, lens, nroots);
+}
+
+size_t car_header_bin(uint8_t *out, size_t cap, const uint8_t *root, size_t root_len)
+{
+    if (root_len > CID_IDENTITY_MAX + 16)
+        return 0;
+    return header_of(out, cap, &root, &root_len, 1);
 }
 
 size_t car_section_start(uint8_t *out, const cid *c, size_t block_len)

@@ -161,6 +161,95 @@ static int hexval(char c)
     return -1;
 }
 
+static int hexval_any(char c) { return hexval(c >= 'A' && c <= 'F' ? (char)(c | 0x20) : c); }
+
+/* base36 (0-9 then a-z; upper: A-Z), big-endian like base58: leading '0's
+ * are zero bytes. Returns the length, or -1. */
+static int base36_decode(uint8_t *out, size_t cap, const char *in, size_t n, int upper)
+{
+    size_t zeros = 0, used = 0; /* used: bytes of the number, at the end of out */
+    while (zeros < n && in[zeros] == '0')
+        zeros++;
+    for (size_t i = zeros; i < n; i++) {
+        char ch = in[i];
+        unsigned v;
+        if (ch >= '0' && ch <= '9')
+            v = (unsigned)(ch - '0');
+        else if (ch >= (upper ? 'A' : 'a') && ch <= (upper ? 'Z' : 'z'))
+            v = (unsigned)(ch - (upper ? 'A' : 'a')) + 10;
+        else
+            return -1;
+        unsigned carry = v;
+        for (size_t k = 0; k < used || carry; k++) {
+            if (k == used) {
+                if (used == cap)
+                    return -1;
+                out[cap - 1 - used++] = 0;
+            }
+            carry += 36u * out[cap - 1 - k];
+            out[cap - 1 - k] = (uint8_t)carry;
+            carry >>= 8;
+        }
+    }
+    if (zeros + used > cap)
+        return -1;
+    memmove(out + zeros, out + cap - used, used);
+    memset(out, 0, zeros);
+    return (int)(zeros + used);
+}
+
+int multibase_decode(const char *text, size_t len, uint8_t *out, size_t cap)
+{
+    if (len < 2 || len > MULTIBASE_TEXT_MAX)
+        return -1;
+    const char *in = text + 1;
+    size_t n = len - 1;
+    switch (text[0]) {
+    case 'b':
+    case 'B': return base32_decode(out, cap, in, n, text[0] == 'B');
+    case 'k':
+    case 'K': return base36_decode(out, cap, in, n, text[0] == 'K');
+    case 'z': {
+        size_t got;
+        return ids_base58_decode(out, cap, &got, in, n) == 0 ? (int)got : -1;
+    }
+    case 'f':
+    case 'F':
+        if (n % 2 || n / 2 > cap)
+            return -1;
+        for (size_t i = 0; i < n / 2; i++) { /* either case: nothing is ambiguous */
+            int hi = hexval_any(in[2 * i]), lo = hexval_any(in[2 * i + 1]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            out[i] = (uint8_t)(hi << 4 | lo);
+        }
+        return (int)(n / 2);
+    default: return -1;
+    }
+}
+
+int cid_identity(const uint8_t *bin, size_t n, uint32_t *codec, const uint8_t **data, size_t *dlen)
+{
+    uint64_t version, cc, code, len;
+    size_t a = varint_get(bin, n, &version);
+    if (!a || version != 1)
+        return 0;
+    size_t b = varint_get(bin + a, n - a, &cc);
+    if (!b || cc > UINT32_MAX)
+        return 0;
+    size_t c = varint_get(bin + a + b, n - a - b, &code);
+    if (!c || code != 0x00)
+        return 0;
+    size_t at = a + b + c;
+    size_t d = varint_get(bin + at, n - at, &len);
+    if (!d || len > CID_IDENTITY_MAX || len != n - at - d)
+        return 0; /* the digest must be exactly the rest */
+    *codec = (uint32_t)cc;
+    *data = bin + at + d;
+    *dlen = (size_t)len;
+    return 1;
+}
+
 size_t cid_format(const cid *c, char *out)
 {
     uint8_t bin[CID_BIN_MAX];

@@ -67,6 +67,18 @@ void cid_multihash(const cid *c, uint8_t out[MH_LEN]);
 int cid_equal(const cid *a, const cid *b);
 /* sha2-256 (OpenSSL: uses the CPU's SHA extensions where present). */
 void store_sha256(uint8_t out[CID_DIGEST_LEN], const void *data, size_t len);
+/* Multibase text into bytes: "b"/"B" base32, "z" base58btc, "f"/"F" base16,
+ * "k"/"K" base36 (libp2p-key CIDs are often written so). Any CID or key,
+ * whatever its codec or hash. The byte length, or -1 when malformed, longer
+ * than MULTIBASE_TEXT_MAX or without room. */
+#define MULTIBASE_TEXT_MAX 512
+int multibase_decode(const char *text, size_t len, uint8_t *out, size_t cap);
+/* The most bytes an identity multihash may inline (kubo's limit). */
+#define CID_IDENTITY_MAX 128
+/* A binary CIDv1 whose multihash is the identity (0x00): the block is in the
+ * CID itself. 1 with its codec and bytes (pointing into bin; at most
+ * CID_IDENTITY_MAX), else 0. */
+int cid_identity(const uint8_t *bin, size_t n, uint32_t *codec, const uint8_t **data, size_t *dlen);
 /* Unsigned LEB128 varints as multiformats uses them. put returns the bytes
  * written (at most 10); get the bytes read, or 0 when truncated or longer
  * than 9 bytes. */
@@ -169,6 +181,9 @@ int ufs_make_symlink(const import_opts *o, const char *target, block_sink sink, 
 /* The header (varint length, then dag-cbor {"roots": [...], "version": 1}).
  * Returns its length; writes it only when it fits in cap. */
 size_t car_header(uint8_t *out, size_t cap, const cid *roots, size_t nroots);
+/* The same with one root in binary form (any CID, as an identity CID); 0
+ * when it is longer than CID_IDENTITY_MAX + 16 bytes. */
+size_t car_header_bin(uint8_t *out, size_t cap, const uint8_t *root, size_t root_len);
 /* The start of a section: varint(len(cid) + block_len) and the binary CID;
  * the block's bytes follow. out needs CID_BIN_MAX + 10. Returns its length. */
 size_t car_section_start(uint8_t *out, const cid *c, size_t block_len);

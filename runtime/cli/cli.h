@@ -140,6 +140,8 @@ int cmd_service_unit(const cli_args *a);
 int cmd_service_install(const cli_args *a);
 int cmd_swarm_id(const cli_args *a);
 int cmd_swarm_local(const cli_args *a);
+int cmd_swarm_addrs(const cli_args *a);
+int cmd_dht_findpeer(const cli_args *a);
 int cmd_lpki_genkey(const cli_args *a);
 int cmd_lpki_show(const cli_args *a);
 int cmd_lpki_sign(const cli_args *a);

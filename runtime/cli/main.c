@@ -14,7 +14,7 @@ static int cmd_version(const cli_args *a);
 static int cmd_help(const cli_args *a);
 
 static const cli_command commands[] = {
-    {"init", cmd_init, "Hjpb", 0, 0, "[-p PORT] [-b HOST[,HOST...]] [--home DIR]",
+    {"init", cmd_init, "Hjpb", 0, 0, "[-p PORT] [-b HOST:PORT[,HOST:PORT...]] [--home DIR]",
      "create a node home, or update its settings (the key is kept)"},
     {"run", cmd_run, "HdF", 0, 0, "[-d] [--log-format text|json] [--home DIR]",
      "run the node (-d: as a daemon, its log in the home's leither.log)"},
@@ -26,6 +26,10 @@ static const cli_command commands[] = {
      "write that unit (default /etc/systemd/system/leither.service) and say how to start it"},
     {"swarm id", cmd_swarm_id, "Hj", 0, 0, "[--home DIR] [--json]", "print the node's Leither ID and libp2p peer ID"},
     {"swarm local", cmd_swarm_local, "Hj", 0, 0, "[--home DIR] [--json]", "print the node's addresses as multiaddrs"},
+    {"swarm addrs", cmd_swarm_addrs, "Hj", 0, 0, "[--home DIR] [--json]",
+     "the nodes this node knows through the DHT, each with its addresses"},
+    {"dht findpeer", cmd_dht_findpeer, "Hj", 1, 1, "ID [--home DIR] [--json]",
+     "the addresses of node ID, from its signed record in the DHT"},
     {"lpki genkey", cmd_lpki_genkey, "jo", 0, 0, "-o FILE [--json]", "make a new ed25519 key file"},
     {"lpki show", cmd_lpki_show, "Hj", 0, 1, "[FILE] [--json]", "show a key file's IDs (default: the node key)"},
     {"lpki sign", cmd_lpki_sign, "Hjko", 1, 1, "FILE [-k KEYFILE] [-o SIGFILE] [--json]",

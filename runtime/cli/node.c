@@ -264,3 +264,88 @@ int cmd_swarm_local(const cli_args *a)
     json_decref(addrs);
     return 0;
 }
+
+/* A running node's answer to a network command: 200 with *reply, else 1
+ * after cli_fail. */
+static int ask_running_node(const cli_args *a, home *h, const char *path, json_t **reply, int *status)
+{
+    char err[512];
+    *reply = NULL;
+    if (cli_load_home(a, h))
+        return 1;
+    if (server_running_pid(h) == 0) {
+        cli_fail("no node is running in %s: the network is known to a running node ('leither run -d')", h->dir);
+        home_free(h);
+        return 1;
+    }
+    *status = cli_call(h, NULL, "GET", path, reply, err, sizeof err);
+    if (*status != 200 && *status != 404) {
+        cli_fail("%s", err);
+        json_decref(*reply);
+        home_free(h);
+        return 1;
+    }
+    return 0;
+}
+
+int cmd_swarm_addrs(const cli_args *a)
+{
+    home h;
+    json_t *reply;
+    int status = 0;
+    if (ask_running_node(a, &h, "/api/v0/swarm/addrs", &reply, &status))
+        return 1;
+    home_free(&h);
+    if (status != 200) {
+        json_decref(reply);
+        return cli_fail("the node has no swarm/addrs route");
+    }
+    if (a->json)
+        return cli_print_json(reply);
+    json_t *peer, *addr;
+    size_t i, j;
+    /* the original's shape: "ID (n)", then one indented multiaddr a line */
+    json_array_foreach(json_object_get(reply, "Peers"), i, peer)
+    {
+        json_t *addrs = json_object_get(peer, "Addrs");
+        printf("%s (%zu)\n", json_string_value(json_object_get(peer, "ID")), json_array_size(addrs));
+        json_array_foreach(addrs, j, addr) printf("        %s\n", json_string_value(addr));
+    }
+    json_decref(reply);
+    return 0;
+}
+
+/* How long findpeer waits for the node's lookup in the DHT */
+#define FINDPEER_WAIT_MS 15000
+#define FINDPEER_POLL_MS 200
+
+int cmd_dht_findpeer(const cli_args *a)
+{
+    const char *id = a->args[0];
+    if (!ids_is_leither_id(id))
+        return cli_fail("'%s' is not a Leither ID", id);
+    char path[128];
+    snprintf(path, sizeof path, "/api/v0/dht/findpeer?arg=%s", id);
+    home h;
+    json_t *reply;
+    int status = 0;
+    for (int waited = 0;; waited += FINDPEER_POLL_MS) {
+        if (ask_running_node(a, &h, path, &reply, &status))
+            return 1;
+        home_free(&h);
+        if (status == 200)
+            break;
+        json_decref(reply);
+        if (waited >= FINDPEER_WAIT_MS)
+            return cli_fail("node %s not found in the DHT (no verified record within %d s)", id,
+                            FINDPEER_WAIT_MS / 1000);
+        nanosleep(&(struct timespec){0, FINDPEER_POLL_MS * 1000L * 1000}, NULL);
+    }
+    if (a->json)
+        return cli_print_json(reply);
+    json_t *addr;
+    size_t i;
+    json_array_foreach(json_object_get(reply, "Addrs"), i, addr) puts(json_string_value(addr));
+    json_decref(reply);
+    return 0;
+}

@@ -752,6 +752,84 @@ static int split_request(gw_req *g, const char *prefix, const char **first, size
     return 0;
 }
 
+/* The trustless format asked for by ?format= or Accept: 0, or -1 after
+ * replying 400 to an unknown one. */
+static int asked_format(h2o_req_t *req, int *raw, int *car)
+{
+    char fmt[32];
+    *raw = *car = 0;
+    if (http_query(req, "format", fmt, sizeof fmt)) {
+        if (!strcmp(fmt, "raw"))
+            *raw = 1;
+        else if (!strcmp(fmt, "car"))
+            *car = 1;
+        else {
+            fail(req, 400, "format '%s' is not supported: use raw or car", fmt);
+            return -1;
+        }
+    } else {
+        h2o_iovec_t acc = get_header(req, H2O_TOKEN_ACCEPT);
+        *raw = contains(acc, "application/vnd.ipld.raw");
+        *car = !*raw && contains(acc, "application/vnd.ipld.car");
+    }
+    return 0;
+}
+
+/* Sends body whole with status 200 (headers only for HEAD). */
+static int send_whole(h2o_req_t *req, const void *body, size_t len)
+{
+    req->res.status = 200;
+    req->res.reason = http_reason(200);
+    req->res.content_length = len;
+    if (http_is_method(req, "HEAD")) {
+        stream *s = stream_new(req);
+        h2o_start_response(req, &s->super);
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+        return 0;
+    }
+    h2o_send_inline(req, body, len); /* copies into the request's pool */
+    return 0;
+}
+
+/* An identity CID (text, bin: its binary form): the block is the CID's own
+ * bytes, so every node serves it without a store (the trustless gateway
+ * spec's probe, bafkqaaa, is the empty raw block). A raw block is served as
+ * a file too; other codecs only as ?format=raw or ?format=car. */
+static int serve_identity(gw_req *g, const char *text, size_t text_len, const uint8_t *bin, size_t bin_len,
+                          uint32_t codec, const uint8_t *data, size_t len)
+{
+    h2o_req_t *req = g->req;
+    int raw, car;
+    if (asked_format(req, &raw, &car) != 0)
+        return 0;
+    if (g->path[0])
+        return fail(req, 400, "%.*s is a single block: no path below it", (int)text_len, text);
+    if (!raw && !car && codec != CID_CODEC_RAW)
+        return fail(req, 400, "%.*s inlines a block this gateway does not render: ask with ?format=raw or ?format=car",
+                    (int)text_len, text);
+    char etag[MULTIBASE_TEXT_MAX + 16];
+    snprintf(etag, sizeof etag, "\"%.*s%s\"", (int)text_len, text, raw ? ".raw" : car ? ".car" : "");
+    if (not_modified(g, etag))
+        return reply_304(g, etag);
+    common_headers(g, etag);
+    if (car) {
+        uint8_t out[CID_IDENTITY_MAX * 2 + 64];
+        size_t n = car_header_bin(out, sizeof out, bin, bin_len);
+        if (!n || n + 10 + bin_len + len > sizeof out)
+            return fail(req, 500, "the CAR of %.*s does not fit", (int)text_len, text);
+        n += varint_put(out + n, bin_len + len);
+        memcpy(out + n, bin, bin_len), n += bin_len;
+        memcpy(out + n, data, len), n += len;
+        header(req, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/vnd.ipld.car; version=1"));
+        return send_whole(req, out, n);
+    }
+    if (raw)
+        header(req, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/vnd.ipld.raw"));
+    else
+        header_s(req, H2O_TOKEN_CONTENT_TYPE, sniff(data, len, 1));
+    return send_whole(req, data, len);
+}
+
 /* Serves g->path below g->root: a UnixFS file or directory, or with
  * ?format= (or Accept) the raw block or a CAR. */
 static int serve(gw_req *g)
@@ -759,20 +837,9 @@ static int serve(gw_req *g)
     h2o_req_t *req = g->req;
     char err[512];
     cid_format(&g->root, g->root_text);
-    char fmt[32];
-    int raw = 0, car = 0;
-    if (http_query(req, "format", fmt, sizeof fmt)) {
-        if (!strcmp(fmt, "raw"))
-            raw = 1;
-        else if (!strcmp(fmt, "car"))
-            car = 1;
-        else
-            return fail(req, 400, "format '%s' is not supported: use raw or car", fmt);
-    } else {
-        h2o_iovec_t acc = get_header(req, H2O_TOKEN_ACCEPT);
-        raw = contains(acc, "application/vnd.ipld.raw");
-        car = !raw && contains(acc, "application/vnd.ipld.car");
-    }
+    int raw, car;
+    if (asked_format(req, &raw, &car) != 0)
+        return 0;
 
     ufs_stat st;
     int rc;
@@ -839,8 +906,16 @@ int gateway_on_ipfs(h2o_req_t *req, node *n)
     char err[512];
     if (split_request(&g, "/ipfs/", &c, &clen) != 0)
         return 0;
-    if (cid_parse(c, clen, &g.root, err, sizeof err) != 0)
+    if (cid_parse(c, clen, &g.root, err, sizeof err) != 0) {
+        uint8_t bin[MULTIBASE_TEXT_MAX];
+        int got = multibase_decode(c, clen, bin, sizeof bin);
+        uint32_t codec;
+        const uint8_t *data;
+        size_t len;
+        if (got > 0 && cid_identity(bin, (size_t)got, &codec, &data, &len))
+            return serve_identity(&g, c, clen, bin, (size_t)got, codec, data, len);
         return fail(req, 400, "%s", err);
+    }
     char reader[IDS_LID_LEN + 1];
     if (http_reader(req, g.n, reader) != 0)
         return 0;

@@ -16,6 +16,7 @@ const char *http_reason(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 204: return "No Content";
     case 206: return "Partial Content";
     case 301: return "Moved Permanently";
     case 308: return "Permanent Redirect";
@@ -27,6 +28,7 @@ const char *http_reason(int status)
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
     case 416: return "Range Not Satisfiable";
+    case 501: return "Not Implemented";
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 507: return "Insufficient Storage";

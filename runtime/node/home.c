@@ -101,13 +101,37 @@ static int guest_quota(home *h, const char *file, char *err, size_t errlen)
     return 0;
 }
 
+/* A bootstrap entry: HOST, HOST:PORT or [IPV6]:PORT (the DHT resolves it) */
+static int valid_bootstrap(const char *s)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > 255 || strpbrk(s, " \t\r\n/"))
+        return 0;
+    const char *port = NULL;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close == s + 1 || (close[1] && close[1] != ':'))
+            return 0;
+        port = close[1] ? close + 2 : NULL;
+    } else if (strchr(s, ':')) {
+        port = strchr(s, ':') + 1;
+        if (port == s + 1 || strchr(port, ':'))
+            return 0; /* an IPv6 address takes brackets */
+    }
+    if (!port)
+        return 1;
+    char *end;
+    long n = strtol(port, &end, 10);
+    return *port >= '0' && *port <= '9' && !*end && n >= 1 && n <= 65535;
+}
+
 static int validate(home *h, const char *file, char *err, size_t errlen)
 {
     json_t *doc = h->doc;
     if (!json_is_object(doc))
         return ERR("%s: settings must be a JSON object", file);
     /* = 0: gcc -O3 does not see that ERR is -1 and calls them uninitialized */
-    long port = 0, threads = 0, body = 0, db_port = 0, db_clients = 0, lua_mem, lua_instr, lua_wall;
+    long port = 0, threads = 0, body = 0, db_port = 0, dht_port = 0, db_clients = 0, lua_mem, lua_instr, lua_wall;
     /* the Lua limits are read per app (apps.c); here they are only checked */
     if (int_setting(doc, "lua_memory_mb", 1, 1L << 16, 64, &lua_mem, file, err, errlen) ||
         int_setting(doc, "lua_instructions", 1000, 1L << 40, 100000000, &lua_instr, file, err, errlen) ||
@@ -115,6 +139,7 @@ static int validate(home *h, const char *file, char *err, size_t errlen)
         return -1;
     if (int_setting(doc, "port", 1, 65535, HOME_DEFAULT_PORT, &port, file, err, errlen) ||
         int_setting(doc, "db_port", 1, 65535, HOME_DEFAULT_PORT + 1, &db_port, file, err, errlen) ||
+        int_setting(doc, "dht_port", 0, 65535, port + 2 > 65535 ? 0 : port + 2, &dht_port, file, err, errlen) ||
         int_setting(doc, "db_max_clients", 1, 1000000, 10000, &db_clients, file, err, errlen) ||
         int_setting(doc, "threads", 0, 256, 0, &threads, file, err, errlen) ||
         int_setting(doc, "max_request_body", 1024, 1L << 30, HOME_DEFAULT_BODY, &body, file, err, errlen))
@@ -134,6 +159,9 @@ static int validate(home *h, const char *file, char *err, size_t errlen)
         {
             if (!json_is_string(item))
                 return ERR("%s: \"%s\" must be an array of strings", file, lists[i]);
+            if (i == 0 && !valid_bootstrap(json_string_value(item)))
+                return ERR("%s: \"bootstrap\": \"%s\" is not HOST, HOST:PORT or [IPV6]:PORT", file,
+                           json_string_value(item));
             if (i == 1 && !ids_is_leither_id(json_string_value(item)))
                 return ERR("%s: \"grants\": \"%s\" is not a Leither ID", file, json_string_value(item));
         }
@@ -163,6 +191,7 @@ static int validate(home *h, const char *file, char *err, size_t errlen)
     if (db_port == port)
         return ERR("%s: \"db_port\" and \"port\" must differ", file);
     h->db_port = (int)db_port;
+    h->dht_port = (int)dht_port;
     h->db_max_clients = (int)db_clients;
     h->port = (int)port;
     h->threads = threads ? (int)threads : (int)sysconf(_SC_NPROCESSORS_ONLN);

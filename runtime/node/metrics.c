@@ -71,8 +71,8 @@ static inline void bump(_Atomic uint64_t *c, uint64_t by)
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + by, memory_order_relaxed);
 }
 
-static const char *const surface_names[METRICS_SURFACES] = {"other", "api", "ipfs", "mm", "apps", "sdk", "page",
-                                                             "metrics"};
+static const char *const surface_names[METRICS_SURFACES] = {"other", "api",  "ipfs",    "mm",     "apps",
+                                                             "sdk",   "page", "metrics", "routing"};
 
 const char *metrics_surface_name(enum metrics_surface s)
 {

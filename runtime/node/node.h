@@ -50,7 +50,9 @@
  *   port 4800            HTTP port
  *   listen "::"          address to bind ("::" is every IPv6 and IPv4 address)
  *   threads 0            event-loop threads; 0 means one per core
- *   bootstrap [...]      nodes to join through
+ *   bootstrap [...]      DHT nodes to join through: HOST:PORT, [IPV6]:PORT, or HOST
+ *                        (port 4802)
+ *   dht_port PORT+2      the DHT's UDP port (dht.h); 0 turns the DHT off
  *   grants []            Leither IDs the owner allows to sign API writes
  *   max_request_body 8388608   bytes; larger API requests get 413
  *   db_port 4801         the Redis protocol port of the databases
@@ -81,6 +83,7 @@ typedef struct {
     const char *listen;
     size_t max_request_body;
     int db_port;
+    int dht_port; /* UDP; 0: off */
     int db_sync;      /* enum db_sync */
     int db_auth_required;
     int db_max_clients; /* connections at once, the loopback owner's aside */
@@ -240,6 +243,7 @@ typedef struct node {
     struct resp_server *resp; /* resp.h: the databases' one writer */
     struct blockstore *bs; /* the content store, in the db's LMDB environment */
     struct quota *quota;   /* what guests stored (the quota section), in the same environment */
+    struct presence *presence; /* dht.h: this node on the network; NULL when dht_port is 0 */
 } node;
 
 /* Identity as the API and `swarm id` show it: ID, PeerID, PublicKey,
@@ -343,6 +347,7 @@ enum metrics_surface {
     METRICS_SDK,       /* /sdk/ */
     METRICS_PAGE,      /* / and other node pages */
     METRICS_METRICS,   /* /metrics itself */
+    METRICS_ROUTING,   /* /routing/v1 (delegated routing) */
     METRICS_SURFACES
 };
 /* Its label value ("api", "ipfs", ...). */

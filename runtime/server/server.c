@@ -4,9 +4,11 @@
 #include "api.h"
 #include "apps.h"
 #include "db.h"
+#include "dht.h"
 #include "gateway.h"
 #include "http.h"
 #include "resp.h"
+#include "routing.h"
 #include "store.h"
 
 #include <arpa/inet.h>
@@ -102,6 +104,8 @@ static void print_banner(FILE *out, const node *n)
             "API      %s/api/v0/\n"
             "Redis    redis-cli -p %d\n",
             LEITHER_VERSION, n->id, n->peer_id, n->home.dir, n->home.threads, base, base, n->home.db_port);
+    if (n->home.dht_port)
+        fprintf(out, "DHT      udp port %d\n", n->home.dht_port);
     fflush(out);
 }
 
@@ -154,6 +158,7 @@ static const http_route routes[] = {
     {"/mm", gateway_on_mm, METRICS_MM},         /* a file MiMei's version, raw or rendered by an app */
     {"/tpt", apps_on_tpt, METRICS_APPS},        /* apps: Lua routes, then static files (apps.h) */
     {"/sdk", apps_on_sdk, METRICS_SDK},         /* the browser SDK */
+    {"/routing/v1", routing_on_request, METRICS_ROUTING}, /* delegated routing for IPFS clients (routing.h) */
     {"/api/v0/", api_on_request, METRICS_API},  /* the JSON API (api.h) */
     {"/metrics", http_on_metrics, METRICS_METRICS}, /* Prometheus (http.h) */
     {"/", api_on_page, METRICS_PAGE},           /* the node's page */
@@ -234,10 +239,11 @@ int server_run(home *h, int daemon, char *err, size_t errlen)
     if (n.db && refused_until > not_before && refused_until <= not_before + 2)
         wait_until(refused_until);
     if (!n.db || !(n.resp = resp_start(&n, n.db, h->db_port, h->db_auth_required, err, errlen)) ||
-        start_http(&n, err, errlen) != 0) {
+        presence_start(&n, err, errlen) != 0 || start_http(&n, err, errlen) != 0) {
         if (report >= 0 && write(report, err, strlen(err)) < 0)
             log_line(LOG_LEVEL_ERROR, NULL, "reporting the start: %s", strerror(errno));
         n.stopping = 1;
+        presence_stop(&n);
         resp_stop(n.resp);
         if (n.bs)
             bs_close(n.bs);
@@ -271,7 +277,8 @@ int server_run(home *h, int daemon, char *err, size_t errlen)
     else
         printf("\nleither: %s, stopping\n", why);
     fflush(stdout);
-    http_stop(&n);
+    http_stop(&n);     /* before the presence: handlers ask it */
+    presence_stop(&n); /* leaves the DHT */
     resp_stop(n.resp); /* commits what was acknowledged */
     bs_close(n.bs);
     quota_close(&n);

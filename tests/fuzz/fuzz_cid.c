@@ -12,6 +12,9 @@
  *   binary  cid_from_bytes reads a prefix; cid_to_bytes writes exactly that
  *           prefix back.
  *   made    any version/codec/digest survives bytes and text round trips.
+ *   multibase  multibase_decode writes within its cap and agrees with
+ *           cid_parse on what both read; an identity CID's inline bytes
+ *           lie inside the decoded CID and within CID_IDENTITY_MAX.
  */
 #include "store.h"
 
@@ -71,6 +74,25 @@ static void check_made(const uint8_t *p, size_t n)
         __builtin_trap();
 }
 
+static void check_multibase(const char *text, size_t n)
+{
+    uint8_t out[64], bin[CID_BIN_MAX];
+    int got = multibase_decode(text, n, out, sizeof out);
+    if (got < -1 || got > (int)sizeof out)
+        __builtin_trap();
+    cid c;
+    char err[256];
+    if (got > 0 && text[0] != 'k' && text[0] != 'K' && cid_parse(text, n, &c, err, sizeof err) == 0 &&
+        (cid_to_bytes(&c, bin) != (size_t)got || memcmp(bin, out, (size_t)got)))
+        __builtin_trap();
+    uint32_t codec;
+    const uint8_t *inline_data;
+    size_t len;
+    if (got > 0 && cid_identity(out, (size_t)got, &codec, &inline_data, &len) &&
+        (len > CID_IDENTITY_MAX || inline_data < out || inline_data + len != out + got))
+        __builtin_trap();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -83,6 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_text(text, size);
     check_bytes((const uint8_t *)text, size);
     check_made(data, size);
+    check_multibase(text, size);
     free(text);
     return 0;
 }

@@ -74,9 +74,10 @@ function M.random_port()
   return math.random(20000, 32767)
 end
 
--- Creates a home and starts its node as a daemon on a free port.
+-- Creates a home and starts its node as a daemon on free ports (HTTP,
+-- RESP, the DHT's UDP port).
 -- opts.settings: table merged into SystemVars.json before the start.
--- Returns a node table: home, port, id, url, pid.
+-- Returns a node table: home, port, db_port, dht_port, id, url, pid.
 function M.start_node(opts)
   opts = opts or {}
   local home = opts.home or M.tmpdir()
@@ -88,11 +89,16 @@ function M.start_node(opts)
     local doc = M.decode(slurp(path))
     local db_port = M.random_port()
     doc.db_port = db_port
+    -- the DHT on a port of its own, joining no one unless a spec says
+    -- (never the default bootstrap nodes on the internet)
+    doc.dht_port = M.random_port()
+    doc.bootstrap = {}
     for k, v in pairs(opts.settings or {}) do doc[k] = v end
     M.write(path, json.encode(doc))
     r = M.leither("run", "-d", "--home", home)
     if r.code == 0 then
-      local node = { home = home, port = port, db_port = db_port, url = "http://127.0.0.1:" .. port }
+      local node = { home = home, port = port, db_port = db_port, dht_port = doc.dht_port,
+        url = "http://127.0.0.1:" .. port }
       local status = M.decode(M.leither("status", "--home", home, "--json").out)
       node.id, node.pid = status.ID, status.Pid
       return node

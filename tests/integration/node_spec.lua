@@ -3,7 +3,8 @@ local t = require("helpers")
 
 describe("a running node", function()
   local node
-  setup(function() node = t.start_node({ settings = { threads = 3 } }) end)
+  -- the DHT off (dht_port 0): its threads (dht_spec's) would blur the count below
+  setup(function() node = t.start_node({ settings = { threads = 3, dht_port = 0 } }) end)
   teardown(function() t.stop_node(node) end)
 
   it("reports itself running with status", function()
@@ -21,6 +22,14 @@ describe("a running node", function()
     assert.are.equal(3, doc.Threads)
     local tasks = t.sh("ls /proc/" .. node.pid .. "/task | wc -l").out
     assert.are.equal(5, tonumber(tasks)) -- three HTTP loops, the RESP loop and the main thread
+  end)
+
+  it("says so when the DHT is off", function()
+    local r = t.leither("swarm", "addrs", "--home", node.home)
+    assert.are.equal(1, r.code)
+    assert.are.equal("leither: the DHT is off on this node (dht_port 0) (HTTP 503)\n", r.err)
+    -- and no UDP port is bound where the DHT would be by default
+    assert.falsy(t.slurp("/proc/net/udp"):find(string.format(":%04X ", node.port + 2), 1, true))
   end)
 
   it("prints the Leither ID and the libp2p peer ID", function()

@@ -49,6 +49,25 @@ static void precise_errors(void **state)
     assert_int_equal(parse(&h, "{\"grants\": [\"nope\"]}", err), -1);
     assert_non_null(strstr(err, "not a Leither ID"));
     assert_int_equal(parse(&h, "{\"bootstrap\": \"a.org\"}", err), -1);
+    /* DHT bootstrap nodes: HOST, HOST:PORT, [IPV6]:PORT; the DHT's port */
+    assert_int_equal(parse(&h, "{\"bootstrap\": [\"a.org\", \"10.0.0.1:4802\", \"[::1]:4802\"]}", err), 0);
+    assert_int_equal(h.dht_port, 4802); /* the HTTP port + 2 */
+    home_free(&h);
+    assert_int_equal(parse(&h, "{\"port\": 5000, \"dht_port\": 0}", err), 0);
+    assert_int_equal(h.dht_port, 0);
+    home_free(&h);
+    assert_int_equal(parse(&h, "{\"port\": 5000}", err), 0);
+    assert_int_equal(h.dht_port, 5002);
+    home_free(&h);
+    const char *bad_boot[] = {"{\"bootstrap\": [\"a.org:x\"]}", "{\"bootstrap\": [\"::1:4802\"]}",
+                              "{\"bootstrap\": [\"a.org:70000\"]}", "{\"bootstrap\": [\"a b\"]}",
+                              "{\"bootstrap\": [\"\"]}"};
+    for (size_t i = 0; i < sizeof bad_boot / sizeof *bad_boot; i++) {
+        assert_int_equal(parse(&h, bad_boot[i], err), -1);
+        assert_non_null(strstr(err, "is not HOST, HOST:PORT or [IPV6]:PORT"));
+    }
+    assert_int_equal(parse(&h, "{\"dht_port\": 70000}", err), -1);
+    assert_string_equal(err, "SystemVars.json: \"dht_port\" must be an integer from 0 to 65535");
     assert_int_equal(parse(&h, "[1,2]", err), -1);
     assert_non_null(strstr(err, "JSON object"));
     assert_int_equal(parse(&h, "{\"port\": 1, \"port\": 2}", err), -1); /* duplicate keys */

@@ -438,6 +438,74 @@ static void importer_tree_shapes(void **state)
 
 /* --- CIDs ------------------------------------------------------------------------ */
 
+/* multibase_decode: the same bytes in every base; the peer ID spellings
+ * the routing API takes; identity CIDs and the CAR header of one */
+static void multibase_and_identity(void **state)
+{
+    (void)state;
+    uint8_t out[MULTIBASE_TEXT_MAX], car[256];
+    /* a libp2p-key CID of an ed25519 peer ID in base32 and base36 */
+    const char *b = "bafzaajaiaejcamxgq25c3mdnzextnqly5rr24wzdpon3h3yildp7wqfvm6sd3oi6";
+    const char *k = "k51qzi5uqu5dhg9dgdnftkrvd1t6pt2h95qlq9b32ipbpzde4yrv5317nuzq5a";
+    uint8_t kb[MULTIBASE_TEXT_MAX];
+    int n = multibase_decode(b, strlen(b), out, sizeof out);
+    assert_int_equal(n, 40); /* 01 72, identity multihash of 36 bytes */
+    assert_int_equal(out[0], 1);
+    assert_int_equal(out[1], 0x72);
+    assert_int_equal(out[2], 0);
+    assert_int_equal(out[3], 36);
+    assert_int_equal(multibase_decode(k, strlen(k), kb, sizeof kb), 40);
+    assert_memory_equal(out, kb, 40);
+    /* base36's leading zero bytes are '0's; upper case "K" */
+    assert_int_equal(multibase_decode("k00z", 4, kb, sizeof kb), 3);
+    assert_int_equal(kb[0], 0), assert_int_equal(kb[1], 0), assert_int_equal(kb[2], 35);
+    assert_int_equal(multibase_decode("K00Z", 4, kb, sizeof kb), 3);
+    assert_int_equal(kb[2], 35);
+    assert_int_equal(multibase_decode("f0a0B", 5, kb, sizeof kb), 2);
+    assert_int_equal(kb[1], 0x0b);
+    static const char *bad[] = {"", "b", "x12", "kA", "Kz", "f0", "f0g", "f\x10\x10", "b1", "z0", "k!"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(multibase_decode(bad[i], strlen(bad[i]), out, sizeof out), -1);
+    assert_int_equal(multibase_decode(k, strlen(k), out, 39), -1); /* no room */
+    char huge[MULTIBASE_TEXT_MAX + 2];
+    memset(huge, 'a', sizeof huge);
+    huge[0] = 'b';
+    assert_int_equal(multibase_decode(huge, sizeof huge, out, sizeof out), -1);
+
+    /* bafkqaaa: the empty raw block, inline */
+    uint32_t codec;
+    const uint8_t *data;
+    size_t len;
+    n = multibase_decode("bafkqaaa", 8, out, sizeof out);
+    assert_int_equal(n, 4);
+    assert_int_equal(cid_identity(out, (size_t)n, &codec, &data, &len), 1);
+    assert_int_equal(codec, CID_CODEC_RAW);
+    assert_int_equal(len, 0);
+    const uint8_t hello[] = {1, 0x55, 0, 5, 'h', 'e', 'l', 'l', 'o'};
+    assert_int_equal(cid_identity(hello, sizeof hello, &codec, &data, &len), 1);
+    assert_int_equal(len, 5);
+    assert_memory_equal(data, "hello", 5);
+    assert_int_equal(cid_identity(hello, sizeof hello - 1, &codec, &data, &len), 0); /* short */
+    const uint8_t sha[] = {1, 0x55, 0x12, 1, 0};
+    assert_int_equal(cid_identity(sha, sizeof sha, &codec, &data, &len), 0);
+    uint8_t big[5 + 129] = {1, 0x55, 0, 0x80, 1}; /* 128 inline bytes: the most taken */
+    assert_int_equal(cid_identity(big, 5 + 128, &codec, &data, &len), 1);
+    assert_int_equal(len, 128);
+    big[3] = 0x81; /* 129 bytes: over CID_IDENTITY_MAX */
+    assert_int_equal(cid_identity(big, 5 + 129, &codec, &data, &len), 0);
+
+    /* car_header_bin of a CID's bytes is car_header of the CID */
+    cid c;
+    uint8_t bin[CID_BIN_MAX], other[256];
+    cid_of_block(&c, 1, CID_CODEC_RAW, "x", 1);
+    size_t bl = cid_to_bytes(&c, bin);
+    size_t hl = car_header(car, sizeof car, &c, 1);
+    assert_int_equal(car_header_bin(other, sizeof other, bin, bl), hl);
+    assert_memory_equal(car, other, hl);
+    uint8_t longer[CID_IDENTITY_MAX + 17] = {0};
+    assert_int_equal(car_header_bin(other, sizeof other, longer, sizeof longer), 0);
+}
+
 static void cid_text_round_trips(void **state)
 {
     (void)state;
@@ -520,6 +588,7 @@ int main(void)
         cmocka_unit_test(importer_write_size_invariance),
         cmocka_unit_test(importer_tree_shapes),
         cmocka_unit_test(cid_text_round_trips),
+        cmocka_unit_test(multibase_and_identity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

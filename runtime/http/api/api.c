@@ -126,6 +126,8 @@ static const struct route {
     {"mimei/write", STORES, api_mimei_write},
     {"mimei/chmod", SIGNED, api_mimei_chmod},
     {"db/exec", MAYBE_SIGNED, api_db_exec},
+    {"swarm/addrs", ANYONE, api_swarm_addrs},
+    {"dht/findpeer", ANYONE, api_dht_findpeer},
 };
 
 int api_on_request(h2o_req_t *req, node *n)

@@ -25,6 +25,9 @@ int api_dag_import(h2o_req_t *req, node *n, const char *signer);
 int api_pin_add(h2o_req_t *req, node *n, const char *signer);
 int api_pin_rm(h2o_req_t *req, node *n, const char *signer);
 int api_pin_ls(h2o_req_t *req, node *n, const char *signer);
+/* net.c: the nodes this node knows, and one node's addresses */
+int api_swarm_addrs(h2o_req_t *req, node *n, const char *signer);
+int api_dht_findpeer(h2o_req_t *req, node *n, const char *signer);
 int api_ls(h2o_req_t *req, node *n, const char *signer);
 int api_repo_gc(h2o_req_t *req, node *n, const char *signer);
 int api_repo_stat(h2o_req_t *req, node *n, const char *signer);
