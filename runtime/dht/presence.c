@@ -185,7 +185,7 @@ static void put_own_record(presence *p)
     size_t len = strlen(rec);
     if (dht_put(p->engine, &p->own_key, rec, len, p->value_id) != 0 ||
         dht_put(p->engine, &p->directory, rec, len, p->value_id) != 0)
-        fprintf(stderr, "leither: dht: could not put the node record\n");
+        log_line(LOG_LEVEL_WARN, NULL, "dht: could not put the node record");
     free(rec);
 }
 
@@ -199,10 +199,8 @@ static void skipped(presence *p, const char *why)
         p->skip_minute = minute, p->skips = 0;
     int log = p->skips++ < SKIP_LOGS_MAX;
     pthread_mutex_unlock(&p->lock);
-    if (log) {
-        fprintf(stderr, "leither: dht: skipped %s\n", why);
-        fflush(stderr);
-    }
+    if (log)
+        log_line(LOG_LEVEL_WARN, NULL, "dht: skipped %s", why);
 }
 
 /* A value from the directory or a lookup: kept when it holds. */
@@ -387,7 +385,7 @@ void presence_stop(node *n)
     if (!p)
         return;
     if (write(p->stop[1], "", 1) < 0)
-        perror("leither: dht");
+        log_line(LOG_LEVEL_ERROR, NULL, "dht: %s", strerror(errno));
     pthread_join(p->thread, NULL);
     dht_stop(p->engine); /* nothing is posted after this */
     dht_mailbox_free(p->mb);

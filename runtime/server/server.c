@@ -89,10 +89,12 @@ static void print_banner(FILE *out, const node *n)
     if (log_get_format() == LOG_FORMAT_JSON) {
         char threads[16], db_port[16];
         snprintf(threads, sizeof threads, "%d", n->home.threads);
+        char dht_port[16];
         snprintf(db_port, sizeof db_port, "%d", n->home.db_port);
+        snprintf(dht_port, sizeof dht_port, "%d", n->home.dht_port);
         log_line(LOG_LEVEL_INFO,
                  LOG_FIELDS("id", n->id, "peer_id", n->peer_id, "home", n->home.dir, "url", base, "db_port", db_port,
-                            "threads", threads, "version", LEITHER_VERSION),
+                            "dht_port", dht_port, "threads", threads, "version", LEITHER_VERSION),
                  "node %s started at %s/", n->id, base);
         return;
     }
