@@ -48,26 +48,6 @@ static void header_s(h2o_req_t *req, const h2o_token_t *token, const char *value
     header(req, token, h2o_strdup(&req->pool, value, SIZE_MAX).base, strlen(value));
 }
 
-/* "STATUS reason\n" as text/plain */
-static int fail(h2o_req_t *req, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(h2o_req_t *req, int status, const char *fmt, ...)
-{
-    char msg[640];
-    int n = snprintf(msg, sizeof msg, "%d ", status);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg + n, sizeof msg - (size_t)n - 1, fmt, ap);
-    va_end(ap);
-    size_t len = strlen(msg);
-    msg[len++] = '\n';
-    req->res.status = status;
-    req->res.reason = http_reason(status);
-    req->res.content_length = len;
-    header(req, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("text/plain; charset=utf-8"));
-    header(req, H2O_TOKEN_CACHE_CONTROL, H2O_STRLIT("no-store"));
-    h2o_send_inline(req, msg, len);
-    return 0;
-}
 
 
 
@@ -321,7 +301,7 @@ static int start_stream(h2o_req_t *req, stream *s, int status)
     if (!head) {
         int st = fill(s, err, sizeof err);
         if (st != 0)
-            return fail(req, st, "%s", err);
+            return http_reply_text_error(req, st, "%s", err);
     }
     req->res.status = status;
     req->res.reason = http_reason(status);
@@ -347,7 +327,7 @@ typedef struct {
 
 static int store_fail(h2o_req_t *req, enum store_status status, const char *err)
 {
-    return fail(req, http_status_of_store(status), "%s", err);
+    return http_reply_text_error(req, http_status_of_store(status), "%s", err);
 }
 
 static void common_headers(gw_req *g, const char *etag)
@@ -493,7 +473,7 @@ static int serve_file(gw_req *g, const cid *file, uint64_t size, const char *nam
     char fname[256], dl[8];
     const char *given = http_query(req, "filename", fname, sizeof fname);
     if (given && (!given[0] || strchr(given, '/')))
-        return fail(req, 400, "filename must be a plain file name");
+        return http_reply_text_error(req, 400, "filename must be a plain file name");
     if (given)
         name = given;
     const char *type = name ? type_by_name(&req->pool, name) : NULL;
@@ -517,7 +497,7 @@ static int serve_file(gw_req *g, const cid *file, uint64_t size, const char *nam
         char cr[64];
         snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)size);
         header_s(req, H2O_TOKEN_CONTENT_RANGE, cr);
-        return fail(req, 416, "range not satisfiable: the file has %llu bytes", (unsigned long long)size);
+        return http_reply_text_error(req, 416, "range not satisfiable: the file has %llu bytes", (unsigned long long)size);
     }
     /* several ranges: the whole file (200), simpler than multipart/byteranges and allowed */
     uint64_t len = ranged ? b - a + 1 : size;
@@ -534,7 +514,7 @@ static int serve_file(gw_req *g, const cid *file, uint64_t size, const char *nam
         buf_puts(&cd, "\"; filename*=UTF-8''");
         sb_pct(&cd, given, strlen(given), "!#$&+-.^_`|~"); /* RFC 8187 attr-char */
         if (cd.failed)
-            return fail(req, 500, "out of memory");
+            return http_reply_text_error(req, 500, "out of memory");
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_DISPOSITION, NULL,
                        h2o_strdup(&req->pool, cd.p, cd.len).base, cd.len);
         buf_free(&cd);
@@ -564,13 +544,13 @@ static int serve_raw(gw_req *g)
         return reply_304(g, etag);
     MDB_txn *txn = bs_begin(g->n->bs, 0, err, sizeof err);
     if (!txn)
-        return fail(req, 500, "%s", err);
+        return http_reply_text_error(req, 500, "%s", err);
     const uint8_t *block;
     size_t len;
     int got = bs_get(g->n->bs, txn, &g->target, &block, &len, err, sizeof err);
     if (got <= 0) {
         mdb_txn_abort(txn);
-        return got < 0 ? fail(req, 502, "%s", err) : fail(req, 404, "%s not found on this node", g->target_text);
+        return got < 0 ? http_reply_text_error(req, 502, "%s", err) : http_reply_text_error(req, 404, "%s not found on this node", g->target_text);
     }
     common_headers(g, etag);
     header(req, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/vnd.ipld.raw"));
@@ -599,7 +579,7 @@ static int serve_car(gw_req *g)
     stream *s = stream_new(req);
     s->bs = g->n->bs;
     if (!(s->it = dag_iter_new(g->n->bs, &g->target)) || buf_reserve(&s->out, CHUNK) != 0)
-        return fail(req, 500, "out of memory");
+        return http_reply_text_error(req, 500, "out of memory");
     s->out.len = car_header((uint8_t *)s->out.p, s->out.cap, &g->target, 1); /* written in place */
     common_headers(g, etag);
     header(req, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/vnd.ipld.car; version=1"));
@@ -669,11 +649,11 @@ static int serve_listing(gw_req *g, uint64_t size)
     listing rows = {&b, g};
     if (ufs_list(g->n->bs, NULL, &g->target, list_row, &rows, err, sizeof err) != 0) {
         buf_free(&b);
-        return fail(req, 502, "%s", err);
+        return http_reply_text_error(req, 502, "%s", err);
     }
     if (buf_puts(&b, "</table>\n</body></html>\n") != 0) { /* out of memory on the way */
         buf_free(&b);
-        return fail(req, 500, "out of memory");
+        return http_reply_text_error(req, 500, "out of memory");
     }
     common_headers(g, etag);
     header(req, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("text/html; charset=utf-8"));
@@ -723,7 +703,7 @@ static int allow_get(h2o_req_t *req)
     if (http_is_method(req, "GET") || http_is_method(req, "HEAD"))
         return 1;
     header(req, H2O_TOKEN_ALLOW, H2O_STRLIT("GET, HEAD"));
-    fail(req, 405, "the gateway answers GET and HEAD");
+    http_reply_text_error(req, 405, "the gateway answers GET and HEAD");
     return 0;
 }
 
@@ -736,7 +716,7 @@ static int split_request(gw_req *g, const char *prefix, const char **first, size
     size_t pl = strlen(prefix);
     g->rawpath = h2o_iovec_init(req->path.base, plen);
     if (plen <= pl || memcmp(req->path.base, prefix, pl)) {
-        fail(req, 400, "nothing named: ask for %sID[/PATH]", prefix);
+        http_reply_text_error(req, 400, "nothing named: ask for %sID[/PATH]", prefix);
         return -1;
     }
     const char *c = req->path.base + pl, *end = req->path.base + plen;
@@ -745,7 +725,7 @@ static int split_request(gw_req *g, const char *prefix, const char **first, size
     *first_len = slash ? (size_t)(slash - c) : (size_t)(end - c);
     const char *rest = slash ? slash + 1 : end;
     if (!(g->path = url_decode(&req->pool, rest, (size_t)(end - rest)))) {
-        fail(req, 400, "invalid path: bad percent-encoding");
+        http_reply_text_error(req, 400, "invalid path: bad percent-encoding");
         return -1;
     }
     g->slash = req->path.base[plen - 1] == '/';
@@ -764,7 +744,7 @@ static int asked_format(h2o_req_t *req, int *raw, int *car)
         else if (!strcmp(fmt, "car"))
             *car = 1;
         else {
-            fail(req, 400, "format '%s' is not supported: use raw or car", fmt);
+            http_reply_text_error(req, 400, "format '%s' is not supported: use raw or car", fmt);
             return -1;
         }
     } else {
@@ -803,9 +783,9 @@ static int serve_identity(gw_req *g, const char *text, size_t text_len, const ui
     if (asked_format(req, &raw, &car) != 0)
         return 0;
     if (g->path[0])
-        return fail(req, 400, "%.*s is a single block: no path below it", (int)text_len, text);
+        return http_reply_text_error(req, 400, "%.*s is a single block: no path below it", (int)text_len, text);
     if (!raw && !car && codec != CID_CODEC_RAW)
-        return fail(req, 400, "%.*s inlines a block this gateway does not render: ask with ?format=raw or ?format=car",
+        return http_reply_text_error(req, 400, "%.*s inlines a block this gateway does not render: ask with ?format=raw or ?format=car",
                     (int)text_len, text);
     char etag[MULTIBASE_TEXT_MAX + 16];
     snprintf(etag, sizeof etag, "\"%.*s%s\"", (int)text_len, text, raw ? ".raw" : car ? ".car" : "");
@@ -816,7 +796,7 @@ static int serve_identity(gw_req *g, const char *text, size_t text_len, const ui
         uint8_t out[CID_IDENTITY_MAX * 2 + 64];
         size_t n = car_header_bin(out, sizeof out, bin, bin_len);
         if (!n || n + 10 + bin_len + len > sizeof out)
-            return fail(req, 500, "the CAR of %.*s does not fit", (int)text_len, text);
+            return http_reply_text_error(req, 500, "the CAR of %.*s does not fit", (int)text_len, text);
         n += varint_put(out + n, bin_len + len);
         memcpy(out + n, bin, bin_len), n += bin_len;
         memcpy(out + n, data, len), n += len;
@@ -853,7 +833,7 @@ static int serve(gw_req *g)
     }
     cid_format(&g->target, g->target_text);
     if (is_hidden(g->n->bs, &g->root) || is_hidden(g->n->bs, &g->target))
-        return fail(req, 404, "%s is an app's server code: it is not served", g->target_text);
+        return http_reply_text_error(req, 404, "%s is an app's server code: it is not served", g->target_text);
     if (raw)
         return serve_raw(g);
     if (car)
@@ -865,9 +845,9 @@ static int serve(gw_req *g)
     }
     case UFS_DIRECTORY:
     case UFS_HAMT: return serve_dir(g, st.size);
-    case UFS_SYMLINK: return fail(req, 400, "%s is a UnixFS symlink: the gateway does not follow them", g->target_text);
+    case UFS_SYMLINK: return http_reply_text_error(req, 400, "%s is a UnixFS symlink: the gateway does not follow them", g->target_text);
     default:
-        return fail(req, 502, "%s is not UnixFS: ask for it with ?format=raw or ?format=car", g->target_text);
+        return http_reply_text_error(req, 502, "%s is not UnixFS: ask for it with ?format=raw or ?format=car", g->target_text);
     }
 }
 
@@ -914,13 +894,13 @@ int gateway_on_ipfs(h2o_req_t *req, node *n)
         size_t len;
         if (got > 0 && cid_identity(bin, (size_t)got, &codec, &data, &len))
             return serve_identity(&g, c, clen, bin, (size_t)got, codec, data, len);
-        return fail(req, 400, "%s", err);
+        return http_reply_text_error(req, 400, "%s", err);
     }
     char reader[IDS_LID_LEN + 1];
     if (http_reader(req, g.n, reader) != 0)
         return 0;
     if (node_root_hidden(g.n, &g.root, reader)) /* a private MiMei's root: its readers only */
-        return fail(req, 403, "%.*s belongs to private MiMei only: sign the request as a key that may read one",
+        return http_reply_text_error(req, 403, "%.*s belongs to private MiMei only: sign the request as a key that may read one",
                     (int)clen, c);
     return serve(&g);
 }
@@ -939,11 +919,11 @@ int gateway_on_mm(h2o_req_t *req, node *n)
         return 0;
     char mid[IDS_LID_LEN + 1], ver_arg[32] = "", app[64] = "", raw[8] = "", err[512], *text = NULL;
     if (mlen != IDS_LID_LEN)
-        return fail(req, 400, "'%.*s' is not a MiMei ID", (int)(mlen > 64 ? 64 : mlen), m);
+        return http_reply_text_error(req, 400, "'%.*s' is not a MiMei ID", (int)(mlen > 64 ? 64 : mlen), m);
     memcpy(mid, m, mlen);
     mid[mlen] = '\0';
     if (!db_mimei_get(n->db, mid, &text, NULL))
-        return fail(req, 404, "no MiMei %s on this node", mid);
+        return http_reply_text_error(req, 404, "no MiMei %s on this node", mid);
     json_t *info = json_loads(text, 0, NULL);
     free(text);
     char reader[IDS_LID_LEN + 1];
@@ -955,8 +935,8 @@ int gateway_on_mm(h2o_req_t *req, node *n)
     int is_file = info && (!strcmp(mimei_str(info, "AppType"), "file") || !strcmp(mimei_str(info, "AppType"), "app"));
     if (!readable || !is_file) {
         json_decref(info);
-        return readable ? fail(req, 400, "MiMei %s is a database: read it over the Redis protocol", mid)
-                        : fail(req, 403, "MiMei %s is private: sign the request as a key that may read it", mid);
+        return readable ? http_reply_text_error(req, 400, "MiMei %s is a database: read it over the Redis protocol", mid)
+                        : http_reply_text_error(req, 403, "MiMei %s is private: sign the request as a key that may read it", mid);
     }
     http_query(req, "ver", ver_arg, sizeof ver_arg);
     http_query(req, "app", app, sizeof app);
@@ -966,7 +946,7 @@ int gateway_on_mm(h2o_req_t *req, node *n)
     MDB_txn *txn = bs_begin(n->bs, 0, err, sizeof err);
     if (!txn) {
         json_decref(info);
-        return fail(req, 500, "%s", err);
+        return http_reply_text_error(req, 500, "%s", err);
     }
     uint32_t ver;
     int rc = files_version(n->bs, txn, mid, ver_arg, &ver, err, sizeof err);
@@ -975,11 +955,11 @@ int gateway_on_mm(h2o_req_t *req, node *n)
     mdb_txn_abort(txn);
     if (rc) {
         json_decref(info);
-        return fail(req, 404, "%s", err);
+        return http_reply_text_error(req, 404, "%s", err);
     }
     if (app[0] && strcmp(raw, "1"))
         rc = renderer ? renderer(req, n, info, app, ver, &g.root, g.path, reader)
-                      : fail(req, 404, "this node renders no MiMei through apps");
+                      : http_reply_text_error(req, 404, "this node renders no MiMei through apps");
     else
         rc = serve(&g);
     json_decref(info);

@@ -62,6 +62,9 @@ int http_reply_error(h2o_req_t *req, int status, const char *fmt, ...) __attribu
 /* That shape as a document, for a reply that adds a field (an app's
  * "Limit"); the message is not cut to a line here. */
 json_t *http_error_json(const char *msg);
+/* The content surfaces' errors (gateway, routing): "STATUS reason\n" as
+ * text/plain, one line. */
+int http_reply_text_error(h2o_req_t *req, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Replies 403: who may not read MiMei mid (anonymous: sign the request). */
 int http_reply_unreadable(h2o_req_t *req, const char *mid, const char *who);
 /* The HTTP status a module's failure answers: the one mapping, so every

@@ -58,6 +58,19 @@ int http_reply_json(h2o_req_t *req, int status, json_t *doc)
     return 0;
 }
 
+int http_reply_text_error(h2o_req_t *req, int status, const char *fmt, ...)
+{
+    char msg[640];
+    int n = snprintf(msg, sizeof msg, "%d ", status);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + n, sizeof msg - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    size_t len = strlen(msg);
+    msg[len++] = '\n';
+    return http_reply(req, status, "text/plain; charset=utf-8", msg, len);
+}
+
 int http_reply_error(h2o_req_t *req, int status, const char *fmt, ...)
 {
     char msg[512];

@@ -53,21 +53,6 @@ static void cors(h2o_req_t *req)
                           H2O_STRLIT("GET, HEAD, OPTIONS"));
 }
 
-/* "STATUS reason\n" as text/plain, with CORS */
-static int fail(h2o_req_t *req, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(h2o_req_t *req, int status, const char *fmt, ...)
-{
-    char msg[512];
-    int n = snprintf(msg, sizeof msg, "%d ", status);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg + n, sizeof msg - (size_t)n - 1, fmt, ap);
-    va_end(ap);
-    size_t len = strlen(msg);
-    msg[len++] = '\n';
-    cors(req);
-    return http_reply(req, status, "text/plain; charset=utf-8", msg, len);
-}
 
 /* text as an error may repeat it: at most SHOWN_MAX bytes, control bytes
  * and quotes as '?', so the reason stays one line */
@@ -257,7 +242,7 @@ static int reply_records(h2o_req_t *req, const char *name, collect *c, int ndjso
         json_decref(c->list);
         if (out.failed) {
             buf_free(&out);
-            return fail(req, 500, "out of memory");
+            return http_reply_text_error(req, 500, "out of memory");
         }
         text = out.p; /* NULL when empty */
         len = out.len;
@@ -266,11 +251,10 @@ static int reply_records(h2o_req_t *req, const char *name, collect *c, int ndjso
         text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         json_decref(doc);
         if (!text)
-            return fail(req, 500, "out of memory");
+            return http_reply_text_error(req, 500, "out of memory");
         len = strlen(text);
         text[len++] = '\n'; /* json_dumps leaves room: its NUL */
     }
-    cors(req);
     header(req, H2O_TOKEN_VARY, H2O_STRLIT("Accept"));
     /* what a node holds changes: found answers for minutes, none briefly */
     if (count)
@@ -418,7 +402,7 @@ static int collect_init(h2o_req_t *req, collect *c)
     memset(c, 0, sizeof *c);
     c->max = wants_ndjson(req) ? ROUTING_STREAM_MAX : ROUTING_JSON_MAX;
     if (parse_filter(req, "filter-addrs", &c->addrs) != 0 || parse_filter(req, "filter-protocols", &c->protocols) != 0) {
-        fail(req, 400, "a filter is a comma-separated list of at most %d names of at most %d characters, each "
+        http_reply_text_error(req, 400, "a filter is a comma-separated list of at most %d names of at most %d characters, each "
                        "optionally with '!'", FILTER_NAMES, FILTER_NAME_MAX - 1);
         return -1;
     }
@@ -453,7 +437,7 @@ static int on_providers(h2o_req_t *req, node *n, const char *arg, size_t len)
         if (got <= 0 || !split_cid(bin, (size_t)got, &codec, &p, &mh_len) || mh_len > MH_MAX) {
             json_decref(c.list);
             shown(show, arg, len);
-            return fail(req, 400, "invalid CID '%s%s'", show, len > SHOWN_MAX ? "..." : "");
+            return http_reply_text_error(req, 400, "invalid CID '%s%s'", show, len > SHOWN_MAX ? "..." : "");
         }
         memcpy(mh, p, mh_len);
     }
@@ -468,7 +452,7 @@ static int on_peers(h2o_req_t *req, node *n, const char *arg, size_t len)
     size_t mh_len = parse_peer_id(arg, len, mh), own_len = 0;
     if (!mh_len) {
         shown(show, arg, len);
-        return fail(req, 400, "invalid peer ID '%s%s': give base58 (12D3KooW...) or a CIDv1 libp2p-key", show,
+        return http_reply_text_error(req, 400, "invalid peer ID '%s%s': give base58 (12D3KooW...) or a CIDv1 libp2p-key", show,
                     len > SHOWN_MAX ? "..." : "");
     }
     collect c;
@@ -487,7 +471,6 @@ static int on_peers(h2o_req_t *req, node *n, const char *arg, size_t len)
 /* OPTIONS: the CORS preflight */
 static int preflight(h2o_req_t *req)
 {
-    cors(req);
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("access-control-allow-headers"), 0, NULL,
                           H2O_STRLIT("Accept, Content-Type"));
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("access-control-max-age"), 0, NULL,
@@ -501,13 +484,14 @@ static int preflight(h2o_req_t *req)
 
 int routing_on_request(h2o_req_t *req, node *n)
 {
+    cors(req); /* every reply, errors included: any origin may ask */
     if (http_is_method(req, "OPTIONS"))
         return preflight(req);
     h2o_iovec_t path = req->path_normalized; /* no query; dot segments resolved */
     size_t pl = sizeof PREFIX - 1;
     const char *rest = path.base + pl, *end = path.base + path.len;
     if (path.len < pl || memcmp(path.base, PREFIX, pl) || (rest < end && *rest++ != '/'))
-        return fail(req, 400, "unknown path: ask for " PREFIX "/providers/CID or " PREFIX "/peers/PEER-ID");
+        return http_reply_text_error(req, 400, "unknown path: ask for " PREFIX "/providers/CID or " PREFIX "/peers/PEER-ID");
     const char *slash = memchr(rest, '/', (size_t)(end - rest));
     size_t what_len = slash ? (size_t)(slash - rest) : (size_t)(end - rest);
     const char *arg = slash ? slash + 1 : end;
@@ -517,11 +501,11 @@ int routing_on_request(h2o_req_t *req, node *n)
     int ipns = what_len == 4 && !memcmp(rest, "ipns", 4);
     if (!http_is_method(req, "GET") && !http_is_method(req, "HEAD")) {
         header(req, H2O_TOKEN_ALLOW, H2O_STRLIT("GET, HEAD, OPTIONS"));
-        return fail(req, 501, "this node answers GET: it takes no records (PUT)");
+        return http_reply_text_error(req, 501, "this node answers GET: it takes no records (PUT)");
     }
     if (ipns)
-        return fail(req, 501, "this node does not resolve IPNS names");
+        return http_reply_text_error(req, 501, "this node does not resolve IPNS names");
     if ((!providers && !peers) || !slash || !arg_len || memchr(arg, '/', arg_len))
-        return fail(req, 400, "unknown path: ask for " PREFIX "/providers/CID or " PREFIX "/peers/PEER-ID");
+        return http_reply_text_error(req, 400, "unknown path: ask for " PREFIX "/providers/CID or " PREFIX "/peers/PEER-ID");
     return providers ? on_providers(req, n, arg, arg_len) : on_peers(req, n, arg, arg_len);
 }
