@@ -166,10 +166,47 @@ static const http_route routes[] = {
     {"/", api_on_page, METRICS_PAGE},           /* the node's page */
 };
 
+/* The routing API's source of other nodes: the peers whose signed records
+ * the DHT verified (presence). A peer is asked for by the multihash of its
+ * peer ID; its HTTP addresses serve the trustless gateway. */
+static void dht_peer_source(void *arg, node *n, enum routing_kind kind, const uint8_t *key, size_t key_len,
+                            routing_emit emit, void *ctx)
+{
+    (void)arg;
+    if (kind != ROUTING_PEERS || !n->presence)
+        return;
+    json_t *doc = presence_peers_json(n), *peer;
+    size_t i;
+    json_array_foreach(json_object_get(doc, "Peers"), i, peer)
+    {
+        const char *peer_id = json_string_value(json_object_get(peer, "PeerID"));
+        uint8_t mh[64];
+        size_t mh_len;
+        if (!peer_id || ids_base58_decode(mh, sizeof mh, &mh_len, peer_id, strlen(peer_id)) != 0 ||
+            mh_len != key_len || memcmp(mh, key, key_len))
+            continue;
+        json_t *addrs = json_array(), *addr;
+        size_t j;
+        json_array_foreach(json_object_get(peer, "Addrs"), j, addr)
+        {
+            char http[256];
+            if (json_is_string(addr) && snprintf(http, sizeof http, "%s/http", json_string_value(addr)) < (int)sizeof http)
+                json_array_append_new(addrs, json_string(http));
+        }
+        if (emit(ctx, json_pack("{s:s,s:s,s:o,s:[s]}", "Schema", "peer", "ID", peer_id, "Addrs", addrs, "Protocols",
+                                "transport-ipfs-gateway-http")))
+            break;
+    }
+    json_decref(doc);
+}
+
 static int start_http(node *n, char *err, size_t errlen)
 {
     apps_hide_all_server_code(n); /* before anything is served */
     gateway_set_renderer(apps_render);
+    static int sources_added; /* once per process: a node runs once */
+    if (!sources_added++)
+        routing_add_source(dht_peer_source, NULL);
     return http_start(n, routes, sizeof routes / sizeof *routes, err, errlen);
 }
 

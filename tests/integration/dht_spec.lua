@@ -94,6 +94,20 @@ describe("the DHT", function()
     end
   end)
 
+  it("answers IPFS clients' peer lookups (/routing/v1/peers) with the nodes the DHT verified", function()
+    local peer_id = h.decode(h.curl(a.url .. "/api/v0/id").body).PeerID
+    local doc = eventually(function()
+      local d = h.decode(h.curl(c.url .. "/routing/v1/peers/" .. peer_id).body)
+      return d and d.Peers and #d.Peers > 0 and d
+    end)
+    assert.truthy(doc, "node c does not know node a's peer record")
+    assert.are.same({ { Schema = "peer", ID = peer_id, Addrs = { "/ip4/127.0.0.1/tcp/" .. a.port .. "/http" },
+      Protocols = { "transport-ipfs-gateway-http" } } }, doc.Peers)
+    -- a peer nobody put a record for: none
+    local none = h.decode(h.curl(c.url .. "/routing/v1/peers/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA").body)
+    assert.are.same({}, none.Peers)
+  end)
+
   it("finds a node's addresses by its ID, from its signed record", function()
     assert.are.equal("/ip4/127.0.0.1/tcp/" .. a.port .. "\n", h.ok(run(c, "dht", "findpeer", a.id)))
     local doc = h.decode(h.ok(run(c, "dht", "findpeer", c.id, "--json")))
