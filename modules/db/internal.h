@@ -218,6 +218,10 @@ int db_glob(db_client *c, const char *pat, size_t patlen, const void *s, size_t 
  * embedded caller, which has no connection of its own (Redis's "noscript";
  * COMMAND INFO does not list it, so its replies stay as they were) */
 #define CMD_NOSCRIPT 256
+/* Reads that keep state in the node (scan cursors, the random source) or
+ * read the writer's (counters, versions): never in a reader (reader.c).
+ * Not listed by COMMAND INFO either. */
+#define CMD_WRITER_ONLY 512
 
 /* Naming: the function running command NAME is `static void cmd_name(db_client *c)`
  * (cmd_hset, cmd_llen, cmd_zrangebyscore); what several commands share is

@@ -13,21 +13,12 @@
 #include <string.h>
 #include <time.h>
 
-/* Reads that keep state in the node (scan cursors, the random source) or
- * read the writer's (counters, versions): they stay on the writer. */
-static const char *const writer_reads[] = {"scan", "hscan", "sscan", "zscan", "randomkey", "hrandfield",
-                                           "srandmember", "zrandmember", "dbsize", "memory", "mm.info",
-                                           "mm.versions", NULL};
-
 int db_command_reads_anywhere(const char *name, size_t len)
 {
     const struct db_command *cmd = db_find_command(name, len);
     if (!cmd || !(cmd->flags & CMD_READONLY) ||
-        (cmd->flags & (CMD_WRITE | CMD_ADMIN | CMD_BLOCKING | CMD_NOMULTI | CMD_NOAUTH)))
+        (cmd->flags & (CMD_WRITE | CMD_ADMIN | CMD_BLOCKING | CMD_NOMULTI | CMD_NOAUTH | CMD_WRITER_ONLY)))
         return 0;
-    for (const char *const *w = writer_reads; *w; w++)
-        if (!strcmp(cmd->name, *w))
-            return 0;
     return 1;
 }
 

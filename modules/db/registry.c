@@ -191,7 +191,7 @@ const struct db_command db_registry_commands[] = {
     /* not CMD_WRITE: it writes the registry, not the selected database, and
      * the create hook decides who may */
     {"mm.create", cmd_create, 2, CMD_DENYOOM | CMD_NOSCRIPT, 0, 0, 0},
-    {"mm.info", cmd_info, -1, CMD_READONLY, 0, 0, 0},
+    {"mm.info", cmd_info, -1, CMD_READONLY | CMD_WRITER_ONLY, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0},
 };
 

@@ -599,7 +599,7 @@ const struct db_command db_server_commands[] = {
     {"command", cmd_command, -1, 0, 0, 0, 0},
     {"config", cmd_config, -2, CMD_ADMIN, 0, 0, 0},
     {"info", cmd_info, -1, 0, 0, 0, 0},
-    {"memory", cmd_memory, -2, CMD_READONLY, 0, 0, 0},
+    {"memory", cmd_memory, -2, CMD_READONLY | CMD_WRITER_ONLY, 0, 0, 0},
     {"time", cmd_time, 1, CMD_FAST, 0, 0, 0},
     {"flushall", cmd_flushall, -1, CMD_WRITE, 0, 0, 0},
     {"select", cmd_select, 2, CMD_FAST | CMD_NOSCRIPT, 0, 0, 0},

@@ -1418,7 +1418,7 @@ const struct db_command db_zset_commands[] = {
     {"zremrangebylex", cmd_zremrangebylex, 4, CMD_WRITE, 1, 1, 1},
     {"zpopmin", cmd_zpopmin, -2, CMD_WRITE | CMD_FAST, 1, 1, 1},
     {"zpopmax", cmd_zpopmax, -2, CMD_WRITE | CMD_FAST, 1, 1, 1},
-    {"zscan", cmd_zscan, -3, CMD_READONLY, 1, 1, 1},
+    {"zscan", cmd_zscan, -3, CMD_READONLY | CMD_WRITER_ONLY, 1, 1, 1},
     {"zunionstore", cmd_zunionstore, -4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1},
     {"zinterstore", cmd_zinterstore, -4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1},
     {"zclear", cmd_zclear, 2, CMD_WRITE, 1, 1, 1},

@@ -175,7 +175,7 @@ static void cmd_dropversion(db_client *c)
 
 const struct db_command db_version_commands[] = {
     {"mm.backup", cmd_backup, 1, CMD_WRITE, 0, 0, 0},
-    {"mm.versions", cmd_versions, 1, CMD_READONLY, 0, 0, 0},
+    {"mm.versions", cmd_versions, 1, CMD_READONLY | CMD_WRITER_ONLY, 0, 0, 0},
     {"mm.dropversion", cmd_dropversion, 2, CMD_WRITE, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0},
 };
