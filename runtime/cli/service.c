@@ -124,14 +124,21 @@ static int make_unit(const cli_args *a, const home *h, char **out)
     return 0;
 }
 
-int cmd_service_unit(const cli_args *a)
+/* The unit for the home a names: 0 with *out (malloc'd), or 1 after cli_fail. */
+static int unit_of_home(const cli_args *a, char **out)
 {
     home h;
     if (cli_load_home(a, &h))
         return 1;
-    char *unit = NULL;
-    int rc = make_unit(a, &h, &unit);
+    int rc = make_unit(a, &h, out);
     home_free(&h);
+    return rc;
+}
+
+int cmd_service_unit(const cli_args *a)
+{
+    char *unit = NULL;
+    int rc = unit_of_home(a, &unit);
     if (rc)
         return rc;
     fputs(unit, stdout);
@@ -141,12 +148,8 @@ int cmd_service_unit(const cli_args *a)
 
 int cmd_service_install(const cli_args *a)
 {
-    home h;
-    if (cli_load_home(a, &h))
-        return 1;
     char *unit = NULL;
-    int rc = make_unit(a, &h, &unit);
-    home_free(&h);
+    int rc = unit_of_home(a, &unit);
     if (rc)
         return rc;
     const char *path = a->out ? a->out : SERVICE_DEFAULT_PATH;
