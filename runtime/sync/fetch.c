@@ -1,0 +1,2 @@
+/* sync: fetch (sync.h) */
+#include "sync.h"

@@ -1,0 +1,2 @@
+/* sync: heads (sync.h) */
+#include "sync.h"

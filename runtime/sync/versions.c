@@ -1,0 +1,2 @@
+/* sync: versions (sync.h) */
+#include "sync.h"
