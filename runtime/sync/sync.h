@@ -138,4 +138,13 @@ int sync_apply(node *n, const json_t *info, const cid *top, char *err, size_t er
 int sync_fetch(node *n, const char *mid, const cid *top, const json_t *providers, uint64_t *bytes, char *err,
                size_t errlen);
 
+/* GET url (http only) into a malloc'd buffer of at most max bytes (more is
+ * an error), bounded in time; NUL-terminated for text. NULL with err (a
+ * status other than 200 says it and the body's first line). For heads.c
+ * (a head asked of one node: GET /api/v0/mimei/head) and fetch.c. */
+char *sync_http_get(const char *url, size_t max, size_t *len, char *err, size_t errlen);
+/* The base URL ("http://IP:PORT") of the first usable HTTP multiaddr in
+ * addrs (a JSON array): 0, or -1 when none is. */
+int sync_base_url(const json_t *addrs, char *out, size_t cap);
+
 #endif
