@@ -4,15 +4,20 @@
  * the same bytes (v0 or v1, any base) is refused, whether asked for as a
  * root or reached by a path. Entries stay when the app changes: code once
  * uploaded as server code may still be held by an older version.
+ *
+ * An entry's value is the ID of the app MiMei whose code it is ("" when
+ * not known): the gateway hands a public app's server code out as raw
+ * blocks (a follower copies the app from it) and still never renders it.
  */
 #include "internal.h"
 #include "mhset.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "errbuf.h"
 
-int bs_hide_dag(blockstore *bs, MDB_txn *txn, const cid *root, char *err, size_t errlen)
+static int hide_dag(blockstore *bs, MDB_txn *txn, const cid *root, const char *mid, char *err, size_t errlen)
 {
     size_t n = 1, cap = 16;
     cid *todo = malloc(cap * sizeof *todo);
@@ -32,8 +37,8 @@ int bs_hide_dag(blockstore *bs, MDB_txn *txn, const cid *root, char *err, size_t
         }
         uint8_t mh[MH_LEN];
         cid_multihash(&at, mh);
-        MDB_val key = {MH_LEN, mh}, none = {0, ""};
-        int mrc = mdb_put(txn, bs->hidden, &key, &none, 0);
+        MDB_val key = {MH_LEN, mh}, app = {strlen(mid), (void *)mid};
+        int mrc = mdb_put(txn, bs->hidden, &key, &app, 0);
         if (mrc != 0) {
             rc = ERR("recording server code: %s", mdb_strerror(mrc));
             break;
@@ -72,7 +77,17 @@ int bs_hide_dag(blockstore *bs, MDB_txn *txn, const cid *root, char *err, size_t
     return rc;
 }
 
+int bs_hide_dag(blockstore *bs, MDB_txn *txn, const cid *root, char *err, size_t errlen)
+{
+    return hide_dag(bs, txn, root, "", err, errlen);
+}
+
 int bs_hide_app_code(blockstore *bs, MDB_txn *txn, const cid *app_root, char *err, size_t errlen)
+{
+    return bs_hide_app_code_of(bs, txn, app_root, "", err, errlen);
+}
+
+int bs_hide_app_code_of(blockstore *bs, MDB_txn *txn, const cid *app_root, const char *mid, char *err, size_t errlen)
 {
     cid server;
     ufs_stat st;
@@ -81,7 +96,7 @@ int bs_hide_app_code(blockstore *bs, MDB_txn *txn, const cid *app_root, char *er
         return 0; /* a static app */
     if (rc != STORE_OK)
         return -1;
-    return bs_hide_dag(bs, txn, &server, err, errlen);
+    return hide_dag(bs, txn, &server, mid, err, errlen);
 }
 
 int bs_is_hidden(blockstore *bs, MDB_txn *txn, const cid *c)
@@ -90,4 +105,19 @@ int bs_is_hidden(blockstore *bs, MDB_txn *txn, const cid *c)
     cid_multihash(c, mh);
     MDB_val key = {MH_LEN, mh}, val;
     return mdb_get(txn, bs->hidden, &key, &val) == 0;
+}
+
+int bs_hidden_app(blockstore *bs, MDB_txn *txn, const cid *c, char *mid, size_t cap)
+{
+    uint8_t mh[MH_LEN];
+    cid_multihash(c, mh);
+    MDB_val key = {MH_LEN, mh}, val;
+    mid[0] = '\0';
+    if (mdb_get(txn, bs->hidden, &key, &val) != 0)
+        return 0;
+    if (val.mv_size < cap) {
+        memcpy(mid, val.mv_data, val.mv_size);
+        mid[val.mv_size] = '\0';
+    }
+    return 1;
 }

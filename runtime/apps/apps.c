@@ -160,23 +160,24 @@ static void vm_release(apps_vm *vm)
         vm_free(vm);
 }
 
-/* Records the version's server code as never served (an app uploaded
- * before the gateway kept that record, or whose blocks came after its
- * version was set): a write only when the folder is not recorded yet. */
-static void hide_server_code(node *n, const cid *root)
+/* Records the version's server code as app appid's, never rendered (an
+ * app uploaded before the gateway kept that record, or whose blocks came
+ * after its version was set, or synced from another node): a write only
+ * when the folder is not recorded as appid's yet. */
+static void hide_server_code(node *n, const char *appid, const cid *root)
 {
-    char err[256];
+    char err[256], recorded[IDS_LID_LEN + 1];
     cid server;
     ufs_stat st;
     MDB_txn *txn = bs_begin(n->bs, 0, err, sizeof err);
     if (!txn)
         return;
     int todo = ufs_resolve(n->bs, txn, root, "server", &server, &st, err, sizeof err) == STORE_OK &&
-               !bs_is_hidden(n->bs, txn, &server);
+               (!bs_hidden_app(n->bs, txn, &server, recorded, sizeof recorded) || strcmp(recorded, appid));
     mdb_txn_abort(txn);
     if (!todo || !(txn = bs_begin(n->bs, 1, err, sizeof err)))
         return;
-    if (bs_hide_app_code(n->bs, txn, root, err, sizeof err) != 0) {
+    if (bs_hide_app_code_of(n->bs, txn, root, appid, err, sizeof err) != 0) {
         mdb_txn_abort(txn);
         log_line(LOG_LEVEL_ERROR, NULL, "recording server code: %s", err);
         return;
@@ -242,7 +243,7 @@ void apps_hide_all_server_code(node *n)
             mdb_txn_abort(txn);
         }
         for (size_t k = 0; k < r.n; k++)
-            hide_server_code(n, &r.roots[k]);
+            hide_server_code(n, apps.ids[i], &r.roots[k]);
         free(r.roots);
     }
     free(apps.ids);
@@ -257,7 +258,7 @@ static apps_vm *vm_new(node *n, const char *appid, const json_t *info, const cid
     snprintf(vm->ctx.author, sizeof vm->ctx.author, "%s", mimei_str(info, "Author"));
     vm->ctx.root = *root;
     cid_format(root, vm->version);
-    hide_server_code(n, root);
+    hide_server_code(n, appid, root);
     char err[512];
     size_t len;
     json_t *manifest = NULL;

@@ -1,11 +1,10 @@
 /* cli: helpers every command shares: home and key loading, API calls. */
 #include "buf.h"
 #include "cli.h"
+#include "httpc.h"
 
 #include "node.h"
 
-#include <curl/curl.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -50,50 +49,8 @@ int cli_load_key(const cli_args *a, const home *h, ids_key *key)
     return 0;
 }
 
-/* libcurl is loaded when the CLI first calls a node, not linked: with its
- * dependencies (GnuTLS, Kerberos, LDAP, SSH, ...) it would add some 3.5 MB
- * to the resident memory of every running node, which never uses it. */
-static struct {
-    CURL *(*easy_init)(void);
-    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-    CURLcode (*easy_perform)(CURL *);
-    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-    const char *(*easy_strerror)(CURLcode);
-    void (*easy_cleanup)(CURL *);
-    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-    void (*slist_free_all)(struct curl_slist *);
-} curl;
-
-static int load_curl(char *err, size_t errlen)
-{
-    if (curl.easy_init)
-        return 0;
-    void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-        snprintf(err, errlen, "cannot load libcurl: %s", dlerror());
-        return -1;
-    }
-    /* POSIX: a dlsym result converts to a function pointer through memcpy */
-    struct {
-        const char *name;
-        void *slot;
-    } syms[] = {
-        {"curl_easy_init", &curl.easy_init},         {"curl_easy_setopt", &curl.easy_setopt},
-        {"curl_easy_perform", &curl.easy_perform},   {"curl_easy_getinfo", &curl.easy_getinfo},
-        {"curl_easy_strerror", &curl.easy_strerror}, {"curl_easy_cleanup", &curl.easy_cleanup},
-        {"curl_slist_append", &curl.slist_append},   {"curl_slist_free_all", &curl.slist_free_all},
-    };
-    for (size_t i = 0; i < sizeof syms / sizeof *syms; i++) {
-        void *fn = dlsym(lib, syms[i].name);
-        if (!fn) {
-            snprintf(err, errlen, "libcurl lacks %s", syms[i].name);
-            curl.easy_init = NULL;
-            return -1;
-        }
-        memcpy(syms[i].slot, &fn, sizeof fn);
-    }
-    return 0;
-}
+/* libcurl, loaded on the first call to a node (httpc.h says why) */
+static const httpc_curl *curl;
 
 int cli_signing_key(const cli_args *a, ids_key *key)
 {
@@ -119,7 +76,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
     size_t add = size * n;
     if (b->sink) {
         long status = 0;
-        curl.easy_getinfo(b->easy, CURLINFO_RESPONSE_CODE, &status);
+        curl->easy_getinfo(b->easy, CURLINFO_RESPONSE_CODE, &status);
         if (status / 100 == 2)
             return b->sink(b->arg, data, add) == 0 ? add : 0;
     }
@@ -139,44 +96,44 @@ static int request(const home *h, const ids_key *signer, const char *method, con
     snprintf(url + base, sizeof url - base, "%s", path);
     if (reply)
         *reply = NULL;
-    if (load_curl(err, errlen) != 0)
+    if (!curl && !(curl = httpc_load(err, errlen)))
         return -1;
 
-    CURL *easy = curl.easy_init();
+    CURL *easy = curl->easy_init();
     struct curl_slist *headers = NULL;
     char cerr[CURL_ERROR_SIZE] = "";
     res->easy = easy;
-    curl.easy_setopt(easy, CURLOPT_URL, url);
-    curl.easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
+    curl->easy_setopt(easy, CURLOPT_URL, url);
+    curl->easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
     if (!strcmp(method, "POST")) {
-        curl.easy_setopt(easy, CURLOPT_POSTFIELDS, body ? body : "");
-        curl.easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)bodylen);
-        headers = curl.slist_append(headers, "Content-Type: application/octet-stream");
-        headers = curl.slist_append(headers, "Expect:"); /* no 100-continue round trip */
+        curl->easy_setopt(easy, CURLOPT_POSTFIELDS, body ? body : "");
+        curl->easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)bodylen);
+        headers = curl->slist_append(headers, "Content-Type: application/octet-stream");
+        headers = curl->slist_append(headers, "Expect:"); /* no 100-continue round trip */
     }
-    curl.easy_setopt(easy, CURLOPT_NOPROXY, "*"); /* the node is local: never via a proxy */
-    curl.easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+    curl->easy_setopt(easy, CURLOPT_NOPROXY, "*"); /* the node is local: never via a proxy */
+    curl->easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
     if (!res->sink) /* downloads may take long; they fail on a stall instead */
-        curl.easy_setopt(easy, CURLOPT_TIMEOUT, 300L);
-    curl.easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl.easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, 60L);
-    curl.easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
-    curl.easy_setopt(easy, CURLOPT_WRITEDATA, res);
-    curl.easy_setopt(easy, CURLOPT_ERRORBUFFER, cerr);
+        curl->easy_setopt(easy, CURLOPT_TIMEOUT, 300L);
+    curl->easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl->easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl->easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl->easy_setopt(easy, CURLOPT_WRITEDATA, res);
+    curl->easy_setopt(easy, CURLOPT_ERRORBUFFER, cerr);
     if (signer) {
         char value[AUTH_HEADER_MAX], line[AUTH_HEADER_MAX + 32];
         auth_sign(value, signer, method, path, strlen(path), body ? body : "", bodylen, (int64_t)time(NULL));
         snprintf(line, sizeof line, "Authorization: %s", value);
-        headers = curl.slist_append(headers, line);
+        headers = curl->slist_append(headers, line);
     }
-    curl.easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+    curl->easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
     long status = -1;
-    CURLcode rc = curl.easy_perform(easy);
+    CURLcode rc = curl->easy_perform(easy);
     if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR) {
         snprintf(err, errlen, "cannot reach the node at %.*s: %s", (int)base, url,
-                 cerr[0] ? cerr : curl.easy_strerror(rc));
+                 cerr[0] ? cerr : curl->easy_strerror(rc));
     } else {
-        curl.easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+        curl->easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
         if (reply && res->body.p)
             *reply = json_loads(res->body.p, 0, NULL);
         if (rc == CURLE_WRITE_ERROR && status / 100 == 2) {
@@ -191,8 +148,8 @@ static int request(const home *h, const ids_key *signer, const char *method, con
             snprintf(err, errlen, "%s (HTTP %ld)", msg && *msg ? msg : "the node refused the request", status);
         }
     }
-    curl.slist_free_all(headers);
-    curl.easy_cleanup(easy);
+    curl->slist_free_all(headers);
+    curl->easy_cleanup(easy);
     return (int)status;
 }
 

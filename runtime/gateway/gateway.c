@@ -195,6 +195,24 @@ static int is_hidden(blockstore *bs, const cid *c)
     return hidden;
 }
 
+/* c is the server code of an app anyone may read: published apps are
+ * copied by their followers, so it is handed out, as a raw block only */
+static int public_app_code(node *n, const cid *c)
+{
+    char err[256], mid[IDS_LID_LEN + 1];
+    MDB_txn *txn = bs_begin(n->bs, 0, err, sizeof err);
+    if (!txn)
+        return 0;
+    int hidden = bs_hidden_app(n->bs, txn, c, mid, sizeof mid);
+    mdb_txn_abort(txn);
+    if (!hidden || !mid[0])
+        return 0;
+    json_t *info = node_mimei_info(n, mid);
+    int public = info && !strcmp(mimei_str(info, "AppType"), "app") && node_may_read(n, info, "");
+    json_decref(info);
+    return public;
+}
+
 typedef struct {
     h2o_generator_t super;
     ufs_reader *r;
@@ -832,7 +850,8 @@ static int serve(gw_req *g)
             return store_fail(req, rc, err);
     }
     cid_format(&g->target, g->target_text);
-    if (is_hidden(g->n->bs, &g->root) || is_hidden(g->n->bs, &g->target))
+    if ((is_hidden(g->n->bs, &g->root) || is_hidden(g->n->bs, &g->target)) &&
+        !(raw && !g->path[0] && public_app_code(g->n, &g->target)))
         return http_reply_text_error(req, 404, "%s is an app's server code: it is not served", g->target_text);
     if (raw)
         return serve_raw(g);

@@ -330,7 +330,7 @@ int api_mimei_setcid(h2o_req_t *req, node *n, const char *signer)
     }
     ver = FILES_CUR;
     /* an app's server code: never served by the gateway, whatever its CID */
-    if (is_app && bs_hide_app_code(n->bs, txn, &c, err, sizeof err) != 0) {
+    if (is_app && bs_hide_app_code_of(n->bs, txn, &c, mid, err, sizeof err) != 0) {
         mdb_txn_abort(txn);
         return http_reply_error(req, 500, "%s", err);
     }
@@ -392,7 +392,7 @@ static int edit_cur(h2o_req_t *req, node *n, const char *signer, enum edit what)
         }
         status = http_status_of_store(rc);
     }
-    if (!rc && is_app && (rc = bs_hide_app_code(n->bs, txn, &next, err, sizeof err)) != 0)
+    if (!rc && is_app && (rc = bs_hide_app_code_of(n->bs, txn, &next, mid, err, sizeof err)) != 0)
         status = 500;
     if (!rc && (rc = files_set_cur(n->bs, txn, mid, &next, err, sizeof err)) != 0)
         status = 500;
