@@ -31,7 +31,7 @@ typedef struct {
     const char *app;       /* -a/--app */
     const char *ext;       /* --ext */
     const char *version;   /* -v/--version N|last|cur, --ttl SECONDS */
-    const char *node;      /* lapp: -n/--node HOST:PORT, the node to talk to */
+    const char *node;      /* lapp: -n/--node HOST:PORT or NODE_ID, the node to talk to */
     const char *dir;       /* lapp: -d/--dir DIR, the folder of app folders */
     int port;              /* -p/--port, 0 when not given */
     int json;              /* --json */

@@ -17,7 +17,8 @@
  *   lapp showapp -a APP    info, a version's files, the versions
  *
  * -n HOST:PORT talks to that node (its HTTP API port; the node says its
- * databases' port) instead of the home's.
+ * databases' port) instead of the home's; -n NODE_ID to the node of that
+ * Leither ID, found through the DHT by the home's node (dht/findpeer).
  */
 #include "cli.h"
 #include "mimei.h"
@@ -25,6 +26,7 @@
 #include "embedded.h"
 #include "node.h"
 #include "http.h"
+#include "sync.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -57,8 +59,6 @@ typedef struct {
 /* "HOST:PORT" or "[V6]:PORT" (an http:// in front is fine) into host, port. */
 static int parse_node(const char *spec, char *host, size_t cap, int *port)
 {
-    if (ids_is_leither_id(spec))
-        return cli_fail("-n %s: finding nodes by ID needs the network (not yet): give -n HOST:PORT", spec);
     if (!strncmp(spec, "http://", 7))
         spec += 7;
     const char *colon = strrchr(spec, ':');
@@ -78,6 +78,33 @@ static int parse_node(const char *spec, char *host, size_t cap, int *port)
     return 0;
 }
 
+/* A lookup in the DHT takes a moment: findpeer answers 404 until it ends. */
+#define FINDPEER_TRIES 50
+#define FINDPEER_PAUSE_US 200000
+
+/* The base URL of node id (a Leither ID), as the node of home h finds it
+ * in the DHT: its signed record's first usable address (sync_base_url). */
+static int find_node(const home *h, const char *id, char *base, size_t cap)
+{
+    char path[128], err[512];
+    snprintf(path, sizeof path, "/api/v0/dht/findpeer?arg=%s", id);
+    for (int i = 0;; i++) {
+        json_t *reply = NULL;
+        int status = cli_call(h, NULL, "GET", path, &reply, err, sizeof err);
+        if (status == 200) {
+            int rc = sync_base_url(json_object_get(reply, "Addrs"), base, cap);
+            json_decref(reply);
+            return rc == 0 ? 0 : cli_fail("-n %s: the node's record has no HTTP address to reach it at", id);
+        }
+        json_decref(reply);
+        if (status != 404)
+            return cli_fail("-n %s: finding the node: %s", id, err);
+        if (i + 1 == FINDPEER_TRIES)
+            return cli_fail("-n %s: no node of that ID found in the DHT (%s)", id, err);
+        usleep(FINDPEER_PAUSE_US);
+    }
+}
+
 /* The node the command talks to (the home's, or -n) and, with need_key, the
  * key it signs with (-k, else the home's node key). Prints the error. */
 static int open_target(const cli_args *a, target *t, int need_key)
@@ -89,11 +116,24 @@ static int open_target(const cli_args *a, target *t, int need_key)
             return 1;
         t->home_loaded = 1;
     } else {
-        int port = 0;
-        if (parse_node(a->node, t->host, sizeof t->host, &port))
+        int port = 0, by_id = ids_is_leither_id(a->node);
+        char base[128];
+        if (by_id) { /* the home's node looks it up */
+            if (cli_load_home(a, &t->h))
+                return 1;
+            t->home_loaded = 1;
+            int rc = find_node(&t->h, a->node, base, sizeof base);
+            if (!rc)
+                rc = parse_node(base, t->host, sizeof t->host, &port);
+            if (rc) {
+                home_free(&t->h);
+                return 1;
+            }
+        } else if (parse_node(a->node, t->host, sizeof t->host, &port))
             return 1;
         /* the home, when there is one, for its node key */
-        if (home_resolve(dir, sizeof dir, a->home, err, sizeof err) == 0 && home_load(&t->h, dir, err, sizeof err) == 0)
+        else if (home_resolve(dir, sizeof dir, a->home, err, sizeof err) == 0 &&
+                 home_load(&t->h, dir, err, sizeof err) == 0)
             t->home_loaded = 1;
         else
             home_defaults(&t->h, dir);
@@ -103,9 +143,16 @@ static int open_target(const cli_args *a, target *t, int need_key)
          * DbPort was reported: the next port, the default layout) */
         json_t *status = NULL;
         t->h.db_port = port + 1;
-        if (cli_call(&t->h, NULL, "GET", "/api/v0/node/status", &status, err, sizeof err) == 200 &&
-            json_is_integer(json_object_get(status, "DbPort")))
+        int answered = cli_call(&t->h, NULL, "GET", "/api/v0/node/status", &status, err, sizeof err) == 200;
+        if (answered && json_is_integer(json_object_get(status, "DbPort")))
             t->h.db_port = (int)json_integer_value(json_object_get(status, "DbPort"));
+        /* the record is signed, but the address may now be another node's */
+        const char *found = answered ? json_string_value(json_object_get(status, "ID")) : NULL;
+        if (by_id && found && strcmp(found, a->node)) {
+            json_decref(status);
+            home_free(&t->h);
+            return cli_fail("-n %s: the node at %s:%d is %s, not it", a->node, t->host, port, found);
+        }
         json_decref(status);
     }
     if (!need_key)

@@ -117,6 +117,31 @@ describe("the DHT", function()
     assert.truthy(r.err:find("not a Leither ID", 1, true), r.err)
   end)
 
+  it("lets lapp talk to a node found by its ID (-n NODE_ID), through the home's node", function()
+    local dir = h.tmpdir()
+    h.ok(run(c, "lapp", "new", "byid", "-d", dir))
+    -- c's home finds a; a's owner key signs
+    local out = h.ok(run(c, "lapp", "uploadapp", "-i", "byid", "-d", dir, "-n", a.id, "-k", a.home .. "/keys/node.key"))
+    local appid = out:match("^appid= (%S+)\n")
+    assert.truthy(appid, out)
+    assert.matches("uploadapp ok\n$", out)
+    assert.matches("MiMeiBackup ver= 1", h.ok(run(c, "lapp", "backup", "-a", appid, "-n", a.id,
+      "-k", a.home .. "/keys/node.key")))
+    -- the app is on a, not on c
+    local shown = h.decode(h.ok(run(c, "lapp", "showapp", "-a", appid, "-n", a.id, "--json")))
+    assert.are.equal(appid, shown.AppId)
+    assert.are.equal(1, shown.Last)
+    assert.are.equal(1, run(c, "lapp", "showapp", "-a", appid, "--json").code)
+    -- an ID no node has: looked up for a while, then one line
+    h.ok(h.leither("lpki", "genkey", "-o", dir .. "/nobody.key"))
+    local nobody = h.ok(h.leither("lpki", "show", dir .. "/nobody.key")):match("^ID%s+(%S+)")
+    local r = run(c, "lapp", "showapp", "-a", appid, "-n", nobody)
+    assert.are.equal(1, r.code)
+    assert.are.equal("lapp: -n " .. nobody .. ": no node of that ID found in the DHT (node " .. nobody
+      .. ": no verified record yet (a lookup is under way) (HTTP 404))\n", r.err)
+    h.rmtree(dir)
+  end)
+
   it("joins through a bootstrap node that was down when the node started, once it is up", function()
     local later = h.random_port()
     local d = h.start_node({ settings = { listen = "127.0.0.1", threads = 1, bootstrap = { "127.0.0.1:" .. later } } })

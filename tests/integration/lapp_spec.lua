@@ -174,16 +174,17 @@ describe("lapp", function()
     assert.matches("Author  : " .. lit(id) .. "\n", ok(lapp("showapp", "-a", "hello", "-k", key)))
   end)
 
-  it("-n names the node; a node ID or a port without a node is one line of error", function()
+  it("-n names the node, by HOST:PORT or ID; an unknown ID or a port without a node is one line of error", function()
     local id = upload("-n", "127.0.0.1:" .. node.port)
     assert.are.equal(appid, id)
     assert.matches("ShowApp appid= " .. lit(appid), ok(lapp("showapp", "-a", appid, "-n", "127.0.0.1:" .. node.port)))
     local free = t.random_port()
     fails(lapp("uploadapp", "-i", "hello", "-d", dir, "-n", "127.0.0.1:" .. free),
       "cannot reach the node at http://127%.0%.0%.1:" .. free)
-    fails(lapp("backup", "-a", "hello", "-n", node.id), "needs the network")
+    -- an ID: the home's node finds it in the DHT (here itself; dht_spec: another)
+    assert.matches("ShowApp appid= " .. lit(appid), ok(lapp("showapp", "-a", appid, "-n", node.id)))
     -- one ID in 64 starts with '-': still an ID as -n's value, not flags
-    fails(lapp("backup", "-a", "hello", "-n", "-Zb9g0n8L2D6ards-gcHxs_alRk"), "needs the network")
+    fails(lapp("backup", "-a", "hello", "-n", "-Zb9g0n8L2D6ards-gcHxs_alRk"), "no node of that ID found in the DHT")
     fails(lapp("showapp", "-a", "hello", "-n", "nohostport"), "HOST:PORT")
   end)
 
