@@ -72,6 +72,7 @@ bench: build
 	tests/bench/resp.sh $(BUILD)/leither
 	tests/bench/add.sh $(BUILD)/leither
 	tests/bench/http.sh $(BUILD)/leither
+	tests/bench/sync.sh $(BUILD)/leither
 
 # Mixed and hostile traffic against a real node for SOAK_SECONDS (default 600):
 # RSS and open files printed, exits 1 on a crash. Not part of `make test`.

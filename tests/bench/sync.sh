@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# sync: publish-to-follower latency and bytes moved per version, on
+# loopback. Node A authors a public file MiMei, node B provides (follows)
+# it; each round A adds a new version (a new file of CHANGE_KB KiB of
+# random bytes), publishes it, and the clock runs from `mimei publish`
+# returning until B's gateway serves that version (/mm/MID?ver=N, polled
+# every 5 ms through bash's /dev/tcp, which starts no process). Bytes
+# moved: what B's content store grew by for the version (its fetcher asks
+# only for blocks it lacks, so this is what came over the wire, the
+# version block included), next to the bytes that changed. Prints the
+# median and p99 latency and the bytes ratio; it never judges them.
+#
+#   tests/bench/sync.sh [path/to/leither]     (default: build/leither)
+#   ROUNDS=100 CHANGE_KB=64
+#
+# Goals (issue 13): median < 1 s from publish to the follower serving,
+# bytes moved <= 1.1 x the changed data.
+set -euo pipefail
+
+BENCH_NAME=sync.sh
+. "$(dirname "$0")/lib.sh"
+
+BIN=$(readlink -f "${1:-build/leither}")
+ROUNDS=${ROUNDS:-100}
+CHANGE_KB=${CHANGE_KB:-64}
+for tool in curl date awk sort sed; do
+  command -v "$tool" >/dev/null || die "$tool is missing (scripts/deps.sh test)"
+done
+
+work=$(mktemp -d /tmp/leither-bench-sync-XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start_node NAME BOOTSTRAP_DHT_PORT(or "") -> sets port_NAME
+start_node() {
+  local name=$1 boot=$2 home=$work/$1 port db dht
+  port=$(free_port)
+  db=$(free_port "$port")
+  dht=$(free_port "$db")
+  "$BIN" init --home "$home" -p "$port" -b "${boot:+127.0.0.1:$boot}" > /dev/null
+  set_setting "$home/SystemVars.json" db_port "$db"
+  set_setting "$home/SystemVars.json" listen '"127.0.0.1"'
+  sed -i "s/^\( *\)\"port\": \([0-9]*\),\$/&\n\1\"dht_port\": $dht,/" "$home/SystemVars.json"
+  grep -q "\"dht_port\": $dht," "$home/SystemVars.json" || die "could not set dht_port in $home/SystemVars.json"
+  "$BIN" run --home "$home" > "$work/$name.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/api/v0/id" && break; sleep 0.05; done
+  eval "port_$name=$port dht_$name=$dht"
+}
+
+A() { "$BIN" "$@" --home "$work/a"; }
+B() { "$BIN" "$@" --home "$work/b"; }
+
+# HTTP status of GET path on 127.0.0.1:port, through /dev/tcp
+status_of() {
+  local port=$1 path=$2 line
+  exec 3<>"/dev/tcp/127.0.0.1/$port" || { echo 0; return; }
+  printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$path" >&3
+  read -r _ line _ <&3 || line=0
+  exec 3<&- 3>&-
+  echo "$line"
+}
+
+now_ms() { date +%s%3N; }
+stored() { B repo stat --json | awk -F'[:,]' '/"RepoSize"/ {gsub(/ /, "", $2); print $2}'; }
+
+start_node a ""
+start_node b "$dht_a"
+for _ in $(seq 100); do B swarm addrs 2>/dev/null | grep -q . && break; sleep 0.1; done
+
+mid=$(A mimei create --public -t file | awk '/mid=/ {print $2}')
+[ -n "$mid" ] || die "mimei create printed no MID"
+head -c 1000 /dev/urandom > "$work/v.bin"
+A mimei add "$mid" "$work/v.bin" > /dev/null
+A mimei publish "$mid" > /dev/null
+B mimei provide "$mid" > /dev/null
+waited=0
+until [ "$(status_of "$port_b" "/mm/$mid?ver=1&raw=1")" = 200 ]; do
+  sleep 0.1
+  waited=$((waited + 1))
+  [ "$waited" -lt 300 ] || die "B never served version 1 (B's log: $work/b.log)"
+done
+
+: > "$work/latency" > "$work/bytes"
+change=$((CHANGE_KB * 1024))
+for ver in $(seq 2 $((ROUNDS + 1))); do
+  head -c "$change" /dev/urandom > "$work/v.bin"
+  A mimei add "$mid" "$work/v.bin" > /dev/null
+  before=$(stored)
+  A mimei publish "$mid" > /dev/null
+  t0=$(now_ms)
+  until [ "$(status_of "$port_b" "/mm/$mid?ver=$ver&raw=1")" = 200 ]; do
+    sleep 0.005
+    [ $(($(now_ms) - t0)) -lt 30000 ] || die "B did not serve version $ver within 30 s"
+  done
+  echo $(($(now_ms) - t0)) >> "$work/latency"
+  echo $(($(stored) - before)) >> "$work/bytes"
+done
+
+pct() { sort -n "$work/latency" | awk -v p="$1" '{v[NR] = $1} END {i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; print v[i]}'; }
+echo "sync on loopback: $ROUNDS versions of a file MiMei, each a new ${CHANGE_KB} KiB file, A publishes, B follows"
+printf '%-44s %8s ms\n' "publish -> follower serves, median" "$(pct 50)"
+printf '%-44s %8s ms\n' "publish -> follower serves, p99" "$(pct 99)"
+awk -v c="$change" '{s += $1} END {printf "%-44s %8.0f B (changed: %d B, ratio %.3f)\n", "bytes moved per version, mean", s / NR, c, s / NR / c}' "$work/bytes"
