@@ -5,9 +5,11 @@
  * root or reached by a path. Entries stay when the app changes: code once
  * uploaded as server code may still be held by an older version.
  *
- * An entry's value is the ID of the app MiMei whose code it is ("" when
- * not known): the gateway hands a public app's server code out as raw
- * blocks (a follower copies the app from it) and still never renders it.
+ * An entry's value names the app MiMei whose code it is: their IDs,
+ * comma-separated, the latest HIDDEN_APPS_MAX (apps made from one template
+ * share their code's blocks); "" when not known. The gateway hands a
+ * public app's server code out as raw blocks (a follower copies the app
+ * from it) and still never renders it.
  */
 #include "internal.h"
 #include "mhset.h"
@@ -16,6 +18,53 @@
 #include <string.h>
 
 #include "errbuf.h"
+
+#define HIDDEN_APPS_MAX 16
+#define HIDDEN_VALUE_MAX (HIDDEN_APPS_MAX * 64)
+
+/* The entry under key with mid among its apps, into txn. */
+static int record_app(blockstore *bs, MDB_txn *txn, MDB_val *key, const char *mid)
+{
+    char list[HIDDEN_VALUE_MAX + 2] = "";
+    size_t len = 0, ml = strlen(mid);
+    MDB_val old;
+    if (mdb_get(txn, bs->hidden, key, &old) == 0 && old.mv_size <= HIDDEN_VALUE_MAX) {
+        memcpy(list, old.mv_data, old.mv_size);
+        len = old.mv_size;
+    }
+    list[len] = '\0';
+    if (ml == 0 || ml > 63 || memchr(mid, ',', ml)) {
+        if (mdb_get(txn, bs->hidden, key, &old) == 0)
+            return 0; /* nothing to add to what is there */
+        len = 0;
+    } else {
+        for (const char *p = list; *p;) { /* there already? */
+            size_t n = strcspn(p, ",");
+            if (n == ml && !memcmp(p, mid, ml))
+                return 0;
+            p += n + (p[n] == ',');
+        }
+        size_t count = len ? 1 : 0;
+        for (size_t i = 0; i < len; i++)
+            count += list[i] == ',';
+        while (len && (count >= HIDDEN_APPS_MAX || len + 1 + ml > HIDDEN_VALUE_MAX)) { /* the oldest goes */
+            char *comma = strchr(list, ',');
+            if (!comma) {
+                len = 0;
+                break;
+            }
+            memmove(list, comma + 1, len - (size_t)(comma + 1 - list) + 1);
+            len = strlen(list);
+            count--;
+        }
+        if (len)
+            list[len++] = ',';
+        memcpy(list + len, mid, ml);
+        len += ml;
+    }
+    MDB_val val = {len, list};
+    return mdb_put(txn, bs->hidden, key, &val, 0);
+}
 
 static int hide_dag(blockstore *bs, MDB_txn *txn, const cid *root, const char *mid, char *err, size_t errlen)
 {
@@ -37,8 +86,8 @@ static int hide_dag(blockstore *bs, MDB_txn *txn, const cid *root, const char *m
         }
         uint8_t mh[MH_LEN];
         cid_multihash(&at, mh);
-        MDB_val key = {MH_LEN, mh}, app = {strlen(mid), (void *)mid};
-        int mrc = mdb_put(txn, bs->hidden, &key, &app, 0);
+        MDB_val key = {MH_LEN, mh};
+        int mrc = record_app(bs, txn, &key, mid);
         if (mrc != 0) {
             rc = ERR("recording server code: %s", mdb_strerror(mrc));
             break;
@@ -107,17 +156,17 @@ int bs_is_hidden(blockstore *bs, MDB_txn *txn, const cid *c)
     return mdb_get(txn, bs->hidden, &key, &val) == 0;
 }
 
-int bs_hidden_app(blockstore *bs, MDB_txn *txn, const cid *c, char *mid, size_t cap)
+int bs_hidden_apps(blockstore *bs, MDB_txn *txn, const cid *c, char *mids, size_t cap)
 {
     uint8_t mh[MH_LEN];
     cid_multihash(c, mh);
     MDB_val key = {MH_LEN, mh}, val;
-    mid[0] = '\0';
+    mids[0] = '\0';
     if (mdb_get(txn, bs->hidden, &key, &val) != 0)
         return 0;
     if (val.mv_size < cap) {
-        memcpy(mid, val.mv_data, val.mv_size);
-        mid[val.mv_size] = '\0';
+        memcpy(mids, val.mv_data, val.mv_size);
+        mids[val.mv_size] = '\0';
     }
     return 1;
 }

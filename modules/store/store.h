@@ -354,12 +354,14 @@ int bs_hide_dag(blockstore *bs, MDB_txn *txn, const cid *root, char *err, size_t
 int bs_hide_app_code(blockstore *bs, MDB_txn *txn, const cid *app_root, char *err, size_t errlen);
 /* 1 when c's bytes are recorded server code (txn: a read transaction). */
 int bs_is_hidden(blockstore *bs, MDB_txn *txn, const cid *c);
-/* bs_hide_app_code, recording the code as app MiMei mid's (a Leither ID),
- * so the gateway may hand it out as raw blocks while mid is public. */
+/* bs_hide_app_code, recording the code as app MiMei mid's too (a Leither
+ * ID), so the gateway may hand it out as raw blocks while mid is public. */
 int bs_hide_app_code_of(blockstore *bs, MDB_txn *txn, const cid *app_root, const char *mid, char *err, size_t errlen);
-/* bs_is_hidden, with the app MiMei the code was recorded for in mid ("" when
- * not known or longer than cap allows). */
-int bs_hidden_app(blockstore *bs, MDB_txn *txn, const cid *c, char *mid, size_t cap);
+/* bs_is_hidden, with the app MiMei the code was recorded for in mids,
+ * comma-separated (the latest 16; "" when none is known). cap: 1100 holds
+ * every list. */
+#define BS_HIDDEN_APPS_CAP 1100
+int bs_hidden_apps(blockstore *bs, MDB_txn *txn, const cid *c, char *mids, size_t cap);
 
 /* References between MiMei (MMAddRef/MMDelRef/MMGetRef): a count per
  * (mid, other). delta +1 or -1; the count never goes below 0 (0 removes). */

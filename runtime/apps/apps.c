@@ -160,20 +160,33 @@ static void vm_release(apps_vm *vm)
         vm_free(vm);
 }
 
+/* Whether id is in the comma-separated list. */
+static int listed(const char *list, const char *id)
+{
+    size_t il = strlen(id);
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == il && !memcmp(p, id, il))
+            return 1;
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
 /* Records the version's server code as app appid's, never rendered (an
  * app uploaded before the gateway kept that record, or whose blocks came
  * after its version was set, or synced from another node): a write only
  * when the folder is not recorded as appid's yet. */
 static void hide_server_code(node *n, const char *appid, const cid *root)
 {
-    char err[256], recorded[IDS_LID_LEN + 1];
+    char err[256], recorded[BS_HIDDEN_APPS_CAP];
     cid server;
     ufs_stat st;
     MDB_txn *txn = bs_begin(n->bs, 0, err, sizeof err);
     if (!txn)
         return;
     int todo = ufs_resolve(n->bs, txn, root, "server", &server, &st, err, sizeof err) == STORE_OK &&
-               (!bs_hidden_app(n->bs, txn, &server, recorded, sizeof recorded) || strcmp(recorded, appid));
+               (!bs_hidden_apps(n->bs, txn, &server, recorded, sizeof recorded) || !listed(recorded, appid));
     mdb_txn_abort(txn);
     if (!todo || !(txn = bs_begin(n->bs, 1, err, sizeof err)))
         return;

@@ -199,17 +199,19 @@ static int is_hidden(blockstore *bs, const cid *c)
  * copied by their followers, so it is handed out, as a raw block only */
 static int public_app_code(node *n, const cid *c)
 {
-    char err[256], mid[IDS_LID_LEN + 1];
+    char err[256], mids[BS_HIDDEN_APPS_CAP];
     MDB_txn *txn = bs_begin(n->bs, 0, err, sizeof err);
     if (!txn)
         return 0;
-    int hidden = bs_hidden_app(n->bs, txn, c, mid, sizeof mid);
+    int hidden = bs_hidden_apps(n->bs, txn, c, mids, sizeof mids);
     mdb_txn_abort(txn);
-    if (!hidden || !mid[0])
-        return 0;
-    json_t *info = node_mimei_info(n, mid);
-    int public = info && !strcmp(mimei_str(info, "AppType"), "app") && node_may_read(n, info, "");
-    json_decref(info);
+    int public = 0;
+    char *save = NULL;
+    for (char *mid = hidden ? strtok_r(mids, ",", &save) : NULL; mid && !public; mid = strtok_r(NULL, ",", &save)) {
+        json_t *info = node_mimei_info(n, mid);
+        public = info && !strcmp(mimei_str(info, "AppType"), "app") && node_may_read(n, info, "");
+        json_decref(info);
+    }
     return public;
 }
 

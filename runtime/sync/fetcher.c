@@ -18,8 +18,13 @@ static char *get_200(const char *url, const httpc_limits *lim, size_t *len, char
     long status;
     char *body = httpc_get(url, lim, len, &status, err, errlen);
     if (body && status != 200) {
-        size_t line = strcspn(body, "\r\n");
-        ERR("%.200s: HTTP %ld%s%.*s", url, status, line ? ": " : "", (int)(line > 200 ? 200 : line), body);
+        /* the answer's first line, its control bytes masked: it ends up in the log */
+        char line[201];
+        size_t n = 0;
+        for (; n < sizeof line - 1 && body[n] && body[n] != '\r' && body[n] != '\n'; n++)
+            line[n] = (unsigned char)body[n] < 0x20 || body[n] == 0x7f ? '?' : body[n];
+        line[n] = '\0';
+        ERR("%.200s: HTTP %ld%s%s", url, status, n ? ": " : "", line);
         free(body);
         return NULL;
     }
