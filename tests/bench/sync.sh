@@ -35,21 +35,34 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_node NAME BOOTSTRAP_DHT_PORT(or "") -> sets port_NAME
+# start_node NAME BOOTSTRAP_DHT_PORT(or "") -> sets port_NAME, dht_NAME
+# (again on other ports when one was taken meanwhile)
 start_node() {
-  local name=$1 boot=$2 home=$work/$1 port db dht
-  port=$(free_port)
-  db=$(free_port "$port")
-  dht=$(free_port "$db")
-  "$BIN" init --home "$home" -p "$port" -b "${boot:+127.0.0.1:$boot}" > /dev/null
-  set_setting "$home/SystemVars.json" db_port "$db"
-  set_setting "$home/SystemVars.json" listen '"127.0.0.1"'
-  sed -i "s/^\( *\)\"port\": \([0-9]*\),\$/&\n\1\"dht_port\": $dht,/" "$home/SystemVars.json"
-  grep -q "\"dht_port\": $dht," "$home/SystemVars.json" || die "could not set dht_port in $home/SystemVars.json"
-  "$BIN" run --home "$home" > "$work/$name.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/api/v0/id" && break; sleep 0.05; done
-  eval "port_$name=$port dht_$name=$dht"
+  local name=$1 boot=$2 home=$work/$1 port db dht pid
+  for _ in 1 2 3 4 5; do
+    rm -rf "$home"
+    port=$(free_port)
+    db=$(free_port "$port")
+    dht=$(free_port "$db")
+    "$BIN" init --home "$home" -p "$port" -b "${boot:+127.0.0.1:$boot}" > /dev/null
+    set_setting "$home/SystemVars.json" db_port "$db"
+    set_setting "$home/SystemVars.json" listen '"127.0.0.1"'
+    sed -i "s/^\( *\)\"port\": \([0-9]*\),\$/&\n\1\"dht_port\": $dht,/" "$home/SystemVars.json"
+    grep -q "\"dht_port\": $dht," "$home/SystemVars.json" || die "could not set dht_port in $home/SystemVars.json"
+    "$BIN" run --home "$home" > "$work/$name.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do
+      alive "$pid" || break
+      "$BIN" status --home "$home" > /dev/null 2>&1 && break
+      sleep 0.05
+    done
+    if alive "$pid"; then
+      pids+=("$pid")
+      eval "port_$name=$port dht_$name=$dht"
+      return
+    fi
+  done
+  die "node $name did not start: $(cat "$work/$name.log")"
 }
 
 A() { "$BIN" "$@" --home "$work/a"; }
@@ -105,4 +118,6 @@ pct() { sort -n "$work/latency" | awk -v p="$1" '{v[NR] = $1} END {i = int(NR * 
 echo "sync on loopback: $ROUNDS versions of a file MiMei, each a new ${CHANGE_KB} KiB file, A publishes, B follows"
 printf '%-44s %8s ms\n' "publish -> follower serves, median" "$(pct 50)"
 printf '%-44s %8s ms\n' "publish -> follower serves, p99" "$(pct 99)"
+printf '%-44s %8s ms (%s of %s over 1 s)\n' "publish -> follower serves, max" "$(pct 100)" \
+  "$(awk '$1 > 1000 {n++} END {print n + 0}' "$work/latency")" "$ROUNDS"
 awk -v c="$change" '{s += $1} END {printf "%-44s %8.0f B (changed: %d B, ratio %.3f)\n", "bytes moved per version, mean", s / NR, c, s / NR / c}' "$work/bytes"
