@@ -153,6 +153,28 @@ describe("MiMei between nodes", function()
     assert.is_true(show.code ~= 0 or (h.decode(show.out).Last or 0) == 0, show.out)
   end)
 
+  it("copies a published app, server code included: the follower runs it as its origin does", function()
+    local apps = dir .. "/apps"
+    h.sh("mkdir -p " .. h.quote(apps))
+    ok(a, "lapp", "new", "follow", "-d", apps)
+    h.write(apps .. "/follow/server/main.lua", 'app.get("/api/where", function(req) return { from = "follow" } end)\n')
+    local up = h.decode(ok(a, "lapp", "uploadapp", "-i", "follow", "-d", apps, "--json"))
+    ok(a, "lapp", "backup", "-a", up.AppId)
+    assert.are.equal(200, h.curl(a.url .. "/tpt/" .. up.AppId .. "/api/where").status)
+    publish(a, up.AppId)
+    provide(b, up.AppId)
+    local r = eventually(function()
+      local x = h.curl(b.url .. "/tpt/" .. up.AppId .. "/api/where")
+      return x.status == 200 and x
+    end)
+    assert.truthy(r, h.curl(b.url .. "/tpt/" .. up.AppId .. "/api/where").body)
+    assert.are.same({ from = "follow" }, h.decode(r.body))
+    -- the follower, like the origin, never renders the server code
+    for _, n in ipairs({ a, b }) do
+      assert.are.equal(404, h.curl(n.url .. "/ipfs/" .. up.Cid .. "/server/main.lua").status)
+    end
+  end)
+
   it("with A gone, B still serves a new node that findprovs pointed at A too", function()
     assert.are.equal(0, run(a, "stop").code)
     local d = start(c)
