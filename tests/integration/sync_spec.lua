@@ -94,10 +94,10 @@ describe("MiMei between nodes", function()
     -- the providers, as the original prints them
     local provs = eventually(function()
       local o = ok(c, "mimei", "findprovs", mid)
-      return o:find(b.id, 1, true) and o:find(a.id, 1, true) and o:find("Version:2", 1, true) and o
+      return o:find(b.id, 1, true) and o:find(a.id, 1, true) and o
     end)
     assert.truthy(provs, ok(c, "mimei", "findprovs", mid))
-    assert.matches("findprovs mid= " .. lit(mid), provs)
+    assert.matches("^findprovs mid= " .. lit(mid) .. "\nVersion:[12]\n", provs)
     assert.matches("PeerID%s*: 12D3Koo", provs)
     assert.matches("Addrs%s*:%[/ip4/127%.0%.0%.1/tcp/" .. b.port, provs)
     -- followers' copies are read-only
