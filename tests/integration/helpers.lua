@@ -286,4 +286,30 @@ function M.both(node_port, redis_port, script)
   return M.redis_cli(node_port, script), M.redis_cli(redis_port, script)
 end
 
+-- A provider that lies (liar_gateway.py): relays GETs to upstream (a
+-- node's URL) and misbehaves as mode says (tamper, tamper-raw, die:N,
+-- oversize, slow). Returns its port and its pid (stop it with
+-- M.stop_liar).
+function M.start_liar(upstream, mode)
+  for _ = 1, 20 do
+    local port = M.random_port()
+    local out = os.tmpname()
+    local pid = M.sh("python3 ./liar_gateway.py " .. port .. " " .. quote(upstream) .. " " .. quote(mode) .. " >"
+      .. out .. " 2>&1 & echo $!").out:gsub("%s+$", "")
+    for _ = 1, 50 do
+      if (slurp(out) or ""):find("ready") then break end
+      os.execute("sleep 0.05")
+    end
+    local up = (slurp(out) or ""):find("ready")
+    os.remove(out)
+    if up then return port, pid end
+    M.sh("kill " .. pid)
+  end
+  error("no liar_gateway.py started")
+end
+
+function M.stop_liar(pid)
+  M.sh("kill " .. tonumber(pid))
+end
+
 return M

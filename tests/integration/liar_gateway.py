@@ -4,7 +4,8 @@ a real node's gateway (UPSTREAM) and then misbehaves as MODE says.
 
     liar_gateway.py PORT UPSTREAM MODE
 
-MODE: tamper    every block is sent with one bit flipped
+MODE: tamper    every answer is sent with one bit flipped
+      tamper-raw  only blocks (?format=raw) are
       die:N     the first N blocks are relayed, then each answer is cut
                 off in the middle (headers promise the whole block)
       oversize  every answer is 3 MiB of zeros
@@ -48,7 +49,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             return
         served += 1
-        if MODE == "tamper":
+        if MODE == "tamper" or (MODE == "tamper-raw" and "format=raw" in self.path):
             body = bytearray(body)
             body[len(body) // 2] ^= 0x10
             body = bytes(body)

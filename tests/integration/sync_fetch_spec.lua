@@ -9,7 +9,6 @@ local json = require("dkjson")
 
 local TOOL = (os.getenv("LEITHER_BIN") and os.getenv("LEITHER_BIN"):gsub("leither$", "") or "../../build/")
   .. "tests/fetch_dag"
-local LIAR = "./liar_gateway.py"
 
 describe("the sync fetcher", function()
   local a, b, dir
@@ -30,24 +29,9 @@ describe("the sync fetcher", function()
   end
   -- a lying gateway in front of A: its port
   local function liar(mode)
-    for _ = 1, 20 do
-      local port = h.random_port()
-      local out = os.tmpname()
-      local pid = h.sh("python3 " .. LIAR .. " " .. port .. " " .. a.url .. " " .. h.quote(mode) .. " >" .. out
-        .. " 2>&1 & echo $!").out:gsub("%s+$", "")
-      for _ = 1, 50 do
-        if (h.slurp(out) or ""):find("ready") then break end
-        os.execute("sleep 0.05")
-      end
-      local up = (h.slurp(out) or ""):find("ready")
-      os.remove(out)
-      if up then
-        liars[#liars + 1] = pid
-        return port
-      end
-      h.sh("kill " .. pid)
-    end
-    error("no liar started")
+    local port, pid = h.start_liar(a.url, mode)
+    liars[#liars + 1] = pid
+    return port
   end
   -- a folder of files (random bytes: nothing shared between calls) added on A
   local function add_tree(name, big)
@@ -90,7 +74,7 @@ describe("the sync fetcher", function()
     dir = h.tmpdir()
   end)
   teardown(function()
-    for _, pid in ipairs(liars) do h.sh("kill " .. pid) end
+    for _, pid in ipairs(liars) do h.stop_liar(pid) end
     h.stop_node(a)
     h.stop_node(b)
     h.rmtree(dir)

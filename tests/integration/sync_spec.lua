@@ -153,6 +153,30 @@ describe("MiMei between nodes", function()
     assert.is_true(show.code ~= 0 or (h.decode(show.out).Last or 0) == 0, show.out)
   end)
 
+  it("refuses a forged head and a lying provider's blocks (mimei sync -n HOST:PORT), applying nothing", function()
+    local m = create(a, "-t", "file")
+    ok(a, "mimei", "add", m, file("told.txt", string.rep("the truth\n", 50000)))
+    publish(a, m)
+    -- blocks with a bit flipped: each refused, the one provider dropped
+    local port, pid = h.start_liar(a.url, "tamper-raw")
+    local r = run(c, "mimei", "sync", m, "-n", "127.0.0.1:" .. port)
+    h.stop_liar(pid)
+    assert.are.equal(1, r.code, r.out)
+    assert.matches("no provider left", r.err)
+    assert.matches("dropped: block %w+: the bytes sent do not hash to it", h.slurp(c.home .. "/leither.log"))
+    assert.is_nil(served(c, m, 1))
+    -- the head itself altered: its signature no longer holds
+    port, pid = h.start_liar(a.url, "tamper")
+    r = run(c, "mimei", "sync", m, "-n", "127.0.0.1:" .. port)
+    h.stop_liar(pid)
+    assert.are.equal(1, r.code, r.out)
+    assert.is_nil(served(c, m, 1))
+    -- the author's node itself: what was stored is kept, the rest comes
+    r = run(c, "mimei", "sync", m, "-n", "127.0.0.1:" .. a.port)
+    assert.are.equal(0, r.code, r.err)
+    assert.are.equal(string.rep("the truth\n", 50000), served(c, m, 1))
+  end)
+
   it("copies a published app, server code included: the follower runs it as its origin does", function()
     local apps = dir .. "/apps"
     h.sh("mkdir -p " .. h.quote(apps))
