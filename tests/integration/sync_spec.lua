@@ -187,6 +187,13 @@ describe("MiMei between nodes", function()
     assert.are.equal(200, h.curl(a.url .. "/tpt/" .. up.AppId .. "/api/where").status)
     publish(a, up.AppId)
     provide(b, up.AppId)
+    -- once B holds the version, before anything runs the app there (sync_apply
+    -- records an app version's server code, as an upload does)
+    assert.truthy(eventually(function()
+      local show = run(b, "mimei", "show", up.AppId, "--json")
+      return show.code == 0 and h.decode(show.out).Last == 1
+    end))
+    assert.are.equal(404, h.curl(b.url .. "/ipfs/" .. up.Cid .. "/server/main.lua").status)
     local r = eventually(function()
       local x = h.curl(b.url .. "/tpt/" .. up.AppId .. "/api/where")
       return x.status == 200 and x
