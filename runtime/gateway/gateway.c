@@ -37,6 +37,8 @@ static void make_mime_map(void) { mime_map = h2o_mimemap_create(); }
 
 /* How /mm/ renders through an app (set once at start by the server). */
 static gateway_renderer renderer;
+/* Whether an app was published (set once at start by the server). */
+static gateway_published published;
 
 static void header(h2o_req_t *req, const h2o_token_t *token, const char *value, size_t len)
 {
@@ -195,24 +197,27 @@ static int is_hidden(blockstore *bs, const cid *c)
     return hidden;
 }
 
-/* c is the server code of an app anyone may read: published apps are
- * copied by their followers, so it is handed out, as a raw block only */
-static int public_app_code(node *n, const cid *c)
+/* c is the server code of a public app its author published: its
+ * followers copy it, so it is handed out, as a raw block only */
+static int published_app_code(node *n, const cid *c)
 {
     char err[256], mids[BS_HIDDEN_APPS_CAP];
+    if (!published)
+        return 0;
     MDB_txn *txn = bs_begin(n->bs, 0, err, sizeof err);
     if (!txn)
         return 0;
     int hidden = bs_hidden_apps(n->bs, txn, c, mids, sizeof mids);
     mdb_txn_abort(txn);
-    int public = 0;
+    int shared = 0;
     char *save = NULL;
-    for (char *mid = hidden ? strtok_r(mids, ",", &save) : NULL; mid && !public; mid = strtok_r(NULL, ",", &save)) {
+    for (char *mid = hidden ? strtok_r(mids, ",", &save) : NULL; mid && !shared; mid = strtok_r(NULL, ",", &save)) {
         json_t *info = node_mimei_info(n, mid);
-        public = info && !strcmp(mimei_str(info, "AppType"), "app") && node_may_read(n, info, "");
+        shared = info && !strcmp(mimei_str(info, "AppType"), "app") && node_may_read(n, info, "") &&
+                 published(n, mid);
         json_decref(info);
     }
-    return public;
+    return shared;
 }
 
 typedef struct {
@@ -853,7 +858,7 @@ static int serve(gw_req *g)
     }
     cid_format(&g->target, g->target_text);
     if ((is_hidden(g->n->bs, &g->root) || is_hidden(g->n->bs, &g->target)) &&
-        !(raw && !g->path[0] && public_app_code(g->n, &g->target)))
+        !(raw && !g->path[0] && published_app_code(g->n, &g->target)))
         return http_reply_text_error(req, 404, "%s is an app's server code: it is not served", g->target_text);
     if (raw)
         return serve_raw(g);
@@ -988,3 +993,4 @@ int gateway_on_mm(h2o_req_t *req, node *n)
 }
 
 void gateway_set_renderer(gateway_renderer fn) { renderer = fn; }
+void gateway_set_published(gateway_published fn) { published = fn; }

@@ -37,4 +37,13 @@ typedef int (*gateway_renderer)(h2o_req_t *req, node *n, const json_t *info, con
 /* Set once before the server starts. */
 void gateway_set_renderer(gateway_renderer fn);
 
+/* Whether app MiMei mid was published by its author (this node holds a
+ * head of it that holds: runtime/sync). Publishing an app distributes it,
+ * so the gateway then hands its server code out to the nodes that copy
+ * it, as raw blocks only (never rendered, never in a CAR) and only while
+ * the app is public; unset, or false, never. Set once before the server
+ * starts; called from any HTTP thread. */
+typedef int (*gateway_published)(node *n, const char *mid);
+void gateway_set_published(gateway_published fn);
+
 #endif

@@ -4,10 +4,12 @@
  * Root's whole DAG, a database version's journal. The blocks move through
  * the fetcher (fetcher.h: re-hashed, providers dropped and replaced).
  *
- * An app's server code: the providers' gateways serve it to anyone as raw
- * blocks once the app is public (gateway.c), never rendered; here it is
- * recorded as server code again (bs_hide_app_code_of) when the node knows
- * the MiMei is an app, so this node serves it the same way.
+ * An app's server code: the providers' gateways hand it out as raw blocks
+ * once its author published the app (gateway.h, gateway_set_published),
+ * never rendered; here it is recorded as server code again
+ * (bs_hide_app_code_of) when the node knows the MiMei is an app already
+ * (a first version: sync_apply, which registers it), so this node serves
+ * it the same way.
  */
 #include "fetcher.h"
 #include "sync.h"

@@ -2,8 +2,8 @@
 -- moves from node A's trustless gateway into node B's blockstore, every
 -- block re-hashed; providers that lie (tampered bytes), die mid-transfer,
 -- stall or send too much are dropped and the next one completes from what
--- is stored. And the gateway's rule for an app's server code: a public
--- app's is handed out as raw blocks (a follower copies it), never rendered.
+-- is stored. An app's server code stays out of reach until its author
+-- publishes the app (sync_spec: then it is handed out as raw blocks).
 local h = require("helpers")
 local json = require("dkjson")
 
@@ -150,38 +150,19 @@ describe("the sync fetcher", function()
     assert.are.equal(1, base({ "/ip4/127.0.0.1", 5, "/ip4/127.0.0.1/udp/5" }).code)
   end)
 
-  it("hands a public app's server code out as raw blocks only, a private app's never", function()
+  it("gets no server code of an app its author did not publish, not even as raw blocks", function()
     local apps = dir .. "/apps"
     h.sh("mkdir " .. h.quote(apps))
-    -- pub and priv: the same template, so the same server code blocks;
-    -- secret: a private app's own code
-    for _, name in ipairs({ "pub", "priv", "secret" }) do h.ok(run(a, "lapp", "new", name, "-d", apps)) end
-    for _, name in ipairs({ "priv", "secret" }) do
-      local manifest = json.decode(h.slurp(apps .. "/" .. name .. "/manifest.json"))
-      manifest.public = false
-      h.write(apps .. "/" .. name .. "/manifest.json", json.encode(manifest))
-    end
-    h.write(apps .. "/secret/server/main.lua", h.slurp(apps .. "/secret/server/main.lua") .. "-- secret\n")
-    local pub_root
-    for _, name in ipairs({ "pub", "priv", "secret" }) do -- priv after pub: its record is the latest
-      local root = h.ok(run(a, "lapp", "uploadapp", "-i", name, "-d", apps)):match("cid= (%S+)")
-      pub_root = pub_root or root
-    end
-    local pub_code = h.ok(run(a, "ipfs", "add", "-n", "-Q", apps .. "/pub/server/main.lua")):gsub("%s+$", "")
-    local secret_code = h.ok(run(a, "ipfs", "add", "-n", "-Q", apps .. "/secret/server/main.lua")):gsub("%s+$", "")
-    assert.are.equal(pub_code, h.ok(run(a, "ipfs", "add", "-n", "-Q", apps .. "/priv/server/main.lua")):gsub("%s+$", ""))
-    local raw = h.curl(a.url .. "/ipfs/" .. pub_code .. "?format=raw")
-    assert.are.equal(200, raw.status, raw.body)
-    assert.truthy(raw.body:find(h.slurp(apps .. "/pub/server/main.lua"), 1, true), raw.body) -- in its UnixFS node
-    assert.are.equal(404, h.curl(a.url .. "/ipfs/" .. pub_code).status)
-    assert.are.equal(404, h.curl(a.url .. "/ipfs/" .. pub_code .. "?format=car").status)
-    assert.are.equal(404, h.curl(a.url .. "/ipfs/" .. pub_root .. "/server/main.lua").status)
-    assert.are.equal(404, h.curl(a.url .. "/ipfs/" .. pub_root .. "/server/main.lua?format=raw").status)
-    assert.are.equal(404, h.curl(a.url .. "/ipfs/" .. secret_code .. "?format=raw").status)
-    -- so a follower copies the whole app, server code included
-    local r = fetch(pub_root, { provider(a.id, a.port) })
-    assert.are.equal(0, r.code, r.err)
-    assert.are.equal(200, h.curl(b.url .. "/ipfs/" .. pub_code .. "?format=raw").status)
+    h.ok(run(a, "lapp", "new", "unpublished", "-d", apps))
+    local up = json.decode(h.ok(run(a, "lapp", "uploadapp", "-i", "unpublished", "-d", apps, "--json")))
+    local code = h.ok(run(a, "ipfs", "add", "-n", "-Q", apps .. "/unpublished/server/main.lua")):gsub("%s+$", "")
+    assert.are.equal(404, h.curl(a.url .. "/ipfs/" .. code .. "?format=raw").status)
+    -- the rest of the app comes; its server code does not, and the fetch says so
+    local r = fetch(up.Cid, { provider(a.id, a.port) })
+    assert.are.equal(1, r.code)
+    assert.matches("dropped: [^\n]+HTTP 404: [^\n]+ is an app's server code: it is not served", r.err)
+    assert.matches("fetch_dag: block %w+: no provider left that serves it\n$", r.err) -- the server/ folder
+    assert.are.equal(200, h.curl(b.url .. "/ipfs/" .. up.Cid .. "/index.html").status)
   end)
 
 end)

@@ -181,11 +181,27 @@ describe("MiMei between nodes", function()
     local apps = dir .. "/apps"
     h.sh("mkdir -p " .. h.quote(apps))
     ok(a, "lapp", "new", "follow", "-d", apps)
-    h.write(apps .. "/follow/server/main.lua", 'app.get("/api/where", function(req) return { from = "follow" } end)\n')
+    local source = 'app.get("/api/where", function(req) return { from = "follow" } end)\n'
+    h.write(apps .. "/follow/server/main.lua", source)
     local up = h.decode(ok(a, "lapp", "uploadapp", "-i", "follow", "-d", apps, "--json"))
     ok(a, "lapp", "backup", "-a", up.AppId)
+    local code = ok(a, "ipfs", "add", "-n", "-Q", apps .. "/follow/server/main.lua"):gsub("%s+$", "")
     assert.are.equal(200, h.curl(a.url .. "/tpt/" .. up.AppId .. "/api/where").status)
+    -- not published yet: its server code reaches no one
+    assert.are.equal(404, h.curl(a.url .. "/ipfs/" .. code .. "?format=raw").status)
     publish(a, up.AppId)
+    -- published: handed out as raw blocks, never rendered, never in a CAR or through a path,
+    -- even once a private app holds the same bytes
+    ok(a, "lapp", "new", "twin", "-d", apps)
+    h.write(apps .. "/twin/server/main.lua", source)
+    h.write(apps .. "/twin/manifest.json", '{"name": "twin", "entry": "server/main.lua", "database": false, "public": false}')
+    ok(a, "lapp", "uploadapp", "-i", "twin", "-d", apps)
+    local raw = h.curl(a.url .. "/ipfs/" .. code .. "?format=raw")
+    assert.are.equal(200, raw.status, raw.body)
+    assert.truthy(raw.body:find(source, 1, true))
+    assert.are.equal(404, h.curl(a.url .. "/ipfs/" .. code).status)
+    assert.are.equal(404, h.curl(a.url .. "/ipfs/" .. up.Cid .. "?format=car").status)
+    assert.are.equal(404, h.curl(a.url .. "/ipfs/" .. up.Cid .. "/server/main.lua?format=raw").status)
     provide(b, up.AppId)
     -- once B holds the version, before anything runs the app there (sync_apply
     -- records an app version's server code, as an upload does)
@@ -200,9 +216,11 @@ describe("MiMei between nodes", function()
     end)
     assert.truthy(r, h.curl(b.url .. "/tpt/" .. up.AppId .. "/api/where").body)
     assert.are.same({ from = "follow" }, h.decode(r.body))
-    -- the follower, like the origin, never renders the server code
+    -- B hands it on as A does
+    assert.are.equal(200, h.curl(b.url .. "/ipfs/" .. code .. "?format=raw").status)
     for _, n in ipairs({ a, b }) do
       assert.are.equal(404, h.curl(n.url .. "/ipfs/" .. up.Cid .. "/server/main.lua").status)
+      assert.are.equal(404, h.curl(n.url .. "/ipfs/" .. code).status)
     end
   end)
 
