@@ -131,6 +131,10 @@ json_t *presence_findpeer(node *n, const char *id);
 /* The record of node id's envelope (value, len) when it holds (module
  * comment): a new reference, else NULL with why in err. */
 json_t *presence_verify_record(const uint8_t *value, size_t len, const char *id, char *err, size_t errlen);
+
+/* The engine the presence runs, for other loops' puts, gets and listens
+ * (runtime/sync); NULL when the DHT is off. Valid until presence_stop. */
+dht_engine *presence_engine(node *n);
 #endif
 
 #endif

@@ -292,6 +292,8 @@ json_t *presence_findpeer(node *n, const char *id)
     return found;
 }
 
+dht_engine *presence_engine(node *n) { return n->presence ? n->presence->engine : NULL; }
+
 /* --- the loop ------------------------------------------------------------ */
 
 static void *presence_loop(void *arg)

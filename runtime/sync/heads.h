@@ -1,0 +1,50 @@
+/*
+ * heads: what the HTTP API asks of the sync thread (heads.c). Handlers
+ * never wait on it: they queue a job and read its state later.
+ *
+ * Jobs, one at a time on the sync thread, remembered until SYNC_JOBS_KEPT
+ * newer ones replace them; at most SYNC_JOBS_QUEUED wait at once:
+ *   publish    make mid's newest version block, sign its head with the
+ *              node key (the author's), put it and this node's provider
+ *              record, and re-put both until eol
+ *   provide    follow mid (kept in the home's data/sync.json): listen on
+ *              its head, sync each newer version, put a provider record
+ *   unprovide  stop following mid
+ *   findprovs  the provider records of mid that hold
+ *   sync       the newest head of mid (from the DHT, or from node `from`),
+ *              its blocks from the providers, the versions applied
+ */
+#ifndef LEITHER_SYNC_HEADS_H
+#define LEITHER_SYNC_HEADS_H
+
+#include "node.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+#define SYNC_JOBS_KEPT 256
+#define SYNC_JOBS_QUEUED 32
+/* a head is at most this long-lived (publish --eol) */
+#define SYNC_EOL_MAX (365 * 24 * 3600)
+
+enum sync_job_kind { SYNC_JOB_PUBLISH, SYNC_JOB_PROVIDE, SYNC_JOB_UNPROVIDE, SYNC_JOB_FINDPROVS, SYNC_JOB_SYNC };
+
+/* Queues a job about mid (eol: seconds a published head lives; from: a
+ * node's Leither ID for sync, or ""). Its number (> 0), or -1 with err
+ * ("busy": too many wait; the sync thread is not running). */
+long sync_job_submit(node *n, enum sync_job_kind kind, const char *mid, int64_t eol, const char *from, char *err,
+                     size_t errlen);
+
+/* Job id as GET /api/v0/sync/job shows it: {"Job", "Kind", "MID", "State":
+ * "queued"|"running"|"done"|"failed", "Error", and the result's fields};
+ * NULL when no such job is remembered. */
+json_t *sync_job_json(node *n, long id);
+
+/* The newest holding head of mid this node made or saw: {"Envelope": the
+ * DHT value, "Head": its record}; NULL when none. */
+json_t *sync_head_json(node *n, const char *mid);
+
+/* Nonzero while this node follows mid (mimei provide). */
+int sync_follows(node *n, const char *mid);
+
+#endif
