@@ -32,6 +32,7 @@ typedef struct {
     const char *ext;       /* --ext */
     const char *version;   /* -v/--version N|last|cur, --ttl SECONDS */
     const char *node;      /* lapp: -n/--node HOST:PORT, the node to talk to */
+    const char *eol;       /* mimei publish --eol DURATION */
     const char *dir;       /* lapp: -d/--dir DIR, the folder of app folders */
     int port;              /* -p/--port, 0 when not given */
     int json;              /* --json */
@@ -59,7 +60,7 @@ typedef struct {
     const char *flags; /* option letters it takes: H(--home) j k o b i p d t a e v T(--ttl)
                         * q Q n r D(--hidden) C(--cid-version) L(--raw-leaves) P(--pin) G(--progress)
                         * N(-n/--node HOST:PORT) W(-d/--dir DIR): -n and -d take these meanings
-                        * A(--by-author) U(--public) F(--log-format) */
+                        * A(--by-author) U(--public) F(--log-format) E(--eol) */
     int min_args, max_args;
     const char *synopsis; /* what follows the name in usage */
     const char *summary;
@@ -172,6 +173,12 @@ int cmd_repo_gc(const cli_args *a);
 int cmd_repo_stat(const cli_args *a);
 int cmd_repo_rm_author(const cli_args *a);
 int cmd_mimei_drop(const cli_args *a);
+/* sync.c: MiMei between nodes, as jobs of the node's sync thread */
+int cmd_mimei_publish(const cli_args *a);
+int cmd_mimei_provide(const cli_args *a);
+int cmd_mimei_unprovide(const cli_args *a);
+int cmd_mimei_findprovs(const cli_args *a);
+int cmd_mimei_sync(const cli_args *a);
 /* cmd_file.c for cmd_mimei.c: file MiMei backups and info over the API. */
 int mimei_file_backup(const cli_args *a);
 json_t *mimei_file_show(const cli_args *a);

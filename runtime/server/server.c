@@ -10,6 +10,7 @@
 #include "resp.h"
 #include "routing.h"
 #include "store.h"
+#include "sync.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -278,10 +279,11 @@ int server_run(home *h, int daemon, char *err, size_t errlen)
     if (n.db && refused_until > not_before && refused_until <= not_before + 2)
         wait_until(refused_until);
     if (!n.db || !(n.resp = resp_start(&n, n.db, h->db_port, h->db_auth_required, err, errlen)) ||
-        presence_start(&n, err, errlen) != 0 || start_http(&n, err, errlen) != 0) {
+        presence_start(&n, err, errlen) != 0 || sync_start(&n, err, errlen) != 0 || start_http(&n, err, errlen) != 0) {
         if (report >= 0 && write(report, err, strlen(err)) < 0)
             log_line(LOG_LEVEL_ERROR, NULL, "reporting the start: %s", strerror(errno));
         n.stopping = 1;
+        sync_stop(&n);
         presence_stop(&n);
         resp_stop(n.resp);
         if (n.bs)
@@ -317,6 +319,7 @@ int server_run(home *h, int daemon, char *err, size_t errlen)
         printf("\nleither: %s, stopping\n", why);
     fflush(stdout);
     http_stop(&n);     /* before the presence: handlers ask it */
+    sync_stop(&n);     /* before the presence: it puts through its engine */
     presence_stop(&n); /* leaves the DHT */
     resp_stop(n.resp); /* commits what was acknowledged */
     bs_close(n.bs);

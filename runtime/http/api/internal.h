@@ -28,6 +28,14 @@ int api_pin_ls(h2o_req_t *req, node *n, const char *signer);
 /* net.c: the nodes this node knows, and one node's addresses */
 int api_swarm_addrs(h2o_req_t *req, node *n, const char *signer);
 int api_dht_findpeer(h2o_req_t *req, node *n, const char *signer);
+/* net.c: MiMei between nodes, as jobs of the sync thread (heads.h) */
+int api_mimei_publish(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_provide(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_unprovide(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_findprovs(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_sync(h2o_req_t *req, node *n, const char *signer);
+int api_sync_job(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_head(h2o_req_t *req, node *n, const char *signer);
 int api_ls(h2o_req_t *req, node *n, const char *signer);
 int api_repo_gc(h2o_req_t *req, node *n, const char *signer);
 int api_repo_stat(h2o_req_t *req, node *n, const char *signer);

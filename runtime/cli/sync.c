@@ -1,0 +1,213 @@
+/* mimei publish, provide, unprovide, findprovs, sync: MiMei between nodes,
+ * in the original Leither's words. The node runs each as a job of its sync
+ * thread (POST answers {"Job": N}); the command polls the job's state. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define JOB_POLL_MS 100
+#define JOB_WAIT_MS 60000
+
+/* POSTs path signed with the command's key, then polls the job it
+ * started until it ends: the job's document (done), or NULL after
+ * cli_fail. first_line (when not NULL) is printed once the node took the
+ * job, as the original prints it before the work. */
+static json_t *run_job(const cli_args *a, const char *path, const char *first_line)
+{
+    home h;
+    ids_key key;
+    char err[512];
+    json_t *reply = NULL, *doc = NULL;
+    if (cli_load_home(a, &h))
+        return NULL;
+    if (cli_signing_key(a, &key)) {
+        home_free(&h);
+        return NULL;
+    }
+    int status = cli_call(&h, &key, "POST", path, &reply, err, sizeof err);
+    json_int_t job = json_integer_value(json_object_get(reply, "Job"));
+    json_decref(reply);
+    if (status != 200 || job <= 0) {
+        cli_fail("%s", status == 200 ? "the node answered no job" : err);
+        home_free(&h);
+        return NULL;
+    }
+    if (first_line && !a->json) {
+        fputs(first_line, stdout);
+        fflush(stdout);
+    }
+    char poll_path[64];
+    snprintf(poll_path, sizeof poll_path, "/api/v0/sync/job?id=%lld", (long long)job);
+    for (int waited = 0;; waited += JOB_POLL_MS) {
+        status = cli_call(&h, NULL, "GET", poll_path, &doc, err, sizeof err);
+        if (status != 200) {
+            cli_fail("%s", err);
+            break;
+        }
+        const char *state = json_string_value(json_object_get(doc, "State"));
+        if (state && !strcmp(state, "done"))
+            break;
+        if (state && !strcmp(state, "failed")) {
+            cli_fail("%s", json_string_value(json_object_get(doc, "Error")));
+            break;
+        }
+        json_decref(doc);
+        doc = NULL;
+        if (waited >= JOB_WAIT_MS) {
+            cli_fail("job %lld still runs after %d s: 'curl %s' shows its state later", (long long)job,
+                     JOB_WAIT_MS / 1000, poll_path);
+            break;
+        }
+        nanosleep(&(struct timespec){0, JOB_POLL_MS * 1000L * 1000}, NULL);
+    }
+    home_free(&h);
+    const char *state = json_string_value(json_object_get(doc, "State"));
+    if (!state || strcmp(state, "done")) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+static int check_mid(const char *mid)
+{
+    return ids_is_leither_id(mid) ? 0 : cli_fail("'%s' is not a MiMei ID", mid);
+}
+
+/* "168h", "30m", "90s", "7d" or seconds: 0 with *seconds, or -1. */
+static int parse_duration(const char *text, long long *seconds)
+{
+    char *end;
+    long long v = strtoll(text, &end, 10);
+    long long unit = !strcmp(end, "") || !strcmp(end, "s") ? 1
+                     : !strcmp(end, "m")                   ? 60
+                     : !strcmp(end, "h")                   ? 3600
+                     : !strcmp(end, "d")                   ? 86400
+                                                           : 0;
+    if (end == text || v < 1 || unit == 0 || v > (365LL * 86400) / unit)
+        return -1;
+    *seconds = v * unit;
+    return 0;
+}
+
+int cmd_mimei_publish(const cli_args *a)
+{
+    const char *mid = a->args[0];
+    long long eol = 168 * 3600;
+    if (check_mid(mid))
+        return 1;
+    if (a->eol && parse_duration(a->eol, &eol) != 0)
+        return cli_fail("--eol takes a duration such as 168h, 30m, 7d or seconds (at most a year), not '%s'", a->eol);
+    char path[160], first[128], shown[32];
+    if (eol % 3600 == 0)
+        snprintf(shown, sizeof shown, "%lldh", eol / 3600);
+    else if (eol % 60 == 0)
+        snprintf(shown, sizeof shown, "%lldm", eol / 60);
+    else
+        snprintf(shown, sizeof shown, "%llds", eol);
+    snprintf(path, sizeof path, "/api/v0/mimei/publish?arg=%s&eol=%lld", mid, eol);
+    snprintf(first, sizeof first, "MiMeiPublish mids= [%s] EOL = %s\n", mid, shown);
+    json_t *doc = run_job(a, path, first);
+    if (!doc)
+        return 1;
+    if (a->json)
+        return cli_print_json(doc);
+    json_decref(doc);
+    puts("MiMeiPublish ok");
+    return 0;
+}
+
+static int provide(const cli_args *a, const char *what)
+{
+    const char *mid = a->args[0];
+    if (check_mid(mid))
+        return 1;
+    char path[128], first[96];
+    snprintf(path, sizeof path, "/api/v0/mimei/%s?arg=%s", what, mid);
+    int un = !strcmp(what, "unprovide");
+    snprintf(first, sizeof first, "MiMei%s cids= [%s]\n", un ? "Unprovide" : "Provide", mid);
+    json_t *doc = run_job(a, path, first);
+    if (!doc)
+        return 1;
+    if (a->json)
+        return cli_print_json(doc);
+    json_decref(doc);
+    printf("MiMei%s ok\n", un ? "Unprovide" : "Provide");
+    return 0;
+}
+
+int cmd_mimei_provide(const cli_args *a) { return provide(a, "provide"); }
+int cmd_mimei_unprovide(const cli_args *a) { return provide(a, "unprovide"); }
+
+static int by_version_desc(const void *x, const void *y)
+{
+    json_int_t a = json_integer_value(json_object_get(*(json_t *const *)x, "Version"));
+    json_int_t b = json_integer_value(json_object_get(*(json_t *const *)y, "Version"));
+    return a < b ? 1 : a > b ? -1 : 0;
+}
+
+int cmd_mimei_findprovs(const cli_args *a)
+{
+    const char *mid = a->args[0];
+    if (check_mid(mid))
+        return 1;
+    char path[128], first[96];
+    snprintf(path, sizeof path, "/api/v0/mimei/findprovs?arg=%s", mid);
+    snprintf(first, sizeof first, "findprovs mid= %s\n", mid);
+    json_t *doc = run_job(a, path, first);
+    if (!doc)
+        return 1;
+    if (a->json)
+        return cli_print_json(doc);
+    /* the original's shape: "Version:N" over the providers holding N */
+    json_t *provs = json_object_get(doc, "Providers");
+    size_t count = json_array_size(provs);
+    json_t **sorted = calloc(count ? count : 1, sizeof *sorted);
+    for (size_t i = 0; sorted && i < count; i++)
+        sorted[i] = json_array_get(provs, i);
+    if (sorted)
+        qsort(sorted, count, sizeof *sorted, by_version_desc);
+    for (size_t i = 0; sorted && i < count; i++) {
+        json_int_t v = json_integer_value(json_object_get(sorted[i], "Version"));
+        if (i == 0 || v != json_integer_value(json_object_get(sorted[i - 1], "Version")))
+            printf("%sVersion:%lld\n", i ? "\n" : "", (long long)v);
+        else
+            putchar('\n');
+        printf("PeerID\t: %s\nID\t: %s\nAddrs\t:[", json_string_value(json_object_get(sorted[i], "PeerID")),
+               json_string_value(json_object_get(sorted[i], "ID")));
+        json_t *addr;
+        size_t j;
+        json_array_foreach(json_object_get(sorted[i], "Addrs"), j, addr) printf("%s%s", j ? " " : "",
+                                                                                json_string_value(addr));
+        puts("]");
+    }
+    free(sorted);
+    json_decref(doc);
+    return 0;
+}
+
+int cmd_mimei_sync(const cli_args *a)
+{
+    const char *mid = a->args[0];
+    if (check_mid(mid))
+        return 1;
+    char path[256], first[96], from[160] = "";
+    if (a->node) {
+        cli_escape(from, sizeof from, a->node, 0);
+        if (!ids_is_leither_id(a->node) && !strchr(a->node, ':'))
+            return cli_fail("-n takes a node's Leither ID or IP:PORT, not '%s'", a->node);
+    }
+    snprintf(path, sizeof path, "/api/v0/mimei/sync?arg=%s%s%s", mid, from[0] ? "&node=" : "", from);
+    snprintf(first, sizeof first, "MiMeiSync mid = %s\n", mid);
+    json_t *doc = run_job(a, path, first);
+    if (!doc)
+        return 1;
+    if (a->json)
+        return cli_print_json(doc);
+    json_decref(doc);
+    puts("mimei sync ok");
+    return 0;
+}
