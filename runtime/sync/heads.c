@@ -507,7 +507,18 @@ static void on_head_value(void *ctx, const uint8_t *data, size_t len)
         skipped(h, err);
         return;
     }
-    char *text = strndup((const char *)data, len);
+    /* listens and gets are on followed heads only: a holding head of
+     * another MiMei put under one of their keys is noise */
+    const char *mid = json_string_value(json_object_get(rec, "MID"));
+    pthread_mutex_lock(&h->lock);
+    entry *e = find_entry(h, mid, 0);
+    int followed = e && e->followed;
+    pthread_mutex_unlock(&h->lock);
+    char *text = followed ? strndup((const char *)data, len) : NULL;
+    if (!followed) {
+        snprintf(err, sizeof err, "a head of %s, a MiMei this node does not follow", mid);
+        skipped(h, err);
+    }
     if (text)
         consider_head(h, text, rec);
     free(text);
