@@ -66,7 +66,7 @@ typedef struct {
     char from[128];
     int64_t eol;
     enum job_state state;
-    char error[256];
+    char error[512];
     json_t *result;
 } job;
 
