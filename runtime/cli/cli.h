@@ -179,6 +179,9 @@ int cmd_mimei_provide(const cli_args *a);
 int cmd_mimei_unprovide(const cli_args *a);
 int cmd_mimei_findprovs(const cli_args *a);
 int cmd_mimei_sync(const cli_args *a);
+/* mimei show's "from net", "conflict" and "compare version" sections, from
+ * the head the node holds of mid (nothing when it holds none). */
+void mimei_show_net(const cli_args *a, const char *mid, long long local_last, const json_t *local_versions);
 /* cmd_file.c for cmd_mimei.c: file MiMei backups and info over the API. */
 int mimei_file_backup(const cli_args *a);
 json_t *mimei_file_show(const cli_args *a);

@@ -1,6 +1,7 @@
 /* mimei publish, provide, unprovide, findprovs, sync: MiMei between nodes,
  * in the original Leither's words. The node runs each as a job of its sync
  * thread (POST answers {"Job": N}); the command polls the job's state. */
+#include "buf.h"
 #include "cli.h"
 
 #include <stdio.h>
@@ -210,4 +211,72 @@ int cmd_mimei_sync(const cli_args *a)
     json_decref(doc);
     puts("mimei sync ok");
     return 0;
+}
+
+/* --- mimei show: what the network says ------------------------------------ */
+
+#define RULE "-------------------------------------------------------------"
+#define VERSION_BLOCK_MAX 65536
+
+static int collect(void *arg, const void *data, size_t len)
+{
+    buf *b = arg;
+    return b->len + len > VERSION_BLOCK_MAX || buf_append(b, data, len) != 0;
+}
+
+/* The content root a file version block names, when the node has the block. */
+static char *version_root(const home *h, const char *block)
+{
+    char path[160], err[256];
+    buf b = {0};
+    snprintf(path, sizeof path, "/ipfs/%s?format=raw", block);
+    char *root = NULL;
+    if (cli_fetch(h, NULL, path, collect, &b, err, sizeof err) == 200 && b.len) {
+        json_t *doc = json_loadb(b.p, b.len, 0, NULL);
+        const char *r = json_string_value(json_object_get(doc, "Root"));
+        root = r ? strdup(r) : NULL;
+        json_decref(doc);
+    }
+    buf_free(&b);
+    return root;
+}
+
+void mimei_show_net(const cli_args *a, const char *mid, long long local_last, const json_t *local_versions)
+{
+    home h;
+    char err[512], path[128];
+    if (cli_find_home(a, &h, err, sizeof err) != 0)
+        return;
+    json_t *doc = NULL;
+    snprintf(path, sizeof path, "/api/v0/mimei/head?arg=%s", mid);
+    if (cli_call(&h, NULL, "GET", path, &doc, err, sizeof err) != 200) {
+        json_decref(doc);
+        home_free(&h);
+        return;
+    }
+    json_t *head = json_object_get(doc, "Head");
+    long long net = (long long)json_integer_value(json_object_get(head, "Version"));
+    const char *block = json_string_value(json_object_get(head, "Block"));
+    char *root = block ? version_root(&h, block) : NULL;
+    printf("\nfrom net\n" RULE "\n%-8lld %s\nlast     %lld\n", net, root ? root : block ? block : "", net);
+    const char *local_cid = NULL;
+    json_t *v;
+    size_t i;
+    json_array_foreach(local_versions, i, v) if (json_integer_value(json_object_get(v, "Ver")) == net) local_cid =
+        json_string_value(json_object_get(v, "Cid"));
+    printf("\nconflict\n" RULE "\n");
+    if (local_cid && root && strcmp(local_cid, root))
+        printf("conflict at version %lld: local %s, net %s\n", net, local_cid, root);
+    else
+        printf("no conflict\n");
+    printf("\ncompare version\n" RULE "\n");
+    if (local_last == net)
+        printf("local version is same with net\n");
+    else if (local_last < net)
+        printf("local version %lld is older than net %lld: 'leither mimei sync %s'\n", local_last, net, mid);
+    else
+        printf("local version %lld is newer than net %lld: 'leither mimei publish %s'\n", local_last, net, mid);
+    free(root);
+    json_decref(doc);
+    home_free(&h);
 }

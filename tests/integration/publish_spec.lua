@@ -49,9 +49,9 @@ describe("MiMei between nodes", function()
     local mid = ok(node, table.unpack(args)):match("mid= (%S+)")
     local f = os.tmpname()
     h.write(f, "content of " .. mid .. "\n")
-    ok(node, "mimei", "add", mid, f)
+    local root = ok(node, "mimei", "add", mid, f):match("^add /ipfs/(%S+)")
     os.remove(f)
-    return mid
+    return mid, root
   end
   local function head_of(node, mid)
     local r = h.curl(node.url .. "/api/v0/mimei/head?arg=" .. mid)
@@ -79,8 +79,15 @@ describe("MiMei between nodes", function()
   end)
 
   it("publishes a public MiMei as the original prints it, and serves its head", function()
-    local mid = file_mimei(a)
+    local mid, root = file_mimei(a)
+    local rule = string.rep("-", 61)
+    assert.falsy(ok(a, "mimei", "show", mid):find("from net", 1, true)) -- no head yet
     assert.are.equal("MiMeiPublish mids= [" .. mid .. "] EOL = 168h\nMiMeiPublish ok\n", ok(a, "mimei", "publish", mid))
+    -- mimei show: the original's sections from the head
+    local show = ok(a, "mimei", "show", mid)
+    local want = "\nfrom net\n" .. rule .. "\n1        " .. root .. "\nlast     1\n\nconflict\n" .. rule
+      .. "\nno conflict\n\ncompare version\n" .. rule .. "\nlocal version is same with net\n\nmimei show ok\n"
+    assert.are.equal(want, show:sub(-#want))
     local doc = head_of(a, mid)
     assert.truthy(doc, "a serves no head of " .. mid)
     assert.are.equal(mid, doc.Head.MID)
