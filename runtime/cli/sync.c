@@ -3,6 +3,7 @@
  * thread (POST answers {"Job": N}); the command polls the job's state. */
 #include "buf.h"
 #include "cli.h"
+#include "sync.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,28 +13,22 @@
 #define JOB_POLL_MS 100
 #define JOB_WAIT_MS 60000
 
-/* POSTs path signed with the command's key, then polls the job it
- * started until it ends: the job's document (done), or NULL after
- * cli_fail. first_line (when not NULL) is printed once the node took the
- * job, as the original prints it before the work. */
-static json_t *run_job(const cli_args *a, const char *path, const char *first_line)
+/* POSTs path (with body, when not NULL) to the node of h, signed with
+ * key, then polls the job it started until it ends: the job's document
+ * (done), or NULL with err; *status is the POST's HTTP status. first_line
+ * (when not NULL) is printed once the node took the job, as the original
+ * prints it before the work. */
+static json_t *job_at(const cli_args *a, const home *h, const ids_key *key, const char *path, const char *body,
+                      const char *first_line, int *status, char *err, size_t errlen)
 {
-    home h;
-    ids_key key;
-    char err[512];
     json_t *reply = NULL, *doc = NULL;
-    if (cli_load_home(a, &h))
-        return NULL;
-    if (cli_signing_key(a, &key)) {
-        home_free(&h);
-        return NULL;
-    }
-    int status = cli_call(&h, &key, "POST", path, &reply, err, sizeof err);
+    *status = body ? cli_call_body(h, key, "POST", path, body, strlen(body), &reply, err, errlen)
+                   : cli_call(h, key, "POST", path, &reply, err, errlen);
     json_int_t job = json_integer_value(json_object_get(reply, "Job"));
     json_decref(reply);
-    if (status != 200 || job <= 0) {
-        cli_fail("%s", status == 200 ? "the node answered no job" : err);
-        home_free(&h);
+    if (*status != 200 || job <= 0) {
+        if (*status == 200)
+            snprintf(err, errlen, "the node answered no job");
         return NULL;
     }
     if (first_line && !a->json) {
@@ -43,33 +38,41 @@ static json_t *run_job(const cli_args *a, const char *path, const char *first_li
     char poll_path[64];
     snprintf(poll_path, sizeof poll_path, "/api/v0/sync/job?id=%lld", (long long)job);
     for (int waited = 0;; waited += JOB_POLL_MS) {
-        status = cli_call(&h, NULL, "GET", poll_path, &doc, err, sizeof err);
-        if (status != 200) {
-            cli_fail("%s", err);
+        if (cli_call(h, NULL, "GET", poll_path, &doc, err, errlen) != 200)
             break;
-        }
         const char *state = json_string_value(json_object_get(doc, "State"));
         if (state && !strcmp(state, "done"))
-            break;
+            return doc;
         if (state && !strcmp(state, "failed")) {
-            cli_fail("%s", json_string_value(json_object_get(doc, "Error")));
+            snprintf(err, errlen, "%s", json_string_value(json_object_get(doc, "Error")));
             break;
         }
         json_decref(doc);
         doc = NULL;
         if (waited >= JOB_WAIT_MS) {
-            cli_fail("job %lld still runs after %d s: 'curl %s' shows its state later", (long long)job,
+            snprintf(err, errlen, "job %lld still runs after %d s: GET %s shows its state later", (long long)job,
                      JOB_WAIT_MS / 1000, poll_path);
             break;
         }
         nanosleep(&(struct timespec){0, JOB_POLL_MS * 1000L * 1000}, NULL);
     }
-    home_free(&h);
-    const char *state = json_string_value(json_object_get(doc, "State"));
-    if (!state || strcmp(state, "done")) {
-        json_decref(doc);
+    json_decref(doc);
+    return NULL;
+}
+
+/* job_at for the command's home and key, printing the error. */
+static json_t *run_job(const cli_args *a, const char *path, const char *first_line)
+{
+    home h;
+    ids_key key;
+    char err[512];
+    int status;
+    if (cli_load_home(a, &h))
         return NULL;
-    }
+    json_t *doc = NULL;
+    if (!cli_signing_key(a, &key) && !(doc = job_at(a, &h, &key, path, NULL, first_line, &status, err, sizeof err)))
+        cli_fail("%s", err);
+    home_free(&h);
     return doc;
 }
 
@@ -94,6 +97,57 @@ static int parse_duration(const char *text, long long *seconds)
     return 0;
 }
 
+/* publish of a MiMei another key authored: the node makes the version
+ * block (prepare), the author's key signs the head over it here, and the
+ * node checks and puts that head. */
+static json_t *publish_signed(const cli_args *a, const home *h, const ids_key *key, const char *mid, long long eol,
+                              const char *first, char *err, size_t errlen)
+{
+    char path[160], author[IDS_LID_LEN + 1], why[512];
+    int status;
+    ids_leither_id(author, key->pk);
+    snprintf(path, sizeof path, "/api/v0/mimei/publish?arg=%s&prepare=1", mid);
+    json_t *prep = job_at(a, h, key, path, NULL, NULL, &status, why, sizeof why);
+    json_t *info = json_object_get(prep, "Info");
+    if (!prep || strcmp(mimei_str(info, "Author"), author)) {
+        if (prep) /* err keeps the node's 409, which says whose key signs */
+            snprintf(why, sizeof why, "%s", err);
+        snprintf(err, errlen, "%s", why);
+        json_decref(prep);
+        return NULL;
+    }
+    int64_t now = (int64_t)time(NULL);
+    json_t *rec = json_pack("{s:s,s:s,s:O,s:O,s:I,s:I,s:O}", "Type", "head", "MID", mid, "Version",
+                            json_object_get(prep, "Version"), "Block", json_object_get(prep, "Block"), "Time",
+                            (json_int_t)now, "EOL", (json_int_t)(now + eol), "Info", info);
+    char *text = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(rec);
+    json_decref(prep);
+    size_t plen = strlen(SYNC_HEAD_PREFIX), tlen = text ? strlen(text) : 0;
+    char *msg = text ? malloc(plen + tlen) : NULL, *env_text = NULL;
+    if (msg) {
+        memcpy(msg, SYNC_HEAD_PREFIX, plen);
+        memcpy(msg + plen, text, tlen);
+        uint8_t sig[IDS_SIG_BYTES];
+        ids_sign(sig, msg, plen + tlen, key);
+        char sig64[IDS_B64URL_LEN(IDS_SIG_BYTES) + 1];
+        ids_b64url_encode(sig64, sig, IDS_SIG_BYTES);
+        json_t *env = json_pack("{s:s,s:s}", "Record", text, "Sig", sig64);
+        env_text = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(env);
+    }
+    free(msg);
+    free(text);
+    if (!env_text) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    snprintf(path, sizeof path, "/api/v0/mimei/publish?arg=%s", mid);
+    json_t *doc = job_at(a, h, key, path, env_text, first, &status, err, errlen);
+    free(env_text);
+    return doc;
+}
+
 int cmd_mimei_publish(const cli_args *a)
 {
     const char *mid = a->args[0];
@@ -111,9 +165,22 @@ int cmd_mimei_publish(const cli_args *a)
         snprintf(shown, sizeof shown, "%llds", eol);
     snprintf(path, sizeof path, "/api/v0/mimei/publish?arg=%s&eol=%lld", mid, eol);
     snprintf(first, sizeof first, "MiMeiPublish mids= [%s] EOL = %s\n", mid, shown);
-    json_t *doc = run_job(a, path, first);
-    if (!doc)
+    home h;
+    ids_key key;
+    char err[512];
+    int status;
+    if (cli_load_home(a, &h))
         return 1;
+    if (cli_signing_key(a, &key)) {
+        home_free(&h);
+        return 1;
+    }
+    json_t *doc = job_at(a, &h, &key, path, NULL, first, &status, err, sizeof err);
+    if (!doc && status == 409) /* not the node's: the author's key (-k) signs the head here */
+        doc = publish_signed(a, &h, &key, mid, eol, first, err, sizeof err);
+    home_free(&h);
+    if (!doc)
+        return cli_fail("%s", err);
     if (a->json)
         return cli_print_json(doc);
     json_decref(doc);

@@ -57,13 +57,14 @@ typedef struct {
 
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED };
 static const char *const job_state_names[] = {"queued", "running", "done", "failed"};
-static const char *const job_kind_names[] = {"publish", "provide", "unprovide", "findprovs", "sync"};
+static const char *const job_kind_names[] = {"publish", "provide", "unprovide", "findprovs", "sync", "prepare"};
 
 typedef struct {
     long id; /* 0: unused */
     enum sync_job_kind kind;
     char mid[IDS_LID_LEN + 1];
     char from[128];
+    char *envelope; /* publish: a head signed elsewhere (malloc'd), or NULL */
     int64_t eol;
     enum job_state state;
     char error[512];
@@ -880,6 +881,38 @@ static void reput_all(heads *h)
 
 /* --- jobs ------------------------------------------------------------------- */
 
+/* Keeps env (a head of j->mid that holds) as this node's own, saved,
+ * and puts it and the provider record. */
+static int publish_head(heads *h, job *j, const char *env, const json_t *rec, char *err, size_t errlen)
+{
+    uint32_t ver = (uint32_t)json_integer_value(json_object_get(rec, "Version"));
+    int64_t eol = (int64_t)json_integer_value(json_object_get(rec, "EOL"));
+    int rc = -1;
+    pthread_mutex_lock(&h->lock);
+    entry *e = find_entry(h, j->mid, 1);
+    if (!e) {
+        ERR("this node publishes and follows %d MiMei already", ENTRIES_MAX);
+    } else {
+        char *copy = strdup(env);
+        if (copy) {
+            free(e->own);
+            e->own = copy;
+            e->published = 1;
+            e->eol = eol;
+            e->own_version = ver;
+            rc = save_state(h, err, errlen);
+        } else {
+            ERR("out of memory");
+        }
+    }
+    pthread_mutex_unlock(&h->lock);
+    if (rc == 0) {
+        put_value(h, SYNC_HEAD_KEY, j->mid, env);
+        put_provider(h, j->mid, ver);
+    }
+    return rc;
+}
+
 static int job_publish(heads *h, job *j, json_t **result, char *err, size_t errlen)
 {
     node *n = h->n;
@@ -892,46 +925,65 @@ static int job_publish(heads *h, job *j, json_t **result, char *err, size_t errl
     cid block;
     uint32_t ver = 0;
     char *env = NULL;
+    json_t *rec = NULL;
     if (!(mimei_right(info) & MIMEI_RIGHT_READ)) {
         ERR("private MiMei are never published");
+    } else if (j->envelope) { /* signed by the author elsewhere: it must name this node's newest version */
+        rec = sync_verify_head((const uint8_t *)j->envelope, strlen(j->envelope), j->mid, err, errlen);
+        uint32_t claimed = (uint32_t)json_integer_value(json_object_get(rec, "Version"));
+        const char *theirs = json_string_value(json_object_get(rec, "Block"));
+        char mine[CID_TEXT_MAX] = "";
+        if (rec && sync_version_block(n, j->mid, &block, &ver, err, errlen) == 0)
+            cid_format(&block, mine);
+        if (!rec || !mine[0])
+            ; /* err says why */
+        else if (claimed != ver || strcmp(mine, theirs))
+            ERR("the head names version %u (%s) of %s, and this node's newest is %u (%s)", claimed, theirs, j->mid,
+                ver, mine);
+        else
+            env = strdup(j->envelope);
     } else if (strcmp(mimei_str(info, "Author"), n->id)) {
         ERR("MiMei %s is %s's: this node signs heads with its own key only", j->mid, mimei_str(info, "Author"));
     } else if (sync_version_block(n, j->mid, &block, &ver, err, errlen) == 0) {
         char text[CID_TEXT_MAX];
         cid_format(&block, text);
         int64_t now = now_seconds();
-        json_t *rec = json_pack("{s:s,s:s,s:I,s:s,s:I,s:I,s:O}", "Type", "head", "MID", j->mid, "Version",
-                                (json_int_t)ver, "Block", text, "Time", (json_int_t)now, "EOL",
-                                (json_int_t)(now + j->eol), "Info", info);
-        env = rec ? sign_envelope(&n->key, SYNC_HEAD_PREFIX, rec) : NULL;
-        json_decref(rec);
-        json_t *check = env ? sync_verify_head((const uint8_t *)env, strlen(env), j->mid, err, errlen) : NULL;
+        json_t *head = json_pack("{s:s,s:s,s:I,s:s,s:I,s:I,s:O}", "Type", "head", "MID", j->mid, "Version",
+                                 (json_int_t)ver, "Block", text, "Time", (json_int_t)now, "EOL",
+                                 (json_int_t)(now + j->eol), "Info", info);
+        env = head ? sign_envelope(&n->key, SYNC_HEAD_PREFIX, head) : NULL;
+        json_decref(head);
         if (!env)
             ERR("the head of %s does not fit in a DHT value (%d bytes)", j->mid, DHT_VALUE_MAX);
-        if (check) {
-            pthread_mutex_lock(&h->lock);
-            entry *e = find_entry(h, j->mid, 1);
-            if (!e) {
-                ERR("this node publishes and follows %d MiMei already", ENTRIES_MAX);
-            } else {
-                free(e->own);
-                e->own = strdup(env);
-                e->published = e->own != NULL;
-                e->eol = now + j->eol;
-                e->own_version = ver;
-                rc = save_state(h, err, errlen);
-            }
-            pthread_mutex_unlock(&h->lock);
-        }
-        json_decref(check);
-        if (rc == 0) {
-            put_value(h, SYNC_HEAD_KEY, j->mid, env);
-            put_provider(h, j->mid, ver);
-            *result = json_pack("{s:I,s:s,s:I}", "Version", (json_int_t)ver, "Block", text, "EOL",
-                                (json_int_t)(now + j->eol));
-        }
+        else
+            rec = sync_verify_head((const uint8_t *)env, strlen(env), j->mid, err, errlen);
     }
+    if (env && rec && (rc = publish_head(h, j, env, rec, err, errlen)) == 0)
+        *result = json_pack("{s:O,s:O,s:O}", "Version", json_object_get(rec, "Version"), "Block",
+                            json_object_get(rec, "Block"), "EOL", json_object_get(rec, "EOL"));
+    json_decref(rec);
     free(env);
+    json_decref(info);
+    return rc;
+}
+
+/* The version block an author signs a head over (publish -k). */
+static int job_prepare(heads *h, job *j, json_t **result, char *err, size_t errlen)
+{
+    json_t *info = node_mimei_info(h->n, j->mid);
+    if (!info)
+        return ERR("no MiMei %s on this node", j->mid);
+    cid block;
+    uint32_t ver;
+    int rc = -1;
+    if (!(mimei_right(info) & MIMEI_RIGHT_READ)) {
+        ERR("private MiMei are never published");
+    } else if (sync_version_block(h->n, j->mid, &block, &ver, err, errlen) == 0) {
+        char text[CID_TEXT_MAX];
+        cid_format(&block, text);
+        *result = json_pack("{s:I,s:s,s:O}", "Version", (json_int_t)ver, "Block", text, "Info", info);
+        rc = 0;
+    }
     json_decref(info);
     return rc;
 }
@@ -1112,6 +1164,7 @@ static void run_jobs(heads *h)
         case SYNC_JOB_UNPROVIDE: rc = job_provide(h, &j, 0, &result, err, sizeof err); break;
         case SYNC_JOB_FINDPROVS: rc = job_findprovs(h, &j, &result, err, sizeof err); break;
         case SYNC_JOB_SYNC: rc = job_sync(h, &j, &result, err, sizeof err); break;
+        case SYNC_JOB_PREPARE: rc = job_prepare(h, &j, &result, err, sizeof err); break;
         default: rc = errbuf_set(err, sizeof err, "unknown job"); break;
         }
         if (rc != 0)
@@ -1120,6 +1173,8 @@ static void run_jobs(heads *h)
         slot->state = rc == 0 ? JOB_DONE : JOB_FAILED;
         snprintf(slot->error, sizeof slot->error, "%s", rc == 0 ? "" : err);
         slot->result = rc == 0 ? result : NULL;
+        free(slot->envelope); /* the job's copy `j` pointed to it */
+        slot->envelope = NULL;
         h->next_run++;
         pthread_mutex_unlock(&h->lock);
         if (rc != 0)
@@ -1127,15 +1182,23 @@ static void run_jobs(heads *h)
     }
 }
 
-long sync_job_submit(node *n, enum sync_job_kind kind, const char *mid, int64_t eol, const char *from, char *err,
+long sync_job_submit(node *n, enum sync_job_kind kind, const char *mid, int64_t eol, const char *arg, char *err,
                      size_t errlen)
 {
     heads *h = running;
     if (!h || h->n != n)
         return ERR("the sync thread is not running");
+    char *envelope = NULL;
+    if (kind == SYNC_JOB_PUBLISH && arg && *arg) {
+        if (strlen(arg) > DHT_VALUE_MAX)
+            return ERR("a head larger than %d bytes", DHT_VALUE_MAX);
+        if (!(envelope = strdup(arg)))
+            return ERR("out of memory");
+    }
     pthread_mutex_lock(&h->lock);
     if (h->next_id - h->next_run >= SYNC_JOBS_QUEUED) {
         pthread_mutex_unlock(&h->lock);
+        free(envelope);
         return ERR("busy: %d sync jobs wait already, try again shortly", SYNC_JOBS_QUEUED);
     }
     long id = h->next_id++;
@@ -1145,8 +1208,9 @@ long sync_job_submit(node *n, enum sync_job_kind kind, const char *mid, int64_t 
     slot->id = id;
     slot->kind = kind;
     slot->eol = eol;
+    slot->envelope = envelope;
     snprintf(slot->mid, sizeof slot->mid, "%s", mid);
-    snprintf(slot->from, sizeof slot->from, "%s", from ? from : "");
+    snprintf(slot->from, sizeof slot->from, "%s", kind == SYNC_JOB_SYNC && arg ? arg : "");
     pthread_mutex_unlock(&h->lock);
     if (write(h->wake[1], "", 1) < 0 && errno != EAGAIN)
         log_line(LOG_LEVEL_ERROR, NULL, "sync: waking the thread: %s", strerror(errno));
@@ -1305,8 +1369,10 @@ void sync_stop(node *n)
         e->own = e->seen = NULL;
     }
     h->nentries = 0;
-    for (size_t i = 0; i < SYNC_JOBS_KEPT; i++)
+    for (size_t i = 0; i < SYNC_JOBS_KEPT; i++) {
         json_decref(h->jobs[i].result), h->jobs[i].result = NULL;
+        free(h->jobs[i].envelope), h->jobs[i].envelope = NULL;
+    }
     pthread_mutex_unlock(&h->lock);
     running = NULL;
     /* the mailbox and the gets still waiting in the engine stay: OpenDHT

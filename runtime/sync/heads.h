@@ -6,7 +6,11 @@
  * newer ones replace them; at most SYNC_JOBS_QUEUED wait at once:
  *   publish    make mid's newest version block, sign its head with the
  *              node key (the author's), put it and this node's provider
- *              record, and re-put both until eol
+ *              record, and re-put both until eol; with arg, the head is
+ *              that envelope instead, signed by the author elsewhere (the
+ *              CLI's -k key), and checked against this node's versions
+ *   prepare    make mid's newest version block: {"Version", "Block",
+ *              "Info"}, what an author signs a head over
  *   provide    follow mid (kept in the home's data/sync.json): listen on
  *              its head, sync each newer version, put a provider record
  *   unprovide  stop following mid
@@ -27,12 +31,20 @@
 /* a head is at most this long-lived (publish --eol) */
 #define SYNC_EOL_MAX (365 * 24 * 3600)
 
-enum sync_job_kind { SYNC_JOB_PUBLISH, SYNC_JOB_PROVIDE, SYNC_JOB_UNPROVIDE, SYNC_JOB_FINDPROVS, SYNC_JOB_SYNC };
+enum sync_job_kind {
+    SYNC_JOB_PUBLISH,
+    SYNC_JOB_PROVIDE,
+    SYNC_JOB_UNPROVIDE,
+    SYNC_JOB_FINDPROVS,
+    SYNC_JOB_SYNC,
+    SYNC_JOB_PREPARE
+};
 
-/* Queues a job about mid (eol: seconds a published head lives; from: a
- * node's Leither ID for sync, or ""). Its number (> 0), or -1 with err
+/* Queues a job about mid (eol: seconds a published head lives; arg: for
+ * sync the node to ask (Leither ID or IP:PORT), for publish a signed head
+ * envelope; "" or NULL for none). Its number (> 0), or -1 with err
  * ("busy": too many wait; the sync thread is not running). */
-long sync_job_submit(node *n, enum sync_job_kind kind, const char *mid, int64_t eol, const char *from, char *err,
+long sync_job_submit(node *n, enum sync_job_kind kind, const char *mid, int64_t eol, const char *arg, char *err,
                      size_t errlen);
 
 /* Job id as GET /api/v0/sync/job shows it: {"Job", "Kind", "MID", "State":

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "errbuf.h"
 
@@ -48,10 +47,10 @@ int sync_version_block(node *n, const char *mid, cid *out, uint32_t *ver, char *
     }
     char text[CID_TEXT_MAX];
     cid_format(&root, text);
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
+    /* Time 0: the same version always gets the same block, as versions.c
+     * makes a version's block once */
     json_t *doc = json_pack("{s:s,s:s,s:I,s:s,s:I,s:s}", "Type", "version", "MID", mid, "Version", (json_int_t)last,
-                            "Prev", "", "Time", (json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, "Root", text);
+                            "Prev", "", "Time", (json_int_t)0, "Root", text);
     char *block = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(doc);
     if (!block) {

@@ -192,6 +192,49 @@ describe("MiMei between nodes", function()
     assert.are.equal(200, h.curl(a.url .. "/api/v0/id").status)
   end)
 
+  it("publishes another author's MiMei with a head that author's key signs (-k), and checks it", function()
+    local dir = h.tmpdir()
+    local key = dir .. "/dev.key"
+    h.ok(h.leither("lpki", "genkey", "-o", key))
+    local dev = h.decode(h.ok(h.leither("lpki", "show", key, "--json"))).ID
+    ok(a, "lpki", "grant", dev)
+    local mid = ok(a, "mimei", "create", "--public", "-k", key):match("mid= (%S+)")
+    local f = dir .. "/f"
+    h.write(f, "by dev\n")
+    ok(a, "mimei", "add", mid, f, "-k", key)
+    -- the node key may not: the MiMei is dev's
+    local r = run(a, "mimei", "publish", mid)
+    assert.are.equal(1, r.code)
+    assert.truthy(r.err:find("may not publish MiMei " .. mid, 1, true), r.err)
+    assert.are.equal("MiMeiPublish mids= [" .. mid .. "] EOL = 168h\nMiMeiPublish ok\n",
+      ok(a, "mimei", "publish", mid, "-k", key))
+    local doc = head_of(a, mid)
+    assert.are.equal(dev, doc.Head.Info.Author)
+    assert.are.equal(1, doc.Head.Version)
+    -- a head dev signed over a version the node does not have: refused
+    local info = dir .. "/info.json"
+    h.write(info, h.curl(a.url .. "/api/v0/mimei/show?arg=" .. mid).body:match('"Info":%s*(%b{})'))
+    local now = os.time()
+    local bad = h.ok(h.sh(table.concat({ h.quote(TOOLS .. "head_record"), h.quote(key), h.quote(info), mid, "5",
+      tostring(now), tostring(now + 3600) }, " "))):gsub("\n$", "")
+    local body = dir .. "/body"
+    h.write(body, bad)
+    local auth = h.ok(h.leither("lpki", "authorize", "POST", "/api/v0/mimei/publish?arg=" .. mid, body, "-k", key,
+      "--home", a.home)):gsub("\n$", "")
+    r = h.curl(a.url .. "/api/v0/mimei/publish?arg=" .. mid, "-X POST --data-binary @" .. h.quote(body)
+      .. " -H " .. h.quote("Authorization: " .. auth))
+    assert.are.equal(200, r.status, r.body)
+    local job = h.decode(r.body).Job
+    local state = eventually(function()
+      local d = h.decode(h.curl(a.url .. "/api/v0/sync/job?id=" .. job).body)
+      return d.State ~= "queued" and d.State ~= "running" and d
+    end)
+    assert.are.equal("failed", state.State)
+    assert.truthy(state.Error:find("names version 5", 1, true), state.Error)
+    assert.are.equal(1, head_of(a, mid).Head.Version)
+    h.rmtree(dir)
+  end)
+
   it("refuses a forged head, one past its EOL and one from the future, logged, changing nothing", function()
     local mid = file_mimei(a)
     ok(a, "mimei", "publish", mid)

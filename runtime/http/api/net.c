@@ -72,25 +72,42 @@ int api_mimei_publish(h2o_req_t *req, node *n, const char *signer)
             return http_reply_error(req, 400, "eol= must be seconds from 1 to %d", SYNC_EOL_MAX);
         eol = v;
     }
-    if (!n->presence)
+    /* a head the author signed elsewhere (publish -k) comes as the body;
+     * prepare=1 asks for what it is signed over (the version block) */
+    char prepare[8] = "";
+    http_query(req, "prepare", prepare, sizeof prepare);
+    size_t blen = req->entity.base ? req->entity.len : 0;
+    if (blen > DHT_VALUE_MAX)
+        return http_reply_error(req, 413, "a head is at most %d bytes", DHT_VALUE_MAX);
+    char *head = blen ? strndup(req->entity.base, blen) : NULL;
+    if (blen && (!head || strlen(head) != blen)) {
+        free(head);
+        return http_reply_error(req, 400, "the body must be a head envelope (JSON text)");
+    }
+    if (!n->presence) {
+        free(head);
         return dht_off(req);
+    }
     json_t *info = node_mimei_info(n, mid);
-    if (!info)
-        return http_reply_error(req, 404, "no MiMei %s on this node", mid);
     int status = 0;
-    if (!node_may_write(n, info, signer))
+    if (!info)
+        status = http_reply_error(req, 404, "no MiMei %s on this node", mid);
+    else if (!node_may_write(n, info, signer))
         status = http_reply_error(req, 403, "key %s may not publish MiMei %s: it is %s's", signer, mid,
                                   mimei_str(info, "Author"));
     else if (!(mimei_right(info) & MIMEI_RIGHT_READ))
         status = http_reply_error(req, 403, "private MiMei are never published: 'mimei chmod %s public' first", mid);
-    else if (strcmp(mimei_str(info, "Author"), n->id))
+    else if (!strcmp(prepare, "1"))
+        status = reply_job(req, n, SYNC_JOB_PREPARE, mid, 0, "");
+    else if (!head && strcmp(mimei_str(info, "Author"), n->id))
         status = http_reply_error(req, 409,
                                   "MiMei %s is %s's and its head must carry the author's signature: this node signs "
-                                  "with its own key only (publish it on its author's node)",
-                                  mid, mimei_str(info, "Author"));
+                                  "with its own key only ('leither mimei publish %s -k AUTHOR_KEYFILE' signs it)",
+                                  mid, mimei_str(info, "Author"), mid);
     else
-        status = reply_job(req, n, SYNC_JOB_PUBLISH, mid, eol, "");
+        status = reply_job(req, n, SYNC_JOB_PUBLISH, mid, eol, head);
     json_decref(info);
+    free(head);
     return status;
 }
 
