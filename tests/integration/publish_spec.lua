@@ -315,5 +315,34 @@ describe("MiMei between nodes", function()
     assert.truthy((h.slurp(b.home .. "/leither.log") or ""):find("sync: " .. mid .. " version 2, ", 1, true))
     -- from one named node
     assert.are.equal("MiMeiSync mid = " .. mid .. "\nmimei sync ok\n", ok(c, "mimei", "sync", mid, "-n", a.id))
+    assert.are.equal("version two\n", ok(c, "mimei", "get", mid))
+    -- a node without the DHT asks one by its address
+    local island = h.start_node({ settings = { listen = "127.0.0.1", threads = 1, dht_port = 0 } })
+    local r = run(island, "mimei", "sync", mid)
+    assert.are.equal(1, r.code)
+    assert.truthy(r.err:find("the DHT is off on this node", 1, true), r.err)
+    assert.are.equal("MiMeiSync mid = " .. mid .. "\nmimei sync ok\n",
+      ok(island, "mimei", "sync", mid, "-n", "127.0.0.1:" .. a.port))
+    local got = run(island, "mimei", "get", mid).out
+    h.stop_node(island)
+    assert.are.equal("version two\n", got)
+  end)
+
+  full_it("syncs a database MiMei: the follower's versions read as the author's", function()
+    local mid = ok(a, "mimei", "create", "-t", "db", "--public"):match("mid= (%S+)")
+    local script = { "SELECT " .. mid }
+    for i = 1, 200 do script[#script + 1] = "SET k" .. i .. " v" .. i end
+    script[#script + 1] = "RPUSH l x y z"
+    script[#script + 1] = "MM.BACKUP"
+    script[#script + 1] = "SET k1 changed"
+    script[#script + 1] = "DEL k2"
+    script[#script + 1] = "MM.BACKUP"
+    h.redis_cli(a.db_port, table.concat(script, "\n") .. "\n")
+    ok(a, "mimei", "publish", mid)
+    assert.are.equal("MiMeiSync mid = " .. mid .. "\nmimei sync ok\n", ok(c, "mimei", "sync", mid))
+    for _, v in ipairs({ "1", "2" }) do
+      assert.are.equal(ok(a, "mimei", "grep", mid, "-v", v), ok(c, "mimei", "grep", mid, "-v", v))
+    end
+    assert.are.equal('"changed"', h.redis_cli(c.db_port, "SELECT " .. mid .. "@2\nGET k1\n"):match('\n(.-)\n$'))
   end)
 end)
