@@ -4,7 +4,8 @@
  * and key loading, signed API calls, output); content.c and upload.c the
  * importer and uploader the content commands share; one file per command
  * group: node.c (init, run, stop, status, swarm), service.c (the systemd unit), mimei.c, file.c (file
- * MiMei contents, ipfs cat/get, repo), ipfs.c (ipfs add), lapp.c, lpki.c.
+ * MiMei contents, ipfs cat/get, repo), ipfs.c (ipfs add), lapp.c, lpki.c, sync.c (mimei publish,
+ * provide, findprovs, sync).
  * Commands print results on stdout (JSON with --json), errors as one line
  * "leither: reason" on stderr, and return the exit status: 0 done, 1
  * failed, 2 usage.

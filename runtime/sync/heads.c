@@ -1228,8 +1228,10 @@ json_t *sync_job_json(node *n, long id)
     if (j->id == id) {
         out = json_pack("{s:I,s:s,s:s,s:s,s:s}", "Job", (json_int_t)id, "Kind", job_kind_names[j->kind], "MID",
                         j->mid, "State", job_state_names[j->state], "Error", j->error);
-        if (j->result && j->state == JOB_DONE)
-            json_object_update(out, j->result);
+        json_t *copy = j->result && j->state == JOB_DONE ? json_deep_copy(j->result) : NULL;
+        if (copy) /* a copy: the reply is written after the lock is let go */
+            json_object_update(out, copy);
+        json_decref(copy);
     }
     pthread_mutex_unlock(&h->lock);
     return out;

@@ -6,6 +6,7 @@
  *   mimei.c   file MiMei: show, setcid, put, rm, mv, mkdir, backup, ls,
  *             references, list, create, write, chmod
  *   db.c      db/exec: database commands as JSON
+ *   net.c     swarm, dht findpeer, and MiMei between nodes (sync jobs)
  *   page.c    the node's landing page at "/"
  */
 #ifndef LEITHER_API_INTERNAL_H
