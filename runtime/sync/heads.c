@@ -755,12 +755,15 @@ static int sync_to_head(heads *h, const json_t *head, const char *envelope, json
     if (rc != 0)
         return -1;
     *version = sync_local_version(n, mid);
-    char ver[16], nbytes[24], ms[24];
-    snprintf(ver, sizeof ver, "%u", want);
+    char ver[32], nbytes[24], ms[24];
+    if (local + 1 < want) /* a chain of versions caught up at once: one line for all */
+        snprintf(ver, sizeof ver, "%u-%u", local + 1, want);
+    else
+        snprintf(ver, sizeof ver, "%u", want);
     snprintf(nbytes, sizeof nbytes, "%llu", (unsigned long long)*bytes);
     snprintf(ms, sizeof ms, "%lld", (long long)(now_ms() - t0));
     log_line(LOG_LEVEL_INFO, LOG_FIELDS("mid", mid, "version", ver, "bytes", nbytes, "ms", ms),
-             "sync: %s version %s, %s bytes, %s ms", mid, ver, nbytes, ms);
+             "sync: %s version%s %s, %s bytes, %s ms", mid, strchr(ver, '-') ? "s" : "", ver, nbytes, ms);
     pthread_mutex_lock(&h->lock);
     entry *e = find_entry(h, mid, 0);
     int followed = e && e->followed;
