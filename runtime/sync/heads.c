@@ -75,6 +75,7 @@ typedef struct {
  * gave up: then it is `abandoned`, kept on the list until its done. */
 typedef struct get_call {
     struct get_call *next;
+    void *owner; /* the heads whose list holds it */
     int done, abandoned;
     size_t nvalues;
     uint8_t *values[GET_VALUES_MAX];
@@ -576,8 +577,8 @@ static void get_done(void *ctx, int ok)
     (void)ok;
     get_call *g = ctx;
     g->done = 1;
-    if (g->abandoned && running) { /* the get that gave up on it is gone */
-        get_unlink(running, g);
+    if (g->abandoned) { /* the wait that gave up on it is gone */
+        get_unlink(g->owner, g);
         get_free(g);
     }
 }
@@ -611,6 +612,7 @@ static get_call *get_wait(heads *h, const char *prefix, const char *mid)
         return free(g), NULL;
     dht_key key;
     key_of(&key, prefix, mid);
+    g->owner = h;
     g->next = h->gets;
     h->gets = g;
     if (dht_get(h->engine, &key, h->mb, get_value, get_done, g) != 0) {
