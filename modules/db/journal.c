@@ -80,13 +80,11 @@ int db_journal_export(db *d, uint32_t dbno, uint32_t after, uint32_t upto,
 {
     *entries = 0;
     MDB_txn *txn;
-    MDB_cursor *cur = NULL;
+    MDB_cursor *cur;
     int rc = mdb_txn_begin(d->env, NULL, MDB_RDONLY, &txn);
-    if (!rc)
-        rc = mdb_cursor_open(txn, d->data, &cur);
+    if (!rc && (rc = mdb_cursor_open(txn, d->data, &cur)) != 0)
+        mdb_txn_abort(txn);
     if (rc) {
-        if (!cur && txn && rc)
-            mdb_txn_abort(txn);
         snprintf(err, errlen, "reading database %u: %s", dbno, mdb_strerror(rc));
         return -1;
     }

@@ -16,8 +16,9 @@
  * after the other (an entry may span two blocks: one value may be larger
  * than a block). Applying goes through the one database writer
  * (MM.APPLYJOURNAL, an internal command of resp_call), so the writer's
- * caches of epochs and expiries stay right; file and app versions are
- * rows of the content store (files.c), written in a transaction here.
+ * caches of epochs and expiries stay right (a process without a writer,
+ * n->resp NULL, an offline tool, runs it itself); file and app versions
+ * are rows of the content store (files.c), written in a transaction here.
  */
 #include "sync.h"
 
@@ -566,6 +567,29 @@ static uint8_t *read_journal(node *n, const sync_version *v, size_t *len, char *
     return all;
 }
 
+/* MM.APPLYJOURNAL in this process, for one without a RESP writer (a
+ * running node always has one: n->resp): an offline tool or a test, the
+ * only writer of its database while it runs. */
+static int apply_here(node *n, const char **argv, const size_t *lens, uint32_t ver, char *err, size_t errlen)
+{
+    db_client *c = db_client_new(n->db, NULL);
+    db_client_set_internal(c, 1);
+    db_exec(c, 7, argv, lens);
+    int rc = db_commit(n->db);
+    size_t len;
+    const char *out = db_output(c, &len);
+    char want[16];
+    snprintf(want, sizeof want, ":%u\r\n", ver);
+    if (len >= 1 && out[0] == '-') {
+        const char *eol = memchr(out, '\r', len);
+        rc = ERR("%.*s", (int)((eol ? (size_t)(eol - out) : len) - 1), out + 1);
+    } else if (rc || len != strlen(want) || memcmp(out, want, len)) {
+        rc = ERR("version %u: the database did not take it", ver);
+    }
+    db_client_free(c);
+    return rc;
+}
+
 static int apply_db_version(node *n, MDB_dbi dbi, const char *mid, uint32_t prev_ver, const chain_link *l, char *err,
                             size_t errlen)
 {
@@ -597,10 +621,6 @@ static int apply_db_version(node *n, MDB_dbi dbi, const char *mid, uint32_t prev
         free(journal);
         return -1;
     }
-    if (!n->resp) {
-        free(journal);
-        return ERR("no database writer on this node");
-    }
     char prev_text[16], ver_text[16], time_text[24], records_text[24];
     snprintf(prev_text, sizeof prev_text, "%u", prev_ver);
     snprintf(ver_text, sizeof ver_text, "%u", l->v.version);
@@ -608,6 +628,11 @@ static int apply_db_version(node *n, MDB_dbi dbi, const char *mid, uint32_t prev
     snprintf(records_text, sizeof records_text, "%llu", (unsigned long long)l->v.records);
     const char *argv[] = {"MM.APPLYJOURNAL", mid, prev_text, ver_text, time_text, records_text, (const char *)journal};
     size_t lens[] = {15, strlen(mid), strlen(prev_text), strlen(ver_text), strlen(time_text), strlen(records_text), len};
+    if (!n->resp) { /* a process without a writer thread is its database's only writer */
+        rc = apply_here(n, argv, lens, l->v.version, err, errlen);
+        free(journal);
+        return rc;
+    }
     resp_cmd cmd = {7, argv, lens};
     resp_batch b = {.user = "", .internal = 1, .ncmds = 1, .cmds = &cmd};
     redisReply *r = resp_call(n->resp, &b);

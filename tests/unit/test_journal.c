@@ -735,9 +735,9 @@ static void test_file_versions(void **state)
     side_close(b);
 }
 
-/* A database MiMei's version blocks: journals cut in blocks; a tampered
- * block and a journal that skips a version are refused before anything
- * is written. */
+/* A database MiMei's version blocks: journals cut in blocks, applied by
+ * sync_apply (in this process: it has no RESP writer); a tampered block
+ * and a journal that skips a version are refused, nothing written. */
 static void test_db_version_blocks(void **state)
 {
     (void)state;
@@ -785,27 +785,65 @@ static void test_db_version_blocks(void **state)
     expect_fail(sync_apply(&b->n, info, &top, err, sizeof err), err, "version 1");
     assert_int_equal(sync_local_version(&b->n, mid), 0);
     copy_blocks(a, b); /* the right bytes again */
-    /* a node without a writer goes no further than its checks */
-    expect_fail(sync_apply(&b->n, info, &top, err, sizeof err), err, "no database writer");
-    assert_int_equal(sync_local_version(&b->n, mid), 0);
-
-    /* by hand, as the writer would: the first version's journal blocks, one
-     * after the other, are the journal */
-    text j = {0};
-    text_add(&j, "", 0);
-    txn = bs_begin(b->n.bs, 0, err, sizeof err);
-    for (size_t i = 0; i < first.njournal; i++) {
-        assert_int_equal(bs_get(b->n.bs, txn, &first.journal[i], &data, &len, err, sizeof err), 1);
-        assert_true(len <= SYNC_CHUNK_MAX);
-        text_add(&j, data, len);
+    if (sync_apply(&b->n, info, &top, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(sync_local_version(&b->n, mid), newest.version);
+    char target[64];
+    for (int i = 0; i < 2; i++) {
+        snprintf(target, sizeof target, "%s@%u", mid, i ? newest.version : first.version);
+        char *da = dump(a, target), *dbb = dump(b, target);
+        assert_string_equal(da, dbb);
+        free(da);
+        free(dbb);
     }
+    expect_fail(sync_apply(&b->n, info, &top, err, sizeof err), err, "not above");
+
+    /* a third version, and a forged block of it whose journal starts from
+     * nothing: it skips the version the follower holds */
+    expect(RUN(a, "SELECT", mid), "+OK\r\n");
+    for (int i = 0; i < 100; i++)
+        random_write(a);
+    free(RUN(a, "MM.BACKUP"));
+    uint32_t third = db_version_last(a->n.db, dbno_a);
+    cid top3;
+    assert_int_equal(sync_version_block(&a->n, mid, &top3, &ver, err, sizeof err), 0);
+    assert_int_equal(ver, third);
+    copy_blocks(a, b);
+    txn = bs_begin(b->n.bs, 0, err, sizeof err);
+    sync_version v3;
+    assert_int_equal(bs_get(b->n.bs, txn, &top3, &data, &len, err, sizeof err), 1);
+    assert_int_equal(sync_version_parse(data, len, &v3, err, sizeof err), 0);
     mdb_txn_abort(txn);
-    char want[32];
-    snprintf(want, sizeof want, ":%u\r\n", first.version);
-    expect(apply(b, mid, 0, first.version, first.records, j.buf, j.len), want);
-    free(j.buf);
-    /* the newest's journal applies on top: the chain now joins here */
-    expect_fail(sync_apply(&b->n, info, &top, err, sizeof err), err, "no database writer");
+    text forged = {0};
+    char line[256];
+    snprintf(line, sizeof line, "{\"Type\":\"version\",\"MID\":\"%s\",\"Version\":%u,\"Prev\":\"\",\"Time\":1,"
+             "\"Records\":%llu,\"Journal\":[", mid, third, (unsigned long long)v3.records);
+    text_add(&forged, line, strlen(line));
+    for (size_t i = 0; i < v3.njournal; i++) {
+        char c[CID_TEXT_MAX];
+        cid_format(&v3.journal[i], c);
+        snprintf(line, sizeof line, "%s\"%s\"", i ? "," : "", c);
+        text_add(&forged, line, strlen(line));
+    }
+    text_add(&forged, "]}", 2);
+    cid forged_cid;
+    cid_of_block(&forged_cid, 1, CID_CODEC_RAW, forged.buf, forged.len);
+    txn = bs_begin(b->n.bs, 1, err, sizeof err);
+    assert_int_equal(bs_put(b->n.bs, txn, &forged_cid, forged.buf, forged.len, err, sizeof err), 0);
+    assert_int_equal(bs_commit(txn, err, sizeof err), 0);
+    free(forged.buf);
+    expect_fail(sync_apply(&b->n, info, &forged_cid, err, sizeof err), err, "skips a version");
+    assert_int_equal(sync_local_version(&b->n, mid), newest.version);
+    /* the real one follows on */
+    if (sync_apply(&b->n, info, &top3, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(sync_local_version(&b->n, mid), third);
+    snprintf(target, sizeof target, "%s@%u", mid, third);
+    char *da = dump(a, target), *dbb = dump(b, target);
+    assert_string_equal(da, dbb);
+    free(da);
+    free(dbb);
+    sync_version_free(&v3);
     sync_version_free(&newest);
     sync_version_free(&first);
     json_decref(info);
