@@ -81,7 +81,7 @@ describe("version blocks between two nodes", function()
       t.redis_cli(a.db_port, table.concat(script, "\n") .. "\n")
       r = t.leither("mimei", "backup", mid, "--home", a.home)
       assert.are.equal(0, r.code, r.err)
-      assert.matches("ver= " .. version, r.out)
+      assert.truthy(r.out:find("ver= " .. version, 1, true), r.out)
     end
     r = run_tool("info", a.home .. "/data", mid)
     assert.are.equal(0, r.code, r.err)
@@ -155,7 +155,7 @@ describe("version blocks between two nodes", function()
       assert.are.equal(0, tr.code, tr.err)
     end)
     assert.are_not.equal(0, r.code)
-    assert.matches("version 3 of " .. mid, r.err)
+    assert.truthy(r.err:find("version 3 of " .. mid .. ": block ", 1, true), r.err) -- a MID may hold pattern characters
     assert.matches("no version 3", t.redis(b.db_port, "SELECT", mid .. "@3"))
     -- the right bytes again: it applies
     r = apply_on_b(top3, files)
