@@ -567,6 +567,9 @@ static uint8_t *read_journal(node *n, const sync_version *v, size_t *len, char *
     return all;
 }
 
+/* A Redis error's text without its "ERR " (the reason alone). */
+static const char *without_err(const char *s) { return strncmp(s, "ERR ", 4) ? s : s + 4; }
+
 /* MM.APPLYJOURNAL in this process, for one without a RESP writer (a
  * running node always has one: n->resp): an offline tool or a test, the
  * only writer of its database while it runs. */
@@ -581,8 +584,8 @@ static int apply_here(node *n, const char **argv, const size_t *lens, uint32_t v
     char want[16];
     snprintf(want, sizeof want, ":%u\r\n", ver);
     if (len >= 1 && out[0] == '-') {
-        const char *eol = memchr(out, '\r', len);
-        rc = ERR("%.*s", (int)((eol ? (size_t)(eol - out) : len) - 1), out + 1);
+        const char *eol = memchr(out, '\r', len), *text = without_err(out + 1);
+        rc = ERR("%.*s", (int)((eol ? eol : out + len) - text), text);
     } else if (rc || len != strlen(want) || memcmp(out, want, len)) {
         rc = ERR("version %u: the database did not take it", ver);
     }
@@ -640,22 +643,29 @@ static int apply_db_version(node *n, MDB_dbi dbi, const char *mid, uint32_t prev
     if (!r)
         return ERR("version %u of %s: the database writer did not answer", l->v.version, mid);
     if (r->type == REDIS_REPLY_ERROR)
-        rc = ERR("%s", r->str);
+        rc = ERR("%s", without_err(r->str));
     else if (r->type != REDIS_REPLY_ARRAY || r->elements != 1)
         rc = ERR("version %u of %s: an unexpected answer of the database writer", l->v.version, mid);
     else if (r->element[0]->type == REDIS_REPLY_ERROR)
-        rc = ERR("%s", r->element[0]->str);
+        rc = ERR("%s", without_err(r->element[0]->str));
     else if (r->element[0]->type != REDIS_REPLY_INTEGER || r->element[0]->integer != (long long)l->v.version)
         rc = ERR("version %u of %s: an unexpected answer of the database writer", l->v.version, mid);
     freeReplyObject(r);
     return rc;
 }
 
-static void chain_free(chain_link *chain, size_t n)
+/* The version block c, read (local, re-hashed) and parsed into l. */
+static int load_link(node *n, const cid *c, chain_link *l, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < n; i++)
-        sync_version_free(&chain[i].v);
-    free(chain);
+    size_t len;
+    char why[256], text[CID_TEXT_MAX];
+    l->block = *c;
+    uint8_t *block = read_block(n, c, SYNC_VERSION_BLOCK_MAX, &len, why, sizeof why);
+    if (!block)
+        return ERR("%s", why);
+    int rc = sync_version_parse(block, len, &l->v, why, sizeof why);
+    free(block);
+    return rc ? ERR("%s: %s", (cid_format(c, text), text), why) : 0;
 }
 
 /* Registers the MiMei info describes when it is new here. */
@@ -696,8 +706,13 @@ int sync_apply(node *n, const json_t *info, const cid *top, char *err, size_t er
     have_local_block = local && made_get(txn, dbi, mid, local, &local_block);
     mdb_txn_abort(txn);
 
-    /* the chain from top down to what this node holds, newest first */
-    chain_link *chain = NULL;
+    /* the chain from top down to what this node holds, newest first: the
+     * blocks and their versions (each is read again when applied, so a
+     * long chain costs little memory) */
+    struct {
+        cid block;
+        uint32_t version;
+    } *chain = NULL;
     size_t count = 0, cap = 0;
     cid at = *top;
     int rc = 0;
@@ -710,64 +725,61 @@ int sync_apply(node *n, const json_t *info, const cid *top, char *err, size_t er
             joined = 1;
             break;
         }
-        size_t len;
-        char why[256];
-        uint8_t *block = read_block(n, &at, SYNC_VERSION_BLOCK_MAX, &len, why, sizeof why);
-        sync_version v;
-        if (!block) {
+        chain_link l;
+        char why[400];
+        if (load_link(n, &at, &l, why, sizeof why) != 0) {
             rc = ERR("the chain of %s: %s", mid, why);
             break;
         }
-        int parsed = sync_version_parse(block, len, &v, why, sizeof why);
-        free(block);
-        if (parsed != 0) {
-            rc = ERR("%s: %s", (cid_format(&at, text), text), why);
-            break;
-        }
-        if (strcmp(v.mid, mid)) {
-            rc = ERR("%s is a version of MiMei %s, not of %s", (cid_format(&at, text), text), v.mid, mid);
-        } else if (v.is_db != is_db) {
+        if (strcmp(l.v.mid, mid))
+            rc = ERR("%s is a version of MiMei %s, not of %s", (cid_format(&at, text), text), l.v.mid, mid);
+        else if (l.v.is_db != is_db)
             rc = ERR("%s is a %s version, and %s a %s MiMei", (cid_format(&at, text), text),
-                     v.is_db ? "database" : "file", mid, type);
-        } else if (count && v.version >= chain[count - 1].v.version) {
-            rc = ERR("the chain of %s goes from version %u back to %u", mid, chain[count - 1].v.version, v.version);
-        } else if (v.version <= local) {
-            below = v.version;
-            sync_version_free(&v);
+                     l.v.is_db ? "database" : "file", mid, type);
+        else if (count && l.v.version >= chain[count - 1].version)
+            rc = ERR("the chain of %s goes from version %u back to %u", mid, chain[count - 1].version, l.v.version);
+        int has_prev = l.v.has_prev, stop = !rc && l.v.version <= local;
+        uint32_t version = l.v.version;
+        cid prev = l.v.prev;
+        sync_version_free(&l.v);
+        if (rc)
             break;
-        }
-        if (rc) {
-            sync_version_free(&v);
+        if (stop) {
+            below = version;
             break;
         }
         if (count == cap) {
             cap = cap ? 2 * cap : 8;
-            chain_link *grown = realloc(chain, cap * sizeof *chain);
+            void *grown = realloc(chain, cap * sizeof *chain);
             if (!grown) {
-                sync_version_free(&v);
                 rc = ERR("out of memory");
                 break;
             }
             chain = grown;
         }
-        chain[count++] = (chain_link){at, v};
-        if (!v.has_prev)
+        chain[count].block = at;
+        chain[count++].version = version;
+        if (!has_prev)
             break;
-        at = v.prev;
+        at = prev;
     }
     if (!rc && !count)
         rc = ERR("version %u of %s is not above this node's newest (%u)", below, mid, local);
     /* a journal holds the changes since exactly the version before it */
     if (!rc && is_db && below != local)
         rc = ERR("the journal of version %u of %s follows version %u, this node holds %u: it skips a version",
-                 chain[count - 1].v.version, mid, below, local);
+                 chain[count - 1].version, mid, below, local);
     if (!rc && is_db && have_local_block && !joined)
         rc = ERR("the chain of %s does not pass through version %u as this node applied it", mid, local);
     for (size_t i = count; !rc && i-- > 0;) {
-        uint32_t prev_ver = i + 1 < count ? chain[i + 1].v.version : below;
-        rc = is_db ? apply_db_version(n, dbi, mid, prev_ver, &chain[i], err, errlen)
-                   : apply_file_version(n, dbi, mid, &chain[i], err, errlen);
+        uint32_t prev_ver = i + 1 < count ? chain[i + 1].version : below;
+        chain_link l;
+        if ((rc = load_link(n, &chain[i].block, &l, err, errlen)) != 0)
+            break;
+        rc = is_db ? apply_db_version(n, dbi, mid, prev_ver, &l, err, errlen)
+                   : apply_file_version(n, dbi, mid, &l, err, errlen);
+        sync_version_free(&l.v);
     }
-    chain_free(chain, count);
+    free(chain);
     return rc;
 }
