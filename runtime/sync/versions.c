@@ -138,6 +138,14 @@ static int parse_fields(const json_t *o, sync_version *out, char *err, size_t er
     return 0;
 }
 
+/* A reason that may quote the input, made one printable line. */
+static void printable(char *err, size_t errlen)
+{
+    for (char *p = err; errlen && *p; p++)
+        if ((unsigned char)*p < ' ' || *p == 0x7f)
+            *p = '?';
+}
+
 int sync_version_parse(const uint8_t *block, size_t len, sync_version *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
@@ -145,12 +153,17 @@ int sync_version_parse(const uint8_t *block, size_t len, sync_version *out, char
         return ERR("version block: %zu bytes (from 1 to %d)", len, SYNC_VERSION_BLOCK_MAX);
     json_error_t jerr;
     json_t *o = json_loadb((const char *)block, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!o)
-        return ERR("version block: not JSON: %s", jerr.text);
+    if (!o) {
+        ERR("version block: not JSON: %s", jerr.text);
+        printable(err, errlen);
+        return -1;
+    }
     int rc = json_is_object(o) ? parse_fields(o, out, err, errlen) : ERR("version block: not a JSON object");
     json_decref(o);
-    if (rc)
+    if (rc) {
         sync_version_free(out);
+        printable(err, errlen);
+    }
     return rc;
 }
 

@@ -592,6 +592,8 @@ static void test_version_block_parse(void **state)
     expect_parse_refused("{\"Type\":\"version\"," MID ",\"Version\":1,\"Prev\":\"\",\"Time\":1,\"Root\":\"" RAW "\",\"X\":1}",
                          "unknown field");
     expect_parse_refused("{\"Type\":\"version\",\"Type\":\"version\"}", "not JSON"); /* duplicate keys */
+    /* a field name with a line break: the reason stays one line (found by fuzz_version) */
+    expect_parse_refused("{\"Type\":\"version\",\"Jou\\nal\":1}", "unknown field \"Jou?al\"");
     /* a Prev that is not a version block (dag-pb) */
     expect_parse_refused("{\"Type\":\"version\"," MID ",\"Version\":2,\"Prev\":\"QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn\","
                          "\"Time\":1,\"Root\":\"" RAW "\"}",
