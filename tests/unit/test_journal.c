@@ -602,8 +602,6 @@ static void test_version_block_parse(void **state)
                          "Records");
     /* too many journal blocks, too many bytes */
     text t = {0};
-    text_add(&t, "{\"Type\":\"version\"," MID ",\"Version\":2,\"Prev\":\"\",\"Time\":1,\"Records\":0,\"Journal\":[", 0);
-    t.len = 0;
     const char *head = "{\"Type\":\"version\"," MID ",\"Version\":2,\"Prev\":\"\",\"Time\":1,\"Records\":0,\"Journal\":[";
     text_add(&t, head, strlen(head));
     for (int i = 0; i < 1093; i++)
