@@ -536,7 +536,8 @@ static int content_complete(node *n, const cid *root, char *err, size_t errlen)
     return rc;
 }
 
-static int apply_file_version(node *n, MDB_dbi dbi, const char *mid, const chain_link *l, char *err, size_t errlen)
+static int apply_file_version(node *n, MDB_dbi dbi, const char *mid, int is_app, const chain_link *l, char *err,
+                              size_t errlen)
 {
     char why[256];
     if (content_complete(n, &l->v.root, why, sizeof why) != 0)
@@ -547,6 +548,9 @@ static int apply_file_version(node *n, MDB_dbi dbi, const char *mid, const chain
     int rc = files_put_version(n->bs, txn, mid, l->v.version, &l->v.root, err, errlen);
     if (!rc)
         rc = files_set_cur(n->bs, txn, mid, &l->v.root, err, errlen);
+    /* an app's server code is never served here either, from the start */
+    if (!rc && is_app)
+        rc = bs_hide_app_code(n->bs, txn, &l->v.root, err, errlen);
     if (!rc)
         rc = bs_pin(n->bs, txn, &l->block, 1, err, errlen);
     if (!rc)
@@ -790,7 +794,7 @@ int sync_apply(node *n, const json_t *info, const cid *top, char *err, size_t er
         if ((rc = load_link(n, &chain[i].block, &l, err, errlen)) != 0)
             break;
         rc = is_db ? apply_db_version(n, dbi, mid, prev_ver, &l, err, errlen)
-                   : apply_file_version(n, dbi, mid, &l, err, errlen);
+                   : apply_file_version(n, dbi, mid, !strcmp(type, "app"), &l, err, errlen);
         sync_version_free(&l.v);
     }
     free(chain);

@@ -735,6 +735,45 @@ static void test_file_versions(void **state)
     side_close(b);
 }
 
+/* An app's server code is hidden on the follower from the moment its
+ * version is applied, as on the author's node. */
+static void test_app_code_hidden(void **state)
+{
+    (void)state;
+    side *a = side_open(), *b = side_open();
+    ids_key key;
+    ids_key_generate(&key);
+    json_t *info = new_mimei(&key, "app");
+    const char *mid = mimei_str(info, "ID");
+    register_on(a, info);
+    char err[256];
+    const char *code = "return function() end", *page = "<p>hi</p>";
+    cid code_cid, page_cid, root, with_code, with_page;
+    cid_of_block(&code_cid, 1, CID_CODEC_RAW, code, strlen(code));
+    cid_of_block(&page_cid, 1, CID_CODEC_RAW, page, strlen(page));
+    MDB_txn *txn = bs_begin(a->n.bs, 1, err, sizeof err);
+    assert_int_equal(bs_put(a->n.bs, txn, &code_cid, code, strlen(code), err, sizeof err), 0);
+    assert_int_equal(bs_put(a->n.bs, txn, &page_cid, page, strlen(page), err, sizeof err), 0);
+    assert_int_equal(tree_empty(a->n.bs, txn, 1, &root, err, sizeof err), 0);
+    assert_int_equal(tree_put(a->n.bs, txn, &root, "server/main.lua", &code_cid, strlen(code), &with_code, err, sizeof err), 0);
+    assert_int_equal(tree_put(a->n.bs, txn, &with_code, "index.html", &page_cid, strlen(page), &with_page, err, sizeof err), 0);
+    uint32_t ver;
+    assert_int_equal(files_setcid(a->n.bs, txn, mid, &with_page, &ver, err, sizeof err), 0);
+    assert_int_equal(bs_commit(txn, err, sizeof err), 0);
+    cid top;
+    assert_int_equal(sync_version_block(&a->n, mid, &top, &ver, err, sizeof err), 0);
+    copy_blocks(a, b);
+    if (sync_apply(&b->n, info, &top, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    txn = bs_begin(b->n.bs, 0, err, sizeof err);
+    assert_true(bs_is_hidden(b->n.bs, txn, &code_cid));
+    assert_false(bs_is_hidden(b->n.bs, txn, &page_cid));
+    mdb_txn_abort(txn);
+    json_decref(info);
+    side_close(a);
+    side_close(b);
+}
+
 /* A database MiMei's version blocks: journals cut in blocks, applied by
  * sync_apply (in this process: it has no RESP writer); a tampered block
  * and a journal that skips a version are refused, nothing written. */
@@ -861,6 +900,7 @@ int main(void)
         cmocka_unit_test(test_local_writes_pruned),
         cmocka_unit_test(test_version_block_parse),
         cmocka_unit_test(test_file_versions),
+        cmocka_unit_test(test_app_code_hidden),
         cmocka_unit_test(test_db_version_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
