@@ -95,7 +95,7 @@ static int parse_fields(const json_t *o, sync_version *out, char *err, size_t er
     if (!json_is_string(mid) || !ids_is_leither_id(json_string_value(mid)))
         return ERR("version block: MID is not a MiMei ID");
     snprintf(out->mid, sizeof out->mid, "%s", json_string_value(mid));
-    uint64_t n;
+    uint64_t n = 0;
     if (parse_u64_field(o, "Version", UINT32_MAX, &n, err, errlen) != 0)
         return -1;
     if (n == 0)
