@@ -326,25 +326,13 @@ static void key_of(dht_key *key, const char *prefix, const char *mid)
     dht_key_of(key, name);
 }
 
-/* Each distinct value gets its own id (a hash of it): OpenDHT's other
- * nodes refuse to replace a value by another one with the same id, and an
- * identical re-put refreshes it. */
-static uint64_t value_id_of(const char *value)
-{
-    dht_key k;
-    dht_key_of(&k, value);
-    uint64_t id;
-    memcpy(&id, k.b, sizeof id);
-    return id ? id : 1;
-}
-
 static void put_value(heads *h, const char *prefix, const char *mid, const char *value)
 {
     if (!h->engine || !value)
         return;
     dht_key key;
     key_of(&key, prefix, mid);
-    if (dht_put(h->engine, &key, value, strlen(value), value_id_of(value)) != 0)
+    if (dht_put(h->engine, &key, value, strlen(value)) != 0)
         log_line(LOG_LEVEL_WARN, NULL, "sync: could not put a record of %s", mid);
 }
 
