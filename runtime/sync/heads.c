@@ -50,6 +50,7 @@ typedef struct {
     char *seen; /* the newest holding head seen in the DHT or asked of a node */
     uint32_t seen_version;
     int64_t seen_time;
+    json_t *providers; /* the last holding provider records found (find_providers), or NULL */
     long listen_id; /* 0: not listening */
     int pending;    /* seen is above the local version: to sync */
     int64_t retry_at;
@@ -380,6 +381,7 @@ static entry *find_entry(heads *h, const char *mid, int create)
             if (!h->entries[i].published && !h->entries[i].followed) {
                 free(h->entries[i].own);
                 free(h->entries[i].seen);
+                json_decref(h->entries[i].providers);
                 h->entries[i] = h->entries[--h->nentries];
                 break;
             }
@@ -703,6 +705,13 @@ static json_t *find_providers(heads *h, const char *mid)
         json_decref(rec);
     }
     get_release(h, g);
+    pthread_mutex_lock(&h->lock); /* remembered for the routing API (sync_providers_json) */
+    entry *e = find_entry(h, mid, 0);
+    if (e) {
+        json_decref(e->providers);
+        e->providers = json_deep_copy(out);
+    }
+    pthread_mutex_unlock(&h->lock);
     return out;
 }
 
@@ -1255,6 +1264,18 @@ json_t *sync_head_json(node *n, const char *mid)
     return out;
 }
 
+json_t *sync_providers_json(node *n, const char *mid)
+{
+    heads *h = running;
+    if (!h || h->n != n)
+        return NULL;
+    pthread_mutex_lock(&h->lock);
+    entry *e = find_entry(h, mid, 0);
+    json_t *out = e && e->providers ? json_deep_copy(e->providers) : NULL;
+    pthread_mutex_unlock(&h->lock);
+    return out;
+}
+
 int sync_follows(node *n, const char *mid)
 {
     heads *h = running;
@@ -1338,7 +1359,7 @@ fail:
             close(h->wake[i]);
     }
     for (size_t i = 0; i < h->nentries; i++)
-        free(h->entries[i].own), free(h->entries[i].seen);
+        free(h->entries[i].own), free(h->entries[i].seen), json_decref(h->entries[i].providers);
     dht_mailbox_free(h->mb);
     pthread_mutex_destroy(&h->lock);
     free(h);
@@ -1361,7 +1382,9 @@ void sync_stop(node *n)
             dht_unlisten(h->engine, e->listen_id);
         free(e->own);
         free(e->seen);
+        json_decref(e->providers);
         e->own = e->seen = NULL;
+        e->providers = NULL;
     }
     h->nentries = 0;
     for (size_t i = 0; i < SYNC_JOBS_KEPT; i++) {

@@ -56,6 +56,12 @@ json_t *sync_job_json(node *n, long id);
  * DHT value, "Head": its record}; NULL when none. */
 json_t *sync_head_json(node *n, const char *mid);
 
+/* The providers of mid this node last found (a sync or findprovs of a
+ * MiMei it publishes or follows), as findprovs lists them: [{"ID",
+ * "PeerID", "Version", "Addrs", "Time"}...]; NULL when none. Never waits
+ * on the network (the routing API asks it on an HTTP worker). */
+json_t *sync_providers_json(node *n, const char *mid);
+
 /* Nonzero while this node follows mid (mimei provide). */
 int sync_follows(node *n, const char *mid);
 
