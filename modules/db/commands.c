@@ -23,6 +23,9 @@ static int64_t now_ms(void)
 
 static const struct db_command **table;
 static size_t ntable;
+/* the same without CMD_INTERNAL: what COMMAND lists */
+static const struct db_command **listed;
+static size_t nlisted;
 
 static int by_name(const void *a, const void *b)
 {
@@ -34,7 +37,7 @@ static void build_table(void)
     const struct db_command *sets[] = {db_keyspace_commands, db_string_commands, db_hash_commands,
                                        db_list_commands,     db_set_commands,    db_zset_commands,
                                        db_server_commands,   db_multi_commands,  db_blocking_commands,
-                                       db_version_commands,  db_registry_commands};
+                                       db_version_commands,  db_registry_commands, db_journal_commands};
     size_t n = 0;
     for (size_t i = 0; i < sizeof sets / sizeof *sets; i++)
         for (const struct db_command *c = sets[i]; c->name; c++)
@@ -44,6 +47,10 @@ static void build_table(void)
         for (const struct db_command *c = sets[i]; c->name; c++)
             table[ntable++] = c;
     qsort(table, ntable, sizeof *table, by_name);
+    listed = malloc(ntable * sizeof *listed);
+    for (size_t i = 0; i < ntable; i++)
+        if (!(table[i]->flags & CMD_INTERNAL))
+            listed[nlisted++] = table[i];
 }
 
 long db_command_index(const char *name, size_t len)
@@ -76,8 +83,14 @@ const struct db_command *db_find_command(const char *name, size_t len)
 
 const char *db_command_name(size_t i) { return i < ntable ? table[i]->name : NULL; }
 
-size_t db_command_count(void) { return ntable; }
-const struct db_command *db_command_at(size_t i) { return i < ntable ? table[i] : NULL; }
+size_t db_command_count(void) { return nlisted; }
+const struct db_command *db_command_at(size_t i) { return i < nlisted ? listed[i] : NULL; }
+
+const struct db_command *db_find_visible(const db_client *c, const char *name, size_t len)
+{
+    const struct db_command *cmd = db_find_command(name, len);
+    return cmd && (cmd->flags & CMD_INTERNAL) && !c->internal ? NULL : cmd;
+}
 
 /* --- open and close ----------------------------------------------------- */
 
@@ -499,7 +512,7 @@ void db_exec(db_client *c, int argc, const char **argv, const size_t *argvlen)
         reply_error(c, c->db->batch_error);
         return;
     }
-    const struct db_command *cmd = db_find_command(argv[0], argvlen[0]);
+    const struct db_command *cmd = db_find_visible(c, argv[0], argvlen[0]);
     if (!cmd) {
         if (c->flags & DB_CLIENT_MULTI)
             c->flags |= DB_CLIENT_DIRTY_EXEC;
@@ -537,8 +550,16 @@ void db_exec(db_client *c, int argc, const char **argv, const size_t *argvlen)
 int db_command_embeddable(const char *name, size_t len)
 {
     const struct db_command *cmd = db_find_command(name, len);
-    return cmd && !(cmd->flags & (CMD_BLOCKING | CMD_ADMIN | CMD_NOSCRIPT));
+    return cmd && !(cmd->flags & (CMD_BLOCKING | CMD_ADMIN | CMD_NOSCRIPT | CMD_INTERNAL));
 }
+
+int db_command_internal(const char *name, size_t len)
+{
+    const struct db_command *cmd = db_find_command(name, len);
+    return cmd && (cmd->flags & CMD_INTERNAL);
+}
+
+void db_client_set_internal(db_client *c, int internal) { c->internal = internal; }
 
 int db_command_writes(const char *name, size_t len)
 {

@@ -194,6 +194,39 @@ void db_client_set_limits(db_client *c, uint64_t max_steps, size_t max_output);
 int db_client_over_budget(const db_client *c);
 int db_client_overflowed(const db_client *c);
 
+/* --- versions and journals between nodes (versions.c, journal.c) --------- */
+
+/* Calls fn for each version of database dbno, oldest first, with the time
+ * its backup was taken (unix ms), in a read transaction of its own, until
+ * fn returns nonzero (returned); -1 when the store cannot be read. */
+int db_versions_each(db *d, uint32_t dbno, int (*fn)(void *arg, uint32_t ver, int64_t when_ms), void *arg);
+/* The newest version of database dbno (0: none). */
+uint32_t db_version_last(db *d, uint32_t dbno);
+/* The journal of version upto after version after (0: from the start):
+ * every stored entry of database dbno whose epoch is in (after, upto],
+ * tombstones included, in key order, handed to sink as the stream
+ *     varint(key length) key varint(value length) value
+ * (key without its database number; varints unsigned LEB128), a few bytes
+ * at a time; *entries counts them. One pass over every entry of the
+ * database, in a read transaction of its own. -1 with err when the store
+ * fails or sink returns nonzero. */
+int db_journal_export(db *d, uint32_t dbno, uint32_t after, uint32_t upto,
+                      int (*sink)(void *arg, const void *bytes, size_t len), void *arg, uint64_t *entries, char *err,
+                      size_t errlen);
+/* Checks a journal stream whole: records entries, each one store.c could
+ * have written (kind, key parts, value flags), its LMDB key (with the
+ * database number) at most max_key bytes, its epoch in (after, upto], in
+ * strictly ascending key order. 0, or -1 with the first fault. Applying
+ * it is MM.APPLYJOURNAL's, run by the node itself (db_client_set_internal):
+ *     MM.APPLYJOURNAL MID PREV N TIME RECORDS STREAM */
+int db_journal_check(const void *stream, size_t len, uint32_t after, uint32_t upto, uint64_t records,
+                     size_t max_key, char *err, size_t errlen);
+/* The node itself: the client may run internal commands (MM.APPLYJOURNAL);
+ * nobody else can. */
+void db_client_set_internal(db_client *c, int internal);
+/* Nonzero for an internal command (see above). */
+int db_command_internal(const char *name, size_t len);
+
 /* Limits, as Redis names them (CONFIG GET/SET proto-max-bulk-len, ...). */
 size_t db_proto_max_bulk_len(const db *db);
 size_t db_client_output_limit(const db *db);

@@ -181,6 +181,7 @@ struct db_client {
     int reader;
     MDB_cursor *reader_cursor;
     int reader_failed; /* an LMDB error (db_fail) */
+    int internal; /* the node itself: may run CMD_INTERNAL commands */
 };
 
 #define DB_CLIENT_MULTI 1      /* inside MULTI */
@@ -222,6 +223,10 @@ int db_glob(db_client *c, const char *pat, size_t patlen, const void *s, size_t 
  * read the writer's (counters, versions): never in a reader (reader.c).
  * Not listed by COMMAND INFO either. */
 #define CMD_WRITER_ONLY 512
+/* Run by the node itself only (a client made internal: db_client_set_internal,
+ * resp_call's internal batches): any other client is told it is unknown, and
+ * COMMAND does not list it. MM.APPLYJOURNAL (journal.c). */
+#define CMD_INTERNAL 1024
 
 /* Naming: the function running command NAME is `static void cmd_name(db_client *c)`
  * (cmd_hset, cmd_llen, cmd_zrangebyscore); what several commands share is
@@ -237,7 +242,7 @@ struct db_command {
 /* Each command file exports its table; commands.c joins them. */
 extern const struct db_command db_string_commands[], db_keyspace_commands[], db_hash_commands[],
     db_list_commands[], db_set_commands[], db_zset_commands[], db_server_commands[], db_multi_commands[],
-    db_blocking_commands[], db_version_commands[], db_registry_commands[];
+    db_blocking_commands[], db_version_commands[], db_registry_commands[], db_journal_commands[];
 /* each table ends with an entry whose name is NULL */
 
 /* --- replies (reply.c): RESP2, or RESP3 after HELLO 3 --------------------- */
@@ -366,6 +371,9 @@ double db_score_from(const uint8_t in[DB_SCORE_BYTES]);
  * write; commands need not. WATCH and blocked clients learn of the keys
  * once, when the command ends (db_signal_touched). */
 void db_signal_key(db_client *c, const void *key, size_t keylen);
+/* Marks every key of the selected database changed (past DB_TOUCHED_MAX
+ * keys, or a journal applied). */
+void db_signal_all(db_client *c);
 /* Tells WATCH and blocked clients of the keys touched since the last call:
  * db_call runs it after each command, db_tick after expiring keys. */
 void db_signal_touched(struct db *d);
@@ -377,12 +385,19 @@ int db_fail(db_client *c, int mdb_rc);
 /* The write epoch of a database: entries written now carry it. */
 uint32_t db_epoch(db_client *c, uint32_t dbno);
 int db_epoch_set(db_client *c, uint32_t dbno, uint32_t epoch);
+/* Version marks (versions.c): the newest version of dbno (0: none), and a
+ * mark of version n made at when (unix ms); LMDB's code on failure. */
+uint32_t db_version_newest(struct db *d, MDB_txn *txn, uint32_t dbno);
+int db_version_mark(struct db *d, MDB_txn *txn, uint32_t dbno, uint32_t n, int64_t when);
 /* Deletes up to max keys whose TTL has passed; returns how many. */
 int db_expire_due(db_client *c, int max);
 
 /* --- dispatcher, transactions, blocking (commands.c, multi.c, blocking.c) */
 
 const struct db_command *db_find_command(const char *name, size_t len);
+/* The same, as c may know it: NULL for the node's internal commands unless
+ * c is internal. db_command_count and db_command_at leave them out. */
+const struct db_command *db_find_visible(const db_client *c, const char *name, size_t len);
 size_t db_command_count(void);
 const struct db_command *db_command_at(size_t i);
 /* Replies the error and returns its kind ("readonly", "noperm") when the

@@ -145,6 +145,12 @@ void db_signal_key(db_client *c, const void *key, size_t keylen)
         db_keymap_add(&d->touched, c->dbno, key, keylen);
         return;
     }
+    db_signal_all(c);
+}
+
+void db_signal_all(db_client *c)
+{
+    struct db *d = c->db;
     for (size_t i = 0; i < sizeof d->touched_all / sizeof *d->touched_all; i++)
         if (d->touched_all[i] == c->dbno || !d->touched_all[i]) {
             d->touched_all[i] = c->dbno;

@@ -310,7 +310,7 @@ static void cmd_command(db_client *c)
     } else if (arg_is(c, 1, "info")) {
         reply_array(c, c->argc - 2);
         for (int i = 2; i < c->argc; i++) {
-            const struct db_command *cmd = db_find_command(ARG(i));
+            const struct db_command *cmd = db_find_visible(c, ARG(i));
             cmd ? command_entry(c, cmd) : reply_null_array(c);
         }
     } else if (arg_is(c, 1, "docs")) {
@@ -322,7 +322,7 @@ static void cmd_command(db_client *c)
         for (size_t i = 0; i < db_command_count(); i++)
             reply_bulk_cstr(c, db_command_at(i)->name);
     } else if (arg_is(c, 1, "getkeys") && c->argc >= 3) {
-        const struct db_command *cmd = db_find_command(ARG(2));
+        const struct db_command *cmd = db_find_visible(c, ARG(2));
         if (!cmd) {
             reply_error(c, "ERR Invalid command specified");
             return;

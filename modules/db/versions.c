@@ -19,6 +19,74 @@ static void version_key(uint8_t out[11], uint32_t dbno, uint32_t n)
         out[3 + i] = (uint8_t)(dbno >> (24 - 8 * i)), out[7 + i] = (uint8_t)(n >> (24 - 8 * i));
 }
 
+int db_version_mark(db *d, MDB_txn *txn, uint32_t dbno, uint32_t n, int64_t when)
+{
+    uint8_t kb[11];
+    version_key(kb, dbno, n);
+    MDB_val k = {sizeof kb, kb}, v = {sizeof when, &when};
+    return mdb_put(txn, d->info, &k, &v, 0);
+}
+
+uint32_t db_version_newest(db *d, MDB_txn *txn, uint32_t dbno)
+{
+    uint8_t kb[11];
+    version_key(kb, dbno, UINT32_MAX);
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, d->info, &cur))
+        return 0;
+    MDB_val k = {sizeof kb, kb}, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (!(rc == 0 && k.mv_size == sizeof kb && !memcmp(k.mv_data, kb, sizeof kb))) /* not version 2^32-1 itself */
+        rc = mdb_cursor_get(cur, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
+    uint32_t n = 0;
+    if (rc == 0 && k.mv_size == sizeof kb && !memcmp(k.mv_data, kb, 7)) {
+        const uint8_t *p = k.mv_data;
+        n = (uint32_t)p[7] << 24 | (uint32_t)p[8] << 16 | (uint32_t)p[9] << 8 | p[10];
+    }
+    mdb_cursor_close(cur);
+    return n;
+}
+
+int db_versions_each(db *d, uint32_t dbno, int (*fn)(void *arg, uint32_t ver, int64_t when_ms), void *arg)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (mdb_txn_begin(d->env, NULL, MDB_RDONLY, &txn))
+        return -1;
+    if (mdb_cursor_open(txn, d->info, &cur)) {
+        mdb_txn_abort(txn);
+        return -1;
+    }
+    uint8_t kb[11];
+    version_key(kb, dbno, 0);
+    MDB_val k = {sizeof kb, kb}, v;
+    int rc = 0;
+    for (int got = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc && got == 0;
+         got = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 11 || memcmp(k.mv_data, kb, 7))
+            break;
+        const uint8_t *p = k.mv_data;
+        uint32_t ver = (uint32_t)p[7] << 24 | (uint32_t)p[8] << 16 | (uint32_t)p[9] << 8 | p[10];
+        int64_t when = 0;
+        if (v.mv_size == sizeof when)
+            memcpy(&when, v.mv_data, sizeof when);
+        rc = fn(arg, ver, when);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+uint32_t db_version_last(db *d, uint32_t dbno)
+{
+    MDB_txn *txn;
+    if (mdb_txn_begin(d->env, NULL, MDB_RDONLY, &txn))
+        return 0;
+    uint32_t n = db_version_newest(d, txn, dbno);
+    mdb_txn_abort(txn);
+    return n;
+}
+
 static void cmd_backup(db_client *c)
 {
     if (c->readonly) {
@@ -26,11 +94,7 @@ static void cmd_backup(db_client *c)
         return;
     }
     uint32_t e = db_epoch(c, c->dbno);
-    uint8_t kb[11];
-    version_key(kb, c->dbno, e);
-    int64_t when = c->now_ms;
-    MDB_val k = {sizeof kb, kb}, v = {sizeof when, &when};
-    int rc = mdb_put(c->txn, c->db->info, &k, &v, 0);
+    int rc = db_version_mark(c->db, c->txn, c->dbno, e, c->now_ms);
     if (rc) {
         db_fail(c, rc);
         reply_error(c, c->db->batch_error);

@@ -92,6 +92,16 @@ int files_setcid(blockstore *bs, MDB_txn *txn, const char *mid, const cid *c, ui
     return put_version(bs, txn, mid, *ver, c, err, errlen);
 }
 
+int files_put_version(blockstore *bs, MDB_txn *txn, const char *mid, uint32_t ver, const cid *c, char *err,
+                      size_t errlen)
+{
+    if (!mid_ok(mid))
+        return ERR("invalid MiMei ID '%s'", mid ? mid : "");
+    if (ver == FILES_CUR)
+        return ERR("version 0 is cur, not a numbered version");
+    return put_version(bs, txn, mid, ver, c, err, errlen);
+}
+
 int files_backup(blockstore *bs, MDB_txn *txn, const char *mid, uint32_t *ver, char *err, size_t errlen)
 {
     cid c;

@@ -311,6 +311,10 @@ uint32_t files_last(blockstore *bs, MDB_txn *txn, const char *mid);
 /* MiMeiSetCid: cur = c, and c frozen as version last + 1 (in *ver). */
 int files_setcid(blockstore *bs, MDB_txn *txn, const char *mid, const cid *c, uint32_t *ver, char *err, size_t errlen);
 int files_set_cur(blockstore *bs, MDB_txn *txn, const char *mid, const cid *c, char *err, size_t errlen);
+/* Version ver (from 1) = c, as another node made it (runtime/sync): a
+ * follower's copy gets the author's numbers. */
+int files_put_version(blockstore *bs, MDB_txn *txn, const char *mid, uint32_t ver, const cid *c, char *err,
+                      size_t errlen);
 /* Freezes cur as version last + 1 (error when there is no cur). */
 int files_backup(blockstore *bs, MDB_txn *txn, const char *mid, uint32_t *ver, char *err, size_t errlen);
 /* A version as ?ver= or -v names it: "cur", "last", N, or "" (last when

@@ -4,7 +4,8 @@
  * and key loading, signed API calls, output); content.c and upload.c the
  * importer and uploader the content commands share; one file per command
  * group: node.c (init, run, stop, status, swarm), service.c (the systemd unit), mimei.c, file.c (file
- * MiMei contents, ipfs cat/get, repo), ipfs.c (ipfs add), lapp.c, lpki.c.
+ * MiMei contents, ipfs cat/get, repo), ipfs.c (ipfs add), lapp.c, lpki.c, sync.c (mimei publish,
+ * provide, findprovs, sync).
  * Commands print results on stdout (JSON with --json), errors as one line
  * "leither: reason" on stderr, and return the exit status: 0 done, 1
  * failed, 2 usage.
@@ -31,7 +32,8 @@ typedef struct {
     const char *app;       /* -a/--app */
     const char *ext;       /* --ext */
     const char *version;   /* -v/--version N|last|cur, --ttl SECONDS */
-    const char *node;      /* lapp: -n/--node HOST:PORT or NODE_ID, the node to talk to */
+    const char *node;      /* -n/--node: lapp HOST:PORT or NODE_ID, the node to talk to; mimei sync the node to ask */
+    const char *eol;       /* mimei publish --eol DURATION */
     const char *dir;       /* lapp: -d/--dir DIR, the folder of app folders */
     int port;              /* -p/--port, 0 when not given */
     int json;              /* --json */
@@ -59,7 +61,7 @@ typedef struct {
     const char *flags; /* option letters it takes: H(--home) j k o b i p d t a e v T(--ttl)
                         * q Q n r D(--hidden) C(--cid-version) L(--raw-leaves) P(--pin) G(--progress)
                         * N(-n/--node HOST:PORT) W(-d/--dir DIR): -n and -d take these meanings
-                        * A(--by-author) U(--public) F(--log-format) */
+                        * A(--by-author) U(--public) F(--log-format) E(--eol) */
     int min_args, max_args;
     const char *synopsis; /* what follows the name in usage */
     const char *summary;
@@ -172,6 +174,15 @@ int cmd_repo_gc(const cli_args *a);
 int cmd_repo_stat(const cli_args *a);
 int cmd_repo_rm_author(const cli_args *a);
 int cmd_mimei_drop(const cli_args *a);
+/* sync.c: MiMei between nodes, as jobs of the node's sync thread */
+int cmd_mimei_publish(const cli_args *a);
+int cmd_mimei_provide(const cli_args *a);
+int cmd_mimei_unprovide(const cli_args *a);
+int cmd_mimei_findprovs(const cli_args *a);
+int cmd_mimei_sync(const cli_args *a);
+/* mimei show's "from net", "conflict" and "compare version" sections, from
+ * the head the node holds of mid (nothing when it holds none). */
+void mimei_show_net(const cli_args *a, const char *mid, long long local_last, const json_t *local_versions);
 /* cmd_file.c for cmd_mimei.c: file MiMei backups and info over the API. */
 int mimei_file_backup(const cli_args *a);
 json_t *mimei_file_show(const cli_args *a);

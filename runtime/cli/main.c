@@ -79,6 +79,16 @@ static const cli_command commands[] = {
      "remove every MiMei a guest key authored and its blocks' usage ('repo gc' frees them)"},
     {"mimei drop", cmd_mimei_drop, "Hjk", 1, 1, "MID [-k KEYFILE] [--json]",
      "remove a MiMei from the node: info, versions, records ('repo gc' frees the blocks)"},
+    {"mimei publish", cmd_mimei_publish, "HjkE", 1, 1, "MID [--eol 168h] [-k KEYFILE] [--json]",
+     "put the MiMei's signed head in the DHT (re-put until the EOL) and this node as its provider"},
+    {"mimei provide", cmd_mimei_provide, "Hjk", 1, 1, "MID [-k KEYFILE] [--json]",
+     "serve a public MiMei to other nodes and follow it: each version published is synced here"},
+    {"mimei unprovide", cmd_mimei_unprovide, "Hjk", 1, 1, "MID [-k KEYFILE] [--json]",
+     "stop following a MiMei (its versions stay)"},
+    {"mimei findprovs", cmd_mimei_findprovs, "Hjk", 1, 1, "MID [-k KEYFILE] [--json]",
+     "the nodes that provide a MiMei, with their versions and addresses"},
+    {"mimei sync", cmd_mimei_sync, "HjkN", 1, 1, "MID [-n NODE_ID|IP:PORT] [-k KEYFILE] [--json]",
+     "fetch the newest head (from the DHT, or from that node) and make its versions local"},
     {"mimei grep", cmd_mimei_grep, "Hkv", 1, 1, "MID [-v N|last|cur] [-k KEYFILE]", "dump a database version"},
     {"ipfs add", cmd_ipfs_add, "HkqQnrDCLPG", 0, 4096,
      "[FILE|DIR|-]... [-r] [--hidden] [-q|-Q] [-n] [--cid-version 0|1] [--raw-leaves[=false]] [--pin=false] "
@@ -253,20 +263,6 @@ static int not_a_command(int argc, char **argv)
         return 2;
     }
     const char *word = argv[words];
-    /* commands the design names that need the network, not built yet */
-    static const char *const planned[][2] = {
-        {"publish", "announce a MiMei's head to other nodes"},
-        {"sync", "fetch a MiMei's versions from other nodes"},
-        {"provide", "tell other nodes this node has a MiMei"},
-        {"findprovs", "find the nodes that have a MiMei"},
-    };
-    for (size_t i = 0; words == 1 && !strcmp(argv[0], "mimei") && i < sizeof planned / sizeof *planned; i++)
-        if (!strcmp(word, planned[i][0])) {
-            fprintf(stderr, "%s: 'mimei %s' is not a command yet: it will %s once nodes join through the DHT\n",
-                    cli_prog, word, planned[i][1]);
-            usage_group(stderr, words, argv);
-            return 2;
-        }
     if (words > 0) {
         fprintf(stderr, "%s: '%s' is not a", cli_prog, word);
         for (int w = 0; w < words; w++)
@@ -324,7 +320,7 @@ static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
         {"progress", optional_argument, NULL, 'G'},
         {"node", required_argument, NULL, 'N'},   {"dir", required_argument, NULL, 'W'},
         {"by-author", no_argument, NULL, 'A'},   {"public", no_argument, NULL, 'U'},
-        {"log-format", required_argument, NULL, 'F'},
+        {"log-format", required_argument, NULL, 'F'}, {"eol", required_argument, NULL, 'E'},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
@@ -390,6 +386,7 @@ static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
         case 'D': a->hidden = 1; break;
         case 'U': a->public = 1; break;
         case 'F': a->log_format = optarg; break;
+        case 'E': a->eol = optarg; break;
         case 'C':
             if (strcmp(optarg, "0") != 0 && strcmp(optarg, "1") != 0) {
                 fprintf(stderr, "%s %s: --cid-version must be 0 or 1, not '%s'\n", cli_prog, c->name, optarg);

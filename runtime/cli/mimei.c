@@ -189,6 +189,7 @@ static int show_file(const cli_args *a, json_t *r)
         printf("last     %lld\n", last);
     else
         printf("no versions yet: cur only\n");
+    mimei_show_net(a, a->args[0], last, json_object_get(r, "Versions"));
     printf("\nmimei show ok\n");
     json_decref(r);
     return 0;
@@ -250,6 +251,10 @@ int cmd_mimei_show(const cli_args *a)
                    (long long)json_integer_value(json_object_get(json_array_get(versions, n - 1), "Version")));
         else
             printf("no versions yet: cur only\n");
+        mimei_show_net(a, mid,
+                       n ? (long long)json_integer_value(json_object_get(json_array_get(versions, n - 1), "Version"))
+                         : 0,
+                       NULL);
         printf("\nmimei show ok\n");
         rc = 0;
     }

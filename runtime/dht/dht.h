@@ -84,9 +84,12 @@ void dht_stop(dht_engine *e);
 typedef void (*dht_value_fn)(void *ctx, const uint8_t *data, size_t len);
 typedef void (*dht_done_fn)(void *ctx, int ok);
 
-/* Puts a value (len <= DHT_VALUE_MAX) under key. A put with the same
- * value_id from this node replaces its earlier one. Fire and forget. */
-int dht_put(dht_engine *e, const dht_key *key, const void *data, size_t len, uint64_t value_id);
+/* Puts a value (len <= DHT_VALUE_MAX) under key, fire and forget. Its id
+ * is a hash of its bytes: OpenDHT's nodes refuse to replace a value by a
+ * different one under the same id, so a changed record (a new time) is a
+ * new value, and the same bytes put again refresh the old one. Values
+ * that stop being put expire after 10 minutes. */
+int dht_put(dht_engine *e, const dht_key *key, const void *data, size_t len);
 /* Every value under key to on_value, then on_done once. */
 int dht_get(dht_engine *e, const dht_key *key, dht_mailbox *mb, dht_value_fn on_value, dht_done_fn on_done, void *ctx);
 /* Every value under key now and whenever one is put, until dht_unlisten
@@ -131,6 +134,10 @@ json_t *presence_findpeer(node *n, const char *id);
 /* The record of node id's envelope (value, len) when it holds (module
  * comment): a new reference, else NULL with why in err. */
 json_t *presence_verify_record(const uint8_t *value, size_t len, const char *id, char *err, size_t errlen);
+
+/* The engine the presence runs, for other loops' puts, gets and listens
+ * (runtime/sync); NULL when the DHT is off. Valid until presence_stop. */
+dht_engine *presence_engine(node *n);
 #endif
 
 #endif

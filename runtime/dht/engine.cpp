@@ -98,13 +98,17 @@ extern "C" void dht_stop(dht_engine *e)
     delete e;
 }
 
-extern "C" int dht_put(dht_engine *e, const dht_key *key, const void *data, size_t len, uint64_t value_id)
+extern "C" int dht_put(dht_engine *e, const dht_key *key, const void *data, size_t len)
 {
     if (len > DHT_VALUE_MAX)
         return -1;
     try {
         auto v = std::make_shared<dht::Value>(static_cast<const uint8_t *>(data), len);
-        v->id = value_id;
+        unsigned char digest[SHA_DIGEST_LENGTH];
+        SHA1(static_cast<const unsigned char *>(data), len, digest);
+        uint64_t id;
+        memcpy(&id, digest, sizeof id);
+        v->id = id ? id : 1;
         e->runner.put(hash_of(key), v, dht::DoneCallbackSimple{});
         return 0;
     } catch (...) {

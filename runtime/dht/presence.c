@@ -42,7 +42,6 @@ struct presence {
     pthread_t thread;
     int stop[2];
     dht_key own_key, directory;
-    uint64_t value_id; /* ours, so each re-put replaces the last */
     long listen_id;
     pthread_mutex_t lock; /* peers, lookups */
     peer peers[DHT_PEERS_MAX];
@@ -183,8 +182,8 @@ static void put_own_record(presence *p)
     if (!rec)
         return;
     size_t len = strlen(rec);
-    if (dht_put(p->engine, &p->own_key, rec, len, p->value_id) != 0 ||
-        dht_put(p->engine, &p->directory, rec, len, p->value_id) != 0)
+    if (dht_put(p->engine, &p->own_key, rec, len) != 0 ||
+        dht_put(p->engine, &p->directory, rec, len) != 0)
         log_line(LOG_LEVEL_WARN, NULL, "dht: could not put the node record");
     free(rec);
 }
@@ -292,6 +291,8 @@ json_t *presence_findpeer(node *n, const char *id)
     return found;
 }
 
+dht_engine *presence_engine(node *n) { return n->presence ? n->presence->engine : NULL; }
+
 /* --- the loop ------------------------------------------------------------ */
 
 static void *presence_loop(void *arg)
@@ -337,9 +338,6 @@ int presence_start(node *n, char *err, size_t errlen)
     snprintf(name, sizeof name, NODE_KEY_PREFIX "%s", n->id);
     dht_key_of(&p->own_key, name);
     dht_key_of(&p->directory, DIRECTORY_NAME);
-    memcpy(&p->value_id, p->own_key.b, sizeof p->value_id);
-    if (!p->value_id)
-        p->value_id = 1;
 
     json_t *list = json_object_get(n->home.doc, "bootstrap"), *item;
     size_t count = json_array_size(list), i;

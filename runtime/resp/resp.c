@@ -382,6 +382,7 @@ static void start_job(struct resp_server *srv, job *j)
     const char *target = b->select && b->select[0] ? b->select : "0";
     db_client *c = j->client = db_client_new(srv->db, NULL);
     db_client_set_user(c, b->user ? b->user : "");
+    db_client_set_internal(c, b->internal);
     exec_words(c, "SELECT", target);
     if (strcmp(db_client_selected(c), strcmp(target, "0") ? target : ""))
         return; /* SELECT's error is the answer */
@@ -640,7 +641,8 @@ static redisReply *refused(const resp_batch *b)
         const resp_cmd *cmd = &b->cmds[i];
         if (cmd->argc < 1)
             return error_reply("ERR empty command%s", "");
-        if (!db_command_embeddable(cmd->argv[0], cmd->lens[0])) {
+        if (!db_command_embeddable(cmd->argv[0], cmd->lens[0]) &&
+            !(b->internal && db_command_internal(cmd->argv[0], cmd->lens[0]))) {
             snprintf(name, sizeof name, "%.*s", (int)(cmd->lens[0] > 40 ? 40 : cmd->lens[0]), cmd->argv[0]);
             return error_reply("ERR '%s' is not available here: it needs a connection of its own (or is unknown)",
                                name);

@@ -37,6 +37,8 @@ typedef struct {
     const char *select; /* "MID" or "MID@N" as SELECT takes it; NULL the default database */
     int read_only;      /* refuse writes even where user may write */
     int multi;          /* MULTI ... EXEC: all or nothing */
+    int internal;       /* the node itself (runtime/sync): may run the db's internal
+                           commands (MM.APPLYJOURNAL), which no client can */
     int ncmds;
     const resp_cmd *cmds;
 } resp_batch;

@@ -10,6 +10,8 @@
 #include "resp.h"
 #include "routing.h"
 #include "store.h"
+#include "heads.h"
+#include "sync.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -200,13 +202,82 @@ static void dht_peer_source(void *arg, node *n, enum routing_kind kind, const ui
     json_decref(doc);
 }
 
+/* The routing API's source of providers: for a CID that is a version (or
+ * cur) of public MiMei this node holds, the other nodes the sync thread
+ * found providing those MiMei (heads.h: from syncs and findprovs, never a
+ * lookup on the worker). */
+#define PROVIDER_MIDS_MAX 16
+typedef struct {
+    char mids[PROVIDER_MIDS_MAX][IDS_LID_LEN + 1];
+    size_t n;
+} mid_list;
+
+static int collect_mid(void *arg, const char *mid, uint32_t ver)
+{
+    (void)ver;
+    mid_list *l = arg;
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(l->mids[i], mid))
+            return 0;
+    snprintf(l->mids[l->n++], sizeof l->mids[0], "%s", mid);
+    return l->n == PROVIDER_MIDS_MAX;
+}
+
+static void sync_provider_source(void *arg, node *n, enum routing_kind kind, const uint8_t *key, size_t key_len,
+                                 routing_emit emit, void *ctx)
+{
+    (void)arg;
+    cid c = {.version = 1, .codec = CID_CODEC_RAW};
+    if (kind != ROUTING_PROVIDERS || key_len != MH_LEN || key[0] != 0x12 || key[1] != 0x20)
+        return;
+    memcpy(c.digest, key + 2, CID_DIGEST_LEN);
+    mid_list mids = {.n = 0};
+    char err[256];
+    MDB_txn *txn = bs_begin(n->bs, 0, err, sizeof err);
+    if (!txn)
+        return;
+    files_with_root(n->bs, txn, &c, collect_mid, &mids);
+    mdb_txn_abort(txn);
+    for (size_t i = 0; i < mids.n; i++) {
+        json_t *info = node_mimei_info(n, mids.mids[i]);
+        int readable = info && node_may_read(n, info, "");
+        json_decref(info);
+        json_t *providers = readable ? sync_providers_json(n, mids.mids[i]) : NULL, *p;
+        size_t j;
+        json_array_foreach(providers, j, p)
+        {
+            const char *id = json_string_value(json_object_get(p, "ID"));
+            const char *peer_id = json_string_value(json_object_get(p, "PeerID"));
+            if (!id || !peer_id || !*peer_id || !strcmp(id, n->id)) /* this node is the API's own record */
+                continue;
+            json_t *addrs = json_array(), *addr;
+            size_t k;
+            json_array_foreach(json_object_get(p, "Addrs"), k, addr)
+            {
+                char http[256];
+                if (json_is_string(addr) &&
+                    snprintf(http, sizeof http, "%s/http", json_string_value(addr)) < (int)sizeof http)
+                    json_array_append_new(addrs, json_string(http));
+            }
+            if (emit(ctx, json_pack("{s:s,s:s,s:o,s:[s]}", "Schema", "peer", "ID", peer_id, "Addrs", addrs,
+                                    "Protocols", "transport-ipfs-gateway-http"))) {
+                json_decref(providers);
+                return;
+            }
+        }
+        json_decref(providers);
+    }
+}
+
 static int start_http(node *n, char *err, size_t errlen)
 {
     apps_hide_all_server_code(n); /* before anything is served */
     gateway_set_renderer(apps_render);
     static int sources_added; /* once per process: a node runs once */
-    if (!sources_added++)
+    if (!sources_added++) {
         routing_add_source(dht_peer_source, NULL);
+        routing_add_source(sync_provider_source, NULL);
+    }
     return http_start(n, routes, sizeof routes / sizeof *routes, err, errlen);
 }
 
@@ -278,10 +349,11 @@ int server_run(home *h, int daemon, char *err, size_t errlen)
     if (n.db && refused_until > not_before && refused_until <= not_before + 2)
         wait_until(refused_until);
     if (!n.db || !(n.resp = resp_start(&n, n.db, h->db_port, h->db_auth_required, err, errlen)) ||
-        presence_start(&n, err, errlen) != 0 || start_http(&n, err, errlen) != 0) {
+        presence_start(&n, err, errlen) != 0 || sync_start(&n, err, errlen) != 0 || start_http(&n, err, errlen) != 0) {
         if (report >= 0 && write(report, err, strlen(err)) < 0)
             log_line(LOG_LEVEL_ERROR, NULL, "reporting the start: %s", strerror(errno));
         n.stopping = 1;
+        sync_stop(&n);
         presence_stop(&n);
         resp_stop(n.resp);
         if (n.bs)
@@ -317,6 +389,7 @@ int server_run(home *h, int daemon, char *err, size_t errlen)
         printf("\nleither: %s, stopping\n", why);
     fflush(stdout);
     http_stop(&n);     /* before the presence: handlers ask it */
+    sync_stop(&n);     /* before the presence: it puts through its engine */
     presence_stop(&n); /* leaves the DHT */
     resp_stop(n.resp); /* commits what was acknowledged */
     bs_close(n.bs);

@@ -45,10 +45,12 @@
  *    file and app MiMei:  "Root": CID text of the version's content root,
  *    database MiMei:      "Journal": [CID text, ...], "Records": count}
  * A database version's journal is the records changed since Prev's
- * version: raw CIDv1 blocks of at most SYNC_CHUNK_MAX bytes, each a run of
- * entries varint(key length) key varint(value length) value, where key and
- * value are the database's stored entries (modules/db store.c) without
- * the database number. Applying a journal needs exactly Prev's version on
+ * version: a run of entries varint(key length) key varint(value length)
+ * value, where key and value are the database's stored entries (modules/db
+ * store.c) without the database number, cut into raw CIDv1 blocks of at
+ * most SYNC_CHUNK_MAX bytes (the journal is their bytes in order: an entry
+ * may span blocks, as one value may be larger than a block). Applying a
+ * journal needs exactly Prev's version on
  * the follower: a journal that skips a version is refused.
  * Version blocks and journals are pinned on the node that made or fetched
  * them (gc keeps them).

@@ -21,7 +21,9 @@ describe("a running node", function()
     local doc = t.decode(t.curl(node.url .. "/api/v0/node/status").body)
     assert.are.equal(3, doc.Threads)
     local tasks = t.sh("ls /proc/" .. node.pid .. "/task | wc -l").out
-    assert.are.equal(5, tonumber(tasks)) -- three HTTP loops, the RESP loop and the main thread
+    -- three HTTP loops, the RESP loop, the sync thread (runtime/sync: it runs
+    -- with the DHT off too, for `mimei sync -n`) and the main thread
+    assert.are.equal(6, tonumber(tasks))
   end)
 
   it("says so when the DHT is off", function()

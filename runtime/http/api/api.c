@@ -128,6 +128,13 @@ static const struct route {
     {"db/exec", MAYBE_SIGNED, api_db_exec},
     {"swarm/addrs", ANYONE, api_swarm_addrs},
     {"dht/findpeer", ANYONE, api_dht_findpeer},
+    {"mimei/publish", SIGNED, api_mimei_publish}, /* the handler checks the signer may write the MiMei */
+    {"mimei/provide", NODE_WRITER, api_mimei_provide},
+    {"mimei/unprovide", NODE_WRITER, api_mimei_unprovide},
+    {"mimei/findprovs", NODE_WRITER, api_mimei_findprovs}, /* a job: the owner's, not anyone's to queue */
+    {"mimei/sync", NODE_WRITER, api_mimei_sync},
+    {"sync/job", ANYONE, api_sync_job},
+    {"mimei/head", ANYONE, api_mimei_head},
 };
 
 int api_on_request(h2o_req_t *req, node *n)

@@ -6,6 +6,7 @@
  *   mimei.c   file MiMei: show, setcid, put, rm, mv, mkdir, backup, ls,
  *             references, list, create, write, chmod
  *   db.c      db/exec: database commands as JSON
+ *   net.c     swarm, dht findpeer, and MiMei between nodes (sync jobs)
  *   page.c    the node's landing page at "/"
  */
 #ifndef LEITHER_API_INTERNAL_H
@@ -28,6 +29,14 @@ int api_pin_ls(h2o_req_t *req, node *n, const char *signer);
 /* net.c: the nodes this node knows, and one node's addresses */
 int api_swarm_addrs(h2o_req_t *req, node *n, const char *signer);
 int api_dht_findpeer(h2o_req_t *req, node *n, const char *signer);
+/* net.c: MiMei between nodes, as jobs of the sync thread (heads.h) */
+int api_mimei_publish(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_provide(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_unprovide(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_findprovs(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_sync(h2o_req_t *req, node *n, const char *signer);
+int api_sync_job(h2o_req_t *req, node *n, const char *signer);
+int api_mimei_head(h2o_req_t *req, node *n, const char *signer);
 int api_ls(h2o_req_t *req, node *n, const char *signer);
 int api_repo_gc(h2o_req_t *req, node *n, const char *signer);
 int api_repo_stat(h2o_req_t *req, node *n, const char *signer);
