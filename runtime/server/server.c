@@ -269,10 +269,20 @@ static void sync_provider_source(void *arg, node *n, enum routing_kind kind, con
     }
 }
 
+/* The gateway's question (gateway.h): did mid's author publish it? A
+ * head of it that holds is known here. */
+static int app_published(node *n, const char *mid)
+{
+    json_t *head = sync_head_json(n, mid);
+    json_decref(head);
+    return head != NULL;
+}
+
 static int start_http(node *n, char *err, size_t errlen)
 {
     apps_hide_all_server_code(n); /* before anything is served */
     gateway_set_renderer(apps_render);
+    gateway_set_published(app_published);
     static int sources_added; /* once per process: a node runs once */
     if (!sources_added++) {
         routing_add_source(dht_peer_source, NULL);

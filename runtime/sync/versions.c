@@ -550,7 +550,7 @@ static int apply_file_version(node *n, MDB_dbi dbi, const char *mid, int is_app,
         rc = files_set_cur(n->bs, txn, mid, &l->v.root, err, errlen);
     /* an app's server code is never served here either, from the start */
     if (!rc && is_app)
-        rc = bs_hide_app_code(n->bs, txn, &l->v.root, err, errlen);
+        rc = bs_hide_app_code_of(n->bs, txn, &l->v.root, mid, err, errlen);
     if (!rc)
         rc = bs_pin(n->bs, txn, &l->block, 1, err, errlen);
     if (!rc)
