@@ -36,6 +36,9 @@
 #define FINDPEER_WAIT_MS 15000
 /* a follower's failed sync is tried again after this */
 #define RETRY_SECONDS 15
+/* providers found this recently are asked first when a new head arrives:
+ * a DHT lookup takes from milliseconds to seconds, the fetch a few ms */
+#define PROVIDERS_FRESH_SECONDS 60
 /* the answer of GET /api/v0/mimei/head at most */
 #define HEAD_REPLY_MAX (4 * DHT_VALUE_MAX)
 /* skip lines logged per minute at most, so hostile values cannot fill the log */
@@ -51,6 +54,7 @@ typedef struct {
     uint32_t seen_version;
     int64_t seen_time;
     json_t *providers; /* the last holding provider records found (find_providers), or NULL */
+    int64_t providers_at; /* when (unix s) */
     long listen_id; /* 0: not listening */
     int pending;    /* seen is above the local version: to sync */
     int64_t retry_at;
@@ -710,6 +714,7 @@ static json_t *find_providers(heads *h, const char *mid)
     if (e) {
         json_decref(e->providers);
         e->providers = json_deep_copy(out);
+        e->providers_at = now_seconds();
     }
     pthread_mutex_unlock(&h->lock);
     return out;
@@ -794,10 +799,21 @@ static void sync_pending(heads *h)
         }
         char err[512];
         json_t *head = envelope ? sync_verify_head((const uint8_t *)envelope, strlen(envelope), mid, err, sizeof err) : NULL;
-        json_t *providers = head ? find_providers(h, mid) : NULL;
+        json_t *providers = NULL;
+        pthread_mutex_lock(&h->lock);
+        entry *known = find_entry(h, mid, 0);
+        if (head && known && known->providers && now - known->providers_at < PROVIDERS_FRESH_SECONDS)
+            providers = json_deep_copy(known->providers);
+        pthread_mutex_unlock(&h->lock);
         uint32_t version;
         uint64_t bytes;
-        if (head && sync_to_head(h, head, envelope, providers, &version, &bytes, err, sizeof err) != 0) {
+        /* the providers found lately first; a fresh lookup when they fail */
+        int synced = providers && sync_to_head(h, head, envelope, providers, &version, &bytes, err, sizeof err) == 0;
+        if (head && !synced) {
+            json_decref(providers);
+            providers = find_providers(h, mid);
+        }
+        if (head && !synced && sync_to_head(h, head, envelope, providers, &version, &bytes, err, sizeof err) != 0) {
             log_line(LOG_LEVEL_WARN, NULL, "sync: %s version %lld not synced: %s (trying again in %d s)", mid,
                      (long long)json_integer_value(json_object_get(head, "Version")), err, RETRY_SECONDS);
             pthread_mutex_lock(&h->lock);
