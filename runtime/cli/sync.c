@@ -116,30 +116,14 @@ static json_t *publish_signed(const cli_args *a, const home *h, const ids_key *k
         json_decref(prep);
         return NULL;
     }
-    int64_t now = (int64_t)time(NULL);
-    json_t *rec = json_pack("{s:s,s:s,s:O,s:O,s:I,s:I,s:O}", "Type", "head", "MID", mid, "Version",
-                            json_object_get(prep, "Version"), "Block", json_object_get(prep, "Block"), "Time",
-                            (json_int_t)now, "EOL", (json_int_t)(now + eol), "Info", info);
-    char *text = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(rec);
+    const char *block = json_string_value(json_object_get(prep, "Block"));
+    json_int_t version = json_integer_value(json_object_get(prep, "Version"));
+    char *env_text = block && version > 0 && version <= UINT32_MAX
+                         ? sync_head_sign(key, mid, (uint32_t)version, block, (int64_t)eol, info)
+                         : NULL;
     json_decref(prep);
-    size_t plen = strlen(SYNC_HEAD_PREFIX), tlen = text ? strlen(text) : 0;
-    char *msg = text ? malloc(plen + tlen) : NULL, *env_text = NULL;
-    if (msg) {
-        memcpy(msg, SYNC_HEAD_PREFIX, plen);
-        memcpy(msg + plen, text, tlen);
-        uint8_t sig[IDS_SIG_BYTES];
-        ids_sign(sig, msg, plen + tlen, key);
-        char sig64[IDS_B64URL_LEN(IDS_SIG_BYTES) + 1];
-        ids_b64url_encode(sig64, sig, IDS_SIG_BYTES);
-        json_t *env = json_pack("{s:s,s:s}", "Record", text, "Sig", sig64);
-        env_text = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(env);
-    }
-    free(msg);
-    free(text);
     if (!env_text) {
-        snprintf(err, errlen, "out of memory");
+        snprintf(err, errlen, "the node's version block of %s is not what a head can name, or the head is too large", mid);
         return NULL;
     }
     snprintf(path, sizeof path, "/api/v0/mimei/publish?arg=%s", mid);

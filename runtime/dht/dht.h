@@ -117,6 +117,9 @@ void dht_mailbox_free(dht_mailbox *mb);
 #ifndef __cplusplus /* engine.cpp sees the engine only */
 #include "node.h"
 
+#include <jansson.h>
+#include <pthread.h>
+
 /* Starts the engine on the home's dht_port (0: the DHT is off, and this
  * returns 0 with n->dht NULL), puts the node record and follows the
  * directory. -1 with the reason. */
@@ -130,6 +133,43 @@ json_t *presence_peers_json(node *n);
 /* Node id's verified record (as one entry of Peers) when known; else NULL,
  * and a lookup in the DHT is started: asking again shortly may find it. */
 json_t *presence_findpeer(node *n, const char *id);
+
+/* --- signed envelopes: every value Leither puts ------------------------
+ * {"Record": TEXT, "Sig": base64url(ed25519(KEY, PREFIX TEXT))}, TEXT a JSON
+ * object's compact text. PREFIX names the kind of record (the node
+ * record's "LEITHER-DHT-NODE-V1\n", sync.h's heads and providers), so a
+ * signature made for one kind never passes for another. */
+
+/* rec's text signed with key under prefix, as an envelope: a new string,
+ * NULL when memory ran out or it is larger than DHT_VALUE_MAX. */
+char *dht_envelope_sign(const ids_key *key, const char *prefix, const json_t *rec);
+
+typedef struct {
+    char *text; /* the signed text (malloc'd) */
+    uint8_t sig[IDS_SIG_BYTES];
+} dht_signature;
+/* Opens an envelope of at most DHT_VALUE_MAX bytes: its record (a JSON
+ * object, new reference) with the text and signature in *s (free with
+ * dht_signature_free), or NULL with why in err (what: "node", "head", ...
+ * names the record in it). The signature is not checked yet: the key to
+ * check it with is in the record. */
+json_t *dht_envelope_open(const uint8_t *value, size_t len, const char *what, dht_signature *s, char *err,
+                          size_t errlen);
+/* Nonzero when s is pk's signature over prefix and s's text. */
+int dht_signature_holds(const dht_signature *s, const char *prefix, const uint8_t pk[IDS_PK_BYTES]);
+void dht_signature_free(dht_signature *s);
+
+/* "WHO: skipped WHY" for a value that does not hold, at most
+ * DHT_SKIP_LOGS_MAX lines a minute, so hostile values cannot fill the log.
+ * Safe from any thread. */
+#define DHT_SKIP_LOGS_MAX 10
+typedef struct {
+    pthread_mutex_t lock;
+    int64_t minute;
+    int count;
+} dht_skip_log;
+void dht_skip_log_init(dht_skip_log *s);
+void dht_skipped(dht_skip_log *s, const char *who, const char *why);
 
 /* The record of node id's envelope (value, len) when it holds (module
  * comment): a new reference, else NULL with why in err. */

@@ -24,8 +24,6 @@
  * caller cannot turn the node into a search engine for others */
 #define LOOKUPS_MAX 32
 #define LOOKUP_WINDOW 10
-/* skip lines logged per minute at most, so hostile values cannot fill the log */
-#define SKIP_LOGS_MAX 10
 
 typedef struct presence presence;
 
@@ -48,8 +46,7 @@ struct presence {
     size_t npeers;
     int64_t lookup_window;
     int lookups;
-    int64_t skip_minute;
-    int skips;
+    dht_skip_log skips;
 };
 
 static int64_t now_seconds(void) { return (int64_t)time(NULL); }
@@ -75,31 +72,18 @@ static int short_string(json_t *v, size_t max) { return json_is_string(v) && str
 
 json_t *presence_verify_record(const uint8_t *value, size_t len, const char *id, char *err, size_t errlen)
 {
-    if (len > DHT_VALUE_MAX) {
-        ERR("a value larger than %d bytes", DHT_VALUE_MAX);
+    dht_signature sig;
+    json_t *rec = dht_envelope_open(value, len, "node", &sig, err, errlen), *entry = NULL;
+    if (!rec)
         return NULL;
-    }
-    json_error_t jerr;
-    json_t *env = json_loadb((const char *)value, len, JSON_REJECT_DUPLICATES, &jerr), *rec = NULL, *entry = NULL;
-    const char *text = json_string_value(json_object_get(env, "Record"));
-    const char *sig64 = json_string_value(json_object_get(env, "Sig"));
-    uint8_t sig[IDS_SIG_BYTES + 1], pk[IDS_PK_BYTES + 1];
+    uint8_t pk[IDS_PK_BYTES + 1];
     size_t n = 0;
-    if (!json_is_object(env) || !text || !sig64) {
-        ERR("not a node record");
-        goto done;
-    }
-    if (ids_b64url_decode(sig, sizeof sig, &n, sig64, strlen(sig64)) != 0 || n != IDS_SIG_BYTES) {
-        ERR("a record whose signature is not 64 bytes");
-        goto done;
-    }
-    rec = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
     const char *rid = json_string_value(json_object_get(rec, "ID"));
     const char *pk64 = json_string_value(json_object_get(rec, "PublicKey"));
     json_t *time_v = json_object_get(rec, "Time");
-    if (!json_is_object(rec) || !json_is_string(json_object_get(rec, "Type")) ||
-        strcmp(json_string_value(json_object_get(rec, "Type")), "node") || !rid || !ids_is_leither_id(rid) || !pk64 ||
-        !json_is_integer(time_v) || !short_string(json_object_get(rec, "PeerID"), IDS_PEERID_MAX - 1) ||
+    if (!json_is_string(json_object_get(rec, "Type")) || strcmp(json_string_value(json_object_get(rec, "Type")), "node") ||
+        !rid || !ids_is_leither_id(rid) || !pk64 || !json_is_integer(time_v) ||
+        !short_string(json_object_get(rec, "PeerID"), IDS_PEERID_MAX - 1) ||
         !short_string(json_object_get(rec, "Agent"), 64) || !valid_addrs(json_object_get(rec, "Addrs")) ||
         !valid_addrs(json_object_get(rec, "RespAddrs"))) {
         ERR("a node record of the wrong shape");
@@ -115,17 +99,7 @@ json_t *presence_verify_record(const uint8_t *value, size_t len, const char *id,
         ERR("a record of %s where %s's was asked for", rid, id);
         goto done;
     }
-    size_t textlen = strlen(text), dlen = sizeof RECORD_DOMAIN - 1;
-    char *msg = malloc(dlen + textlen);
-    if (!msg) {
-        ERR("out of memory");
-        goto done;
-    }
-    memcpy(msg, RECORD_DOMAIN, dlen);
-    memcpy(msg + dlen, text, textlen);
-    int bad = ids_verify(sig, msg, dlen + textlen, pk) != 0;
-    free(msg);
-    if (bad) {
+    if (!dht_signature_holds(&sig, RECORD_DOMAIN, pk)) {
         ERR("a record of %s with a bad signature", rid);
         goto done;
     }
@@ -138,8 +112,8 @@ json_t *presence_verify_record(const uint8_t *value, size_t len, const char *id,
                       json_object_get(rec, "Addrs"), "RespAddrs", json_object_get(rec, "RespAddrs"), "Agent",
                       json_object_get(rec, "Agent"), "Time", (json_int_t)t);
 done:
+    dht_signature_free(&sig);
     json_decref(rec);
-    json_decref(env);
     return entry;
 }
 
@@ -153,26 +127,8 @@ static char *own_record(const presence *p)
                             "PublicKey", pk64, "Addrs", node_multiaddrs(n->home.port, n->home.listen), "RespAddrs",
                             node_multiaddrs(n->home.db_port, n->home.listen), "Agent", "leither/" LEITHER_VERSION,
                             "Time", (json_int_t)now_seconds());
-    char *text = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *env_text = rec ? dht_envelope_sign(&n->key, RECORD_DOMAIN, rec) : NULL;
     json_decref(rec);
-    if (!text)
-        return NULL;
-    size_t textlen = strlen(text), dlen = sizeof RECORD_DOMAIN - 1;
-    char *msg = malloc(dlen + textlen);
-    char *env_text = NULL;
-    if (msg) {
-        memcpy(msg, RECORD_DOMAIN, dlen);
-        memcpy(msg + dlen, text, textlen);
-        uint8_t sig[IDS_SIG_BYTES];
-        ids_sign(sig, msg, dlen + textlen, &n->key);
-        char sig64[IDS_B64URL_LEN(IDS_SIG_BYTES) + 1];
-        ids_b64url_encode(sig64, sig, IDS_SIG_BYTES);
-        json_t *env = json_pack("{s:s,s:s}", "Record", text, "Sig", sig64);
-        env_text = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(env);
-    }
-    free(msg);
-    free(text);
     return env_text;
 }
 
@@ -190,17 +146,7 @@ static void put_own_record(presence *p)
 
 /* --- the peer table ------------------------------------------------------ */
 
-static void skipped(presence *p, const char *why)
-{
-    int64_t minute = now_seconds() / 60;
-    pthread_mutex_lock(&p->lock);
-    if (minute != p->skip_minute)
-        p->skip_minute = minute, p->skips = 0;
-    int log = p->skips++ < SKIP_LOGS_MAX;
-    pthread_mutex_unlock(&p->lock);
-    if (log)
-        log_line(LOG_LEVEL_WARN, NULL, "dht: skipped %s", why);
-}
+static void skipped(presence *p, const char *why) { dht_skipped(&p->skips, "dht", why); }
 
 /* A value from the directory or a lookup: kept when it holds. */
 static void on_value(void *ctx, const uint8_t *data, size_t len)
@@ -334,6 +280,7 @@ int presence_start(node *n, char *err, size_t errlen)
     p->n = n;
     p->stop[0] = p->stop[1] = -1;
     pthread_mutex_init(&p->lock, NULL);
+    dht_skip_log_init(&p->skips);
     char name[sizeof NODE_KEY_PREFIX + IDS_LID_LEN];
     snprintf(name, sizeof name, NODE_KEY_PREFIX "%s", n->id);
     dht_key_of(&p->own_key, name);

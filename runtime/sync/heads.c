@@ -41,8 +41,6 @@
 #define PROVIDERS_FRESH_SECONDS 60
 /* the answer of GET /api/v0/mimei/head at most */
 #define HEAD_REPLY_MAX (4 * DHT_VALUE_MAX)
-/* skip lines logged per minute at most, so hostile values cannot fill the log */
-#define SKIP_LOGS_MAX 10
 
 typedef struct {
     char mid[IDS_LID_LEN + 1];
@@ -95,14 +93,13 @@ typedef struct {
     int stop[2], wake[2];
     volatile int stopping;
     char state_path[PATH_MAX + 32];
-    pthread_mutex_t lock; /* entries, jobs, skips */
+    pthread_mutex_t lock; /* entries, jobs */
     entry entries[ENTRIES_MAX];
     size_t nentries;
     job jobs[SYNC_JOBS_KEPT]; /* job id at id % SYNC_JOBS_KEPT */
     long next_id, next_run;
     get_call *gets;
-    int64_t skip_minute;
-    int skips;
+    dht_skip_log skips;
 } heads;
 
 /* One node per process (as metrics): the running sync thread's state. A
@@ -136,57 +133,6 @@ static int valid_addrs(json_t *arr)
     return 1;
 }
 
-/* The signed envelope's record text and signature, or NULL with err. */
-static json_t *open_envelope(const uint8_t *value, size_t len, const char *what, uint8_t sig[IDS_SIG_BYTES],
-                             char *err, size_t errlen)
-{
-    if (len > DHT_VALUE_MAX) {
-        ERR("a value larger than %d bytes", DHT_VALUE_MAX);
-        return NULL;
-    }
-    json_error_t jerr;
-    json_t *env = json_loadb((const char *)value, len, JSON_REJECT_DUPLICATES, &jerr);
-    const char *text = json_string_value(json_object_get(env, "Record"));
-    const char *sig64 = json_string_value(json_object_get(env, "Sig"));
-    uint8_t raw[IDS_SIG_BYTES + 1];
-    size_t n = 0;
-    if (!json_is_object(env) || !text || !sig64) {
-        ERR("not a %s record", what);
-    } else if (ids_b64url_decode(raw, sizeof raw, &n, sig64, strlen(sig64)) != 0 || n != IDS_SIG_BYTES) {
-        ERR("a %s record whose signature is not 64 bytes", what);
-    } else {
-        json_t *rec = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-        if (!json_is_object(rec)) {
-            ERR("a %s record that is not a JSON object", what);
-            json_decref(rec);
-            rec = NULL;
-        }
-        memcpy(sig, raw, IDS_SIG_BYTES);
-        /* the signed text travels with the record */
-        if (rec)
-            json_object_set_new(rec, "\x01text", json_string(text));
-        json_decref(env);
-        return rec;
-    }
-    json_decref(env);
-    return NULL;
-}
-
-/* Whether sig is pk's over prefix text. */
-static int signature_holds(const uint8_t sig[IDS_SIG_BYTES], const char *prefix, const char *text,
-                           const uint8_t pk[IDS_PK_BYTES])
-{
-    size_t plen = strlen(prefix), tlen = strlen(text);
-    char *msg = malloc(plen + tlen);
-    if (!msg)
-        return 0;
-    memcpy(msg, prefix, plen);
-    memcpy(msg + plen, text, tlen);
-    int ok = ids_verify(sig, msg, plen + tlen, pk) == 0;
-    free(msg);
-    return ok;
-}
-
 static int is_type(json_t *rec, const char *type)
 {
     const char *t = json_string_value(json_object_get(rec, "Type"));
@@ -197,8 +143,9 @@ static int is_version(json_t *v) { return json_is_integer(v) && json_integer_val
 
 json_t *sync_verify_head(const uint8_t *value, size_t len, const char *mid, char *err, size_t errlen)
 {
-    uint8_t sig[IDS_SIG_BYTES], pk[IDS_PK_BYTES + 1];
-    json_t *rec = open_envelope(value, len, "head", sig, err, errlen);
+    uint8_t pk[IDS_PK_BYTES + 1];
+    dht_signature sig;
+    json_t *rec = dht_envelope_open(value, len, "head", &sig, err, errlen);
     if (!rec)
         return NULL;
     const char *rmid = json_string_value(json_object_get(rec, "MID"));
@@ -232,7 +179,7 @@ json_t *sync_verify_head(const uint8_t *value, size_t len, const char *mid, char
     }
     const char *pk64 = mimei_str(info, "PublicKey");
     if (ids_b64url_decode(pk, sizeof pk, &n, pk64, strlen(pk64)) != 0 || n != IDS_PK_BYTES ||
-        !signature_holds(sig, SYNC_HEAD_PREFIX, json_string_value(json_object_get(rec, "\x01text")), pk)) {
+        !dht_signature_holds(&sig, SYNC_HEAD_PREFIX, pk)) {
         ERR("a head of %s with a bad signature", rmid);
         goto bad;
     }
@@ -245,17 +192,31 @@ json_t *sync_verify_head(const uint8_t *value, size_t len, const char *mid, char
         ERR("a head of %s past its EOL", rmid);
         goto bad;
     }
-    json_object_del(rec, "\x01text");
+    dht_signature_free(&sig);
     return rec;
 bad:
+    dht_signature_free(&sig);
     json_decref(rec);
     return NULL;
 }
 
+char *sync_head_sign(const ids_key *key, const char *mid, uint32_t version, const char *block, int64_t eol,
+                     const json_t *info)
+{
+    int64_t now = now_seconds();
+    json_t *head = json_pack("{s:s,s:s,s:I,s:s,s:I,s:I,s:O}", "Type", "head", "MID", mid, "Version",
+                             (json_int_t)version, "Block", block, "Time", (json_int_t)now, "EOL",
+                             (json_int_t)(now + eol), "Info", (json_t *)info);
+    char *env = head ? dht_envelope_sign(key, SYNC_HEAD_PREFIX, head) : NULL;
+    json_decref(head);
+    return env;
+}
+
 json_t *sync_verify_provider(const uint8_t *value, size_t len, const char *mid, char *err, size_t errlen)
 {
-    uint8_t sig[IDS_SIG_BYTES], pk[IDS_PK_BYTES + 1];
-    json_t *rec = open_envelope(value, len, "provider", sig, err, errlen);
+    uint8_t pk[IDS_PK_BYTES + 1];
+    dht_signature sig;
+    json_t *rec = dht_envelope_open(value, len, "provider", &sig, err, errlen);
     if (!rec)
         return NULL;
     const char *rmid = json_string_value(json_object_get(rec, "MID"));
@@ -279,7 +240,7 @@ json_t *sync_verify_provider(const uint8_t *value, size_t len, const char *mid, 
         ERR("a provider record of %s whose public key is not that ID's", id);
         goto bad;
     }
-    if (!signature_holds(sig, SYNC_PROV_PREFIX, json_string_value(json_object_get(rec, "\x01text")), pk)) {
+    if (!dht_signature_holds(&sig, SYNC_PROV_PREFIX, pk)) {
         ERR("a provider record of %s with a bad signature", id);
         goto bad;
     }
@@ -288,40 +249,12 @@ json_t *sync_verify_provider(const uint8_t *value, size_t len, const char *mid, 
         ERR("a stale provider record of %s (time %lld)", id, (long long)t);
         goto bad;
     }
-    json_object_del(rec, "\x01text");
+    dht_signature_free(&sig);
     return rec;
 bad:
+    dht_signature_free(&sig);
     json_decref(rec);
     return NULL;
-}
-
-/* The envelope of rec signed with key under prefix: a new string (NULL
- * when memory ran out or it would not fit in the DHT). */
-static char *sign_envelope(const ids_key *key, const char *prefix, json_t *rec)
-{
-    char *text = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER), *out = NULL;
-    if (!text)
-        return NULL;
-    size_t plen = strlen(prefix), tlen = strlen(text);
-    char *msg = malloc(plen + tlen);
-    if (msg) {
-        memcpy(msg, prefix, plen);
-        memcpy(msg + plen, text, tlen);
-        uint8_t sig[IDS_SIG_BYTES];
-        ids_sign(sig, msg, plen + tlen, key);
-        char sig64[IDS_B64URL_LEN(IDS_SIG_BYTES) + 1];
-        ids_b64url_encode(sig64, sig, IDS_SIG_BYTES);
-        json_t *env = json_pack("{s:s,s:s}", "Record", text, "Sig", sig64);
-        out = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(env);
-    }
-    free(msg);
-    free(text);
-    if (out && strlen(out) > DHT_VALUE_MAX) {
-        free(out);
-        out = NULL;
-    }
-    return out;
 }
 
 static void key_of(dht_key *key, const char *prefix, const char *mid)
@@ -352,7 +285,7 @@ static void put_provider(heads *h, const char *mid, uint32_t version)
     json_t *rec = json_pack("{s:s,s:s,s:s,s:s,s:I,s:o,s:I}", "Type", "provider", "MID", mid, "ID", n->id, "PublicKey",
                             pk64, "Version", (json_int_t)version, "Addrs",
                             node_multiaddrs(n->home.port, n->home.listen), "Time", (json_int_t)now_seconds());
-    char *env = rec ? sign_envelope(&n->key, SYNC_PROV_PREFIX, rec) : NULL;
+    char *env = rec ? dht_envelope_sign(&n->key, SYNC_PROV_PREFIX, rec) : NULL;
     json_decref(rec);
     put_value(h, SYNC_PROV_KEY, mid, env);
     free(env);
@@ -360,17 +293,7 @@ static void put_provider(heads *h, const char *mid, uint32_t version)
 
 /* --- entries and the state file ------------------------------------------ */
 
-static void skipped(heads *h, const char *why)
-{
-    int64_t minute = now_seconds() / 60;
-    pthread_mutex_lock(&h->lock);
-    if (minute != h->skip_minute)
-        h->skip_minute = minute, h->skips = 0;
-    int log = h->skips++ < SKIP_LOGS_MAX;
-    pthread_mutex_unlock(&h->lock);
-    if (log)
-        log_line(LOG_LEVEL_WARN, NULL, "sync: skipped %s", why);
-}
+static void skipped(heads *h, const char *why) { dht_skipped(&h->skips, "sync", why); }
 
 /* mid's entry (made when create and there is room), under lock. */
 static entry *find_entry(heads *h, const char *mid, int create)
@@ -965,12 +888,7 @@ static int job_publish(heads *h, job *j, json_t **result, char *err, size_t errl
     } else if (sync_version_block(n, j->mid, &block, &ver, err, errlen) == 0) {
         char text[CID_TEXT_MAX];
         cid_format(&block, text);
-        int64_t now = now_seconds();
-        json_t *head = json_pack("{s:s,s:s,s:I,s:s,s:I,s:I,s:O}", "Type", "head", "MID", j->mid, "Version",
-                                 (json_int_t)ver, "Block", text, "Time", (json_int_t)now, "EOL",
-                                 (json_int_t)(now + j->eol), "Info", info);
-        env = head ? sign_envelope(&n->key, SYNC_HEAD_PREFIX, head) : NULL;
-        json_decref(head);
+        env = sync_head_sign(&n->key, j->mid, ver, text, j->eol, info);
         if (!env)
             ERR("the head of %s does not fit in a DHT value (%d bytes)", j->mid, DHT_VALUE_MAX);
         else
@@ -1351,6 +1269,7 @@ int sync_start(node *n, char *err, size_t errlen)
     h->stop[0] = h->stop[1] = h->wake[0] = h->wake[1] = -1;
     h->next_id = h->next_run = 1;
     pthread_mutex_init(&h->lock, NULL);
+    dht_skip_log_init(&h->skips);
     home_path(&n->home, h->state_path, sizeof h->state_path, STATE_FILE);
     if (load_state(h, err, errlen) != 0)
         goto fail;

@@ -90,6 +90,11 @@ void sync_stop(node *n);
  * reference, else NULL with why in err. mid: the MiMei it must be about. */
 json_t *sync_verify_head(const uint8_t *value, size_t len, const char *mid, char *err, size_t errlen);
 json_t *sync_verify_provider(const uint8_t *value, size_t len, const char *mid, char *err, size_t errlen);
+/* The head envelope of mid's version (block: its version block's CID
+ * text), signed now with key (the author's), living eol seconds: a new
+ * string, NULL when it does not fit in a DHT value. */
+char *sync_head_sign(const ids_key *key, const char *mid, uint32_t version, const char *block, int64_t eol,
+                     const json_t *info);
 
 /* --- versions.c: version blocks ----------------------------------------- */
 
