@@ -25,7 +25,7 @@ end
 local function dhtnode(boot_port, commands, network)
   local script = os.tmpname()
   h.write(script, table.concat(commands, "\n") .. "\n")
-  local r = h.sh("(sleep 1; cat " .. script .. "; sleep 3; echo x) | timeout 30 dhtnode -n " .. (network or NETWORK)
+  local r = h.sh("(sleep 1; cat " .. script .. "; sleep 3; echo x) | timeout -k 3 30 dhtnode -n " .. (network or NETWORK)
     .. " -p " .. h.random_port() .. " -b 127.0.0.1:" .. boot_port)
   os.remove(script)
   return r.out .. r.err
