@@ -100,6 +100,24 @@ describe("MiMei between nodes", function()
     assert.matches("^findprovs mid= " .. lit(mid) .. "\nVersion:[12]\n", provs)
     assert.matches("PeerID%s*: 12D3Koo", provs)
     assert.matches("Addrs%s*:%[/ip4/127%.0%.0%.1/tcp/" .. b.port, provs)
+    -- an IPFS client that takes C as its delegated router finds B (and A)
+    -- as trustless gateways for version 2's root: the providers C found
+    local show = h.decode(h.curl(c.url .. "/api/v0/mimei/show?arg=" .. mid).body)
+    local root
+    for _, v in ipairs(show.Versions) do if v.Ver == 2 then root = v.Cid end end
+    assert.truthy(root)
+    local b_peer = h.decode(ok(b, "status", "--json")).PeerID
+    local routed = h.curl(c.url .. "/routing/v1/providers/" .. root)
+    assert.are.equal(200, routed.status)
+    local found = false
+    for _, p in ipairs(h.decode(routed.body).Providers) do
+      if p.ID == b_peer then
+        found = true
+        assert.are.equal("transport-ipfs-gateway-http", p.Protocols[1])
+        assert.matches("/ip4/127%.0%.0%.1/tcp/" .. b.port .. "/http", p.Addrs[1])
+      end
+    end
+    assert.truthy(found, routed.body)
     -- followers' copies are read-only
     assert.are.equal(1, run(b, "mimei", "add", mid, file("x.txt", "not mine\n")).code)
   end)
