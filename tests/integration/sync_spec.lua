@@ -242,6 +242,19 @@ describe("MiMei between nodes", function()
     end
   end)
 
+  it("a follower that was offline catches up from its last version when it returns", function()
+    assert.are.equal(0, run(c, "stop").code)
+    local v3 = "third version, published while C was away\n"
+    assert.matches("MiMeiAdd ver= 3\n", ok(a, "mimei", "add", mid, file("v3.txt", v3)))
+    publish(a, mid)
+    assert.are.equal(v3, eventually(function() return served(b, mid, 3) end))
+    assert.are.equal(0, run(c, "run", "-d").code)
+    -- no command on C: at its start it asks for the heads it follows
+    assert.are.equal(v3, eventually(function() return served(c, mid, 3) end))
+    assert.are.equal(v2, served(c, mid, 2))
+    assert.are.equal("first version\n", served(c, mid, 1))
+  end)
+
   it("with A gone, B still serves a new node that findprovs pointed at A too", function()
     assert.are.equal(0, run(a, "stop").code)
     local d = start(c)
@@ -255,5 +268,6 @@ describe("MiMei between nodes", function()
     assert.matches("mimei sync ok\n$", out)
     assert.are.equal(v2, served(d, mid, 2))
     assert.are.equal(v2, served(b, mid, 2))
+    assert.truthy(served(d, mid, 3))
   end)
 end)
