@@ -4,7 +4,7 @@
 # The package lists are the single source of truth for dependencies.
 set -eu
 
-BUILD="cmake make gcc pkg-config libh2o-evloop-dev libssl-dev libsodium-dev \
+BUILD="cmake make gcc pkg-config libh2o-evloop-dev libssl-dev libsodium-dev zlib1g-dev \
 libjansson-dev libcurl4-openssl-dev liblmdb-dev libhiredis-dev liblua5.4-dev \
 g++ libopendht-dev"
 TEST="$BUILD libcmocka-dev lua5.4 lua-busted lua-dkjson curl clang \

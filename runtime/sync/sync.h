@@ -47,9 +47,9 @@
  * A database version's journal is the records changed since Prev's
  * version: a run of entries varint(key length) key varint(value length)
  * value, where key and value are the database's stored entries (modules/db
- * store.c) without the database number, cut into raw CIDv1 blocks of at
- * most SYNC_CHUNK_MAX bytes (the journal is their bytes in order: an entry
- * may span blocks, as one value may be larger than a block). Applying a
+ * store.c) without the database number, deflated (zlib, RFC 1950) and cut
+ * into raw CIDv1 blocks of at most SYNC_CHUNK_MAX bytes (the zlib stream
+ * is their bytes in order; no blocks: no changes). Applying a
  * journal needs exactly Prev's version on
  * the follower: a journal that skips a version is refused.
  * Version blocks and journals are pinned on the node that made or fetched

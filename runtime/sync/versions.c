@@ -11,10 +11,11 @@
  * another block) and a follower knows the block of the version it holds.
  * Version blocks and journal blocks are pinned (gc keeps them).
  *
- * A database version's journal (modules/db journal.c) is cut into raw
- * blocks of SYNC_CHUNK_MAX bytes: the journal is the blocks' bytes one
- * after the other (an entry may span two blocks: one value may be larger
- * than a block). Applying goes through the one database writer
+ * A database version's journal (modules/db journal.c) is deflated (zlib)
+ * and cut into raw blocks of SYNC_CHUNK_MAX bytes: the zlib stream is the
+ * blocks' bytes one after the other; a follower inflates it (at most
+ * proto-max-bulk-len bytes, the most MM.APPLYJOURNAL takes) before the
+ * journal is checked. Applying goes through the one database writer
  * (MM.APPLYJOURNAL, an internal command of resp_call), so the writer's
  * caches of epochs and expiries stay right (a process without a writer,
  * n->resp NULL, an offline tool, runs it itself); file and app versions
@@ -32,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zlib.h>
 
 /* a journal's blocks are written this many at a time (one commit each) */
 #define CHUNKS_PER_COMMIT 16
@@ -301,6 +303,7 @@ typedef struct {
     size_t ncids, cap;
     char *err;
     size_t errlen;
+    z_stream z; /* the journal is deflated on its way into the blocks */
 } journal_writer;
 
 /* Stores the whole blocks held (all of them at the end); not pinned yet:
@@ -340,18 +343,46 @@ static int journal_flush(journal_writer *w, int all)
     return 0;
 }
 
-static int journal_sink(void *arg, const void *bytes, size_t len)
+/* Deflated bytes into the held blocks, stored as they fill. */
+static int journal_hold(journal_writer *w, const uint8_t *p, size_t len)
 {
-    journal_writer *w = arg;
-    const uint8_t *p = bytes;
     while (len) {
         size_t room = (size_t)CHUNKS_PER_COMMIT * SYNC_CHUNK_MAX - w->len, take = len < room ? len : room;
         memcpy(w->buf + w->len, p, take);
         w->len += take, p += take, len -= take;
         if (w->len == (size_t)CHUNKS_PER_COMMIT * SYNC_CHUNK_MAX && journal_flush(w, 0) != 0)
-            return 1;
+            return -1;
     }
     return 0;
+}
+
+/* The journal's bytes through zlib's deflate (finish: the stream's end).
+ * Its entries carry headers that are mostly zeros and keys that repeat
+ * their neighbours' starts: deflated, a version moves about its changed
+ * bytes, not half as much again. */
+static int journal_deflate(journal_writer *w, const void *bytes, size_t len, int finish)
+{
+    uint8_t out[16384];
+    w->z.next_in = (Bytef *)(uintptr_t)bytes;
+    w->z.avail_in = (uInt)len;
+    for (;;) {
+        w->z.next_out = out;
+        w->z.avail_out = sizeof out;
+        int zrc = deflate(&w->z, finish ? Z_FINISH : Z_NO_FLUSH);
+        if (zrc == Z_STREAM_ERROR) {
+            snprintf(w->err, w->errlen, "deflate failed");
+            return -1;
+        }
+        if (journal_hold(w, out, sizeof out - w->z.avail_out) != 0)
+            return -1;
+        if (finish ? zrc == Z_STREAM_END : w->z.avail_out != 0)
+            return 0;
+    }
+}
+
+static int journal_sink(void *arg, const void *bytes, size_t len)
+{
+    return journal_deflate(arg, bytes, len, 0) != 0;
 }
 
 /* The version block of one version, made, stored, pinned and remembered in
@@ -375,10 +406,15 @@ static int make_version(node *n, MDB_dbi dbi, const char *mid, int is_db, uint32
          * database is read once per version made (journal.c) */
         uint64_t records = 0;
         w.buf = malloc((size_t)CHUNKS_PER_COMMIT * SYNC_CHUNK_MAX);
-        rc = w.buf ? db_journal_export(n->db, dbno, prev_ver, row->ver, journal_sink, &w, &records, err, errlen)
-                   : ERR("out of memory");
+        int deflating = w.buf && deflateInit(&w.z, Z_DEFAULT_COMPRESSION) == Z_OK;
+        rc = deflating ? db_journal_export(n->db, dbno, prev_ver, row->ver, journal_sink, &w, &records, err, errlen)
+                       : ERR("out of memory");
+        if (!rc)
+            rc = journal_deflate(&w, NULL, 0, 1);
         if (!rc)
             rc = journal_flush(&w, 1);
+        if (deflating)
+            deflateEnd(&w.z);
         if (rc && why[0]) /* storing a block failed: its reason says more */
             ERR("version %u of %s: %s", row->ver, mid, why);
         json_t *journal = json_array();
@@ -562,8 +598,80 @@ static int apply_file_version(node *n, MDB_dbi dbi, const char *mid, int is_app,
     return bs_commit(txn, err, errlen);
 }
 
-/* The journal of a version: its blocks' bytes one after the other. */
+static uint8_t *read_deflated_journal(node *n, const sync_version *v, size_t *len, char *err, size_t errlen);
+
+/* A deflated journal inflated, at most max bytes: malloc'd, or NULL with
+ * err (truncated, corrupt, too large: a bomb costs at most max). */
+static uint8_t *inflate_journal(const uint8_t *in, size_t inlen, size_t max, size_t *len, char *err, size_t errlen)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit(&z) != Z_OK)
+        return ERR("out of memory"), NULL;
+    size_t cap = inlen < max / 4 ? 4 * inlen + 4096 : max + 1;
+    uint8_t *out = malloc(cap);
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)inlen;
+    *len = 0;
+    int zrc = Z_OK;
+    while (out) {
+        if (*len == cap) {
+            if (cap > max) {
+                ERR("a journal that inflates past %zu bytes", max);
+                break;
+            }
+            size_t more = cap > max / 2 ? max + 1 : 2 * cap;
+            uint8_t *grown = realloc(out, more);
+            if (!grown) {
+                ERR("out of memory");
+                break;
+            }
+            out = grown, cap = more;
+        }
+        z.next_out = out + *len;
+        z.avail_out = (uInt)(cap - *len > UINT32_MAX ? UINT32_MAX : cap - *len);
+        zrc = inflate(&z, Z_NO_FLUSH);
+        *len = (size_t)(z.next_out - out);
+        if (zrc == Z_STREAM_END) {
+            if (z.avail_in)
+                ERR("a journal with bytes after its end");
+            else if (*len > max)
+                ERR("a journal that inflates past %zu bytes", max);
+            else
+                break;
+        } else if (zrc == Z_OK || (zrc == Z_BUF_ERROR && z.avail_out == 0)) {
+            continue;
+        } else {
+            ERR("a %s journal", zrc == Z_BUF_ERROR ? "truncated" : "corrupt");
+        }
+        zrc = Z_DATA_ERROR;
+        break;
+    }
+    inflateEnd(&z);
+    if (!out)
+        ERR("out of memory");
+    if (!out || zrc != Z_STREAM_END) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* The journal of a version: its blocks' bytes one after the other,
+ * inflated. */
 static uint8_t *read_journal(node *n, const sync_version *v, size_t *len, char *err, size_t errlen)
+{
+    uint8_t *deflated = read_deflated_journal(n, v, len, err, errlen);
+    if (!deflated || v->njournal == 0) /* no blocks: no changes */
+        return deflated;
+    size_t zlen = *len;
+    uint8_t *all = inflate_journal(deflated, zlen, db_proto_max_bulk_len(n->db), len, err, errlen);
+    free(deflated);
+    return all;
+}
+
+/* The blocks of a version's journal, one after the other. */
+static uint8_t *read_deflated_journal(node *n, const sync_version *v, size_t *len, char *err, size_t errlen)
 {
     size_t cap = v->njournal * (size_t)SYNC_CHUNK_MAX;
     uint8_t *all = malloc(cap ? cap : 1);
