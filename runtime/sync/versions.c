@@ -174,22 +174,29 @@ int sync_version_parse(const uint8_t *block, size_t len, sync_version *out, char
 static pthread_mutex_t made_lock = PTHREAD_MUTEX_INITIALIZER;
 static MDB_env *made_env;
 static MDB_dbi made_dbi;
+static char made_path[PATH_MAX];
 
 /* The DBI, opened (made) once per environment. */
 static int made_open(node *n, MDB_dbi *dbi, char *err, size_t errlen)
 {
     MDB_env *env = bs_env(n->bs);
+    const char *path = "";
+    mdb_env_get_path(env, &path);
     pthread_mutex_lock(&made_lock);
     int rc = 0;
-    if (made_env != env) {
+    /* the path too: an environment closed and another opened (tests,
+     * tools) may get the same address */
+    if (made_env != env || strcmp(made_path, path)) {
         MDB_txn *txn;
         rc = mdb_txn_begin(env, NULL, 0, &txn);
         if (!rc) {
             rc = mdb_dbi_open(txn, "syncver", MDB_CREATE, &made_dbi);
             rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
         }
-        if (!rc)
+        if (!rc) {
             made_env = env;
+            snprintf(made_path, sizeof made_path, "%s", path);
+        }
     }
     *dbi = made_dbi;
     pthread_mutex_unlock(&made_lock);

@@ -804,7 +804,8 @@ static void test_db_version_blocks(void **state)
     char err[256];
     cid top;
     uint32_t ver;
-    assert_int_equal(sync_version_block(&a->n, mid, &top, &ver, err, sizeof err), 0);
+    if (sync_version_block(&a->n, mid, &top, &ver, err, sizeof err) != 0)
+        fail_msg("%s", err);
     assert_int_equal(ver, db_version_last(a->n.db, dbno_a));
 
     /* the newest version's block, and the first's through Prev */
@@ -884,6 +885,29 @@ static void test_db_version_blocks(void **state)
     assert_string_equal(da, dbb);
     free(da);
     free(dbb);
+
+    /* a next version whose journal block hashes right but is no zlib
+     * stream: refused, nothing applied */
+    const char garbage[] = "not a deflated journal";
+    cid garbage_cid, top3_again;
+    cid_of_block(&garbage_cid, 1, CID_CODEC_RAW, garbage, sizeof garbage);
+    char gtext[CID_TEXT_MAX], ptext[CID_TEXT_MAX];
+    cid_format(&garbage_cid, gtext);
+    cid_format(&top3, ptext);
+    text bad = {0};
+    snprintf(line, sizeof line,
+             "{\"Type\":\"version\",\"MID\":\"%s\",\"Version\":%u,\"Prev\":\"%s\",\"Time\":1,"
+             "\"Records\":1,\"Journal\":[\"%s\"]}",
+             mid, third + 1, ptext, gtext);
+    text_add(&bad, line, strlen(line));
+    cid_of_block(&top3_again, 1, CID_CODEC_RAW, bad.buf, bad.len);
+    txn = bs_begin(b->n.bs, 1, err, sizeof err);
+    assert_int_equal(bs_put(b->n.bs, txn, &garbage_cid, garbage, sizeof garbage, err, sizeof err), 0);
+    assert_int_equal(bs_put(b->n.bs, txn, &top3_again, bad.buf, bad.len, err, sizeof err), 0);
+    assert_int_equal(bs_commit(txn, err, sizeof err), 0);
+    free(bad.buf);
+    expect_fail(sync_apply(&b->n, info, &top3_again, err, sizeof err), err, "corrupt journal");
+    assert_int_equal(sync_local_version(&b->n, mid), third);
     sync_version_free(&v3);
     sync_version_free(&newest);
     sync_version_free(&first);
