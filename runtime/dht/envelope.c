@@ -61,8 +61,8 @@ json_t *dht_envelope_open(const uint8_t *value, size_t len, const char *what, dh
         ERR("not a %s record", what);
     else if (ids_b64url_decode(raw, sizeof raw, &n, sig64, strlen(sig64)) != 0 || n != IDS_SIG_BYTES)
         ERR("a %s record whose signature is not 64 bytes", what);
-    else if (!json_is_object(rec = json_loads(text, JSON_REJECT_DUPLICATES, &jerr)))
-        ERR("a %s record that is not a JSON object", what);
+    else if (!(rec = json_loads(text, JSON_REJECT_DUPLICATES, &jerr)) || !json_is_object(rec))
+        ERR("a %s record that is not a JSON object", what); /* (json_is_object evaluates its argument twice) */
     else if (!(s->text = strdup(text)))
         ERR("out of memory");
     else

@@ -11,7 +11,7 @@
 # median and p99 latency and the bytes ratio; it never judges them.
 #
 #   tests/bench/sync.sh [path/to/leither]     (default: build/leither)
-#   ROUNDS=100 CHANGE_KB=64
+#   ROUNDS=100 CHANGE_KB=64 DB_WRITES=10000 (a database version's journal)
 #
 # Goals (issue 13): median < 1 s from publish to the follower serving,
 # bytes moved <= 1.1 x the changed data.
@@ -23,7 +23,8 @@ BENCH_NAME=sync.sh
 BIN=$(readlink -f "${1:-build/leither}")
 ROUNDS=${ROUNDS:-100}
 CHANGE_KB=${CHANGE_KB:-64}
-for tool in curl date awk sort sed; do
+DB_WRITES=${DB_WRITES:-10000}
+for tool in curl date awk sort sed redis-cli; do
   command -v "$tool" >/dev/null || die "$tool is missing (scripts/deps.sh test)"
 done
 
@@ -121,3 +122,32 @@ printf '%-44s %8s ms\n' "publish -> follower serves, p99" "$(pct 99)"
 printf '%-44s %8s ms (%s of %s over 1 s)\n' "publish -> follower serves, max" "$(pct 100)" \
   "$(awk '$1 > 1000 {n++} END {print n + 0}' "$work/latency")" "$ROUNDS"
 awk -v c="$change" '{s += $1} END {printf "%-44s %8.0f B (changed: %d B, ratio %.3f)\n", "bytes moved per version, mean", s / NR, c, s / NR / c}' "$work/bytes"
+
+# A database version: DB_WRITES SETs of 100-character values on A, backed
+# up and published; B follows it. Bytes moved: what B's content store grew
+# by (the version block and the journal's blocks; the entries it applied
+# live in its databases), next to the keys' and values' bytes.
+db=$(A mimei create --public -t db | awk '/mid=/ {print $2}')
+[ -n "$db" ] || die "mimei create printed no MID"
+B mimei provide "$db" > /dev/null
+db_port_a=$(awk -F'[:,]' '/"db_port"/ {gsub(/ /, "", $2); print $2}' "$work/a/SystemVars.json")
+awk -v n="$DB_WRITES" -v mid="$db" 'BEGIN {
+  srand(1); cs = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"; print "SELECT " mid
+  for (i = 0; i < n; i++) { v = ""; for (j = 0; j < 100; j++) v = v substr(cs, int(rand() * 62) + 1, 1); print "SET k" i " " v }
+}' > "$work/db.txt"
+changed=$(awk 'NR > 1 {s += length($2) + length($3)} END {print s}' "$work/db.txt")
+redis-cli -p "$db_port_a" < "$work/db.txt" > /dev/null
+A mimei backup "$db" > /dev/null
+before=$(stored)
+A mimei publish "$db" > /dev/null
+t0=$(now_ms)
+until B mimei grep "$db" -v 1 > /dev/null 2>&1; do
+  sleep 0.01
+  [ $(($(now_ms) - t0)) -lt 60000 ] || die "B did not hold the database's version 1 within 60 s"
+done
+db_ms=$(($(now_ms) - t0))
+moved=$(($(stored) - before))
+echo "a database MiMei: $DB_WRITES SETs of 100-character values, one version"
+printf '%-44s %8s ms\n' "publish -> follower holds it" "$db_ms"
+printf '%-44s %8s B (changed: %d B, ratio %.3f)\n' "bytes moved for the version" "$moved" "$changed" \
+  "$(awk -v m="$moved" -v c="$changed" 'BEGIN {print m / c}')"
