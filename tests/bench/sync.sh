@@ -141,7 +141,9 @@ A mimei backup "$db" > /dev/null
 before=$(stored)
 A mimei publish "$db" > /dev/null
 t0=$(now_ms)
-until B mimei grep "$db" -v 1 > /dev/null 2>&1; do
+db_port_b=$(awk -F'[:,]' '/"db_port"/ {gsub(/ /, "", $2); print $2}' "$work/b/SystemVars.json")
+# B holds version 1 once it may SELECT it (a cheap question, asked often)
+until [ "$(printf 'SELECT %s@1\n' "$db" | redis-cli -p "$db_port_b" 2>/dev/null)" = OK ]; do
   sleep 0.01
   [ $(($(now_ms) - t0)) -lt 60000 ] || die "B did not hold the database's version 1 within 60 s"
 done
