@@ -159,6 +159,13 @@ json_t *dht_envelope_open(const uint8_t *value, size_t len, const char *what, dh
 int dht_signature_holds(const dht_signature *s, const char *prefix, const uint8_t pk[IDS_PK_BYTES]);
 void dht_signature_free(dht_signature *s);
 
+/* Nonzero when arr is a record's list of multiaddrs as we put them: an
+ * array of at most DHT_ADDRS_MAX strings, each "/ip4/..." or "/ip6/..."
+ * of at most DHT_ADDR_MAX bytes. */
+#define DHT_ADDRS_MAX 16
+#define DHT_ADDR_MAX 128
+int dht_valid_addrs(const json_t *arr);
+
 /* "WHO: skipped WHY" for a value that does not hold, at most
  * DHT_SKIP_LOGS_MAX lines a minute, so hostile values cannot fill the log.
  * Safe from any thread. */

@@ -1,4 +1,5 @@
-/* envelope: the signed wrapping of every value Leither puts (dht.h). */
+/* envelope: what every value Leither puts in the DHT shares (dht.h): the
+ * signed wrapping, the address lists, the rate-limited skip line. */
 #include "dht.h"
 
 #include "errbuf.h"
@@ -88,6 +89,21 @@ void dht_signature_free(dht_signature *s)
 {
     free(s->text);
     s->text = NULL;
+}
+
+int dht_valid_addrs(const json_t *arr)
+{
+    if (!json_is_array(arr) || json_array_size(arr) > DHT_ADDRS_MAX)
+        return 0;
+    size_t i;
+    const json_t *a;
+    json_array_foreach(arr, i, a)
+    {
+        const char *s = json_string_value(a);
+        if (!s || strlen(s) > DHT_ADDR_MAX || (strncmp(s, "/ip4/", 5) && strncmp(s, "/ip6/", 5)))
+            return 0;
+    }
+    return 1;
 }
 
 void dht_skip_log_init(dht_skip_log *s)

@@ -18,8 +18,6 @@
 #define RECORD_DOMAIN "LEITHER-DHT-NODE-V1\n"
 #define DIRECTORY_NAME "leither/nodes"
 #define NODE_KEY_PREFIX "leither/node/"
-#define ADDRS_MAX 16
-#define ADDR_MAX 128
 /* lookups `findpeer` may start per LOOKUP_WINDOW seconds: an anonymous
  * caller cannot turn the node into a search engine for others */
 #define LOOKUPS_MAX 32
@@ -53,21 +51,6 @@ static int64_t now_seconds(void) { return (int64_t)time(NULL); }
 
 /* --- records ------------------------------------------------------------ */
 
-static int valid_addrs(json_t *arr)
-{
-    if (!json_is_array(arr) || json_array_size(arr) > ADDRS_MAX)
-        return 0;
-    size_t i;
-    json_t *a;
-    json_array_foreach(arr, i, a)
-    {
-        const char *s = json_string_value(a);
-        if (!s || strlen(s) > ADDR_MAX || (strncmp(s, "/ip4/", 5) && strncmp(s, "/ip6/", 5)))
-            return 0;
-    }
-    return 1;
-}
-
 static int short_string(json_t *v, size_t max) { return json_is_string(v) && strlen(json_string_value(v)) <= max; }
 
 json_t *presence_verify_record(const uint8_t *value, size_t len, const char *id, char *err, size_t errlen)
@@ -84,8 +67,8 @@ json_t *presence_verify_record(const uint8_t *value, size_t len, const char *id,
     if (!json_is_string(json_object_get(rec, "Type")) || strcmp(json_string_value(json_object_get(rec, "Type")), "node") ||
         !rid || !ids_is_leither_id(rid) || !pk64 || !json_is_integer(time_v) ||
         !short_string(json_object_get(rec, "PeerID"), IDS_PEERID_MAX - 1) ||
-        !short_string(json_object_get(rec, "Agent"), 64) || !valid_addrs(json_object_get(rec, "Addrs")) ||
-        !valid_addrs(json_object_get(rec, "RespAddrs"))) {
+        !short_string(json_object_get(rec, "Agent"), 64) || !dht_valid_addrs(json_object_get(rec, "Addrs")) ||
+        !dht_valid_addrs(json_object_get(rec, "RespAddrs"))) {
         ERR("a node record of the wrong shape");
         goto done;
     }

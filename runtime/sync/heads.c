@@ -27,8 +27,6 @@
 #define STATE_FILE "data/sync.json"
 /* MiMei this node publishes, follows or has seen a head of, at most */
 #define ENTRIES_MAX 1024
-#define ADDRS_MAX 16
-#define ADDR_MAX 128
 /* how long the thread waits for one DHT get, and the values it keeps of it */
 #define GET_WAIT_MS 10000
 #define GET_VALUES_MAX 256
@@ -117,21 +115,6 @@ static int64_t now_ms(void)
 }
 
 /* --- records -------------------------------------------------------------- */
-
-static int valid_addrs(json_t *arr)
-{
-    if (!json_is_array(arr) || json_array_size(arr) > ADDRS_MAX)
-        return 0;
-    size_t i;
-    json_t *a;
-    json_array_foreach(arr, i, a)
-    {
-        const char *s = json_string_value(a);
-        if (!s || strlen(s) > ADDR_MAX || (strncmp(s, "/ip4/", 5) && strncmp(s, "/ip6/", 5)))
-            return 0;
-    }
-    return 1;
-}
 
 static int is_type(json_t *rec, const char *type)
 {
@@ -226,7 +209,7 @@ json_t *sync_verify_provider(const uint8_t *value, size_t len, const char *mid, 
     char derived[IDS_LID_LEN + 1];
     size_t n = 0;
     if (!is_type(rec, "provider") || !rmid || !ids_is_leither_id(rmid) || !id || !ids_is_leither_id(id) || !pk64 ||
-        !is_version(json_object_get(rec, "Version")) || !valid_addrs(json_object_get(rec, "Addrs")) ||
+        !is_version(json_object_get(rec, "Version")) || !dht_valid_addrs(json_object_get(rec, "Addrs")) ||
         !json_is_integer(time_v)) {
         ERR("a provider record of the wrong shape");
         goto bad;

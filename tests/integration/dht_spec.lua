@@ -6,34 +6,10 @@
 local h = require("helpers")
 local json = require("dkjson")
 
-local NETWORK = "0x4c544852" -- runtime/dht/dht.h DHT_NETWORK_ID
 local RECORD_TOOL = (os.getenv("LEITHER_BIN") and os.getenv("LEITHER_BIN"):gsub("leither$", "") or "../../build/")
   .. "tests/dht_record"
 
--- Polls fn (up to 20 s) until it returns a true value; returns it.
-local function eventually(fn)
-  for _ = 1, 100 do
-    local v = fn()
-    if v then return v end
-    os.execute("sleep 0.2")
-  end
-  return fn()
-end
-
--- Runs dhtnode in our network (or `network`), bootstrapped off port,
--- feeding it commands one a line; returns what it printed.
-local function dhtnode(boot_port, commands, network)
-  local script = os.tmpname()
-  h.write(script, table.concat(commands, "\n") .. "\n")
-  local r = h.sh("(sleep 1; cat " .. script .. "; sleep 3; echo x) | timeout -k 3 30 dhtnode -n " .. (network or NETWORK)
-    .. " -p " .. h.random_port() .. " -b 127.0.0.1:" .. boot_port)
-  os.remove(script)
-  return r.out .. r.err
-end
-
-local function unhex(s)
-  return (s:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end))
-end
+local eventually, dhtnode, unhex = h.eventually, h.dhtnode, h.unhex
 
 describe("the DHT", function()
   local a, b, c

@@ -312,4 +312,35 @@ function M.stop_liar(pid)
   M.sh("kill " .. tonumber(pid))
 end
 
+-- Polls fn every 0.2 s (up to `seconds`, default 20) until it returns a
+-- true value; returns it (or fn's last answer).
+function M.eventually(fn, seconds)
+  for _ = 1, math.floor((seconds or 20) / 0.2) do
+    local v = fn()
+    if v then return v end
+    os.execute("sleep 0.2")
+  end
+  return fn()
+end
+
+-- Leither's OpenDHT network id (runtime/dht/dht.h DHT_NETWORK_ID)
+M.DHT_NETWORK = "0x4c544852"
+
+-- Runs Debian's dhtnode in our network (or `network`), bootstrapped off
+-- 127.0.0.1:boot_port, feeding it commands one a line; returns what it
+-- printed. It is killed 3 s after its 30 s: it may hang in its shutdown.
+function M.dhtnode(boot_port, commands, network)
+  local script = os.tmpname()
+  M.write(script, table.concat(commands, "\n") .. "\n")
+  local r = M.sh("(sleep 1; cat " .. script .. "; sleep 3; echo x) | timeout -k 3 30 dhtnode -n "
+    .. (network or M.DHT_NETWORK) .. " -p " .. M.random_port() .. " -b 127.0.0.1:" .. boot_port)
+  os.remove(script)
+  return r.out .. r.err
+end
+
+-- Bytes from hex text (dhtnode prints values in hex).
+function M.unhex(text)
+  return (text:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end))
+end
+
 return M

@@ -3,35 +3,8 @@
 -- a published head and puts forged ones the nodes must refuse.
 local h = require("helpers")
 
-local NETWORK = "0x4c544852" -- runtime/dht/dht.h DHT_NETWORK_ID
 local TOOLS = (os.getenv("LEITHER_BIN") and os.getenv("LEITHER_BIN"):gsub("leither$", "") or "../../build/") .. "tests/"
--- the parts of issue 13 in other branches (runtime/sync/versions.c,
--- fetch.c) stand in as pending_*.c until merged: the full path waits for them
-local FULL = not (h.exists("../../runtime/sync/pending_fetch.c") or h.exists("../../runtime/sync/pending_versions.c"))
-local full_it = FULL and it or pending
-
--- Polls fn (up to 20 s) until it returns a true value; returns it.
-local function eventually(fn)
-  for _ = 1, 100 do
-    local v = fn()
-    if v then return v end
-    os.execute("sleep 0.2")
-  end
-  return fn()
-end
-
-local function dhtnode(boot_port, commands)
-  local script = os.tmpname()
-  h.write(script, table.concat(commands, "\n") .. "\n")
-  local r = h.sh("(sleep 1; cat " .. script .. "; sleep 3; echo x) | timeout -k 3 30 dhtnode -n " .. NETWORK
-    .. " -p " .. h.random_port() .. " -b 127.0.0.1:" .. boot_port)
-  os.remove(script)
-  return r.out .. r.err
-end
-
-local function unhex(s)
-  return (s:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end))
-end
+local eventually, dhtnode, unhex = h.eventually, h.dhtnode, h.unhex
 
 describe("MiMei between nodes", function()
   local a, b, c
@@ -296,8 +269,7 @@ describe("MiMei between nodes", function()
     assert.falsy(table.concat(state.Followed or {}, " "):find(mid, 1, true))
   end)
 
-  -- the full path: needs runtime/sync/versions.c and fetch.c (other branches)
-  full_it("syncs a published version to a node that asks (mimei sync), and to followers by themselves", function()
+  it("syncs a published version to a node that asks (mimei sync), and to followers by themselves", function()
     local mid = file_mimei(a)
     ok(a, "mimei", "publish", mid)
     assert.are.equal("MiMeiSync mid = " .. mid .. "\nmimei sync ok\n", ok(c, "mimei", "sync", mid))
@@ -328,7 +300,7 @@ describe("MiMei between nodes", function()
     assert.are.equal("version two\n", got)
   end)
 
-  full_it("syncs a database MiMei: the follower's versions read as the author's", function()
+  it("syncs a database MiMei: the follower's versions read as the author's", function()
     local mid = ok(a, "mimei", "create", "-t", "db", "--public"):match("mid= (%S+)")
     local script = { "SELECT " .. mid }
     for i = 1, 200 do script[#script + 1] = "SET k" .. i .. " v" .. i end

@@ -10,14 +10,7 @@ local h = require("helpers")
 local BLOCK_TAMPER = os.getenv("BLOCK_TAMPER") or "../../build/tests/block_tamper"
 
 -- Polls fn (up to 30 s) until it returns a true value; returns it.
-local function eventually(fn)
-  for _ = 1, 150 do
-    local v = fn()
-    if v then return v end
-    os.execute("sleep 0.2")
-  end
-  return fn()
-end
+local function eventually(fn) return h.eventually(fn, 30) end
 
 describe("MiMei between nodes", function()
   local a, b, c, dir
