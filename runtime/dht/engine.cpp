@@ -78,6 +78,9 @@ extern "C" dht_engine *dht_start(const dht_config *cfg, char *err, size_t errlen
         const char *why = ex.what();
         if (strstr(why, "in use"))
             snprintf(err, errlen, "dht port %d is already in use", cfg->port);
+        else if (strstr(why, "bind")) /* OpenDHT's "Can't bind socket" hides the errno: nearly always in use */
+            snprintf(err, errlen, "dht port %d is already in use (or cannot be bound on %s: %s)", cfg->port,
+                     cfg->listen, why);
         else
             snprintf(err, errlen, "dht: cannot start on %s port %d: %s", cfg->listen, cfg->port, why);
     } catch (...) {

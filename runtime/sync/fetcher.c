@@ -380,14 +380,14 @@ typedef struct {
 int fetcher_dag(fetcher *f, const cid *root, char *err, size_t errlen)
 {
     size_t n = 0, cap = 64;
-    walk_item *todo = malloc(cap * sizeof *todo);
-    if (!todo)
+    walk_item *stack = malloc(cap * sizeof *stack);
+    if (!stack)
         return ERR("out of memory");
-    todo[n++] = (walk_item){*root, 0};
+    stack[n++] = (walk_item){*root, 0};
     int rc = 0;
     char text[CID_TEXT_MAX];
     while (n && rc == 0) {
-        walk_item w = todo[--n];
+        walk_item w = stack[--n];
         int added = set_add(&f->walked, w.c.digest);
         if (added <= 0) {
             if (added < 0)
@@ -420,19 +420,19 @@ int fetcher_dag(fetcher *f, const cid *root, char *err, size_t errlen)
         } else if (n + pb.nlinks > cap) {
             while (cap < n + pb.nlinks)
                 cap *= 2;
-            walk_item *t = realloc(todo, cap * sizeof *t);
+            walk_item *t = realloc(stack, cap * sizeof *t);
             if (!t)
                 rc = ERR("out of memory");
             else
-                todo = t;
+                stack = t;
         }
         /* pushed last first: the walk fetches in link order */
         for (size_t i = pb.nlinks; rc == 0 && i > 0; i--)
-            todo[n++] = (walk_item){pb.links[i - 1].target, w.depth + 1};
+            stack[n++] = (walk_item){pb.links[i - 1].target, w.depth + 1};
         pb_node_free(&pb);
         free(block);
     }
-    free(todo);
+    free(stack);
     char ferr[256]; /* what was verified is stored even when the walk failed */
     if (fetcher_flush(f, ferr, sizeof ferr) != 0 && rc == 0)
         rc = ERR("%s", ferr);
