@@ -110,7 +110,7 @@ db *db_open(const char *dir, enum db_sync sync, char *err, size_t errlen)
     d->start_ms = d->last_sync_ms = now_ms();
     int rc = mdb_env_create(&d->env);
     if (!rc)
-        rc = mdb_env_set_maxdbs(d->env, 16) /* 3 here, 5 for the content store */;
+        rc = mdb_env_set_maxdbs(d->env, 32) /* 3 here, 5 for the content store, the ledgers' */;
     if (!rc) /* address space only: the file grows as data does */
         rc = mdb_env_set_mapsize(d->env, sizeof(void *) == 8 ? (size_t)64 << 30 : (size_t)1 << 30);
     /* always: every commit is synced by LMDB; otherwise we sync ourselves */

@@ -244,6 +244,7 @@ typedef struct node {
     struct blockstore *bs; /* the content store, in the db's LMDB environment */
     struct quota *quota;   /* what guests stored (the quota section), in the same environment */
     struct presence *presence; /* dht.h: this node on the network; NULL when dht_port is 0 */
+    struct ledger *ledger;     /* ledger.h: the organizations' ledgers and their pulse thread */
 } node;
 
 /* Identity as the API and `swarm id` show it: ID, PeerID, PublicKey,
