@@ -31,8 +31,8 @@
  * always): a child is referenced by its version, so a read of a version's
  * path is one lookup per four levels.
  */
-#include "smt.h"
 #include "errbuf.h"
+#include "smt.h"
 #include "smt_internal.h"
 
 #include <lmdb.h>
