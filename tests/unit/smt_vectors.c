@@ -3,21 +3,67 @@
  * roots and proofs (the JS and Lua verifiers are tested against them).
  * One JSON document on stdout:
  *   {"cases":[{"leaves":[{"key":K,"value":V}...],"root":R,
- *              "proofs":[{"key":K,"value":V or null,"kind":0|1|2,"proof":P}...]}...]}
- * every byte string base64url without padding. Cases of 0, 1, 2, 3, 17 and
- * 300 leaves, some keys sharing long prefixes, values of 0, 17 and 100
- * bytes; proofs of present keys (kind 0) and absent keys (kinds 1 and 2).
- * The same SEED gives the same document.
+ *              "proofs":[{"key":K,"value":V or
+ * null,"kind":0|1|2,"proof":P}...]}...]} every byte string base64url without
+ * padding. Cases of 0, 1, 2, 3, 17 and 300 leaves, some keys sharing long
+ * prefixes, values of 0, 17 and 100 bytes; proofs of present keys (kind 0) and
+ * absent keys (kinds 1 and 2). The same SEED gives the same document. The
+ * proofs come from the store (smt_prove, a tree committed in two versions in a
+ * temporary LMDB environment) and must match, byte for byte, a naive proof
+ * builder's.
  */
 #include "ids.h"
 #include "smt.h"
 #include "smt_naive.h"
 
+#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static uint64_t rng_state;
+static MDB_env *env;
+static smt_store *store;
+static uint8_t tree[SMT_KEY_BYTES];
+static uint64_t tree_version;
+
+static void fail(const char *what, const char *err)
+{
+    fprintf(stderr, "smt_vectors: %s: %s\n", what, err);
+    exit(1);
+}
+
+/* A fresh tree of the store holding leaves, committed in two versions. */
+static void store_leaves(const naive_leaf *leaves, size_t n, const uint8_t root[SMT_HASH_BYTES])
+{
+    char err[256];
+    tree[0]++;
+    tree_version = 0;
+    smt_update *u = calloc(n ? n : 1, sizeof *u);
+    if (!u)
+        fail("memory", "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        memcpy(u[i].key, leaves[i].key, SMT_KEY_BYTES);
+        u[i].value = leaves[i].value;
+        u[i].len = leaves[i].len;
+    }
+    size_t half = n / 2;
+    for (int part = 0; part < 2; part++) {
+        MDB_txn *txn;
+        uint8_t got[SMT_HASH_BYTES];
+        if (mdb_txn_begin(env, NULL, 0, &txn) != 0)
+            fail("lmdb", "cannot begin");
+        if (smt_commit(store, txn, tree, ++tree_version, part ? u + half : u, part ? n - half : half, got, err,
+                       sizeof err) != 0)
+            fail("commit", err);
+        if (mdb_txn_commit(txn) != 0)
+            fail("lmdb", "cannot commit");
+        if (part && memcmp(got, root, SMT_HASH_BYTES) != 0)
+            fail("the store's root", "differs from the naive tree's");
+    }
+    free(u);
+}
 
 static uint64_t rng(void)
 {
@@ -51,16 +97,28 @@ static int has_key(const naive_leaf *leaves, size_t n, const uint8_t key[SMT_KEY
 static void print_proof(const naive_leaf *leaves, size_t n, const uint8_t root[SMT_HASH_BYTES],
                         const uint8_t key[SMT_KEY_BYTES], int *first)
 {
-    smt_proof p;
-    const naive_leaf *leaf = naive_prove(&p, leaves, n, key);
-    char err[128];
-    if (smt_proof_verify(&p, root, key, leaf ? leaf->value : NULL, leaf ? leaf->len : 0, err, sizeof err) !=
-        SMT_OK) {
+    smt_proof p, naive;
+    const naive_leaf *leaf = naive_prove(&naive, leaves, n, key);
+    char err[256];
+    MDB_txn *txn;
+    const uint8_t *value;
+    size_t value_len;
+    if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0)
+        fail("lmdb", "cannot begin");
+    if (smt_prove(store, txn, tree, tree_version, key, &p, &value, &value_len, err, sizeof err) != SMT_OK)
+        fail("prove", err);
+    if ((value != NULL) != (leaf != NULL) ||
+        (leaf && (value_len != leaf->len || memcmp(value, leaf->value, value_len))))
+        fail("the store's value", "differs from the naive tree's");
+    mdb_txn_abort(txn);
+    if (smt_proof_verify(&p, root, key, leaf ? leaf->value : NULL, leaf ? leaf->len : 0, err, sizeof err) != SMT_OK) {
         fprintf(stderr, "smt_vectors: a proof does not hold: %s\n", err);
         exit(1);
     }
-    uint8_t bytes[SMT_PROOF_MAX];
+    uint8_t bytes[SMT_PROOF_MAX], naive_bytes[SMT_PROOF_MAX];
     size_t len = smt_proof_encode(&p, bytes);
+    if (len != smt_proof_encode(&naive, naive_bytes) || memcmp(bytes, naive_bytes, len) != 0)
+        fail("the store's proof", "differs from the naive tree's");
     printf("%s{\"key\":", *first ? "" : ",");
     *first = 0;
     print_b64(key, SMT_KEY_BYTES);
@@ -97,6 +155,14 @@ static void print_absent(const naive_leaf *leaves, size_t n, const uint8_t root[
 int main(int argc, char **argv)
 {
     rng_state = argc > 1 ? strtoull(argv[1], NULL, 10) : 1;
+    char dir[] = "/tmp/smt_vectors-XXXXXX", err[256];
+    if (!mkdtemp(dir))
+        fail(dir, "cannot make it");
+    if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 8) || mdb_env_set_mapsize(env, (size_t)1 << 28) ||
+        mdb_env_open(env, dir, MDB_NOSYNC, 0600))
+        fail(dir, "cannot open an LMDB environment");
+    if (smt_open(&store, env, err, sizeof err) != 0)
+        fail("open", err);
     static const size_t sizes[] = {0, 1, 2, 3, 17, 300};
     static const size_t value_lens[] = {0, 17, 100};
     printf("{\"cases\":[");
@@ -140,6 +206,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "smt_vectors: smt_root_of disagrees with the naive tree\n");
             return 1;
         }
+        store_leaves(leaves, n, root);
         printf("%s{\"leaves\":[", c ? "," : "");
         for (size_t i = 0; i < n; i++) {
             printf("%s{\"key\":", i ? "," : "");
@@ -164,5 +231,13 @@ int main(int argc, char **argv)
         free(keys);
     }
     printf("]}\n");
+    smt_close(store);
+    mdb_env_close(env);
+    char path[64];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", dir);
+    unlink(path);
+    rmdir(dir);
     return 0;
 }
