@@ -95,6 +95,10 @@ static int check_amount(const char *text, uint64_t *v)
 
 static int check_text(const char *text, const char *flag)
 {
+    json_t *probe = text ? json_string(text) : NULL;
+    json_decref(probe);
+    if (text && !probe)
+        return cli_fail("%s is not UTF-8 text", flag);
     if (text && strlen(text) > LEDGER_TEXT_MAX)
         return cli_fail("%s is %zu bytes; at most %d", flag, strlen(text), LEDGER_TEXT_MAX);
     return 0;
@@ -150,14 +154,15 @@ static int current_pulse(session *s, const char *org, json_int_t *pulse)
 }
 
 /* A transaction of type for org, expiring LEDGER_EXPIRY_PULSES after the
- * current pulse; salted (apply, role, issue) so two equal ones differ. */
-static json_t *new_tx(session *s, const char *org, const char *type, int salted)
+ * current pulse, salted so that two equal ones differ (an accept tried
+ * again is a new transaction; the offer's nonce still lets one through). */
+static json_t *new_tx(session *s, const char *org, const char *type)
 {
     json_int_t pulse;
     if (current_pulse(s, org, &pulse))
         return NULL;
     json_t *tx = json_pack("{s:s,s:s,s:I}", "Org", org, "Type", type, "Expires", pulse + LEDGER_EXPIRY_PULSES);
-    if (tx && salted) {
+    if (tx) {
         char salt[IDS_B64URL_LEN(LEDGER_SALT_BYTES) + 1];
         ledger_salt(salt);
         json_object_set_new(tx, "Salt", json_string(salt));
@@ -281,7 +286,7 @@ int cmd_org_apply(const cli_args *a)
     if (session_open(&s, a))
         return 1;
     int rc = 1;
-    json_t *tx = new_tx(&s, org, "apply", 1);
+    json_t *tx = new_tx(&s, org, "apply");
     if (tx) {
         json_object_set_new(tx, "Note", json_string(a->note ? a->note : ""));
         rc = apply_tx(a, &s, org, tx);
@@ -305,7 +310,7 @@ static int set_role(const cli_args *a, const char *role, int only_guests)
     if (now && only_guests && strcmp(now, "guest"))
         cli_fail("%s is a %s, not a guest: nothing to approve", user, now);
     else if (now) {
-        json_t *tx = new_tx(&s, org, "role", 1);
+        json_t *tx = new_tx(&s, org, "role");
         if (tx) {
             json_object_set_new(tx, "User", json_string(user));
             json_object_set_new(tx, "Role", json_string(role));
@@ -341,7 +346,7 @@ int cmd_org_issue(const cli_args *a)
     if (session_open(&s, a))
         return 1;
     int rc = 1;
-    json_t *tx = new_tx(&s, org, "issue", 1);
+    json_t *tx = new_tx(&s, org, "issue");
     if (tx) {
         json_object_set_new(tx, "To", json_string(user));
         json_object_set_new(tx, "Amount", json_string(a->args[2]));
@@ -367,7 +372,7 @@ int cmd_org_pay(const cli_args *a)
     char hash[HASH_TEXT];
     if (!strcmp(to, s.me))
         cli_fail("%s is you: a transfer to oneself is refused", to);
-    else if ((account = org_get(&s, "account?org=%s&id=%s", org, s.me)) && (tx = new_tx(&s, org, "offer", 0))) {
+    else if ((account = org_get(&s, "account?org=%s&id=%s", org, s.me)) && (tx = new_tx(&s, org, "offer"))) {
         json_object_set_new(tx, "From", json_string(s.me));
         json_object_set_new(tx, "To", json_string(to));
         json_object_set_new(tx, "Amount", json_string(a->args[2]));
@@ -461,9 +466,10 @@ int cmd_org_accept(const cli_args *a)
                  (long long)json_integer_value(json_object_get(offer, "Expires")), (long long)pulse);
         goto out;
     }
-    tx = json_pack("{s:s,s:s,s:O,s:I}", "Org", org, "Type", "accept", "Offer", offer, "Expires",
-                   pulse + LEDGER_EXPIRY_PULSES);
-    json_t *reply = tx ? submit(&s, tx, accept) : NULL;
+    if (!(tx = new_tx(&s, org, "accept")))
+        goto out;
+    json_object_set(tx, "Offer", offer);
+    json_t *reply = submit(&s, tx, accept);
     if (!reply)
         goto out;
     json_decref(reply);
