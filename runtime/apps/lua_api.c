@@ -1,6 +1,6 @@
 /*
  * lua_api: the `leither` table app code gets (see lua/README.md): its
- * databases, MiMei, JSON, crypto, logging. Every function takes the app's
+ * databases, MiMei, organizations' ledgers, JSON, crypto, logging. Every function takes the app's
  * context as its upvalue; what app code may reach is decided here: its
  * own database for writing, public databases for reading, public MiMei
  * (or its author's) for reading.
@@ -9,6 +9,7 @@
 
 #include "db.h"
 #include "embedded.h"
+#include "ledger_node.h"
 #include "mimei.h"
 #include "resp.h"
 #include "sandbox.h"
@@ -1351,6 +1352,141 @@ static int traceback(lua_State *L)
     return 1;
 }
 
+
+/* --- leither.org: organizations' ledgers (ledger_node.h) -------------------- */
+
+/* A ledger call's answer pushed, or a Lua error with its reason; not found
+ * answers nil when nil_if_absent. */
+static int org_answer(lua_State *L, int status, json_t *doc, const char *err, int nil_if_absent)
+{
+    if (status == LEDGER_NOT_FOUND && nil_if_absent) {
+        lua_pushnil(L);
+        return 1;
+    }
+    if (status != LEDGER_OK)
+        return luaL_error(L, "%s", err);
+    sandbox_charge(L, json_is_array(doc) ? 16 * json_array_size(doc) : 16);
+    push_json(L, doc, 1);
+    return 1;
+}
+
+/* An optional pulse number (nil: the newest). */
+static uint64_t org_pulse_arg(lua_State *L, int idx)
+{
+    if (lua_isnoneornil(L, idx))
+        return 0;
+    lua_Integer p = luaL_checkinteger(L, idx);
+    luaL_argcheck(L, p >= 1, idx, "a pulse number is 1 or more");
+    return (uint64_t)p;
+}
+
+static size_t org_limit_arg(lua_State *L, int idx, size_t def, size_t max)
+{
+    if (lua_isnoneornil(L, idx))
+        return def;
+    lua_Integer v = luaL_checkinteger(L, idx);
+    luaL_argcheck(L, v >= 1 && (uint64_t)v <= max, idx, "a limit is 1 or more, up to the API's");
+    return (size_t)v;
+}
+
+static int org_show(lua_State *L)
+{
+    char err[512];
+    json_t *doc = NULL;
+    int st = ledger_show(ctx_of(L)->n, luaL_checkstring(L, 1), &doc, err, sizeof err);
+    return org_answer(L, st, doc, err, 1);
+}
+
+static int org_account(lua_State *L)
+{
+    char err[512];
+    json_t *doc = NULL;
+    int st = ledger_get_account(ctx_of(L)->n, luaL_checkstring(L, 1), luaL_checkstring(L, 2), org_pulse_arg(L, 3),
+                                &doc, err, sizeof err);
+    return org_answer(L, st, doc, err, 1);
+}
+
+/* The balance as a decimal string (u64: Lua's integers are signed), or nil. */
+static int org_balance(lua_State *L)
+{
+    org_account(L);
+    if (lua_istable(L, -1))
+        lua_getfield(L, -1, "Balance");
+    return 1;
+}
+
+static int org_root(lua_State *L)
+{
+    char err[512];
+    json_t *doc = NULL;
+    int st = ledger_root(ctx_of(L)->n, luaL_checkstring(L, 1), org_pulse_arg(L, 2), &doc, err, sizeof err);
+    return org_answer(L, st, doc, err, 0);
+}
+
+static int org_proof(lua_State *L)
+{
+    char err[512];
+    json_t *doc = NULL;
+    int st = ledger_proof(ctx_of(L)->n, luaL_checkstring(L, 1), luaL_checkstring(L, 2), org_pulse_arg(L, 3), &doc,
+                          err, sizeof err);
+    return org_answer(L, st, doc, err, 0);
+}
+
+static int org_members(lua_State *L)
+{
+    char err[512];
+    json_t *doc = NULL;
+    int st = ledger_members(ctx_of(L)->n, luaL_checkstring(L, 1),
+                            org_limit_arg(L, 2, LEDGER_ACCOUNTS_MAX, LEDGER_ACCOUNTS_MAX), &doc, err, sizeof err);
+    return org_answer(L, st, doc, err, 0);
+}
+
+static int org_history(lua_State *L)
+{
+    char err[512];
+    json_t *doc = NULL;
+    const char *id = luaL_optstring(L, 2, NULL);
+    int st = ledger_history(ctx_of(L)->n, luaL_checkstring(L, 1), id, 0,
+                            org_limit_arg(L, 3, LEDGER_LIST_DEFAULT, LEDGER_LIST_MAX), &doc, err, sizeof err);
+    return org_answer(L, st, doc, err, 0);
+}
+
+static int org_pulses(lua_State *L)
+{
+    char err[512];
+    json_t *doc = NULL;
+    int st = ledger_pulses(ctx_of(L)->n, luaL_checkstring(L, 1), org_pulse_arg(L, 2),
+                           org_limit_arg(L, 3, LEDGER_LIST_DEFAULT, LEDGER_LIST_MAX), &doc, err, sizeof err);
+    return org_answer(L, st, doc, err, 0);
+}
+
+/* submit(tx): a transaction a user signed elsewhere, as JSON text or a
+ * table (encoded by leither.json.encode); its own signature is what counts.
+ * {Tx, State}, or nil and the one-line reason it was refused. */
+static int org_submit(lua_State *L)
+{
+    if (lua_istable(L, 1)) {
+        lua_getglobal(L, "leither");
+        lua_getfield(L, -1, "json");
+        lua_getfield(L, -1, "encode");
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 1);
+        lua_replace(L, 1);
+        lua_settop(L, 1);
+    }
+    size_t len;
+    const char *text = luaL_checklstring(L, 1, &len);
+    char err[512];
+    json_t *doc = NULL;
+    int st = ledger_submit(ctx_of(L)->n, text, len, &doc, err, sizeof err);
+    if (st == LEDGER_INVALID || st == LEDGER_BUSY || st == LEDGER_NOT_FOUND) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    return org_answer(L, st, doc, err, 0);
+}
+
 /* --- the table ------------------------------------------------------------------- */
 
 static void add_table(lua_State *L, const char *name, const luaL_Reg *fns, app_ctx *ctx)
@@ -1370,6 +1506,10 @@ int luaapi_open(lua_State *L, app_ctx *ctx, char *err, size_t errlen)
                                          {"refs", mimei_refs}, {NULL, NULL}};
     static const luaL_Reg crypto_fns[] = {{"sha256", crypto_sha256}, {"blake2b", crypto_blake2b}, {"hex", crypto_hex},
                                           {"random", crypto_random}, {"verify", crypto_verify}, {NULL, NULL}};
+    static const luaL_Reg org_fns[] = {{"show", org_show},       {"account", org_account}, {"balance", org_balance},
+                                       {"root", org_root},       {"proof", org_proof},     {"members", org_members},
+                                       {"history", org_history}, {"pulses", org_pulses},   {"submit", org_submit},
+                                       {NULL, NULL}};
     static const luaL_Reg log_fns[] = {{"info", log_info}, {"warn", log_warn}, {"error", log_error}, {NULL, NULL}};
     static const luaL_Reg top_fns[] = {{"now", now}, {"_traceback", traceback}, {NULL, NULL}};
 
@@ -1389,6 +1529,7 @@ int luaapi_open(lua_State *L, app_ctx *ctx, char *err, size_t errlen)
     lua_pop(L, 1);
     add_table(L, "mimei", mimei_fns, ctx);
     add_table(L, "crypto", crypto_fns, ctx);
+    add_table(L, "org", org_fns, ctx);
     add_table(L, "log", log_fns, ctx);
     lua_getfield(L, -1, "log"); /* leither.log(...) itself logs too */
     lua_newtable(L);

@@ -5,7 +5,7 @@
  * importer and uploader the content commands share; one file per command
  * group: node.c (init, run, stop, status, swarm), service.c (the systemd unit), mimei.c, file.c (file
  * MiMei contents, ipfs cat/get, repo), ipfs.c (ipfs add), lapp.c, lpki.c, sync.c (mimei publish,
- * provide, findprovs, sync).
+ * provide, findprovs, sync), org.c (organizations and their ledgers).
  * Commands print results on stdout (JSON with --json), errors as one line
  * "leither: reason" on stderr, and return the exit status: 0 done, 1
  * failed, 2 usage.
@@ -40,6 +40,12 @@ typedef struct {
     int by_author;         /* -A/--by-author (repo stat) */
     int daemon;            /* -d/--daemon */
     const char *log_format; /* run: --log-format text|json */
+    /* org */
+    const char *reason; /* --reason TEXT (issue) */
+    const char *note;   /* --note TEXT (apply) */
+    const char *memo;   /* --memo TEXT (pay) */
+    const char *pulse;  /* --pulse N: a ledger as it was at pulse N */
+    const char *from;   /* --from N (pulses) */
     /* ipfs add */
     int quiet;       /* -q/--quiet */
     int quieter;     /* -Q/--quieter */
@@ -61,7 +67,8 @@ typedef struct {
     const char *flags; /* option letters it takes: H(--home) j k o b i p d t a e v T(--ttl)
                         * q Q n r D(--hidden) C(--cid-version) L(--raw-leaves) P(--pin) G(--progress)
                         * N(-n/--node HOST:PORT) W(-d/--dir DIR): -n and -d take these meanings
-                        * A(--by-author) U(--public) F(--log-format) E(--eol) */
+                        * A(--by-author) U(--public) F(--log-format) E(--eol)
+                        * R(--reason) O(--note) M(--memo) S(--pulse) B(--from) */
     int min_args, max_args;
     const char *synopsis; /* what follows the name in usage */
     const char *summary;
@@ -195,6 +202,24 @@ int cmd_lapp_new(const cli_args *a);
 int cmd_lapp_uploadapp(const cli_args *a);
 int cmd_lapp_backup(const cli_args *a);
 int cmd_lapp_showapp(const cli_args *a);
+/* org.c: organizations and their ledgers (runtime/ledger/ledger.h) */
+int cmd_org_create(const cli_args *a);
+int cmd_org_apply(const cli_args *a);
+int cmd_org_approve(const cli_args *a);
+int cmd_org_role(const cli_args *a);
+int cmd_org_members(const cli_args *a);
+int cmd_org_show(const cli_args *a);
+int cmd_org_issue(const cli_args *a);
+int cmd_org_pay(const cli_args *a);
+int cmd_org_accept(const cli_args *a);
+int cmd_org_offers(const cli_args *a);
+int cmd_org_balance(const cli_args *a);
+int cmd_org_root(const cli_args *a);
+int cmd_org_proof(const cli_args *a);
+int cmd_org_accounts(const cli_args *a);
+int cmd_org_history(const cli_args *a);
+int cmd_org_pulses(const cli_args *a);
+int cmd_org_verify(const cli_args *a);
 /* init: the owner's default database MiMei (SystemVars "db_default"). */
 int mimei_init_default(home *h, const ids_key *key);
 

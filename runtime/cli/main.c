@@ -94,6 +94,36 @@ static const cli_command commands[] = {
      "[FILE|DIR|-]... [-r] [--hidden] [-q|-Q] [-n] [--cid-version 0|1] [--raw-leaves[=false]] [--pin=false] "
      "[--progress=false] [-k KEYFILE]",
      "add files (or stdin) as IPFS does and print their CIDs; -n: only compute them"},
+    {"org create", cmd_org_create, "Hjk", 1, 1, "NAME [-k KEYFILE] [--json]",
+     "make an organization (its key in the home's keys/) whose supervisor is the signer"},
+    {"org apply", cmd_org_apply, "HjkO", 1, 1, "ORG [-k KEYFILE] [--note TEXT] [--json]",
+     "join an organization as a guest"},
+    {"org approve", cmd_org_approve, "Hjk", 2, 2, "ORG USER [-k KEYFILE] [--json]",
+     "make a guest a member (supervisor)"},
+    {"org role", cmd_org_role, "Hjk", 3, 3, "ORG USER guest|member [-k KEYFILE] [--json]",
+     "set an account's role (supervisor)"},
+    {"org members", cmd_org_members, "Hj", 1, 1, "ORG [--json]", "the organization's accounts and their roles"},
+    {"org show", cmd_org_show, "Hj", 1, 1, "ORG [--json]", "an organization: name, supervisor, pulse, root"},
+    {"org issue", cmd_org_issue, "HjkR", 3, 3, "ORG USER AMOUNT --reason TEXT [-k KEYFILE] [--json]",
+     "issue new tokens to USER, recorded with the reason (supervisor)"},
+    {"org pay", cmd_org_pay, "HjkM", 3, 3, "ORG TO AMOUNT [--memo TEXT] [-k KEYFILE] [--json]",
+     "offer a transfer, signed by the payer; prints the offer's hash for TO's 'org accept'"},
+    {"org accept", cmd_org_accept, "Hjk", 2, 2, "ORG OFFER [-k KEYFILE] [--json]",
+     "sign an offer to you: the transfer is final once its pulse is; prints the pulse, root and your proof"},
+    {"org offers", cmd_org_offers, "Hjk", 1, 1, "ORG [-k KEYFILE] [--json]", "the offers pending from or to you"},
+    {"org balance", cmd_org_balance, "HjkS", 1, 2, "ORG [USER] [--pulse N] [-k KEYFILE] [--json]",
+     "an account's balance (default: yours)"},
+    {"org root", cmd_org_root, "HjS", 1, 1, "ORG [--pulse N] [--json]", "the ledger's state root at a pulse"},
+    {"org proof", cmd_org_proof, "HjS", 2, 2, "ORG USER [--pulse N] [--json]",
+     "a proof that USER's account is (or is not) in the ledger"},
+    {"org accounts", cmd_org_accounts, "HjS", 1, 1, "ORG [--pulse N] [--json]",
+     "every account: ID, role, balance, nonce"},
+    {"org history", cmd_org_history, "Hj", 1, 2, "ORG [USER] [--json]",
+     "issues with their reasons, transfers, role changes"},
+    {"org pulses", cmd_org_pulses, "HjB", 1, 1, "ORG [--from N] [--json]",
+     "the signed pulse headers: pulse, root, transactions"},
+    {"org verify", cmd_org_verify, "Hjk", 1, 1, "ORG [-k KEYFILE] [--json]",
+     "replay the ledger from pulse 1 and check every header and root"},
     {"version", cmd_version, "j", 0, 0, "[--json]", "print the version"},
     {"help", cmd_help, "", 0, 3, "[COMMAND]", "show the commands, or one command's usage"},
 };
@@ -321,6 +351,9 @@ static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
         {"node", required_argument, NULL, 'N'},   {"dir", required_argument, NULL, 'W'},
         {"by-author", no_argument, NULL, 'A'},   {"public", no_argument, NULL, 'U'},
         {"log-format", required_argument, NULL, 'F'}, {"eol", required_argument, NULL, 'E'},
+        {"reason", required_argument, NULL, 'R'}, {"note", required_argument, NULL, 'O'},
+        {"memo", required_argument, NULL, 'M'},   {"pulse", required_argument, NULL, 'S'},
+        {"from", required_argument, NULL, 'B'},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
@@ -387,6 +420,11 @@ static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
         case 'U': a->public = 1; break;
         case 'F': a->log_format = optarg; break;
         case 'E': a->eol = optarg; break;
+        case 'R': a->reason = optarg; break;
+        case 'O': a->note = optarg; break;
+        case 'M': a->memo = optarg; break;
+        case 'S': a->pulse = optarg; break;
+        case 'B': a->from = optarg; break;
         case 'C':
             if (strcmp(optarg, "0") != 0 && strcmp(optarg, "1") != 0) {
                 fprintf(stderr, "%s %s: --cid-version must be 0 or 1, not '%s'\n", cli_prog, c->name, optarg);

@@ -131,7 +131,8 @@ static int validate(home *h, const char *file, char *err, size_t errlen)
     if (!json_is_object(doc))
         return ERR("%s: settings must be a JSON object", file);
     /* = 0: gcc -O3 does not see that ERR is -1 and calls them uninitialized */
-    long port = 0, threads = 0, body = 0, db_port = 0, dht_port = 0, db_clients = 0, lua_mem, lua_instr, lua_wall;
+    long port = 0, threads = 0, body = 0, db_port = 0, dht_port = 0, db_clients = 0, retention = 0, lua_mem, lua_instr,
+        lua_wall;
     /* the Lua limits are read per app (apps.c); here they are only checked */
     if (int_setting(doc, "lua_memory_mb", 1, 1L << 16, 64, &lua_mem, file, err, errlen) ||
         int_setting(doc, "lua_instructions", 1000, 1L << 40, 100000000, &lua_instr, file, err, errlen) ||
@@ -142,7 +143,9 @@ static int validate(home *h, const char *file, char *err, size_t errlen)
         int_setting(doc, "dht_port", 0, 65535, port + 2 > 65535 ? 0 : port + 2, &dht_port, file, err, errlen) ||
         int_setting(doc, "db_max_clients", 1, 1000000, 10000, &db_clients, file, err, errlen) ||
         int_setting(doc, "threads", 0, 256, 0, &threads, file, err, errlen) ||
-        int_setting(doc, "max_request_body", 1024, 1L << 30, HOME_DEFAULT_BODY, &body, file, err, errlen))
+        int_setting(doc, "max_request_body", 1024, 1L << 30, HOME_DEFAULT_BODY, &body, file, err, errlen) ||
+        int_setting(doc, "ledger_retention_pulses", 1, 1L << 40, HOME_DEFAULT_RETENTION, &retention, file, err,
+                    errlen))
         return -1;
     json_t *listen = json_object_get(doc, "listen");
     unsigned char addr[16];
@@ -193,6 +196,7 @@ static int validate(home *h, const char *file, char *err, size_t errlen)
     h->db_port = (int)db_port;
     h->dht_port = (int)dht_port;
     h->db_max_clients = (int)db_clients;
+    h->ledger_retention_pulses = (uint64_t)retention;
     h->port = (int)port;
     h->threads = threads ? (int)threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (h->threads < 1)

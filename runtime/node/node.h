@@ -64,6 +64,9 @@
  *                        what keys neither the owner nor granted may store; 0 is closed
  *   metrics "loopback"   who may read /metrics: "loopback" (clients on this machine),
  *                        "public" (anyone) or "off" (404)
+ *   ledger_retention_pulses 86400   versions of an organization's ledger tree kept
+ *                        readable and provable (ledger.h); older ones are pruned,
+ *                        checkpoints (every 1800th pulse) kept
  * Unknown keys are kept as they are when the file is written back.
  */
 
@@ -73,6 +76,8 @@
 #define HOME_DEFAULT_PORT 4800
 /* 8 MB: room for `ipfs add` batches of blocks (4 MB) with margin */
 #define HOME_DEFAULT_BODY (8 << 20)
+/* a day of 1-second pulses (ledger.h's LEDGER_RETENTION_DEFAULT) */
+#define HOME_DEFAULT_RETENTION 86400
 
 typedef struct {
     char dir[PATH_MAX]; /* absolute */
@@ -89,6 +94,7 @@ typedef struct {
     int db_max_clients; /* connections at once, the loopback owner's aside */
     uint64_t guest_per_identity, guest_total; /* guest_quota; 0: closed */
     int metrics; /* enum home_metrics */
+    uint64_t ledger_retention_pulses; /* >= 1 */
 } home;
 
 /* Who may read /metrics (the "metrics" setting). */

@@ -11,6 +11,7 @@
 #include "routing.h"
 #include "store.h"
 #include "heads.h"
+#include "ledger.h"
 #include "sync.h"
 
 #include <arpa/inet.h>
@@ -359,10 +360,12 @@ int server_run(home *h, int daemon, char *err, size_t errlen)
     if (n.db && refused_until > not_before && refused_until <= not_before + 2)
         wait_until(refused_until);
     if (!n.db || !(n.resp = resp_start(&n, n.db, h->db_port, h->db_auth_required, err, errlen)) ||
-        presence_start(&n, err, errlen) != 0 || sync_start(&n, err, errlen) != 0 || start_http(&n, err, errlen) != 0) {
+        presence_start(&n, err, errlen) != 0 || sync_start(&n, err, errlen) != 0 ||
+        ledger_start(&n, err, errlen) != 0 || start_http(&n, err, errlen) != 0) {
         if (report >= 0 && write(report, err, strlen(err)) < 0)
             log_line(LOG_LEVEL_ERROR, NULL, "reporting the start: %s", strerror(errno));
         n.stopping = 1;
+        ledger_stop(&n);
         sync_stop(&n);
         presence_stop(&n);
         resp_stop(n.resp);
@@ -399,6 +402,7 @@ int server_run(home *h, int daemon, char *err, size_t errlen)
         printf("\nleither: %s, stopping\n", why);
     fflush(stdout);
     http_stop(&n);     /* before the presence: handlers ask it */
+    ledger_stop(&n);   /* after the handlers: they queue for its thread */
     sync_stop(&n);     /* before the presence: it puts through its engine */
     presence_stop(&n); /* leaves the DHT */
     resp_stop(n.resp); /* commits what was acknowledged */

@@ -135,6 +135,23 @@ static const struct route {
     {"mimei/sync", NODE_WRITER, api_mimei_sync},
     {"sync/job", ANYONE, api_sync_job},
     {"mimei/head", ANYONE, api_mimei_head},
+    /* organizations: create makes the signer supervisor; a submitted
+     * transaction carries its own signature, so anyone may hand one in */
+    {"org/create", NODE_WRITER, api_org_create},
+    {"org/submit", ANYONE, api_org_submit},
+    {"org/tx", ANYONE, api_org_tx},
+    {"org/show", ANYONE, api_org_show},
+    {"org/list", ANYONE, api_org_list},
+    {"org/members", ANYONE, api_org_members},
+    {"org/account", ANYONE, api_org_account},
+    {"org/root", ANYONE, api_org_root},
+    {"org/proof", ANYONE, api_org_proof},
+    {"org/accounts", ANYONE, api_org_accounts},
+    {"org/history", ANYONE, api_org_history},
+    {"org/pulses", ANYONE, api_org_pulses},
+    {"org/log", ANYONE, api_org_log},
+    {"org/offers", ANYONE, api_org_offers},
+    {"org/verify", ANYONE, api_org_verify}, /* POST queues a bounded replay (one per org), GET reads it */
 };
 
 int api_on_request(h2o_req_t *req, node *n)

@@ -8,6 +8,7 @@
  *   db.c      db/exec: database commands as JSON
  *   net.c     swarm, dht findpeer, and MiMei between nodes (sync jobs)
  *   page.c    the node's landing page at "/"
+ *   org.c     organizations and their ledgers (ledger.h's API)
  */
 #ifndef LEITHER_API_INTERNAL_H
 #define LEITHER_API_INTERNAL_H
@@ -66,6 +67,23 @@ int api_mimei_create(h2o_req_t *req, node *n, const char *signer);
 int api_mimei_write(h2o_req_t *req, node *n, const char *signer);
 int api_mimei_chmod(h2o_req_t *req, node *n, const char *signer);
 
+
+/* org.c: /api/v0/org/... (runtime/ledger/ledger.h) */
+int api_org_create(h2o_req_t *req, node *n, const char *signer);
+int api_org_submit(h2o_req_t *req, node *n, const char *signer);
+int api_org_tx(h2o_req_t *req, node *n, const char *signer);
+int api_org_show(h2o_req_t *req, node *n, const char *signer);
+int api_org_list(h2o_req_t *req, node *n, const char *signer);
+int api_org_members(h2o_req_t *req, node *n, const char *signer);
+int api_org_account(h2o_req_t *req, node *n, const char *signer);
+int api_org_root(h2o_req_t *req, node *n, const char *signer);
+int api_org_proof(h2o_req_t *req, node *n, const char *signer);
+int api_org_accounts(h2o_req_t *req, node *n, const char *signer);
+int api_org_history(h2o_req_t *req, node *n, const char *signer);
+int api_org_pulses(h2o_req_t *req, node *n, const char *signer);
+int api_org_log(h2o_req_t *req, node *n, const char *signer);
+int api_org_offers(h2o_req_t *req, node *n, const char *signer);
+int api_org_verify(h2o_req_t *req, node *n, const char *signer);
 
 /* db.c: POST {"mid", "cmds": [[...], ...], "multi"} -> {"replies": [...]} */
 int api_db_exec(h2o_req_t *req, node *n, const char *signer);

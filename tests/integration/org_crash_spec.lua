@@ -1,0 +1,124 @@
+-- Crash: the node is killed with SIGKILL during a stream of transfers and
+-- restarted on the same home. Every transfer the CLI reported final must
+-- be there (balances and nonces add up), and `org verify` must pass.
+local t = require("helpers")
+
+local LOAD_SECONDS = 5
+local FUNDS = 1000000
+
+local function sleep(s) os.execute("sleep " .. s) end
+
+local function wait_for(pred, seconds)
+  for _ = 1, seconds * 20 do
+    if pred() then return true end
+    sleep(0.05)
+  end
+  return pred()
+end
+
+-- Whether a killed process is gone with all its threads.
+local function gone(pid)
+  local r = t.sh("ls /proc/" .. tonumber(pid) .. "/task 2>/dev/null | wc -l")
+  return not t.alive(pid) and tonumber(r.out) <= 1
+end
+
+describe("org ledger after SIGKILL", function()
+  local node, dir, org
+  local keys, ids = {}, {}
+
+  local function as(who, ...)
+    local args = { ... }
+    args[#args + 1] = "--home"
+    args[#args + 1] = node.home
+    if who ~= "owner" then
+      args[#args + 1] = "-k"
+      args[#args + 1] = keys[who]
+    end
+    return t.leither(table.unpack(args))
+  end
+  local function account(who)
+    return t.decode(t.ok(as("owner", "org", "balance", org, ids[who], "--json")))
+  end
+
+  -- A payer's stream in the background: pay 1, accept, and on each
+  -- accept the CLI reported final one line "final PULSE" in its log;
+  -- it stops at the first failure (the node gone).
+  local function start_stream(payer, payee)
+    local base = dir .. "/" .. payer
+    local leither = t.quote(t.bin)
+    local home = t.quote(node.home)
+    local script = "while h=$(" .. leither .. " org pay " .. org .. " " .. ids[payee] .. " 1 --home " .. home
+      .. " -k " .. t.quote(keys[payer]) .. ") && out=$(" .. leither .. " org accept " .. org .. " \"$h\" --home "
+      .. home .. " -k " .. t.quote(keys[payee]) .. "); do echo \"final $h $(echo \"$out\" | head -1)\" >>"
+      .. t.quote(base .. ".log") .. "; done 2>" .. t.quote(base .. ".err") .. "; echo done >"
+      .. t.quote(base .. ".rc")
+    assert(os.execute("sh -c " .. t.quote(script) .. " >/dev/null 2>&1 </dev/null &"))
+    return base
+  end
+
+  setup(function()
+    node = t.start_node()
+    dir = t.tmpdir()
+    for _, who in ipairs({ "alice", "bob", "carol", "dave" }) do
+      keys[who] = dir .. "/" .. who .. ".key"
+      ids[who] = t.decode(t.ok(t.leither("lpki", "genkey", "-o", keys[who], "--json"))).ID
+    end
+    org = t.decode(t.ok(as("owner", "org", "create", "Crashy", "--json"))).Org
+    for _, who in ipairs({ "alice", "bob", "carol", "dave" }) do t.ok(as(who, "org", "apply", org)) end
+    t.ok(as("owner", "org", "issue", org, ids.alice, tostring(FUNDS), "--reason", "stream funds"))
+    t.ok(as("owner", "org", "issue", org, ids.carol, tostring(FUNDS), "--reason", "stream funds"))
+  end)
+
+  teardown(function()
+    if node then t.stop_node(node) end
+    if dir then t.rmtree(dir) end
+  end)
+
+  it("keeps every transfer reported final, and verifies", function()
+    local streams = { alice = start_stream("alice", "bob"), carol = start_stream("carol", "dave") }
+    sleep(LOAD_SECONDS)
+    for who, base in pairs(streams) do
+      assert(not t.exists(base .. ".rc"), who .. "'s stream stopped before the kill: " .. tostring(t.slurp(base .. ".err")))
+    end
+    assert(t.sh("kill -9 " .. tonumber(node.pid)).code == 0, "kill -9 failed")
+    assert(wait_for(function() return gone(node.pid) end, 10), "the node survived SIGKILL")
+    for who, base in pairs(streams) do
+      assert(wait_for(function() return t.exists(base .. ".rc") end, 90), who .. "'s stream did not stop")
+    end
+    local r
+    wait_for(function() -- a port may stay taken a moment after the kill
+      r = t.leither("run", "-d", "--home", node.home)
+      return r.code == 0 or not r.err:find("already in use", 1, true)
+    end, 5)
+    assert(r.code == 0, "the node did not restart: " .. tostring(r.err))
+    node.pid = t.decode(t.leither("status", "--home", node.home, "--json").out).Pid
+
+    local total = 0
+    for payer, payee in pairs({ alice = "bob", carol = "dave" }) do
+      local reported, last_pulse = 0, 0
+      for line in (t.slurp(streams[payer] .. ".log") or ""):gmatch("[^\n]+") do
+        local hash, pulse = line:match("^final ([%w_%-]+) pulse (%d+)$")
+        assert.truthy(hash, line)
+        reported = reported + 1
+        last_pulse = math.max(last_pulse, tonumber(pulse))
+      end
+      assert.is_true(reported > 0, payer .. ": no transfer final before the kill")
+      local from, to = account(payer), account(payee)
+      local nonce = tonumber(from.Nonce)
+      -- every reported one is there; at most the one in flight more
+      assert.is_true(nonce >= reported and nonce <= reported + 1,
+        payer .. ": " .. reported .. " reported final, nonce " .. nonce)
+      assert.are.equal(tostring(FUNDS - nonce), from.Balance)
+      assert.are.equal(tostring(nonce), to.Balance)
+      local newest = t.decode(t.ok(as("owner", "org", "root", org, "--json"))).Pulse
+      assert.is_true(newest >= last_pulse)
+      total = total + nonce
+    end
+    assert.is_true(total > 0)
+    assert.matches("^ok: ", t.ok(as("owner", "org", "verify", org)))
+    -- and the ledger goes on
+    local h = t.ok(as("alice", "org", "pay", org, ids.bob, "1")):gsub("\n$", "")
+    t.ok(as("bob", "org", "accept", org, h))
+    assert.matches("^ok: ", t.ok(as("owner", "org", "verify", org)))
+  end)
+end)
