@@ -218,6 +218,19 @@ test("every proof of tests/unit/smt_vectors.c holds, and the roots are the naive
         assert.equal(smtProofDecode(p.proof).kind, p.kind, where);
         kinds[p.kind]++;
         assert.notEqual(smtProofCheck(p.proof, flipped, p.key, value), "", where);
+        // no changed byte holds: the kind, the depth, the bitmap, a sibling, the other leaf, the end
+        const bytes = b64url.decode(p.proof);
+        const step = Math.max(1, Math.floor(bytes.length / 12));
+        for (let i = 0; i < bytes.length; i += i < 4 ? 1 : step) {
+          for (const change of [0x01, 0x80, 0xff]) {
+            const t = new Uint8Array(bytes);
+            t[i] ^= change;
+            assert.notEqual(smtProofCheck(t, c.root, p.key, value), "", `${where}: byte ${i} ^ ${change}`);
+          }
+        }
+        const last = new Uint8Array(bytes);
+        last[last.length - 1] ^= 0x40;
+        assert.notEqual(smtProofCheck(last, c.root, p.key, value), "", `${where}: the last byte`);
         if (value) {
           assert.notEqual(smtProofCheck(p.proof, c.root, p.key, new Uint8Array([...value, 0])), "", where);
           assert.notEqual(smtProofCheck(p.proof, c.root, p.key, null), "", where);
