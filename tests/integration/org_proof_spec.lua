@@ -12,27 +12,38 @@ package.path = src .. "/lua/?.lua;" .. package.path
 local ledger = require("leither.ledger")
 local NULL = require("dkjson").null
 
--- Runs every check of checks ({proof, root, key, value}: the API's text
--- forms) through the JS SDK's smtProofCheck and ledgerAccountDecode; returns
--- an array of {check = "" or the reason, account = {role, balance, nonce} or nil}.
-local function js_checks(dir, checks)
+-- Runs, in the JS SDK: every check of checks ({proof, root, key, value}: the
+-- API's text forms) through smtProofCheck and ledgerAccountDecode, and every
+-- header of headers (org/root's, pulse by pulse) through ledgerHeaderCheck,
+-- with each "Prev" the ledgerHash of the header before. Returns {checks =
+-- [{check = "" or the reason, account}], headers = ["" or the reason],
+-- moved = the reason a header with another pulse's root is refused}.
+local function js_checks(dir, org, checks, headers)
   local script = dir .. "/check.mjs"
   t.write(script, ([[
 import { readFileSync } from "node:fs";
-import { smtProofCheck, ledgerAccountDecode, b64url } from %q;
-const checks = JSON.parse(readFileSync(0, "utf8"));
-const out = checks.map((c) => {
+import { smtProofCheck, ledgerAccountDecode, ledgerHeaderCheck, ledgerHash, b64url } from %q;
+const { org, checks, headers } = JSON.parse(readFileSync(0, "utf8"));
+const out = { checks: [], headers: [] };
+for (const c of checks) {
   const value = c.value === null ? null : b64url.decode(c.value);
   const account = value && ledgerAccountDecode(value);
-  return {
+  out.checks.push({
     check: smtProofCheck(c.proof, c.root, c.key, value),
     account: account ? { role: account.role, balance: String(account.balance), nonce: String(account.nonce) } : null,
-  };
-});
+  });
+}
+let prev = new Uint8Array(32);
+for (const h of headers) {
+  const why = await ledgerHeaderCheck(h, org);
+  out.headers.push(why || (h.Prev === b64url.encode(prev) ? "" : "Prev is not the previous header's hash"));
+  prev = ledgerHash(h);
+}
+out.moved = await ledgerHeaderCheck({ ...headers[1], Root: headers[0].Root }, org);
 console.log(JSON.stringify(out));
 ]]):format("file://" .. src .. "/sdk/js/leither.js"))
-  local input = dir .. "/checks.json"
-  t.write(input, require("dkjson").encode(checks))
+  local input = dir .. "/js-input.json"
+  t.write(input, require("dkjson").encode({ org = org, checks = checks, headers = headers }))
   local r = t.sh("node " .. t.quote(script) .. " < " .. t.quote(input))
   assert.are.equal(0, r.code, r.err)
   return t.decode(r.out)
@@ -103,9 +114,13 @@ describe("org proofs checked by the Lua and JS verifiers", function()
       assert(ledger.b64url_decode(accepted.Proof.Value))))
 
     -- every account (and nobody) at every pulse: {pulse, id, proof doc}
-    local roots, proofs = {}, {}
+    local roots, proofs, headers = {}, {}, {}
     for _, pulse in ipairs(pulses) do
-      roots[pulse] = t.decode(t.ok(cli("org", "root", org, "--pulse", tostring(pulse), "--json"))).Root
+      local at = t.decode(t.ok(cli("org", "root", org, "--pulse", tostring(pulse), "--json")))
+      roots[pulse] = at.Root
+      assert.are.equal(at.Root, at.Header.Root)
+      assert.are.equal(pulse, at.Header.Pulse)
+      headers[#headers + 1] = at.Header
       for _, id in ipairs({ boss, alice, bob, nobody }) do
         local p = t.decode(t.ok(cli("org", "proof", org, id, "--pulse", tostring(pulse), "--json")))
         assert.are.equal(pulse, p.Pulse)
@@ -190,7 +205,13 @@ describe("org proofs checked by the Lua and JS verifiers", function()
     end
 
     -- the JS SDK agrees on every check, and reads the same accounts
-    local results = js_checks(dir, checks)
+    local js = js_checks(dir, org, checks, headers)
+    -- the roots come from headers the org key signed, chained by Prev (pulses 1..n, none skipped)
+    assert.are.equal(#pulses, pulses[#pulses])
+    assert.are.equal(#headers, #js.headers)
+    for i, why in ipairs(js.headers) do assert.are.equal("", why, "the header of pulse " .. pulses[i]) end
+    assert.are.equal("bad signature", js.moved)
+    local results = js.checks
     assert.are.equal(#checks, #results)
     for i, r in ipairs(results) do
       if expect[i].holds then
