@@ -233,6 +233,47 @@ describe("leither.ledger", function()
     assert.is_true(calls >= 102)
   end)
 
+  it("writes a header's JSON as jansson does, and checks its signature with the node's ed25519", function()
+    local header = { Org = "ORG", Pulse = 7, Time = 1796323326057, Root = ledger.b64url_encode(H("state")),
+                     TxRoot = "t\"x\\\n\1\127", Prev = ledger.b64url_encode(ZERO), Txs = 2, Signer = "ORG",
+                     PublicKey = "PK", Sig = "SIG" }
+    local signed = '{"Org":"ORG","Prev":"' .. header.Prev .. '","PublicKey":"PK","Pulse":7,"Root":"' .. header.Root
+      .. '","Signer":"ORG","Time":1796323326057,"TxRoot":"t\\"x\\\\\\n\\u0001\127","Txs":2}'
+    assert.equal(signed, ledger.canonical_json(header, "Sig"))
+    local whole = signed:gsub(',"Signer"', ',"Sig":"SIG","Signer"') -- "Sig" sorts before "Signer"
+    assert.equal(whole, ledger.canonical_json(header))
+    assert.equal(H(whole), ledger.header_hash(header))
+    assert.same({ nil, "Pulse is neither a string nor an integer" }, { ledger.canonical_json({ Pulse = 1.5 }) })
+    assert.same({ nil, "no ed25519 here: leither.crypto.verify is the node's (apps)" },
+      { ledger.check_header(header, "ORG") })
+    -- with the node's verify (here a stand-in that knows one signature)
+    local asked
+    local env = { leither = { crypto = { verify = function(pk, message, sig, id)
+      asked = { pk, message, sig, id }
+      return pk == "PK" and message == signed and sig == "SIG" and id == "ORG"
+    end } } }
+    for _, name in ipairs({ "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "setmetatable",
+                            "tonumber", "tostring", "type", "string", "table", "math", "utf8" }) do
+      env[name] = _G[name]
+    end
+    local hosted = assert(loadfile(root_dir .. "/lua/leither/ledger.lua", "t", env))()
+    assert.is_true(hosted.check_header(header, "ORG"))
+    assert.same({ "PK", signed, "SIG", "ORG" }, asked)
+    local function changed(field, value)
+      local h = {}
+      for k, v in pairs(header) do h[k] = v end
+      h[field] = value
+      return select(2, hosted.check_header(h, "ORG"))
+    end
+    assert.equal("bad signature, or PublicKey is not the org's key", changed("Root", ledger.b64url_encode(ZERO)))
+    assert.equal("bad signature, or PublicKey is not the org's key", changed("Txs", 3))
+    assert.equal("the header is of org OTHER, not ORG", changed("Org", "OTHER"))
+    assert.equal("the header is not signed by the org key", changed("Signer", "OTHER"))
+    assert.equal("Pulse is not a pulse number", changed("Pulse", 0))
+    assert.equal("the header has no Sig or PublicKey", changed("Sig", nil))
+    assert.equal("Root is 3 bytes, not 32", changed("Root", "shor"))
+  end)
+
   -- the C side's proofs: every one holds, and none holds for a changed input
   it("checks every proof of tests/unit/smt_vectors.c, and the roots are the naive ones", function()
     local tool = os.getenv("SMT_VECTORS")

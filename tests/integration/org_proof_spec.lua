@@ -50,8 +50,10 @@ console.log(JSON.stringify(out));
 end
 
 -- An app whose server checks proofs with require("leither.ledger") in the
--- node's sandbox, where the library hashes with leither.crypto.blake2b:
--- POST /check [{proof, root, key, value}] -> ["" or the reason...].
+-- node's sandbox, where the library hashes with leither.crypto.blake2b and
+-- checks signatures with leither.crypto.verify:
+-- POST /check [{proof, root, key, value}] -> ["" or the reason...];
+-- POST /headers {org, headers} -> ["" or the reason...] (Prev chained too).
 local CHECKER = [[
 local ledger = require("leither.ledger")
 app.post("/check", function(req)
@@ -61,6 +63,17 @@ app.post("/check", function(req)
     if value == leither.json.null then value = nil else value = assert(ledger.b64url_decode(value)) end
     local ok, why = ledger.check_proof(c.proof, c.root, c.key, value)
     out[i] = ok and "" or why
+  end
+  return out
+end)
+app.post("/headers", function(req)
+  local body, out = req:json(), {}
+  local prev = string.rep("\0", 32)
+  for i, h in ipairs(body.headers) do
+    local ok, why = ledger.check_header(h, body.org)
+    if ok and h.Prev ~= ledger.b64url_encode(prev) then ok, why = nil, "Prev is not the previous header's hash" end
+    out[i] = ok and "" or why
+    prev = ledger.header_hash(h)
   end
   return out
 end)
@@ -203,6 +216,21 @@ describe("org proofs checked by the Lua and JS verifiers", function()
     for i, why in ipairs(sandboxed) do
       assert.are.equal(expect[i].holds and "" or "the proof does not lead to the root", why, expect[i].where)
     end
+
+    t.write(dir .. "/headers.json", require("dkjson").encode({ org = org, headers = headers }))
+    r = t.curl(node.url .. "/tpt/" .. app_id .. "/headers",
+      "-X POST -H 'Content-Type: application/json' --data-binary @" .. t.quote(dir .. "/headers.json"))
+    assert.are.equal(200, r.status, r.body)
+    local checked = t.decode(r.body)
+    assert.are.equal(#headers, #checked)
+    for i, why in ipairs(checked) do assert.are.equal("", why, "the header of pulse " .. pulses[i]) end
+    -- a header moved to another pulse's root no longer holds
+    headers[2].Root = headers[1].Root
+    t.write(dir .. "/headers.json", require("dkjson").encode({ org = org, headers = { headers[2] } }))
+    r = t.curl(node.url .. "/tpt/" .. app_id .. "/headers",
+      "-X POST -H 'Content-Type: application/json' --data-binary @" .. t.quote(dir .. "/headers.json"))
+    assert.are.same({ "bad signature, or PublicKey is not the org's key" }, t.decode(r.body))
+    headers[2].Root = roots[pulses[2]]
 
     -- the JS SDK agrees on every check, and reads the same accounts
     local js = js_checks(dir, org, checks, headers)
