@@ -77,6 +77,16 @@ app.post("/headers", function(req)
   end
   return out
 end)
+-- README's example: a proof the app reads from leither.org, checked there
+app.get("/account", function(req)
+  local org, id, pulse = req.query.org, req.query.id, math.tointeger(tonumber(req.query.pulse))
+  local header = leither.org.root(org, pulse).Header
+  assert(ledger.check_header(header, org))
+  local p = leither.org.proof(org, id, pulse)
+  local value = type(p.Value) == "string" and ledger.b64url_decode(p.Value) or nil
+  local ok, why = ledger.check_proof(p.Proof, header.Root, id, value)
+  return { holds = ok == true, why = why or "", account = value and ledger.decode_account(value) or "absent" }
+end)
 ]]
 
 describe("org proofs checked by the Lua and JS verifiers", function()
@@ -231,6 +241,15 @@ describe("org proofs checked by the Lua and JS verifiers", function()
       "-X POST -H 'Content-Type: application/json' --data-binary @" .. t.quote(dir .. "/headers.json"))
     assert.are.same({ "bad signature, or PublicKey is not the org's key" }, t.decode(r.body))
     headers[2].Root = roots[pulses[2]]
+
+    -- README's example in the app: every account at the last pulse and the first
+    for _, case in ipairs({ { last, alice, { role = 2, role_name = "member", balance = "750", nonce = "1" } },
+                            { last, bob, { role = 1, role_name = "guest", balance = "250", nonce = "0" } },
+                            { last, nobody, "absent" }, { pulses[1], alice, "absent" } }) do
+      r = t.curl(("%s/tpt/%s/account?org=%s&id=%s&pulse=%d"):format(node.url, app_id, org, case[2], case[1]))
+      assert.are.equal(200, r.status, r.body)
+      assert.are.same({ holds = true, why = "", account = case[3] }, t.decode(r.body))
+    end
 
     -- the JS SDK agrees on every check, and reads the same accounts
     local js = js_checks(dir, org, checks, headers)
