@@ -91,6 +91,8 @@ end)
 
 describe("org proofs checked by the Lua and JS verifiers", function()
   local node, dir
+  -- what the first test makes, for the browser's
+  local org, pulses, alice, bob, nobody, app_id
   local cli = t.cli_in(function() return node.home end)
 
   setup(function()
@@ -110,14 +112,16 @@ describe("org proofs checked by the Lua and JS verifiers", function()
 
   it("holds for present and absent accounts at every pulse, and under no other pulse's root", function()
     local created = t.decode(t.ok(cli("org", "create", "Proof Co", "--json")))
-    local org, boss = created.Org, created.Supervisor
+    org = created.Org
+    local boss = created.Supervisor
     assert.are.equal(node.id, boss)
-    local alice_key, alice = genkey("alice")
-    local bob_key, bob = genkey("bob")
-    local _, nobody = genkey("nobody") -- never applies: absent at every pulse
+    local alice_key, bob_key
+    alice_key, alice = genkey("alice")
+    bob_key, bob = genkey("bob")
+    _, nobody = genkey("nobody") -- never applies: absent at every pulse
 
     -- the pulses the ledger went through, and what each account is after each
-    local pulses = { created.Pulse }
+    pulses = { created.Pulse }
     local function step(r)
       local doc = t.decode(t.ok(r))
       assert.is_true(doc.Pulse > pulses[#pulses])
@@ -216,7 +220,8 @@ describe("org proofs checked by the Lua and JS verifiers", function()
     t.sh("mkdir -p " .. t.quote(dir .. "/checker/server"))
     t.write(dir .. "/checker/manifest.json", '{"name": "checker", "database": false}')
     t.write(dir .. "/checker/server/main.lua", CHECKER)
-    local app_id = t.decode(t.ok(cli("lapp", "uploadapp", "-i", "checker", "-d", dir, "--json"))).AppId
+    t.write(dir .. "/checker/index.html", "<!doctype html><title>checker</title>\n")
+    app_id = t.decode(t.ok(cli("lapp", "uploadapp", "-i", "checker", "-d", dir, "--json"))).AppId
     t.write(dir .. "/checks.json", require("dkjson").encode(checks))
     local r = t.curl(node.url .. "/tpt/" .. app_id .. "/check",
       "-X POST -H 'Content-Type: application/json' --data-binary @" .. t.quote(dir .. "/checks.json"))
@@ -271,5 +276,47 @@ describe("org proofs checked by the Lua and JS verifiers", function()
         assert.are.equal("the proof does not lead to the root", r.check, expect[i].where)
       end
     end
+  end)
+
+  -- README's browser example in chromium: /sdk/leither.js on the app's own
+  -- origin fetches the header and the proofs from /api/v0/org/ and checks them
+  it("holds in a real browser, with the SDK the node serves", function()
+    local missing
+    if t.sh("command -v chromium || command -v chromium-browser").code ~= 0 then
+      missing = "chromium is not installed (scripts/deps.sh test installs it)"
+    elseif not app_id then
+      missing = "the first test made no org"
+    end
+    if missing then return pending(missing) end
+    local app_url = t.sh("curl -s -o /dev/null -w '%{redirect_url}' --noproxy '*' http://localhost:" .. node.port
+      .. "/tpt/" .. app_id .. "/").out
+    assert.matches("^http://[a-z2-7]+%.app%.localhost:" .. node.port .. "/$", app_url)
+    local check = [[
+(async () => {
+  const { smtProofCheck, ledgerHeaderCheck, ledgerAccountDecode, b64url } = await import("/sdk/leither.js");
+  const org = %q, out = [];
+  for (const [id, pulse] of %s) {
+    const { Header } = await (await fetch(`/api/v0/org/root?org=${org}&pulse=${pulse}`)).json();
+    const p = await (await fetch(`/api/v0/org/proof?org=${org}&id=${id}&pulse=${pulse}`)).json();
+    const value = p.Value === null ? null : b64url.decode(p.Value);
+    const other = await (await fetch(`/api/v0/org/root?org=${org}&pulse=${pulse === 1 ? 2 : 1}`)).json();
+    out.push([await ledgerHeaderCheck(Header, org), smtProofCheck(p.Proof, Header.Root, id, value),
+              value ? String(ledgerAccountDecode(value).balance) : "absent",
+              smtProofCheck(p.Proof, other.Root, id, value)]);
+  }
+  return JSON.stringify(out);
+})()]]
+    local last = pulses[#pulses]
+    local asks = ('[["%s", %d], ["%s", %d], ["%s", %d], ["%s", %d]]'):format(alice, last, bob, last, nobody, last,
+      alice, pulses[1])
+    local file = os.tmpname()
+    t.write(file, require("dkjson").encode({ steps = { { open = app_url }, { eval = check:format(org, asks) } } }))
+    local r = t.sh("node " .. t.quote(src .. "/tests/browser/cdp.mjs") .. " " .. t.quote(file))
+    os.remove(file)
+    local doc = t.decode(r.out)
+    assert.is_nil(doc.error, doc.error)
+    local bad = "the proof does not lead to the root"
+    assert.are.same({ { "", "", "750", bad }, { "", "", "250", bad }, { "", "", "absent", bad }, { "", "", "absent", bad } },
+      t.decode(doc.results[2]))
   end)
 end)
