@@ -197,6 +197,29 @@ describe("leither.ledger", function()
     assert.equal("value: expected bytes or nil", check(good, t.root, t.a, 5))
   end)
 
+  it("refuses random bytes with a reason, never an error", function()
+    local x = 12345
+    local function rand(n)
+      x = (x * 1103515245 + 12345) & 0xffffffff
+      return (x >> 8) % n
+    end
+    local key, root = key_of_bits("0101"), H("r")
+    for _ = 1, 1000 do
+      local depth = rand(4) > 0 and rand(161) or rand(256)
+      local n = math.max(0, 2 + ((depth + 7) >> 3) + 32 * rand(6) + (rand(2) == 1 and 52 or 0) + rand(3) - 1)
+      local b = {}
+      for j = 1, n do b[j] = rand(256) end
+      if n > 0 then b[1] = rand(4) end
+      if n > 1 then b[2] = depth end
+      local proof_bytes = string.char(table.unpack(b))
+      for _, value in ipairs({ false, "v" }) do
+        local ok, why = ledger.check_proof(proof_bytes, root, key, value or nil)
+        assert.is_nil(ok)
+        assert.equal("string", type(why))
+      end
+    end
+  end)
+
   it("reads accounts: 17 bytes, u64 amounts as decimal strings", function()
     local acct = "\2" .. string.rep("\xff", 8) .. "\0\0\0\0\0\0\1\2"
     assert.same({ role = 2, role_name = "member", balance = "18446744073709551615", nonce = "258" },

@@ -186,6 +186,26 @@ test("tampered proofs are refused with a reason", () => {
   assert.equal(smtProofCheck(good, root, a, "a"), "value: expected bytes (b64url.decode the API's Value) or null");
 });
 
+test("random bytes are refused with a reason, never thrown", () => {
+  let x = 12345;
+  const rand = (n) => ((x = (x * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const key = keyOfBits("0101"), root = H(text("r"));
+  for (let i = 0; i < 3000; i++) {
+    const depth = rand(4) ? rand(161) : rand(256);
+    const bitmapBytes = (depth + 7) >> 3;
+    const n = 2 + bitmapBytes + 32 * rand(6) + (rand(2) ? 52 : 0) + rand(3) - 1;
+    const b = new Uint8Array(Math.max(0, n));
+    for (let j = 0; j < b.length; j++) b[j] = rand(256);
+    if (b.length > 0) b[0] = rand(4);
+    if (b.length > 1) b[1] = depth;
+    for (const value of [null, text("v")]) {
+      const why = smtProofCheck(b, root, key, value);
+      assert.equal(typeof why, "string");
+      assert.notEqual(why, "");
+    }
+  }
+});
+
 test("keys are Leither IDs; accounts are 17 bytes with u64 amounts", () => {
   const id = leitherId(new Uint8Array(32).fill(7));
   assert.deepEqual(ledgerKey(id), b64url.decode(id));
