@@ -278,9 +278,12 @@ int smt_open(smt_store **out, MDB_env *env, char *err, size_t errlen)
     if ((rc = mdb_dbi_open(txn, "smt_nodes", MDB_CREATE, &s->nodes)) ||
         (rc = mdb_dbi_open(txn, "smt_latest", MDB_CREATE, &s->latest)) ||
         (rc = mdb_dbi_open(txn, "smt_stale", MDB_CREATE, &s->stale)) ||
-        (rc = mdb_dbi_open(txn, "smt_roots", MDB_CREATE, &s->roots)) || (rc = mdb_txn_commit(txn))) {
-        if (rc && txn)
-            mdb_txn_abort(txn);
+        (rc = mdb_dbi_open(txn, "smt_roots", MDB_CREATE, &s->roots))) {
+        mdb_txn_abort(txn);
+        free(s);
+        return lmdb_err(err, errlen, "opening the store's databases", rc);
+    }
+    if ((rc = mdb_txn_commit(txn))) { /* the transaction is gone either way */
         free(s);
         return lmdb_err(err, errlen, "opening the store's databases", rc);
     }
@@ -723,6 +726,8 @@ static int build(commit_ctx *c, unsigned d, const slot *old, work *w, size_t n, 
 {
     if (old->type == T_INNER) {
         record r;
+        if (d >= NIBBLES)
+            return errbuf_set(c->err, c->errlen, "smt: a corrupt record below depth %d", SMT_DEPTH_MAX);
         enum smt_status st = record_load(c->s, c->txn, c->tree, old->version, d, w[0].key, &r, c->err, c->errlen);
         if (st != SMT_OK)
             return -1;
@@ -1059,8 +1064,15 @@ long smt_prune(smt_store *s, MDB_txn *txn, const uint8_t tree[SMT_KEY_BYTES], ui
         if (stale_at - 1 > upto)
             break;
         uint64_t checkpoint = (stale_at - 1) / s->checkpoint_every * s->checkpoint_every;
-        const uint8_t *e = mv.mv_data;
         size_t n_in = mv.mv_size / STALE_ENTRY, take = n_in;
+        if (n_in > STALE_CHUNK) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        /* a copy: the deletions below may move LMDB's pages */
+        uint8_t chunk[STALE_CHUNK * STALE_ENTRY];
+        memcpy(chunk, mv.mv_data, mv.mv_size);
+        const uint8_t *e = chunk;
         if (take > max_nodes - (size_t)done)
             take = max_nodes - (size_t)done;
         for (size_t i = 0; i < take && rc == 0; i++, e += STALE_ENTRY) {
@@ -1078,15 +1090,8 @@ long smt_prune(smt_store *s, MDB_txn *txn, const uint8_t tree[SMT_KEY_BYTES], ui
             break;
         done += (long)take;
         if (take < n_in) { /* the rest of the chunk waits for the next call */
-            uint8_t rest[STALE_CHUNK * STALE_ENTRY];
-            size_t len = (n_in - take) * STALE_ENTRY;
-            if (len > sizeof rest) {
-                rc = MDB_CORRUPTED;
-                break;
-            }
-            memcpy(rest, e, len);
-            MDB_val rk = {sizeof at, at}, rv = {len, rest};
-            rc = mdb_cursor_put(cur, &rk, &rv, MDB_CURRENT);
+            MDB_val rk = {sizeof at, at}, rv = {(n_in - take) * STALE_ENTRY, (void *)e};
+            rc = mdb_put(txn, s->stale, &rk, &rv, 0);
             break;
         }
         if ((rc = mdb_cursor_del(cur, 0)))
