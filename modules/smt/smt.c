@@ -855,7 +855,8 @@ static int write_commit(commit_ctx *c, work *w, size_t n, const slot *root)
     int rc = mdb_cursor_open(c->txn, s->nodes, &cur);
     if (rc)
         return lmdb_err(err, errlen, "writing records", rc);
-    qsort(c->recs, c->nrecs, sizeof *c->recs, cmp_pending);
+    if (c->nrecs) /* qsort wants an array, even of nothing */
+        qsort(c->recs, c->nrecs, sizeof *c->recs, cmp_pending);
     int append = 1;
     uint8_t k[NODE_KEY_LEN];
     for (size_t i = 0; i < c->nrecs && rc == 0; i++) {
@@ -879,7 +880,8 @@ static int write_commit(commit_ctx *c, work *w, size_t n, const slot *root)
 
     if ((rc = mdb_cursor_open(c->txn, s->stale, &cur)))
         return lmdb_err(err, errlen, "writing the stale index", rc);
-    qsort(c->stale, c->nstale, sizeof *c->stale, cmp_stale);
+    if (c->nstale)
+        qsort(c->stale, c->nstale, sizeof *c->stale, cmp_stale);
     append = 1;
     uint8_t chunk[STALE_CHUNK * STALE_ENTRY];
     for (size_t at = 0; at < c->nstale && rc == 0; at += STALE_CHUNK) {
