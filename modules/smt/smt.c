@@ -855,7 +855,7 @@ static int write_commit(commit_ctx *c, work *w, size_t n, const slot *root)
     int rc = mdb_cursor_open(c->txn, s->nodes, &cur);
     if (rc)
         return lmdb_err(err, errlen, "writing records", rc);
-    if (c->nrecs) /* qsort wants an array, even of nothing */
+    if (c->nrecs) /* qsort(NULL, 0) is undefined (UBSan) */
         qsort(c->recs, c->nrecs, sizeof *c->recs, cmp_pending);
     int append = 1;
     uint8_t k[NODE_KEY_LEN];
@@ -880,7 +880,7 @@ static int write_commit(commit_ctx *c, work *w, size_t n, const slot *root)
 
     if ((rc = mdb_cursor_open(c->txn, s->stale, &cur)))
         return lmdb_err(err, errlen, "writing the stale index", rc);
-    if (c->nstale)
+    if (c->nstale) /* qsort(NULL, 0) is undefined (UBSan) */
         qsort(c->stale, c->nstale, sizeof *c->stale, cmp_stale);
     append = 1;
     uint8_t chunk[STALE_CHUNK * STALE_ENTRY];
