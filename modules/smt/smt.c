@@ -871,7 +871,8 @@ static int write_commit(commit_ctx *c, work *w, size_t n, const slot *root)
 
     if ((rc = mdb_cursor_open(c->txn, s->stale, &cur)))
         return lmdb_err(err, errlen, "writing the stale index", rc);
-    qsort(c->stale, c->nstale, sizeof *c->stale, cmp_stale);
+    if (c->nstale) /* qsort(NULL, 0) is undefined (UBSan) */
+        qsort(c->stale, c->nstale, sizeof *c->stale, cmp_stale);
     append = 1;
     for (size_t i = 0; i < c->nstale && rc == 0; i++) {
         memcpy(k, c->tree, SMT_KEY_BYTES);
