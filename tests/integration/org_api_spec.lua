@@ -109,6 +109,10 @@ describe("org API", function()
     refused(413, nil, post("submit", string.rep(" ", 9000)))
     refused(400, nil, post("submit", "{"))
     refused(400, nil, post("submit", '{"Type":"apply","Type":"apply"}'))
+    -- what the reason quotes of the body stays on its line
+    refused(400, "unknown field", post("submit", '{"Type":"apply","bad\\nfield\\r":1}'))
+    refused(400, "Amount", post("submit", sign("alice", { Org = org, Type = "issue", To = ids.alice,
+      Amount = "1\n2", Reason = "r", Salt = "", Expires = 9 })))
     refused(400, "create", post("submit", sign("alice", { Org = org, Type = "create", Name = "x", MID = org, Supervisor = ids.alice, Expires = 9 })))
     refused(404, "no org", post("submit", sign("alice", { Org = ids.bob, Type = "apply", Note = "", Salt = "", Expires = 9 })))
     -- unsigned requests: the transaction's own signature decides
