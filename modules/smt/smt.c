@@ -31,8 +31,8 @@
  * always): a child is referenced by its version, so a read of a version's
  * path is one lookup per four levels.
  */
-#include "smt.h"
 #include "errbuf.h"
+#include "smt.h"
 #include "smt_internal.h"
 
 #include <lmdb.h>
@@ -70,6 +70,9 @@ typedef struct {
 } record;
 
 static const uint8_t zero_hash[SMT_HASH_BYTES];
+
+/* a status other than -1, with its reason */
+#define FAIL(status, ...) (errbuf_set(err, errlen, __VA_ARGS__), (status))
 
 /* --- small helpers
  * --------------------------------------------------------------- */
@@ -244,13 +247,12 @@ static enum smt_status record_load(smt_store *s, MDB_txn *txn, const uint8_t tre
     MDB_val mk = {sizeof k, k}, mv;
     int rc = mdb_get(txn, s->nodes, &mk, &mv);
     if (rc == MDB_NOTFOUND)
-        return (enum smt_status)ERR("smt: a record of version %llu is missing", (unsigned long long)version),
-               SMT_PRUNED;
+        return FAIL(SMT_PRUNED, "smt: a record of version %llu is missing", (unsigned long long)version);
     if (rc)
         return (enum smt_status)lmdb_err(err, errlen, "reading a record", rc);
     if (record_decode(r, mv.mv_data, mv.mv_size) != 0)
-        return (enum smt_status)ERR("smt: a corrupt record at version %llu depth %u", (unsigned long long)version,
-                                    4 * d);
+        return FAIL(SMT_ERROR, "smt: a corrupt record at version %llu depth %u", (unsigned long long)version,
+                    4 * d);
     return SMT_OK;
 }
 
@@ -367,11 +369,10 @@ static enum smt_status resolve_version(smt_store *s, MDB_txn *txn, const uint8_t
     if (*version == SMT_LATEST)
         *version = m->latest;
     if (*version > m->latest)
-        return (enum smt_status)ERR("smt: no version %llu (the newest is %llu)", (unsigned long long)*version,
-                                    (unsigned long long)m->latest),
-               SMT_NOT_FOUND;
+        return FAIL(SMT_NOT_FOUND, "smt: no version %llu (the newest is %llu)", (unsigned long long)*version,
+                    (unsigned long long)m->latest);
     if (*version != 0 && *version <= m->pruned_upto && *version % s->checkpoint_every != 0)
-        return (enum smt_status)ERR("smt: version %llu was pruned", (unsigned long long)*version), SMT_PRUNED;
+        return FAIL(SMT_PRUNED, "smt: version %llu was pruned", (unsigned long long)*version);
     return SMT_OK;
 }
 
@@ -389,9 +390,8 @@ enum smt_status smt_root(smt_store *s, MDB_txn *txn, const uint8_t tree[SMT_KEY_
     if (version == SMT_LATEST)
         version = m.latest;
     if (version > m.latest)
-        return (enum smt_status)ERR("smt: no version %llu (the newest is %llu)", (unsigned long long)version,
-                                    (unsigned long long)m.latest),
-               SMT_NOT_FOUND;
+        return FAIL(SMT_NOT_FOUND, "smt: no version %llu (the newest is %llu)", (unsigned long long)version,
+                    (unsigned long long)m.latest);
     return root_get(s, txn, tree, version, root, &root_version, err, errlen) == 0 ? SMT_OK : SMT_ERROR;
 }
 
@@ -445,7 +445,7 @@ static enum smt_status walk(smt_store *s, MDB_txn *txn, const uint8_t tree[SMT_K
         if (r.s[nib].type != T_INNER)
             break;
     }
-    return (enum smt_status)ERR("smt: a corrupt path for a key"), SMT_ERROR;
+    return FAIL(SMT_ERROR, "smt: a corrupt path for a key");
 }
 
 static enum smt_status leaf_value(smt_store *s, MDB_txn *txn, const uint8_t tree[SMT_KEY_BYTES], const slot *leaf,
@@ -456,8 +456,7 @@ static enum smt_status leaf_value(smt_store *s, MDB_txn *txn, const uint8_t tree
     MDB_val mk = {sizeof k, k}, mv;
     int rc = mdb_get(txn, s->nodes, &mk, &mv);
     if (rc == MDB_NOTFOUND)
-        return (enum smt_status)ERR("smt: a leaf of version %llu is missing", (unsigned long long)leaf->version),
-               SMT_PRUNED;
+        return FAIL(SMT_PRUNED, "smt: a leaf of version %llu is missing", (unsigned long long)leaf->version);
     if (rc)
         return (enum smt_status)lmdb_err(err, errlen, "reading a leaf", rc);
     *value = mv.mv_data;
@@ -476,7 +475,7 @@ enum smt_status smt_get(smt_store *s, MDB_txn *txn, const uint8_t tree[SMT_KEY_B
         MDB_val mk = {sizeof k, k}, mv;
         int rc = mdb_get(txn, s->latest, &mk, &mv);
         if (rc == MDB_NOTFOUND)
-            return (enum smt_status)ERR("smt: no such key"), SMT_NOT_FOUND;
+            return FAIL(SMT_NOT_FOUND, "smt: no such key");
         if (rc)
             return (enum smt_status)lmdb_err(err, errlen, "reading a value", rc);
         *value = mv.mv_data;
@@ -493,7 +492,7 @@ enum smt_status smt_get(smt_store *s, MDB_txn *txn, const uint8_t tree[SMT_KEY_B
     if (st != SMT_OK)
         return st;
     if (leaf.type != T_LEAF || memcmp(leaf.key, key, SMT_KEY_BYTES) != 0)
-        return (enum smt_status)ERR("smt: no such key"), SMT_NOT_FOUND;
+        return FAIL(SMT_NOT_FOUND, "smt: no such key");
     return leaf_value(s, txn, tree, &leaf, value, len, err, errlen);
 }
 
@@ -872,7 +871,8 @@ static int write_commit(commit_ctx *c, work *w, size_t n, const slot *root)
 
     if ((rc = mdb_cursor_open(c->txn, s->stale, &cur)))
         return lmdb_err(err, errlen, "writing the stale index", rc);
-    qsort(c->stale, c->nstale, sizeof *c->stale, cmp_stale);
+    if (c->nstale) /* qsort(NULL, 0) is undefined (UBSan) */
+        qsort(c->stale, c->nstale, sizeof *c->stale, cmp_stale);
     append = 1;
     for (size_t i = 0; i < c->nstale && rc == 0; i++) {
         memcpy(k, c->tree, SMT_KEY_BYTES);

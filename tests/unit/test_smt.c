@@ -1,10 +1,10 @@
 /* smt (modules/smt/smt.h): the tree's rules as fixed vectors, proofs and
  * their refusals, and the LMDB store against the naive root. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
