@@ -54,6 +54,14 @@
  *   stale     (tree, version, node) written in the same transaction as the
  *             version that made the node stale
  *   roots     (tree, version) -> root hash
+ * The records (smt.c has the bytes): one record holds four levels, the node
+ * at depth 4D on a path (D = 0..39) down to its 16 slots at depth 4D+4;
+ * a slot is empty, a leaf (key, leaf hash, the version of its value's
+ * record) or a child record (its version and hash), so reading a path is
+ * one lookup per four levels with no search for versions; a record keeps
+ * the hashes of its inner nodes, so a commit hashes only touched nodes and
+ * a proof reads its siblings. Values sit in leaf records (tree, version,
+ * 0xff, key). A record other than the root holds two leaves or more.
  * Pruning removes nodes made stale by versions older than the newest minus
  * the retention (ledger_retention_pulses), in bounded batches, and keeps
  * every node a checkpoint version (a multiple of SMT_CHECKPOINT_EVERY, the
