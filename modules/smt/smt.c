@@ -847,7 +847,8 @@ static int write_commit(commit_ctx *c, work *w, size_t n, const slot *root)
     int rc = mdb_cursor_open(c->txn, s->nodes, &cur);
     if (rc)
         return lmdb_err(err, errlen, "writing records", rc);
-    qsort(c->recs, c->nrecs, sizeof *c->recs, cmp_pending);
+    if (c->nrecs) /* qsort(NULL, 0) is undefined (UBSan) */
+        qsort(c->recs, c->nrecs, sizeof *c->recs, cmp_pending);
     int append = 1;
     uint8_t k[STALE_KEY_LEN];
     for (size_t i = 0; i < c->nrecs && rc == 0; i++) {
