@@ -73,6 +73,7 @@ bench: build
 	tests/bench/add.sh $(BUILD)/leither
 	tests/bench/http.sh $(BUILD)/leither
 	tests/bench/sync.sh $(BUILD)/leither
+	tests/bench/smt.sh $(BUILD)/tests/smt_bench
 
 # Mixed and hostile traffic against a real node for SOAK_SECONDS (default 600):
 # RSS and open files printed, exits 1 on a crash. Not part of `make test`.

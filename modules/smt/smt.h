@@ -209,7 +209,10 @@ int smt_each(smt_store *s, MDB_txn *txn, const uint8_t tree[SMT_KEY_BYTES], uint
 
 /* Removes, in txn, at most max_nodes nodes that versions at or before
  * newest - retention made stale and that no checkpoint needs. The number
- * removed (0 when nothing is left to prune), or -1 with err. */
+ * removed (0 when nothing is left to prune), or -1 with err. (Removing a
+ * node rewrites its old page: pruning every few dozen versions with a
+ * max_nodes as many times larger writes several times less than pruning
+ * after every version; tests/bench/smt.sh measures both.) */
 long smt_prune(smt_store *s, MDB_txn *txn, const uint8_t tree[SMT_KEY_BYTES], uint64_t retention,
                size_t max_nodes, char *err, size_t errlen);
 

@@ -12,6 +12,8 @@
 #
 #   tests/bench/smt.sh [path/to/smt_bench]     (default: build/tests/smt_bench)
 #   ACCOUNTS=1000000 RETENTION=20 (versions kept by the pruning phase)
+#   PRUNE_EVERY=20 (commits between pruning runs in that phase; each run
+#   may remove PRUNE_EVERY x (4 x batch + 1000) nodes)
 #   SMT_BENCH_BIG=1: 10,000,000 accounts
 #
 # Goals (issue 14): >= 100k committed updates/s at 1e6 accounts (batch
@@ -27,9 +29,10 @@ BIN=$(readlink -f "${1:-build/tests/smt_bench}")
 ACCOUNTS=${ACCOUNTS:-1000000}
 [ "${SMT_BENCH_BIG:-0}" = 1 ] && ACCOUNTS=10000000
 RETENTION=${RETENTION:-20}
+PRUNE_EVERY=${PRUNE_EVERY:-20}
 
 work=$(mktemp -d /tmp/leither-bench-smt-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 echo "smt: $ACCOUNTS accounts, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-"$BIN" "$work" "$ACCOUNTS" "$RETENTION"
+"$BIN" "$work" "$ACCOUNTS" "$RETENTION" "$PRUNE_EVERY"

@@ -604,6 +604,56 @@ static void pruning_keeps_retention_and_checkpoints(void **state)
     fixture_close(&f);
 }
 
+static void empty_commits_and_corrupt_records(void **state)
+{
+    (void)state;
+    static fixture f;
+    char err[256] = "";
+    fixture_open(&f);
+    uint8_t tree[SMT_KEY_BYTES] = {9}, root1[32], root[32];
+    smt_update u[2];
+    memcpy(u[0].key, f.keys[0], SMT_KEY_BYTES);
+    memcpy(u[1].key, f.keys[1], SMT_KEY_BYTES);
+    u[0].value = (const uint8_t *)"x";
+    u[1].value = (const uint8_t *)"y";
+    u[0].len = u[1].len = 1;
+    MDB_txn *txn;
+    assert_int_equal(mdb_txn_begin(f.env, NULL, 0, &txn), 0);
+    assert_int_equal(smt_commit(f.s, txn, tree, 1, u, 2, root1, err, sizeof err), 0);
+    /* nothing changed, or only absent keys deleted: a new version, the same root */
+    assert_int_equal(smt_commit(f.s, txn, tree, 2, u, 0, root, err, sizeof err), 0);
+    assert_memory_equal(root, root1, 32);
+    memcpy(u[0].key, f.keys[2], SMT_KEY_BYTES);
+    u[0].value = NULL;
+    assert_int_equal(smt_commit(f.s, txn, tree, 3, u, 1, root, err, sizeof err), 0);
+    assert_memory_equal(root, root1, 32);
+    assert_int_equal(smt_latest(f.s, txn, tree), 3);
+    /* a record overwritten with garbage: a one-line error, no crash */
+    MDB_dbi nodes;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    assert_int_equal(mdb_dbi_open(txn, "smt_nodes", 0, &nodes), 0);
+    assert_int_equal(mdb_cursor_open(txn, nodes, &cur), 0);
+    assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+    assert_int_equal(((const uint8_t *)k.mv_data)[SMT_KEY_BYTES + 8], 0); /* the root record */
+    uint8_t garbage[] = {0xff, 0xff, 0xff}, key[64];
+    assert_true(k.mv_size <= sizeof key);
+    memcpy(key, k.mv_data, k.mv_size); /* not LMDB's memory, which the put rewrites */
+    k.mv_data = key;
+    MDB_val g = {sizeof garbage, garbage};
+    mdb_cursor_close(cur);
+    assert_int_equal(mdb_put(txn, nodes, &k, &g, 0), 0);
+    smt_proof p;
+    const uint8_t *value;
+    size_t len;
+    assert_int_equal(smt_prove(f.s, txn, tree, 3, f.keys[1], &p, &value, &len, err, sizeof err), SMT_ERROR);
+    assert_non_null(strstr(err, "corrupt"));
+    assert_null(strchr(err, '\n'));
+    assert_int_equal(smt_commit(f.s, txn, tree, 4, u + 1, 1, root, err, sizeof err), -1);
+    mdb_txn_abort(txn);
+    fixture_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -618,6 +668,7 @@ int main(void)
         cmocka_unit_test(tampered_proofs_refused),
         cmocka_unit_test(store_matches_naive_tree),
         cmocka_unit_test(pruning_keeps_retention_and_checkpoints),
+        cmocka_unit_test(empty_commits_and_corrupt_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
