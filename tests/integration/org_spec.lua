@@ -187,6 +187,18 @@ describe("org", function()
       [ids.carol] = "guest" }, roles)
   end)
 
+  it("shows how many accounts and members the org has", function()
+    local accounts = js(as("owner", "org", "accounts", org, "--json"))
+    local members = 0
+    for _, a in ipairs(accounts) do
+      if a.Role ~= "guest" then members = members + 1 end
+    end
+    local show = js(as("owner", "org", "show", org, "--json"))
+    assert.are.equal(#accounts, show.Accounts)
+    assert.are.equal(members, show.Members)
+    assert.matches("\naccounts " .. #accounts .. "\nmembers " .. members .. "\n", ok(as("owner", "org", "show", org)))
+  end)
+
   it("issues tokens with a reason every member reads in the history", function()
     refused(as("owner", "org", "issue", org, ids.alice, "1000"), "%-%-reason")
     ok(as("owner", "org", "issue", org, ids.alice, "1000", "--reason", "founding grant"))
