@@ -46,6 +46,13 @@ void put_be32(uint8_t *p, uint32_t v)
 
 uint32_t get_be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 
+void ledger_one_line(char *text)
+{
+    for (unsigned char *p = (unsigned char *)text; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+}
+
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -176,6 +183,7 @@ static void ring_add(ledger *l, const uint8_t org[SMT_KEY_BYTES], const uint8_t 
     snprintf(s->type, sizeof s->type, "%s", tx_type_name(type));
     snprintf(s->state, sizeof s->state, "%s", state);
     snprintf(s->error, sizeof s->error, "%s", error);
+    ledger_one_line(s->error);
 }
 
 /* Expired offers: those good until a pulse before `next` (the next pulse). */
@@ -919,7 +927,13 @@ static void *pulse_thread(void *arg)
             next = now; /* a long pulse: do not run the missed ones back to back */
         pthread_mutex_lock(&l->lock);
     }
+    ledger_org *head = l->list;
     pthread_mutex_unlock(&l->lock);
+    /* stopping: what was queued gets its pulse (the HTTP workers, which
+     * queue, have stopped), so a clean stop loses no accepted transaction */
+    for (ledger_org *o = head; o; o = o->next)
+        if (o->nqueue)
+            run_pulse(l, o);
     return NULL;
 }
 

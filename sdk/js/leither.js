@@ -485,6 +485,182 @@ export async function mimeiCheck(rec) {
   return (await verify(pk, canonicalJSON(rest), Sig)) ? "" : "bad signature";
 }
 
+// --- ledger proofs (modules/smt/smt.h, runtime/ledger/ledger.h) ---------------
+//
+// An organization's ledger is a sparse Merkle tree: H = BLAKE2b-256, keys are
+// 20 bytes (a Leither ID decoded), a leaf is H(0x00 || key || H(value)), an
+// internal node H(0x01 || left || right), an empty subtree 32 zero bytes, a
+// subtree of one leaf that leaf's hash. A proof (GET /api/v0/org/proof) shows
+// that a key holds a value, or that it is absent, under a state root.
+
+export const SMT_KEY_BYTES = 20;
+export const SMT_HASH_BYTES = 32;
+export const SMT_DEPTH_MAX = 160;
+export const LEDGER_ACCOUNT_BYTES = 17;
+const SMT_PROOF_KINDS = ["inclusion", "empty", "other-leaf"];
+const LEDGER_ROLES = [null, "guest", "member", "supervisor"];
+
+const smtHash = (...parts) => blake2b(concat(...parts), SMT_HASH_BYTES);
+const SMT_EMPTY = new Uint8Array(SMT_HASH_BYTES);
+
+function smtLeafHash(key, valueHash) {
+  return smtHash(Uint8Array.of(0), key, valueHash);
+}
+
+function smtNodeHash(left, right) {
+  return smtHash(Uint8Array.of(1), left, right);
+}
+
+/** Bit i of a key or bitmap, most significant bit of each byte first. */
+function smtBit(bytes, i) {
+  return (bytes[i >> 3] >> (7 - (i & 7))) & 1;
+}
+
+function sameBytes(a, b) {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  return diff === 0;
+}
+
+// bytes, or their base64url text, of exactly n bytes
+function fixedBytes(x, n, what) {
+  let bytes;
+  if (typeof x === "string") {
+    try {
+      bytes = b64url.decode(x);
+    } catch (e) {
+      throw new Error(`${what} is not base64url: ${e.message}`);
+    }
+  } else if (x instanceof Uint8Array) bytes = x;
+  else throw new TypeError(`${what}: expected bytes or base64url text`);
+  if (bytes.length !== n) throw new Error(`${what} is ${bytes.length} bytes, not ${n}`);
+  return bytes;
+}
+
+/** A ledger's tree key: a Leither ID (base64url text) or its 20 bytes. */
+export function ledgerKey(id) {
+  return fixedBytes(id, SMT_KEY_BYTES, "key");
+}
+
+/**
+ * Decodes a proof (bytes, or base64url text as the API gives it) strictly,
+ * as smt_proof_decode does: {kind (0 inclusion, 1 empty, 2 other leaf),
+ * kindName, depth, bitmap, siblings (root down), otherKey, otherValueHash
+ * (kind 2)}. Throws an Error with the reason (unknown kind, depth over 160,
+ * bitmap bits at or past the depth, truncated, trailing bytes).
+ */
+export function smtProofDecode(proof) {
+  let b;
+  if (typeof proof === "string") {
+    try {
+      b = b64url.decode(proof);
+    } catch (e) {
+      throw new Error(`proof is not base64url: ${e.message}`);
+    }
+  } else b = utf8(proof);
+  if (b.length < 2) throw new Error("truncated proof");
+  const kind = b[0];
+  const depth = b[1];
+  if (kind > 2) throw new Error(`unknown proof kind ${kind}`);
+  if (depth > SMT_DEPTH_MAX) throw new Error(`proof depth ${depth} is over ${SMT_DEPTH_MAX}`);
+  let o = 2;
+  const bitmapBytes = (depth + 7) >> 3;
+  if (b.length < o + bitmapBytes) throw new Error("truncated proof bitmap");
+  const bitmap = b.slice(o, o + bitmapBytes);
+  o += bitmapBytes;
+  let count = 0;
+  for (let i = 0; i < bitmapBytes * 8; i++) {
+    if (!smtBit(bitmap, i)) continue;
+    if (i >= depth) throw new Error(`proof bitmap bit ${i} is at or past the depth ${depth}`);
+    count++;
+  }
+  const siblings = [];
+  for (let i = 0; i < count; i++, o += SMT_HASH_BYTES) {
+    if (b.length < o + SMT_HASH_BYTES) throw new Error("truncated proof siblings");
+    siblings.push(b.slice(o, o + SMT_HASH_BYTES));
+  }
+  const p = { kind, kindName: SMT_PROOF_KINDS[kind], depth, bitmap, siblings, otherKey: null, otherValueHash: null };
+  if (kind === 2) {
+    if (b.length < o + SMT_KEY_BYTES + SMT_HASH_BYTES) throw new Error("truncated proof: the other leaf");
+    p.otherKey = b.slice(o, o + SMT_KEY_BYTES);
+    p.otherValueHash = b.slice(o + SMT_KEY_BYTES, o + SMT_KEY_BYTES + SMT_HASH_BYTES);
+    o += SMT_KEY_BYTES + SMT_HASH_BYTES;
+  }
+  if (o !== b.length) throw new Error(`${b.length - o} trailing bytes after the proof`);
+  return p;
+}
+
+/**
+ * Checks, as smt_proof_verify does, that proof (bytes, base64url text, or
+ * smtProofDecode's object) shows under root (32 bytes or base64url) that key
+ * (a Leither ID or 20 bytes) holds value (bytes: an inclusion proof), or,
+ * value null, that key is absent (kind 1 or 2). Returns "" when it holds,
+ * else the reason.
+ */
+export function smtProofCheck(proof, root, key, value) {
+  let p, r, k;
+  try {
+    p = typeof proof === "string" || proof instanceof Uint8Array ? smtProofDecode(proof) : proof;
+    r = fixedBytes(root, SMT_HASH_BYTES, "root");
+    k = ledgerKey(key);
+  } catch (e) {
+    return e.message;
+  }
+  let x;
+  if (value !== null && value !== undefined) {
+    if (p.kind !== 0) return `a proof of absence (${p.kindName}) shows no value`;
+    x = smtLeafHash(k, smtHash(utf8(value)));
+  } else if (p.kind === 0) {
+    return "an inclusion proof shows a value, not absence";
+  } else if (p.kind === 1) {
+    x = SMT_EMPTY;
+  } else {
+    if (sameBytes(p.otherKey, k)) return "the other leaf's key is the key itself";
+    for (let i = 0; i < p.depth; i++)
+      if (smtBit(p.otherKey, i) !== smtBit(k, i)) return `the other leaf's key leaves the path at bit ${i}`;
+    x = smtLeafHash(p.otherKey, p.otherValueHash);
+  }
+  // the siblings are listed root down; the fold goes up
+  let next = p.siblings.length;
+  for (let i = p.depth - 1; i >= 0; i--) {
+    const sibling = smtBit(p.bitmap, i) ? p.siblings[--next] : SMT_EMPTY;
+    x = smtBit(k, i) ? smtNodeHash(sibling, x) : smtNodeHash(x, sibling);
+  }
+  return sameBytes(x, r) ? "" : "the proof does not lead to the root";
+}
+
+/**
+ * The root of a set of leaves [{key, value}] (keys as in smtProofCheck,
+ * distinct; values bytes), computed naively from the rules: for small trees
+ * and tests.
+ */
+export function smtRootOf(leaves) {
+  const items = leaves.map(({ key, value }) => ({ key: ledgerKey(key), valueHash: smtHash(utf8(value)) }));
+  const seen = new Set(items.map((l) => hex(l.key)));
+  if (seen.size !== items.length) throw new Error("a key is given twice");
+  const rootAt = (set, depth) => {
+    if (set.length === 0) return SMT_EMPTY;
+    if (set.length === 1) return smtLeafHash(set[0].key, set[0].valueHash);
+    const left = set.filter((l) => !smtBit(l.key, depth));
+    const right = set.filter((l) => smtBit(l.key, depth));
+    return smtNodeHash(rootAt(left, depth + 1), rootAt(right, depth + 1));
+  };
+  return rootAt(items, 0);
+}
+
+/**
+ * An account's 17 bytes (bytes or base64url, as org/proof's "Value"):
+ * {role (1 guest, 2 member, 3 supervisor), roleName, balance, nonce} with the
+ * u64 amounts as BigInt. Throws when the bytes are not an account.
+ */
+export function ledgerAccountDecode(bytes) {
+  const b = fixedBytes(bytes, LEDGER_ACCOUNT_BYTES, "account");
+  if (b[0] < 1 || b[0] > 3) throw new Error(`account role ${b[0]} is not 1..3`);
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return { role: b[0], roleName: LEDGER_ROLES[b[0]], balance: view.getBigUint64(1), nonce: view.getBigUint64(9) };
+}
+
 // --- the client -------------------------------------------------------------
 
 /** An error reply of the node: message, status, and the parsed body. */

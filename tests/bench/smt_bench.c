@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static uint64_t rng_state = 7;
 static uint64_t rng(void)
@@ -55,6 +56,44 @@ static uint8_t *keys; /* the accounts, sorted */
 static size_t naccounts;
 static uint64_t balance_counter;
 static const char *dir;
+
+/* bytes this process handed to write(2) and friends: LMDB writes its dirty
+ * pages with pwrite, so the difference over a run is what the commits wrote */
+static uint64_t written_bytes(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    char line[128];
+    unsigned long long v = 0;
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "wchar: %llu", &v) == 1)
+            break;
+    fclose(f);
+    return v;
+}
+
+/* sequential writes with fdatasync, as a ceiling for what commits can write */
+static double disk_write_rate(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/seq.bin", dir);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return 0;
+    static uint8_t block[1 << 20];
+    memset(block, 0x5a, sizeof block);
+    double t = now();
+    for (int i = 0; i < 256; i++)
+        if (fwrite(block, sizeof block, 1, f) != 1)
+            break;
+    fflush(f);
+    fdatasync(fileno(f));
+    double rate = 256.0 * sizeof block / (now() - t);
+    fclose(f);
+    unlink(path);
+    return rate;
+}
 
 static int cmp_key(const void *a, const void *b) { return memcmp(a, b, SMT_KEY_BYTES); }
 
@@ -201,6 +240,7 @@ int main(int argc, char **argv)
     if (argc < 2)
         die("usage", "smt_bench DIR [ACCOUNTS] [RETENTION]");
     dir = argv[1];
+    setvbuf(stdout, NULL, _IOLBF, 0);
     naccounts = argc > 2 ? strtoull(argv[2], NULL, 10) : 1000000;
     uint64_t retention = argc > 3 ? strtoull(argv[3], NULL, 10) : 20;
     char err[256];
@@ -244,6 +284,8 @@ int main(int argc, char **argv)
     printf("accounts: %zu, loaded in %.1f s (%.0f inserts/s, batches of %d, one fsync each)\n", naccounts, load_s,
            (double)naccounts / load_s, LOAD);
     printf("%-52s %12.0f /s\n", "BLAKE2b-256 node hashes (one core)", hash_rate);
+    double disk_rate = disk_write_rate();
+    printf("%-52s %12.0f MB/s\n", "sequential writes with fdatasync (this disk)", disk_rate / 1e6);
 
     /* committed updates, no pruning */
     uint64_t pages0 = disk_pages_bytes();
@@ -251,7 +293,9 @@ int main(int argc, char **argv)
     static const size_t batches[] = {1, 100, 10000};
     for (int b = 0; b < 3; b++) {
         in_tree_s = in_prune_s = in_lmdb_commit_s = 0;
+        uint64_t w0 = written_bytes();
         double rate = update_rate(batches[b], 5, batches[b] == 10000 ? 5 : 20, 0, &done);
+        double per_update = (double)(written_bytes() - w0) / (double)done;
         double spent = in_tree_s + in_lmdb_commit_s;
         updates_total += done;
         double ideal = ideal_hashes_per_update(batches[b]);
@@ -260,8 +304,9 @@ int main(int argc, char **argv)
         snprintf(label, sizeof label, "committed updates, batch %zu", batches[b]);
         printf("%-52s %12.0f /s  (hash-only ceiling %.0f /s = %.0f hashes/s / %.1f hashes per update; ratio %.2f)\n",
                label, rate, ceiling, hash_rate, ideal, rate / ceiling);
-        printf("%-52s %11.0f%% in smt_commit, %.0f%% in mdb_txn_commit (writes, fsync)\n", "", 100 * in_tree_s / spent,
-               100 * in_lmdb_commit_s / spent);
+        printf("%-52s %11.0f%% in smt_commit, %.0f%% in mdb_txn_commit (writes, fsync); %.0f B written per update "
+               "(disk ceiling %.0f /s)\n",
+               "", 100 * in_tree_s / spent, 100 * in_lmdb_commit_s / spent, per_update, disk_rate / per_update);
     }
     uint64_t pages1 = disk_pages_bytes();
     printf("%-52s %12.0f B  (%zu updates over %llu versions, no pruning)\n", "store growth per update",
@@ -319,15 +364,16 @@ int main(int argc, char **argv)
     while (last_pruned >= (long)(4 * steady + 1000));
     (void)update_rate(steady, 0, retention, retention, &done);
     in_tree_s = in_prune_s = in_lmdb_commit_s = 0;
+    uint64_t w0 = written_bytes();
     uint64_t pages_a = disk_pages_bytes(), file_a = file_bytes();
     double rate = update_rate(steady, 10, 2 * retention, retention, &done);
     rounds = done / steady;
     uint64_t pages_b = disk_pages_bytes(), file_b = file_bytes();
     printf("%-52s %12.0f /s  (batch %zu, pruning each commit, retention %llu versions)\n",
            "committed updates with pruning", rate, steady, (unsigned long long)retention);
-    double spent = in_tree_s + in_prune_s + in_lmdb_commit_s;
-    printf("%-52s %11.0f%% in smt_commit, %.0f%% in smt_prune, %.0f%% in mdb_txn_commit\n", "",
-           100 * in_tree_s / spent, 100 * in_prune_s / spent, 100 * in_lmdb_commit_s / spent);
+    double spent = in_tree_s + in_prune_s + in_lmdb_commit_s, per_update = (double)(written_bytes() - w0) / (double)done;
+    printf("%-52s %11.0f%% in smt_commit, %.0f%% in smt_prune, %.0f%% in mdb_txn_commit; %.0f B written per update\n",
+           "", 100 * in_tree_s / spent, 100 * in_prune_s / spent, 100 * in_lmdb_commit_s / spent, per_update);
     printf("%-52s %12.0f B -> %.0f B over %zu more versions (%+.1f%%); file %.0f MB -> %.0f MB\n",
            "store pages under steady load", (double)pages_a, (double)pages_b, rounds,
            100.0 * ((double)pages_b - (double)pages_a) / (double)pages_a, (double)file_a / 1e6, (double)file_b / 1e6);

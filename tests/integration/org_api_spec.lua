@@ -109,6 +109,10 @@ describe("org API", function()
     refused(413, nil, post("submit", string.rep(" ", 9000)))
     refused(400, nil, post("submit", "{"))
     refused(400, nil, post("submit", '{"Type":"apply","Type":"apply"}'))
+    -- what the reason quotes of the body stays on its line
+    refused(400, "unknown field", post("submit", '{"Type":"apply","bad\\nfield\\r":1}'))
+    refused(400, "Amount", post("submit", sign("alice", { Org = org, Type = "issue", To = ids.alice,
+      Amount = "1\n2", Reason = "r", Salt = "", Expires = 9 })))
     refused(400, "create", post("submit", sign("alice", { Org = org, Type = "create", Name = "x", MID = org, Supervisor = ids.alice, Expires = 9 })))
     refused(404, "no org", post("submit", sign("alice", { Org = ids.bob, Type = "apply", Note = "", Salt = "", Expires = 9 })))
     -- unsigned requests: the transaction's own signature decides
@@ -177,5 +181,80 @@ describe("org API", function()
       Type = "offer", From = ids.carol, To = ids.bob, Amount = "1", Nonce = "0", Memo = "soon gone",
       Expires = pulse() - 1 })), Expires = pulse() + 600 })
     refused(400, "expired", post("submit", accept))
+  end)
+end)
+
+describe("org ledger_retention_pulses", function()
+  local dir = t.tmpdir()
+
+  teardown(function() t.rmtree(dir) end)
+
+  it("is validated at start", function()
+    local home = dir .. "/bad"
+    t.ok(t.leither("init", "--home", home, "-p", tostring(t.random_port())))
+    local path = home .. "/SystemVars.json"
+    local f = io.open(path)
+    local doc = json.decode(f:read("a"))
+    f:close()
+    doc.ledger_retention_pulses = 0
+    t.write(path, json.encode(doc))
+    local r = t.leither("run", "-d", "--home", home)
+    assert.are_not.equal(0, r.code)
+    assert.matches("ledger_retention_pulses", r.err)
+  end)
+
+  it("prunes tree versions beyond it, keeping every root", function()
+    local node = t.start_node({ settings = { ledger_retention_pulses = 2 } })
+    local key = dir .. "/alice.key"
+    local alice = t.decode(t.ok(t.leither("lpki", "genkey", "-o", key, "--json"))).ID
+    local function api(path)
+      local r = t.curl(node.url .. "/api/v0/org/" .. path)
+      return r.status, t.decode(r.body)
+    end
+    local function submit(keyfile, tx)
+      local input = os.tmpname()
+      t.write(input, json.encode(tx))
+      local r = t.sh(t.quote(ORG_TX) .. " sign " .. t.quote(keyfile) .. " < " .. t.quote(input))
+      os.remove(input)
+      t.write(input, r.out)
+      local c = t.curl(node.url .. "/api/v0/org/submit", "-X POST --data-binary @" .. t.quote(input))
+      os.remove(input)
+      local doc = t.decode(c.body)
+      assert.are.equal(200, c.status, doc.Message)
+      return t.eventually(function()
+        local _, st = api("tx?org=" .. tx.Org .. "&tx=" .. doc.Tx)
+        if st.State == "final" then return st end
+      end, 15)
+    end
+    local org = t.decode(t.ok(t.leither("org", "create", "Pruned", "--json", "--home", node.home))).Org
+    submit(key, { Org = org, Type = "apply", Note = "", Salt = "", Expires = 600 })
+    local last
+    for i = 1, 4 do
+      last = submit(node.home .. "/keys/node.key", { Org = org, Type = "issue", To = alice, Amount = tostring(i),
+        Reason = "round " .. i, Salt = "", Expires = 600 })
+    end
+    assert.are.equal(6, last.Pulse)
+    -- the newest 2 pulses are kept; an older one, not a checkpoint: pruned, and said so
+    local status, doc = api("account?org=" .. org .. "&id=" .. alice .. "&pulse=2")
+    assert.are.equal(410, status)
+    assert.matches("pruned", doc.Message)
+    status, doc = api("proof?org=" .. org .. "&id=" .. alice .. "&pulse=2")
+    assert.are.equal(410, status)
+    -- within it: readable and provable
+    status = api("account?org=" .. org .. "&id=" .. alice .. "&pulse=4")
+    assert.are.equal(410, status)
+    status, doc = api("account?org=" .. org .. "&id=" .. alice .. "&pulse=5")
+    assert.are.equal(200, status, doc.Message)
+    assert.are.equal("6", doc.Balance)
+    status, doc = api("proof?org=" .. org .. "&id=" .. alice .. "&pulse=5")
+    assert.are.equal(200, status, doc.Message)
+    assert.are.equal("inclusion", doc.Kind)
+    -- every root is kept, and the log still replays
+    status, doc = api("root?org=" .. org .. "&pulse=2")
+    assert.are.equal(200, status)
+    assert.is_string(doc.Root)
+    local v = t.ok(t.leither("org", "verify", org, "--home", node.home))
+    assert.matches("^ok", v)
+    t.stop_node(node)
   end)
 end)
