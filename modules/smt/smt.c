@@ -21,8 +21,10 @@
  *               straight from the records on its path
  *          leaf records: tree | version | 0xff | key -> the value
  *   latest tree | key -> the newest value
- *   stale  tree | version that made it stale | the node's key from its
- *          version on (version, D or 0xff, path: 29 bytes) -> empty
+ *   stale  tree | version that made them stale | chunk(4) -> up to
+ *          STALE_CHUNK node keys from their version on (version, D or
+ *          0xff, path: 29 bytes each, sorted): one write per chunk, and
+ *          pruning frees a chunk at a time
  *   roots  tree | version -> root hash(32) | the root record's version(8)
  *          (0: the empty tree); tree | 0 -> newest version(8) | versions
  *          up to this one are pruned, checkpoints aside(8)
@@ -42,7 +44,9 @@
 #define NIBBLES (SMT_DEPTH_MAX / 4)
 #define TAG_LEAF 0xff
 #define NODE_KEY_LEN (SMT_KEY_BYTES + 8 + 1 + SMT_KEY_BYTES)
-#define STALE_KEY_LEN (SMT_KEY_BYTES + 8 + 8 + 1 + SMT_KEY_BYTES)
+#define STALE_KEY_LEN (SMT_KEY_BYTES + 8 + 4)
+#define STALE_ENTRY (8 + 1 + SMT_KEY_BYTES)
+#define STALE_CHUNK 256
 #define RECORD_MAX (4 + 16 * (8 + SMT_HASH_BYTES + SMT_KEY_BYTES) + 14 * SMT_HASH_BYTES)
 
 struct smt_store {
@@ -251,8 +255,7 @@ static enum smt_status record_load(smt_store *s, MDB_txn *txn, const uint8_t tre
     if (rc)
         return (enum smt_status)lmdb_err(err, errlen, "reading a record", rc);
     if (record_decode(r, mv.mv_data, mv.mv_size) != 0)
-        return FAIL(SMT_ERROR, "smt: a corrupt record at version %llu depth %u", (unsigned long long)version,
-                    4 * d);
+        return FAIL(SMT_ERROR, "smt: a corrupt record at version %llu depth %u", (unsigned long long)version, 4 * d);
     return SMT_OK;
 }
 
@@ -849,7 +852,7 @@ static int write_commit(commit_ctx *c, work *w, size_t n, const slot *root)
         return lmdb_err(err, errlen, "writing records", rc);
     qsort(c->recs, c->nrecs, sizeof *c->recs, cmp_pending);
     int append = 1;
-    uint8_t k[STALE_KEY_LEN];
+    uint8_t k[NODE_KEY_LEN];
     for (size_t i = 0; i < c->nrecs && rc == 0; i++) {
         memcpy(k, c->tree, SMT_KEY_BYTES);
         put_u64(k + SMT_KEY_BYTES, c->version);
@@ -874,13 +877,23 @@ static int write_commit(commit_ctx *c, work *w, size_t n, const slot *root)
     if (c->nstale) /* qsort(NULL, 0) is undefined (UBSan) */
         qsort(c->stale, c->nstale, sizeof *c->stale, cmp_stale);
     append = 1;
-    for (size_t i = 0; i < c->nstale && rc == 0; i++) {
+    uint8_t chunk[STALE_CHUNK * STALE_ENTRY];
+    for (size_t at = 0; at < c->nstale && rc == 0; at += STALE_CHUNK) {
+        size_t n_in = c->nstale - at < STALE_CHUNK ? c->nstale - at : STALE_CHUNK;
+        for (size_t i = 0; i < n_in; i++) {
+            uint8_t *e = chunk + i * STALE_ENTRY;
+            put_u64(e, c->stale[at + i].version);
+            e[8] = c->stale[at + i].tag;
+            memcpy(e + 9, c->stale[at + i].path, SMT_KEY_BYTES);
+        }
         memcpy(k, c->tree, SMT_KEY_BYTES);
         put_u64(k + SMT_KEY_BYTES, c->version);
-        put_u64(k + SMT_KEY_BYTES + 8, c->stale[i].version);
-        k[SMT_KEY_BYTES + 16] = c->stale[i].tag;
-        memcpy(k + SMT_KEY_BYTES + 17, c->stale[i].path, SMT_KEY_BYTES);
-        MDB_val mk = {STALE_KEY_LEN, k}, mv = {0, k};
+        uint32_t chunk_no = (uint32_t)(at / STALE_CHUNK);
+        k[SMT_KEY_BYTES + 8] = (uint8_t)(chunk_no >> 24);
+        k[SMT_KEY_BYTES + 9] = (uint8_t)(chunk_no >> 16);
+        k[SMT_KEY_BYTES + 10] = (uint8_t)(chunk_no >> 8);
+        k[SMT_KEY_BYTES + 11] = (uint8_t)chunk_no;
+        MDB_val mk = {STALE_KEY_LEN, k}, mv = {n_in * STALE_ENTRY, chunk};
         rc = put_ordered(cur, &append, &mk, &mv);
     }
     mdb_cursor_close(cur);
@@ -1037,26 +1050,48 @@ long smt_prune(smt_store *s, MDB_txn *txn, const uint8_t tree[SMT_KEY_BYTES], ui
     while (rc == 0 && (size_t)done < max_nodes) {
         if (mk.mv_size != STALE_KEY_LEN || memcmp(mk.mv_data, tree, SMT_KEY_BYTES) != 0)
             break;
+        if (mv.mv_size % STALE_ENTRY != 0 || mv.mv_size == 0) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
         memcpy(at, mk.mv_data, STALE_KEY_LEN);
-        uint64_t stale_at = get_u64(at + SMT_KEY_BYTES), made = get_u64(at + SMT_KEY_BYTES + 8);
-        /* the node served versions made .. stale_at - 1 */
+        uint64_t stale_at = get_u64(at + SMT_KEY_BYTES);
+        /* its nodes served versions from their own up to stale_at - 1 */
         if (stale_at - 1 > upto)
             break;
         uint64_t checkpoint = (stale_at - 1) / s->checkpoint_every * s->checkpoint_every;
-        if (checkpoint == 0 || checkpoint < made) {
+        const uint8_t *e = mv.mv_data;
+        size_t n_in = mv.mv_size / STALE_ENTRY, take = n_in;
+        if (take > max_nodes - (size_t)done)
+            take = max_nodes - (size_t)done;
+        for (size_t i = 0; i < take && rc == 0; i++, e += STALE_ENTRY) {
+            if (checkpoint != 0 && checkpoint >= get_u64(e))
+                continue; /* a checkpoint needs it */
             uint8_t nk[NODE_KEY_LEN];
             memcpy(nk, tree, SMT_KEY_BYTES);
-            memcpy(nk + SMT_KEY_BYTES, at + SMT_KEY_BYTES + 8, 8 + 1 + SMT_KEY_BYTES);
+            memcpy(nk + SMT_KEY_BYTES, e, STALE_ENTRY);
             MDB_val nmk = {sizeof nk, nk};
-            int drc = mdb_del(txn, s->nodes, &nmk, NULL);
-            if (drc && drc != MDB_NOTFOUND) {
-                rc = drc;
+            rc = mdb_del(txn, s->nodes, &nmk, NULL);
+            if (rc == MDB_NOTFOUND)
+                rc = 0;
+        }
+        if (rc)
+            break;
+        done += (long)take;
+        if (take < n_in) { /* the rest of the chunk waits for the next call */
+            uint8_t rest[STALE_CHUNK * STALE_ENTRY];
+            size_t len = (n_in - take) * STALE_ENTRY;
+            if (len > sizeof rest) {
+                rc = MDB_CORRUPTED;
                 break;
             }
+            memcpy(rest, e, len);
+            MDB_val rk = {sizeof at, at}, rv = {len, rest};
+            rc = mdb_cursor_put(cur, &rk, &rv, MDB_CURRENT);
+            break;
         }
         if ((rc = mdb_cursor_del(cur, 0)))
             break;
-        done++;
         mk.mv_size = sizeof at;
         mk.mv_data = at;
         rc = mdb_cursor_get(cur, &mk, &mv, MDB_SET_RANGE);

@@ -371,7 +371,8 @@ int main(int argc, char **argv)
     uint64_t pages_b = disk_pages_bytes(), file_b = file_bytes();
     printf("%-52s %12.0f /s  (batch %zu, pruning each commit, retention %llu versions)\n",
            "committed updates with pruning", rate, steady, (unsigned long long)retention);
-    double spent = in_tree_s + in_prune_s + in_lmdb_commit_s, per_update = (double)(written_bytes() - w0) / (double)done;
+    double spent = in_tree_s + in_prune_s + in_lmdb_commit_s,
+           per_update = (double)(written_bytes() - w0) / (double)done;
     printf("%-52s %11.0f%% in smt_commit, %.0f%% in smt_prune, %.0f%% in mdb_txn_commit; %.0f B written per update\n",
            "", 100 * in_tree_s / spent, 100 * in_prune_s / spent, 100 * in_lmdb_commit_s / spent, per_update);
     printf("%-52s %12.0f B -> %.0f B over %zu more versions (%+.1f%%); file %.0f MB -> %.0f MB\n",
