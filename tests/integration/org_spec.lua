@@ -402,6 +402,17 @@ describe("org", function()
     unchanged(before)
   end)
 
+  it("lists the org commands in help, and reads an OFFER starting with '-' as an argument", function()
+    local help = ok(t.leither("help", "org"))
+    for _, c in ipairs({ "create", "apply", "approve", "role", "members", "show", "issue", "pay", "accept", "offers",
+      "balance", "root", "proof", "accounts", "history", "pulses", "verify" }) do
+      assert.matches("\n  org " .. c .. " ", help)
+    end
+    assert.matches("org accept ORG OFFER", ok(t.leither("org", "accept", "--help")))
+    -- one hash in 64 starts with '-'
+    refused(as("bob", "org", "accept", org, "-" .. string.rep("A", 42)), "no pending offer")
+  end)
+
   it("verifies: the log replayed reproduces every header and root", function()
     local r = as("owner", "org", "verify", org)
     assert.matches("^ok: %d+ pulses replayed", ok(r))
