@@ -187,6 +187,18 @@ describe("org", function()
       [ids.carol] = "guest" }, roles)
   end)
 
+  it("shows how many accounts and members the org has", function()
+    local accounts = js(as("owner", "org", "accounts", org, "--json"))
+    local members = 0
+    for _, a in ipairs(accounts) do
+      if a.Role ~= "guest" then members = members + 1 end
+    end
+    local show = js(as("owner", "org", "show", org, "--json"))
+    assert.are.equal(#accounts, show.Accounts)
+    assert.are.equal(members, show.Members)
+    assert.matches("\naccounts " .. #accounts .. "\nmembers " .. members .. "\n", ok(as("owner", "org", "show", org)))
+  end)
+
   it("issues tokens with a reason every member reads in the history", function()
     refused(as("owner", "org", "issue", org, ids.alice, "1000"), "%-%-reason")
     ok(as("owner", "org", "issue", org, ids.alice, "1000", "--reason", "founding grant"))
@@ -388,6 +400,17 @@ describe("org", function()
       assert.is_string(refused_raw("alice", sign("alice", accept_of(self))))
     end
     unchanged(before)
+  end)
+
+  it("lists the org commands in help, and reads an OFFER starting with '-' as an argument", function()
+    local help = ok(t.leither("help", "org"))
+    for _, c in ipairs({ "create", "apply", "approve", "role", "members", "show", "issue", "pay", "accept", "offers",
+      "balance", "root", "proof", "accounts", "history", "pulses", "verify" }) do
+      assert.matches("\n  org " .. c .. " ", help)
+    end
+    assert.matches("org accept ORG OFFER", ok(t.leither("org", "accept", "--help")))
+    -- one hash in 64 starts with '-'
+    refused(as("bob", "org", "accept", org, "-" .. string.rep("A", 42)), "no pending offer")
   end)
 
   it("verifies: the log replayed reproduces every header and root", function()
