@@ -280,6 +280,84 @@ function ledger.root_of(leaves)
   return root_at(items, 0)
 end
 
+-- --- pulse headers ----------------------------------------------------------------
+
+-- a string as jansson writes it: " \ and bytes below 0x20 escaped, the rest as is
+local ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f", ["\n"] = "\\n",
+                  ["\r"] = "\\r", ["\t"] = "\\t" }
+local function json_string(v)
+  return '"' .. v:gsub('[\0-\31"\\]', function(c)
+    return ESCAPES[c] or ("\\u%04X"):format(c:byte())
+  end) .. '"'
+end
+
+-- strcmp's order (by bytes), whatever the locale says
+local function byte_less(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = a:byte(i), b:byte(i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+
+-- The JSON text jansson makes of a flat object (string keys; string and
+-- integer values: what a pulse header holds) with JSON_COMPACT |
+-- JSON_SORT_KEYS; nil and the reason for anything else. leave: a key left out.
+function ledger.canonical_json(doc, leave)
+  if type(doc) ~= "table" then return nil, "not an object" end
+  local keys = {}
+  for k, v in pairs(doc) do
+    if type(k) ~= "string" then return nil, "a key that is not a string" end
+    if k ~= leave then
+      if type(v) ~= "string" and math.type(v) ~= "integer" then
+        return nil, ("%s is neither a string nor an integer"):format(k)
+      end
+      keys[#keys + 1] = k
+    end
+  end
+  table.sort(keys, byte_less)
+  local parts = {}
+  for i, k in ipairs(keys) do
+    local v = doc[k]
+    parts[i] = json_string(k) .. ":" .. (type(v) == "string" and json_string(v) or tostring(v))
+  end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+-- A pulse header's hash (what the next header's "Prev" names): BLAKE2b-256
+-- of its JSON with "Sig"; nil and the reason.
+function ledger.header_hash(header)
+  local text, why = ledger.canonical_json(header)
+  if not text then return nil, why end
+  return H(text)
+end
+
+-- Checks a pulse header (org/root's "Header") as the node signs it: of org
+-- (its Leither ID), signed by the org key itself ("Signer" the org,
+-- "PublicKey" the org's key), the ed25519 signature over its JSON without
+-- "Sig". Needs leither.crypto.verify (apps on the node); true, or nil and
+-- the reason. Its "Root" is then a root to check proofs against.
+function ledger.check_header(header, org)
+  local verify = type(leither) == "table" and type(leither.crypto) == "table" and leither.crypto.verify
+  if not verify then return nil, "no ed25519 here: leither.crypto.verify is the node's (apps)" end
+  if type(header) ~= "table" then return nil, "not a header" end
+  if header.Org ~= org then return nil, ("the header is of org %s, not %s"):format(tostring(header.Org), org) end
+  if header.Signer ~= org then return nil, "the header is not signed by the org key" end
+  if math.type(header.Pulse) ~= "integer" or header.Pulse < 1 then return nil, "Pulse is not a pulse number" end
+  local root, why = fixed_bytes(header.Root, HASH_BYTES, "Root")
+  if not root then return nil, why end
+  if type(header.Sig) ~= "string" or type(header.PublicKey) ~= "string" then
+    return nil, "the header has no Sig or PublicKey"
+  end
+  local signed
+  signed, why = ledger.canonical_json(header, "Sig")
+  if not signed then return nil, why end
+  local done, holds = pcall(verify, header.PublicKey, signed, header.Sig, org)
+  if not done then return nil, "PublicKey is not an ed25519 public key" end
+  if not holds then return nil, "bad signature, or PublicKey is not the org's key" end
+  return true
+end
+
 -- --- accounts -------------------------------------------------------------------
 
 -- A u64 held in a Lua integer's 64 bits, as its decimal digits.

@@ -197,6 +197,29 @@ describe("leither.ledger", function()
     assert.equal("value: expected bytes or nil", check(good, t.root, t.a, 5))
   end)
 
+  it("refuses random bytes with a reason, never an error", function()
+    local x = 12345
+    local function rand(n)
+      x = (x * 1103515245 + 12345) & 0xffffffff
+      return (x >> 8) % n
+    end
+    local key, root = key_of_bits("0101"), H("r")
+    for _ = 1, 1000 do
+      local depth = rand(4) > 0 and rand(161) or rand(256)
+      local n = math.max(0, 2 + ((depth + 7) >> 3) + 32 * rand(6) + (rand(2) == 1 and 52 or 0) + rand(3) - 1)
+      local b = {}
+      for j = 1, n do b[j] = rand(256) end
+      if n > 0 then b[1] = rand(4) end
+      if n > 1 then b[2] = depth end
+      local proof_bytes = string.char(table.unpack(b))
+      for _, value in ipairs({ false, "v" }) do
+        local ok, why = ledger.check_proof(proof_bytes, root, key, value or nil)
+        assert.is_nil(ok)
+        assert.equal("string", type(why))
+      end
+    end
+  end)
+
   it("reads accounts: 17 bytes, u64 amounts as decimal strings", function()
     local acct = "\2" .. string.rep("\xff", 8) .. "\0\0\0\0\0\0\1\2"
     assert.same({ role = 2, role_name = "member", balance = "18446744073709551615", nonce = "258" },
@@ -231,6 +254,47 @@ describe("leither.ledger", function()
     local t = long_prefix_tree()
     assert.is_true(hosted.check_proof(proof(0, 101, { 0, 100 }, { leaf(t.c, t.vc), leaf(t.b, t.vb) }), t.root, t.a, t.va))
     assert.is_true(calls >= 102)
+  end)
+
+  it("writes a header's JSON as jansson does, and checks its signature with the node's ed25519", function()
+    local header = { Org = "ORG", Pulse = 7, Time = 1796323326057, Root = ledger.b64url_encode(H("state")),
+                     TxRoot = "t\"x\\\n\1\127", Prev = ledger.b64url_encode(ZERO), Txs = 2, Signer = "ORG",
+                     PublicKey = "PK", Sig = "SIG" }
+    local signed = '{"Org":"ORG","Prev":"' .. header.Prev .. '","PublicKey":"PK","Pulse":7,"Root":"' .. header.Root
+      .. '","Signer":"ORG","Time":1796323326057,"TxRoot":"t\\"x\\\\\\n\\u0001\127","Txs":2}'
+    assert.equal(signed, ledger.canonical_json(header, "Sig"))
+    local whole = signed:gsub(',"Signer"', ',"Sig":"SIG","Signer"') -- "Sig" sorts before "Signer"
+    assert.equal(whole, ledger.canonical_json(header))
+    assert.equal(H(whole), ledger.header_hash(header))
+    assert.same({ nil, "Pulse is neither a string nor an integer" }, { ledger.canonical_json({ Pulse = 1.5 }) })
+    assert.same({ nil, "no ed25519 here: leither.crypto.verify is the node's (apps)" },
+      { ledger.check_header(header, "ORG") })
+    -- with the node's verify (here a stand-in that knows one signature)
+    local asked
+    local env = { leither = { crypto = { verify = function(pk, message, sig, id)
+      asked = { pk, message, sig, id }
+      return pk == "PK" and message == signed and sig == "SIG" and id == "ORG"
+    end } } }
+    for _, name in ipairs({ "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "setmetatable",
+                            "tonumber", "tostring", "type", "string", "table", "math", "utf8" }) do
+      env[name] = _G[name]
+    end
+    local hosted = assert(loadfile(root_dir .. "/lua/leither/ledger.lua", "t", env))()
+    assert.is_true(hosted.check_header(header, "ORG"))
+    assert.same({ "PK", signed, "SIG", "ORG" }, asked)
+    local function changed(field, value)
+      local h = {}
+      for k, v in pairs(header) do h[k] = v end
+      h[field] = value
+      return select(2, hosted.check_header(h, "ORG"))
+    end
+    assert.equal("bad signature, or PublicKey is not the org's key", changed("Root", ledger.b64url_encode(ZERO)))
+    assert.equal("bad signature, or PublicKey is not the org's key", changed("Txs", 3))
+    assert.equal("the header is of org OTHER, not ORG", changed("Org", "OTHER"))
+    assert.equal("the header is not signed by the org key", changed("Signer", "OTHER"))
+    assert.equal("Pulse is not a pulse number", changed("Pulse", 0))
+    assert.equal("the header has no Sig or PublicKey", changed("Sig", nil))
+    assert.equal("Root is 3 bytes, not 32", changed("Root", "shor"))
   end)
 
   -- the C side's proofs: every one holds, and none holds for a changed input

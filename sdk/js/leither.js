@@ -609,8 +609,9 @@ export function smtProofCheck(proof, root, key, value) {
   }
   let x;
   if (value !== null && value !== undefined) {
+    if (!(value instanceof Uint8Array)) return "value: expected bytes (b64url.decode the API's Value) or null";
     if (p.kind !== 0) return `a proof of absence (${p.kindName}) shows no value`;
-    x = smtLeafHash(k, smtHash(utf8(value)));
+    x = smtLeafHash(k, smtHash(value));
   } else if (p.kind === 0) {
     return "an inclusion proof shows a value, not absence";
   } else if (p.kind === 1) {
@@ -647,6 +648,41 @@ export function smtRootOf(leaves) {
     return smtNodeHash(rootAt(left, depth + 1), rootAt(right, depth + 1));
   };
   return rootAt(items, 0);
+}
+
+/** A ledger transaction's or pulse header's hash, as ledger_hash: BLAKE2b-256
+ * of its canonical JSON with "Sig" (a header's "Prev" is the previous one's). */
+export function ledgerHash(doc) {
+  return smtHash(enc.encode(canonicalJSON(doc)));
+}
+
+/**
+ * Checks a pulse header (org/root's "Header", org/pulses' entries) as the
+ * node signs it: of org (its Leither ID), signed by the org key itself
+ * ("Signer" the org, "PublicKey" whose Leither ID is the org), the ed25519
+ * signature over the canonical JSON without "Sig". Resolves to "" or the
+ * reason. Its "Root" is then a state root to check proofs against.
+ */
+export async function ledgerHeaderCheck(header, org) {
+  if (!header || typeof header !== "object") return "not a header";
+  if (header.Org !== org) return `the header is of org ${header.Org}, not ${org}`;
+  if (header.Signer !== org) return "the header is not signed by the org key";
+  let pk;
+  try {
+    pk = b64url.decode(header.PublicKey || "");
+  } catch (e) {
+    return "PublicKey is not base64url";
+  }
+  if (pk.length !== 32 || leitherId(pk) !== org) return "PublicKey is not the org's key";
+  if (!Number.isSafeInteger(header.Pulse) || header.Pulse < 1) return "Pulse is not a pulse number";
+  try {
+    fixedBytes(header.Root, SMT_HASH_BYTES, "Root");
+    const { Sig, ...signed } = header;
+    if (typeof Sig !== "string") return "the header has no Sig";
+    return (await verify(pk, canonicalJSON(signed), Sig)) ? "" : "bad signature";
+  } catch (e) {
+    return e.message;
+  }
 }
 
 /**

@@ -12,35 +12,48 @@ package.path = src .. "/lua/?.lua;" .. package.path
 local ledger = require("leither.ledger")
 local NULL = require("dkjson").null
 
--- Runs every check of checks ({proof, root, key, value}: the API's text
--- forms) through the JS SDK's smtProofCheck and ledgerAccountDecode; returns
--- an array of {check = "" or the reason, account = {role, balance, nonce} or nil}.
-local function js_checks(dir, checks)
+-- Runs, in the JS SDK: every check of checks ({proof, root, key, value}: the
+-- API's text forms) through smtProofCheck and ledgerAccountDecode, and every
+-- header of headers (org/root's, pulse by pulse) through ledgerHeaderCheck,
+-- with each "Prev" the ledgerHash of the header before. Returns {checks =
+-- [{check = "" or the reason, account}], headers = ["" or the reason],
+-- moved = the reason a header with another pulse's root is refused}.
+local function js_checks(dir, org, checks, headers)
   local script = dir .. "/check.mjs"
   t.write(script, ([[
 import { readFileSync } from "node:fs";
-import { smtProofCheck, ledgerAccountDecode, b64url } from %q;
-const checks = JSON.parse(readFileSync(0, "utf8"));
-const out = checks.map((c) => {
+import { smtProofCheck, ledgerAccountDecode, ledgerHeaderCheck, ledgerHash, b64url } from %q;
+const { org, checks, headers } = JSON.parse(readFileSync(0, "utf8"));
+const out = { checks: [], headers: [] };
+for (const c of checks) {
   const value = c.value === null ? null : b64url.decode(c.value);
   const account = value && ledgerAccountDecode(value);
-  return {
+  out.checks.push({
     check: smtProofCheck(c.proof, c.root, c.key, value),
     account: account ? { role: account.role, balance: String(account.balance), nonce: String(account.nonce) } : null,
-  };
-});
+  });
+}
+let prev = new Uint8Array(32);
+for (const h of headers) {
+  const why = await ledgerHeaderCheck(h, org);
+  out.headers.push(why || (h.Prev === b64url.encode(prev) ? "" : "Prev is not the previous header's hash"));
+  prev = ledgerHash(h);
+}
+out.moved = await ledgerHeaderCheck({ ...headers[1], Root: headers[0].Root }, org);
 console.log(JSON.stringify(out));
 ]]):format("file://" .. src .. "/sdk/js/leither.js"))
-  local input = dir .. "/checks.json"
-  t.write(input, require("dkjson").encode(checks))
+  local input = dir .. "/js-input.json"
+  t.write(input, require("dkjson").encode({ org = org, checks = checks, headers = headers }))
   local r = t.sh("node " .. t.quote(script) .. " < " .. t.quote(input))
   assert.are.equal(0, r.code, r.err)
   return t.decode(r.out)
 end
 
 -- An app whose server checks proofs with require("leither.ledger") in the
--- node's sandbox, where the library hashes with leither.crypto.blake2b:
--- POST /check [{proof, root, key, value}] -> ["" or the reason...].
+-- node's sandbox, where the library hashes with leither.crypto.blake2b and
+-- checks signatures with leither.crypto.verify:
+-- POST /check [{proof, root, key, value}] -> ["" or the reason...];
+-- POST /headers {org, headers} -> ["" or the reason...] (Prev chained too).
 local CHECKER = [[
 local ledger = require("leither.ledger")
 app.post("/check", function(req)
@@ -53,10 +66,33 @@ app.post("/check", function(req)
   end
   return out
 end)
+app.post("/headers", function(req)
+  local body, out = req:json(), {}
+  local prev = string.rep("\0", 32)
+  for i, h in ipairs(body.headers) do
+    local ok, why = ledger.check_header(h, body.org)
+    if ok and h.Prev ~= ledger.b64url_encode(prev) then ok, why = nil, "Prev is not the previous header's hash" end
+    out[i] = ok and "" or why
+    prev = ledger.header_hash(h)
+  end
+  return out
+end)
+-- README's example: a proof the app reads from leither.org, checked there
+app.get("/account", function(req)
+  local org, id, pulse = req.query.org, req.query.id, math.tointeger(tonumber(req.query.pulse))
+  local header = leither.org.root(org, pulse).Header
+  assert(ledger.check_header(header, org) and header.Pulse == pulse)
+  local p = leither.org.proof(org, id, pulse)
+  local value = type(p.Value) == "string" and ledger.b64url_decode(p.Value) or nil
+  local ok, why = ledger.check_proof(p.Proof, header.Root, id, value)
+  return { holds = ok == true, why = why or "", account = value and ledger.decode_account(value) or "absent" }
+end)
 ]]
 
 describe("org proofs checked by the Lua and JS verifiers", function()
   local node, dir
+  -- what the first test makes, for the browser's
+  local org, pulses, alice, bob, nobody, app_id
   local cli = t.cli_in(function() return node.home end)
 
   setup(function()
@@ -76,14 +112,16 @@ describe("org proofs checked by the Lua and JS verifiers", function()
 
   it("holds for present and absent accounts at every pulse, and under no other pulse's root", function()
     local created = t.decode(t.ok(cli("org", "create", "Proof Co", "--json")))
-    local org, boss = created.Org, created.Supervisor
+    org = created.Org
+    local boss = created.Supervisor
     assert.are.equal(node.id, boss)
-    local alice_key, alice = genkey("alice")
-    local bob_key, bob = genkey("bob")
-    local _, nobody = genkey("nobody") -- never applies: absent at every pulse
+    local alice_key, bob_key
+    alice_key, alice = genkey("alice")
+    bob_key, bob = genkey("bob")
+    _, nobody = genkey("nobody") -- never applies: absent at every pulse
 
     -- the pulses the ledger went through, and what each account is after each
-    local pulses = { created.Pulse }
+    pulses = { created.Pulse }
     local function step(r)
       local doc = t.decode(t.ok(r))
       assert.is_true(doc.Pulse > pulses[#pulses])
@@ -103,9 +141,13 @@ describe("org proofs checked by the Lua and JS verifiers", function()
       assert(ledger.b64url_decode(accepted.Proof.Value))))
 
     -- every account (and nobody) at every pulse: {pulse, id, proof doc}
-    local roots, proofs = {}, {}
+    local roots, proofs, headers = {}, {}, {}
     for _, pulse in ipairs(pulses) do
-      roots[pulse] = t.decode(t.ok(cli("org", "root", org, "--pulse", tostring(pulse), "--json"))).Root
+      local at = t.decode(t.ok(cli("org", "root", org, "--pulse", tostring(pulse), "--json")))
+      roots[pulse] = at.Root
+      assert.are.equal(at.Root, at.Header.Root)
+      assert.are.equal(pulse, at.Header.Pulse)
+      headers[#headers + 1] = at.Header
       for _, id in ipairs({ boss, alice, bob, nobody }) do
         local p = t.decode(t.ok(cli("org", "proof", org, id, "--pulse", tostring(pulse), "--json")))
         assert.are.equal(pulse, p.Pulse)
@@ -178,7 +220,8 @@ describe("org proofs checked by the Lua and JS verifiers", function()
     t.sh("mkdir -p " .. t.quote(dir .. "/checker/server"))
     t.write(dir .. "/checker/manifest.json", '{"name": "checker", "database": false}')
     t.write(dir .. "/checker/server/main.lua", CHECKER)
-    local app_id = t.decode(t.ok(cli("lapp", "uploadapp", "-i", "checker", "-d", dir, "--json"))).AppId
+    t.write(dir .. "/checker/index.html", "<!doctype html><title>checker</title>\n")
+    app_id = t.decode(t.ok(cli("lapp", "uploadapp", "-i", "checker", "-d", dir, "--json"))).AppId
     t.write(dir .. "/checks.json", require("dkjson").encode(checks))
     local r = t.curl(node.url .. "/tpt/" .. app_id .. "/check",
       "-X POST -H 'Content-Type: application/json' --data-binary @" .. t.quote(dir .. "/checks.json"))
@@ -189,8 +232,38 @@ describe("org proofs checked by the Lua and JS verifiers", function()
       assert.are.equal(expect[i].holds and "" or "the proof does not lead to the root", why, expect[i].where)
     end
 
+    t.write(dir .. "/headers.json", require("dkjson").encode({ org = org, headers = headers }))
+    r = t.curl(node.url .. "/tpt/" .. app_id .. "/headers",
+      "-X POST -H 'Content-Type: application/json' --data-binary @" .. t.quote(dir .. "/headers.json"))
+    assert.are.equal(200, r.status, r.body)
+    local checked = t.decode(r.body)
+    assert.are.equal(#headers, #checked)
+    for i, why in ipairs(checked) do assert.are.equal("", why, "the header of pulse " .. pulses[i]) end
+    -- a header moved to another pulse's root no longer holds
+    headers[2].Root = headers[1].Root
+    t.write(dir .. "/headers.json", require("dkjson").encode({ org = org, headers = { headers[2] } }))
+    r = t.curl(node.url .. "/tpt/" .. app_id .. "/headers",
+      "-X POST -H 'Content-Type: application/json' --data-binary @" .. t.quote(dir .. "/headers.json"))
+    assert.are.same({ "bad signature, or PublicKey is not the org's key" }, t.decode(r.body))
+    headers[2].Root = roots[pulses[2]]
+
+    -- README's example in the app: every account at the last pulse and the first
+    for _, case in ipairs({ { last, alice, { role = 2, role_name = "member", balance = "750", nonce = "1" } },
+                            { last, bob, { role = 1, role_name = "guest", balance = "250", nonce = "0" } },
+                            { last, nobody, "absent" }, { pulses[1], alice, "absent" } }) do
+      r = t.curl(("%s/tpt/%s/account?org=%s&id=%s&pulse=%d"):format(node.url, app_id, org, case[2], case[1]))
+      assert.are.equal(200, r.status, r.body)
+      assert.are.same({ holds = true, why = "", account = case[3] }, t.decode(r.body))
+    end
+
     -- the JS SDK agrees on every check, and reads the same accounts
-    local results = js_checks(dir, checks)
+    local js = js_checks(dir, org, checks, headers)
+    -- the roots come from headers the org key signed, chained by Prev (pulses 1..n, none skipped)
+    assert.are.equal(#pulses, pulses[#pulses])
+    assert.are.equal(#headers, #js.headers)
+    for i, why in ipairs(js.headers) do assert.are.equal("", why, "the header of pulse " .. pulses[i]) end
+    assert.are.equal("bad signature", js.moved)
+    local results = js.checks
     assert.are.equal(#checks, #results)
     for i, r in ipairs(results) do
       if expect[i].holds then
@@ -203,5 +276,47 @@ describe("org proofs checked by the Lua and JS verifiers", function()
         assert.are.equal("the proof does not lead to the root", r.check, expect[i].where)
       end
     end
+  end)
+
+  -- README's browser example in chromium: /sdk/leither.js on the app's own
+  -- origin fetches the header and the proofs from /api/v0/org/ and checks them
+  it("holds in a real browser, with the SDK the node serves", function()
+    local missing
+    if t.sh("command -v chromium || command -v chromium-browser").code ~= 0 then
+      missing = "chromium is not installed (scripts/deps.sh test installs it)"
+    elseif not app_id then
+      missing = "the first test made no org"
+    end
+    if missing then return pending(missing) end
+    local app_url = t.sh("curl -s -o /dev/null -w '%{redirect_url}' --noproxy '*' http://localhost:" .. node.port
+      .. "/tpt/" .. app_id .. "/").out
+    assert.matches("^http://[a-z2-7]+%.app%.localhost:" .. node.port .. "/$", app_url)
+    local check = [[
+(async () => {
+  const { smtProofCheck, ledgerHeaderCheck, ledgerAccountDecode, b64url } = await import("/sdk/leither.js");
+  const org = %q, out = [];
+  for (const [id, pulse] of %s) {
+    const { Header } = await (await fetch(`/api/v0/org/root?org=${org}&pulse=${pulse}`)).json();
+    const p = await (await fetch(`/api/v0/org/proof?org=${org}&id=${id}&pulse=${pulse}`)).json();
+    const value = p.Value === null ? null : b64url.decode(p.Value);
+    const other = await (await fetch(`/api/v0/org/root?org=${org}&pulse=${pulse === 1 ? 2 : 1}`)).json();
+    out.push([(await ledgerHeaderCheck(Header, org)) || (Header.Pulse === pulse ? "" : "another pulse"), smtProofCheck(p.Proof, Header.Root, id, value),
+              value ? String(ledgerAccountDecode(value).balance) : "absent",
+              smtProofCheck(p.Proof, other.Root, id, value)]);
+  }
+  return JSON.stringify(out);
+})()]]
+    local last = pulses[#pulses]
+    local asks = ('[["%s", %d], ["%s", %d], ["%s", %d], ["%s", %d]]'):format(alice, last, bob, last, nobody, last,
+      alice, pulses[1])
+    local file = os.tmpname()
+    t.write(file, require("dkjson").encode({ steps = { { open = app_url }, { eval = check:format(org, asks) } } }))
+    local r = t.sh("node " .. t.quote(src .. "/tests/browser/cdp.mjs") .. " " .. t.quote(file))
+    os.remove(file)
+    local doc = t.decode(r.out)
+    assert.is_nil(doc.error, doc.error)
+    local bad = "the proof does not lead to the root"
+    assert.are.same({ { "", "", "750", bad }, { "", "", "250", bad }, { "", "", "absent", bad }, { "", "", "absent", bad } },
+      t.decode(doc.results[2]))
   end)
 end)

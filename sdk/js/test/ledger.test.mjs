@@ -6,7 +6,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import {
-  blake2b, b64url, hex, smtProofDecode, smtProofCheck, smtRootOf, ledgerAccountDecode, ledgerKey, leitherId,
+  blake2b, b64url, smtProofDecode, smtProofCheck, smtRootOf, ledgerAccountDecode, ledgerKey, leitherId,
+  ledgerHeaderCheck, ledgerHash, canonicalJSON, Key,
 } from "../leither.js";
 
 // the rules, written out again here so that the tests do not lean on the code they test
@@ -182,6 +183,27 @@ test("tampered proofs are refused with a reason", () => {
   assert.equal(smtProofCheck("not base64!", root, a, va).startsWith("proof is not base64url"), true);
   assert.equal(smtProofCheck(good, root.subarray(1), a, va), "root is 31 bytes, not 32");
   assert.equal(smtProofCheck(good, root, a.subarray(1), va), "key is 19 bytes, not 20");
+  assert.equal(smtProofCheck(good, root, a, "a"), "value: expected bytes (b64url.decode the API's Value) or null");
+});
+
+test("random bytes are refused with a reason, never thrown", () => {
+  let x = 12345;
+  const rand = (n) => ((x = (x * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const key = keyOfBits("0101"), root = H(text("r"));
+  for (let i = 0; i < 3000; i++) {
+    const depth = rand(4) ? rand(161) : rand(256);
+    const bitmapBytes = (depth + 7) >> 3;
+    const n = 2 + bitmapBytes + 32 * rand(6) + (rand(2) ? 52 : 0) + rand(3) - 1;
+    const b = new Uint8Array(Math.max(0, n));
+    for (let j = 0; j < b.length; j++) b[j] = rand(256);
+    if (b.length > 0) b[0] = rand(4);
+    if (b.length > 1) b[1] = depth;
+    for (const value of [null, text("v")]) {
+      const why = smtProofCheck(b, root, key, value);
+      assert.equal(typeof why, "string");
+      assert.notEqual(why, "");
+    }
+  }
 });
 
 test("keys are Leither IDs; accounts are 17 bytes with u64 amounts", () => {
@@ -196,6 +218,31 @@ test("keys are Leither IDs; accounts are 17 bytes with u64 amounts", () => {
   assert.throws(() => ledgerAccountDecode(bytes(4, new Array(16).fill(0))), /role 4 is not 1..3/);
   assert.throws(() => ledgerAccountDecode(bytes(1, new Array(15).fill(0))), /16 bytes, not 17/);
   assert.throws(() => ledgerAccountDecode(bytes(1, new Array(17).fill(0))), /18 bytes, not 17/);
+});
+
+test("a pulse header holds when the org key signed it; its hash is BLAKE2b-256 of its JSON", async () => {
+  const orgKey = await Key.generate();
+  const org = orgKey.id;
+  const header = {
+    Org: org, Pulse: 7, Time: 1796323326057, Root: b64url.encode(H(text("state"))), TxRoot: b64url.encode(H(text(""))),
+    Prev: b64url.encode(ZERO), Txs: 2, Signer: org, PublicKey: b64url.encode(orgKey.publicKey),
+  };
+  header.Sig = b64url.encode(await orgKey.sign(canonicalJSON(header)));
+  assert.equal(await ledgerHeaderCheck(header, org), "");
+  assert.deepEqual(ledgerHash(header), H(text(canonicalJSON(header))));
+  assert.equal(await ledgerHeaderCheck({ ...header, Root: b64url.encode(ZERO) }, org), "bad signature");
+  assert.equal(await ledgerHeaderCheck({ ...header, Pulse: 8 }, org), "bad signature");
+  assert.equal(await ledgerHeaderCheck({ ...header, Sig: undefined }, org), "the header has no Sig");
+  assert.equal(await ledgerHeaderCheck({ ...header, Root: "shor" }, org), "Root is 3 bytes, not 32");
+  // another key, even one that signs properly, is not the org's
+  const other = await Key.generate();
+  assert.equal(await ledgerHeaderCheck(header, other.id), `the header is of org ${org}, not ${other.id}`);
+  const forged = { ...header, PublicKey: b64url.encode(other.publicKey) };
+  delete forged.Sig;
+  forged.Sig = b64url.encode(await other.sign(canonicalJSON(forged)));
+  assert.equal(await ledgerHeaderCheck(forged, org), "PublicKey is not the org's key");
+  const signer = { ...header, Signer: other.id };
+  assert.equal(await ledgerHeaderCheck(signer, org), "the header is not signed by the org key");
 });
 
 // the C side's proofs: every one holds, and none holds for a changed input
