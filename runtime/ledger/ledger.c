@@ -841,11 +841,6 @@ static void run_pulse(ledger *l, ledger_org *o)
     }
     if (!failed && pulsed)
         failed = expire_offers(l, txn, o->key, pulse + 1, err, sizeof err) != 0;
-    if (!failed && pulsed) {
-        long pruned = smt_prune(l->smt, txn, o->key, l->n->home.ledger_retention_pulses, PRUNE_BATCH, err, sizeof err);
-        failed = pruned < 0;
-        o->prune_left = pruned >= PRUNE_BATCH;
-    }
     if (!failed && txn) {
         rc = mdb_txn_commit(txn); /* one fsync (db_sync "always") */
         txn = NULL;
@@ -872,6 +867,12 @@ static void run_pulse(ledger *l, ledger_org *o)
     if (pulsed && !failed) {
         o->pulse = pulse;
         memcpy(o->prev, hash, SMT_HASH_BYTES);
+        /* a pruning pass every PRUNE_EVERY pulses (sooner when the
+         * retention is shorter), after the pulse: its commit waits for none */
+        uint64_t every = l->n->home.ledger_retention_pulses < PRUNE_EVERY ? l->n->home.ledger_retention_pulses
+                                                                          : PRUNE_EVERY;
+        if (pulse % every == 0)
+            o->prune_left = 1;
     }
     overlay_rebuild(l, o);
     pthread_mutex_unlock(&l->lock);
@@ -879,7 +880,8 @@ static void run_pulse(ledger *l, ledger_org *o)
     free(reasons);
 }
 
-/* What a pulse's batch left to prune, in a transaction of its own. */
+/* A pruning pass over org's tree, in a transaction of its own: bounded, and
+ * continued on the next ticks while it fills its batch. */
 static void prune_more(ledger *l, ledger_org *o)
 {
     MDB_txn *txn;
@@ -917,7 +919,7 @@ static void *pulse_thread(void *arg)
             pthread_mutex_unlock(&l->lock);
             if (queued)
                 run_pulse(l, o);
-            else if (o->prune_left)
+            if (o->prune_left)
                 prune_more(l, o);
         }
         verify_run(l);
