@@ -45,38 +45,39 @@ local SIGMA = {
 }
 local BLOCK_WORDS = string.rep("i8", 16)
 
+local function g(v, a, b, c, d, x, y)
+  local va, vb, vc, vd = v[a], v[b], v[c], v[d]
+  va = va + vb + x
+  vd = vd ~ va
+  vd = (vd >> 32) | (vd << 32)
+  vc = vc + vd
+  vb = vb ~ vc
+  vb = (vb >> 24) | (vb << 40)
+  va = va + vb + y
+  vd = vd ~ va
+  vd = (vd >> 16) | (vd << 48)
+  vc = vc + vd
+  vb = vb ~ vc
+  vb = (vb >> 63) | (vb << 1)
+  v[a], v[b], v[c], v[d] = va, vb, vc, vd
+end
+
 local function compress(h, block, count, last)
   local m = { string.unpack("<" .. BLOCK_WORDS, block) }
   local v = {}
   for i = 1, 8 do v[i - 1], v[i + 7] = h[i], IV[i] end
   v[12] = v[12] ~ count -- the high 64 bits of the counter stay 0: inputs are far below 2^64 bytes
   if last then v[14] = ~v[14] end
-  local function g(a, b, c, d, x, y)
-    local va, vb, vc, vd = v[a], v[b], v[c], v[d]
-    va = va + vb + x
-    vd = vd ~ va
-    vd = (vd >> 32) | (vd << 32)
-    vc = vc + vd
-    vb = vb ~ vc
-    vb = (vb >> 24) | (vb << 40)
-    va = va + vb + y
-    vd = vd ~ va
-    vd = (vd >> 16) | (vd << 48)
-    vc = vc + vd
-    vb = vb ~ vc
-    vb = (vb >> 63) | (vb << 1)
-    v[a], v[b], v[c], v[d] = va, vb, vc, vd
-  end
   for round = 0, 11 do
     local s = SIGMA[round % 10 + 1]
-    g(0, 4, 8, 12, m[s[1] + 1], m[s[2] + 1])
-    g(1, 5, 9, 13, m[s[3] + 1], m[s[4] + 1])
-    g(2, 6, 10, 14, m[s[5] + 1], m[s[6] + 1])
-    g(3, 7, 11, 15, m[s[7] + 1], m[s[8] + 1])
-    g(0, 5, 10, 15, m[s[9] + 1], m[s[10] + 1])
-    g(1, 6, 11, 12, m[s[11] + 1], m[s[12] + 1])
-    g(2, 7, 8, 13, m[s[13] + 1], m[s[14] + 1])
-    g(3, 4, 9, 14, m[s[15] + 1], m[s[16] + 1])
+    g(v, 0, 4, 8, 12, m[s[1] + 1], m[s[2] + 1])
+    g(v, 1, 5, 9, 13, m[s[3] + 1], m[s[4] + 1])
+    g(v, 2, 6, 10, 14, m[s[5] + 1], m[s[6] + 1])
+    g(v, 3, 7, 11, 15, m[s[7] + 1], m[s[8] + 1])
+    g(v, 0, 5, 10, 15, m[s[9] + 1], m[s[10] + 1])
+    g(v, 1, 6, 11, 12, m[s[11] + 1], m[s[12] + 1])
+    g(v, 2, 7, 8, 13, m[s[13] + 1], m[s[14] + 1])
+    g(v, 3, 4, 9, 14, m[s[15] + 1], m[s[16] + 1])
   end
   for i = 1, 8 do h[i] = h[i] ~ v[i - 1] ~ v[i + 7] end
 end
