@@ -1357,8 +1357,9 @@ static int traceback(lua_State *L)
 
 /* A ledger call's answer pushed, or a Lua error with its reason; not found
  * answers nil when nil_if_absent. */
-static int org_answer(lua_State *L, int status, json_t *doc, const char *err, int nil_if_absent)
+static int org_answer(lua_State *L, int status, json_t *doc, char *err, int nil_if_absent)
 {
+    ledger_one_line(err);
     if (status == LEDGER_NOT_FOUND && nil_if_absent) {
         lua_pushnil(L);
         return 1;
@@ -1480,6 +1481,7 @@ static int org_submit(lua_State *L)
     json_t *doc = NULL;
     int st = ledger_submit(ctx_of(L)->n, text, len, &doc, err, sizeof err);
     if (st == LEDGER_INVALID || st == LEDGER_BUSY || st == LEDGER_NOT_FOUND) {
+        ledger_one_line(err);
         lua_pushnil(L);
         lua_pushstring(L, err);
         return 2;

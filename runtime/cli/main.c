@@ -102,8 +102,8 @@ static const cli_command commands[] = {
      "make a guest a member (supervisor)"},
     {"org role", cmd_org_role, "Hjk", 3, 3, "ORG USER guest|member [-k KEYFILE] [--json]",
      "set an account's role (supervisor)"},
-    {"org members", cmd_org_members, "Hj", 1, 1, "ORG [--json]", "the organization's accounts and their roles"},
-    {"org show", cmd_org_show, "Hj", 1, 1, "ORG [--json]", "an organization: name, supervisor, pulse, root"},
+    {"org members", cmd_org_members, "Hjk", 1, 1, "ORG [--json]", "the organization's accounts and their roles"},
+    {"org show", cmd_org_show, "Hjk", 1, 1, "ORG [--json]", "an organization: name, supervisor, pulse, root"},
     {"org issue", cmd_org_issue, "HjkR", 3, 3, "ORG USER AMOUNT --reason TEXT [-k KEYFILE] [--json]",
      "issue new tokens to USER, recorded with the reason (supervisor)"},
     {"org pay", cmd_org_pay, "HjkM", 3, 3, "ORG TO AMOUNT [--memo TEXT] [-k KEYFILE] [--json]",
@@ -113,14 +113,14 @@ static const cli_command commands[] = {
     {"org offers", cmd_org_offers, "Hjk", 1, 1, "ORG [-k KEYFILE] [--json]", "the offers pending from or to you"},
     {"org balance", cmd_org_balance, "HjkS", 1, 2, "ORG [USER] [--pulse N] [-k KEYFILE] [--json]",
      "an account's balance (default: yours)"},
-    {"org root", cmd_org_root, "HjS", 1, 1, "ORG [--pulse N] [--json]", "the ledger's state root at a pulse"},
-    {"org proof", cmd_org_proof, "HjS", 2, 2, "ORG USER [--pulse N] [--json]",
+    {"org root", cmd_org_root, "HjSk", 1, 1, "ORG [--pulse N] [--json]", "the ledger's state root at a pulse"},
+    {"org proof", cmd_org_proof, "HjSk", 2, 2, "ORG USER [--pulse N] [--json]",
      "a proof that USER's account is (or is not) in the ledger"},
-    {"org accounts", cmd_org_accounts, "HjS", 1, 1, "ORG [--pulse N] [--json]",
+    {"org accounts", cmd_org_accounts, "HjSk", 1, 1, "ORG [--pulse N] [--json]",
      "every account: ID, role, balance, nonce"},
-    {"org history", cmd_org_history, "Hj", 1, 2, "ORG [USER] [--json]",
+    {"org history", cmd_org_history, "Hjk", 1, 2, "ORG [USER] [--json]",
      "issues with their reasons, transfers, role changes"},
-    {"org pulses", cmd_org_pulses, "HjB", 1, 1, "ORG [--from N] [--json]",
+    {"org pulses", cmd_org_pulses, "HjBk", 1, 1, "ORG [--from N] [--json]",
      "the signed pulse headers: pulse, root, transactions"},
     {"org verify", cmd_org_verify, "Hjk", 1, 1, "ORG [-k KEYFILE] [--json]",
      "replay the ledger from pulse 1 and check every header and root"},
@@ -332,6 +332,13 @@ static int parse_bool(const char *v)
     return -1;
 }
 
+/* Whether s has the shape of a 32-byte hash in base64url (43 characters). */
+static int is_hash_text(const char *s)
+{
+    size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+    return n == 43 && s[n] == '\0';
+}
+
 /* Parses the options of command c from argv (after its name). */
 static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
 {
@@ -360,10 +367,11 @@ static int parse(const cli_command *c, int argc, char **argv, cli_args *a)
     a->cid_version = a->raw_leaves = a->pin = a->progress = -1;
     opterr = 0;
     optind = 0; /* 0: reinitialize getopt */
-    /* IDs are base64url, so one in 64 starts with '-': such an argument is
-     * an ID, not flags. Marked with \x01 so getopt leaves it alone. */
+    /* IDs and hashes (org accept's OFFER) are base64url, so one in 64
+     * starts with '-': such an argument is an ID, not flags. Marked with
+     * \x01 so getopt leaves it alone. */
     for (int i = 1; i < argc; i++)
-        if (argv[i][0] == '-' && ids_is_leither_id(argv[i])) {
+        if (argv[i][0] == '-' && (ids_is_leither_id(argv[i]) || is_hash_text(argv[i]))) {
             size_t len = strlen(argv[i]);
             char *marked = malloc(len + 2);
             marked[0] = '\x01';

@@ -547,12 +547,13 @@ int cmd_org_members(const cli_args *a)
 
 static void print_show(const json_t *doc)
 {
-    char b[32];
-    printf("org %s\nname %s\nmid %s\npublic key %s\nsupervisor %s\npulse %s\nroot %s\naccounts %s\n", str(doc, "Org"),
-           str(doc, "Name"), str(doc, "MID"), str(doc, "PublicKey"), str(doc, "Supervisor"),
-           text_of(json_object_get(doc, "Pulse"), b), str(doc, "Root"), text_of(json_object_get(doc, "Accounts"), b));
-    printf("members %s\n", text_of(json_object_get(doc, "Members"), b));
-    printf("created %s\n", text_of(json_object_get(doc, "Created"), b));
+    char pulse[32], accounts[32], members[32], created[32];
+    printf("org %s\nname %s\nmid %s\npublic key %s\nsupervisor %s\npulse %s\nroot %s\naccounts %s\nmembers %s\n"
+           "created %s\n",
+           str(doc, "Org"), str(doc, "Name"), str(doc, "MID"), str(doc, "PublicKey"), str(doc, "Supervisor"),
+           text_of(json_object_get(doc, "Pulse"), pulse), str(doc, "Root"),
+           text_of(json_object_get(doc, "Accounts"), accounts), text_of(json_object_get(doc, "Members"), members),
+           text_of(json_object_get(doc, "Created"), created));
 }
 
 int cmd_org_show(const cli_args *a)

@@ -46,6 +46,13 @@ void put_be32(uint8_t *p, uint32_t v)
 
 uint32_t get_be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 
+void ledger_one_line(char *text)
+{
+    for (unsigned char *p = (unsigned char *)text; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+}
+
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -176,6 +183,7 @@ static void ring_add(ledger *l, const uint8_t org[SMT_KEY_BYTES], const uint8_t 
     snprintf(s->type, sizeof s->type, "%s", tx_type_name(type));
     snprintf(s->state, sizeof s->state, "%s", state);
     snprintf(s->error, sizeof s->error, "%s", error);
+    ledger_one_line(s->error);
 }
 
 /* Expired offers: those good until a pulse before `next` (the next pulse). */
@@ -833,11 +841,6 @@ static void run_pulse(ledger *l, ledger_org *o)
     }
     if (!failed && pulsed)
         failed = expire_offers(l, txn, o->key, pulse + 1, err, sizeof err) != 0;
-    if (!failed && pulsed) {
-        long pruned = smt_prune(l->smt, txn, o->key, l->n->home.ledger_retention_pulses, PRUNE_BATCH, err, sizeof err);
-        failed = pruned < 0;
-        o->prune_left = pruned >= PRUNE_BATCH;
-    }
     if (!failed && txn) {
         rc = mdb_txn_commit(txn); /* one fsync (db_sync "always") */
         txn = NULL;
@@ -864,6 +867,12 @@ static void run_pulse(ledger *l, ledger_org *o)
     if (pulsed && !failed) {
         o->pulse = pulse;
         memcpy(o->prev, hash, SMT_HASH_BYTES);
+        /* a pruning pass every PRUNE_EVERY pulses (sooner when the
+         * retention is shorter), after the pulse: its commit waits for none */
+        uint64_t every = l->n->home.ledger_retention_pulses < PRUNE_EVERY ? l->n->home.ledger_retention_pulses
+                                                                          : PRUNE_EVERY;
+        if (pulse % every == 0)
+            o->prune_left = 1;
     }
     overlay_rebuild(l, o);
     pthread_mutex_unlock(&l->lock);
@@ -871,7 +880,8 @@ static void run_pulse(ledger *l, ledger_org *o)
     free(reasons);
 }
 
-/* What a pulse's batch left to prune, in a transaction of its own. */
+/* A pruning pass over org's tree, in a transaction of its own: bounded, and
+ * continued on the next ticks while it fills its batch. */
 static void prune_more(ledger *l, ledger_org *o)
 {
     MDB_txn *txn;
@@ -909,7 +919,7 @@ static void *pulse_thread(void *arg)
             pthread_mutex_unlock(&l->lock);
             if (queued)
                 run_pulse(l, o);
-            else if (o->prune_left)
+            if (o->prune_left)
                 prune_more(l, o);
         }
         verify_run(l);
@@ -919,7 +929,13 @@ static void *pulse_thread(void *arg)
             next = now; /* a long pulse: do not run the missed ones back to back */
         pthread_mutex_lock(&l->lock);
     }
+    ledger_org *head = l->list;
     pthread_mutex_unlock(&l->lock);
+    /* stopping: what was queued gets its pulse (the HTTP workers, which
+     * queue, have stopped), so a clean stop loses no accepted transaction */
+    for (ledger_org *o = head; o; o = o->next)
+        if (o->nqueue)
+            run_pulse(l, o);
     return NULL;
 }
 

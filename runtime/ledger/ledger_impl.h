@@ -75,7 +75,9 @@ const char *tx_str(const json_t *tx, const char *field);
 #define QUEUE_MAX 1024        /* queued transactions per org */
 #define OFFERS_PER_PAYER 64   /* pending offers of one payer in one org */
 #define STATUS_RING 4096      /* failed and expired transactions remembered */
-#define PRUNE_BATCH 4096      /* tree nodes pruned per pulse */
+#define PRUNE_BATCH 32768     /* tree nodes pruned per pass (a write transaction of its own) */
+#define PRUNE_EVERY 32        /* pulses between passes: rewriting a page per few dozen versions
+                                 writes several times less than per version (smt.h) */
 #define EXPIRE_BATCH 1024     /* offers expired per pulse */
 #define VERIFY_JOBS 64        /* verify jobs remembered */
 #define VERIFY_SLICE_MS 200   /* replay time per tick, so pulses keep coming */

@@ -33,6 +33,10 @@ enum ledger_status {
 /* Accounts and members listings: more per call */
 #define LEDGER_ACCOUNTS_MAX 10000
 
+/* Reasons quote what clients sent (a field's name, an amount's text):
+ * control characters become spaces, so a reason stays one line. */
+void ledger_one_line(char *text);
+
 /* "pulse" absent: 0 stands for the newest. */
 int ledger_create(struct node *n, const char *name, const char *supervisor, json_t **out, char *err, size_t errlen);
 int ledger_submit(struct node *n, const char *body, size_t len, json_t **out, char *err, size_t errlen);

@@ -83,8 +83,7 @@ static int resolve_pulse(ledger *l, MDB_txn *txn, const uint8_t okey[SMT_KEY_BYT
 static int smt_status_of(enum smt_status st, uint64_t pulse, ledger *l, char *err, size_t errlen)
 {
     if (st == SMT_PRUNED)
-        return ERR("pulse %llu was pruned: versions older than the newest %llu and not a checkpoint (every %dth) "
-                   "are not kept",
+        return ERR("pulse %llu was pruned: the newest %llu pulses are kept, and every %dth",
                    (unsigned long long)pulse, (unsigned long long)l->n->home.ledger_retention_pulses,
                    SMT_CHECKPOINT_EVERY),
                LEDGER_PRUNED;

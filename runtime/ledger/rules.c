@@ -150,7 +150,10 @@ static int text_field(const json_t *tx, const char *field, size_t min, size_t ma
 
 static int id_field(const json_t *tx, const char *field, char *err, size_t errlen)
 {
-    if (!ids_is_leither_id(tx_str(tx, field)))
+    json_t *v = json_object_get(tx, field);
+    /* the whole string: an ID followed by a NUL and more is not one */
+    if (!json_is_string(v) || json_string_length(v) != strlen(json_string_value(v)) ||
+        !ids_is_leither_id(json_string_value(v)))
         return ERR("%s must be a Leither ID", field);
     return 0;
 }
@@ -164,6 +167,8 @@ static int amount_field(const json_t *tx, const char *field, int positive, char 
     if (ledger_amount_parse(json_string_value(j), &v) != 0)
         return ERR("%s \"%.40s\" is not a u64 in decimal (no sign, no leading zeros, at most 18446744073709551615)",
                    field, json_string_value(j));
+    if (json_string_length(j) != strlen(json_string_value(j)))
+        return ERR("%s holds a NUL", field);
     if (positive && v == 0)
         return ERR("%s must be more than 0", field);
     return 0;
@@ -189,9 +194,14 @@ int tx_check_shape(const json_t *tx, const char *org, char *err, size_t errlen)
         if (type_fields[type][i][0] != '?' && !json_object_get(tx, type_fields[type][i]))
             return ERR("a%s %s transaction needs \"%s\"", type == TX_ISSUE || type == TX_OFFER ||
                        type == TX_APPLY || type == TX_ACCEPT ? "n" : "", type_names[type], type_fields[type][i]), 0;
-    if (id_field(tx, "Org", err, errlen) || (org && strcmp(tx_str(tx, "Org"), org)))
-        return org && ids_is_leither_id(tx_str(tx, "Org")) ? (ERR("the transaction is for org %s, not %s",
-                                                                  tx_str(tx, "Org"), org), 0) : 0;
+    if (id_field(tx, "Org", err, errlen))
+        return 0;
+    if (org && strcmp(tx_str(tx, "Org"), org))
+        return ERR("the transaction is for org %s, not %s", tx_str(tx, "Org"), org), 0;
+    /* whole strings: a NUL would hide bytes the signature covers from the checks */
+    if (id_field(tx, "Signer", err, errlen) || text_field(tx, "Type", 1, 16, err, errlen) ||
+        text_field(tx, "PublicKey", 1, 128, err, errlen) || text_field(tx, "Sig", 1, 128, err, errlen))
+        return 0;
     json_t *expires = json_object_get(tx, "Expires");
     if (!json_is_integer(expires) || json_integer_value(expires) < 1)
         return ERR("Expires must be a pulse number (an integer from 1)"), 0;

@@ -22,8 +22,9 @@ describe("a running node", function()
     assert.are.equal(3, doc.Threads)
     local tasks = t.sh("ls /proc/" .. node.pid .. "/task | wc -l").out
     -- three HTTP loops, the RESP loop, the sync thread (runtime/sync: it runs
-    -- with the DHT off too, for `mimei sync -n`) and the main thread
-    assert.are.equal(6, tonumber(tasks))
+    -- with the DHT off too, for `mimei sync -n`), the ledgers' pulse thread
+    -- (runtime/ledger) and the main thread
+    assert.are.equal(7, tonumber(tasks))
   end)
 
   it("says so when the DHT is off", function()

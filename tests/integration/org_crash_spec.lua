@@ -99,6 +99,12 @@ describe("org ledger after SIGKILL", function()
       for line in (t.slurp(streams[payer] .. ".log") or ""):gmatch("[^\n]+") do
         local hash, pulse = line:match("^final ([%w_%-]+) pulse (%d+)$")
         assert.truthy(hash, line)
+        -- the offer itself reads as final, in the pulse the CLI printed
+        local r = t.curl(node.url .. "/api/v0/org/tx?org=" .. org .. "&tx=" .. hash)
+        assert.are.equal(200, r.status, r.body)
+        local state = t.decode(r.body)
+        assert.are.equal("final", state.State)
+        assert.are.equal(tonumber(pulse), state.Pulse)
         reported = reported + 1
         last_pulse = math.max(last_pulse, tonumber(pulse))
       end

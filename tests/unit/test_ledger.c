@@ -318,6 +318,20 @@ static void rules_refuse_with_reasons(void **state)
                                            alice.id, "Amount", 5, "Reason", "r", "Expires", 100)));
     assert_int_equal(run(&m, org.id, odd, err, sizeof err), 1);
     assert_non_null(strstr(err, "decimal string"));
+    /* an ID or an amount followed by a NUL and more is not one (the signature covers the rest) */
+    char hidden[64];
+    size_t hlen = (size_t)snprintf(hidden, sizeof hidden, "%s", alice.id) + 1;
+    memcpy(hidden + hlen, "x", 2);
+    odd = issue_tx(org.id, &sup, alice.id, "1");
+    json_object_set_new(odd, "To", json_stringn(hidden, hlen + 1));
+    assert_int_equal(ledger_sign(odd, &sup.key), 0);
+    assert_int_equal(run(&m, org.id, odd, err, sizeof err), 1);
+    assert_non_null(strstr(err, "To must be a Leither ID"));
+    odd = issue_tx(org.id, &sup, alice.id, "1");
+    json_object_set_new(odd, "Amount", json_stringn("1\0009", 3));
+    assert_int_equal(ledger_sign(odd, &sup.key), 0);
+    assert_int_equal(run(&m, org.id, odd, err, sizeof err), 1);
+    assert_non_null(strstr(err, "NUL"));
     assert_int_equal(run(&m, alice.id, issue_tx(org.id, &sup, alice.id, "1"), err, sizeof err), 1);
     assert_non_null(strstr(err, "is for org"));
     account_map_free(&m);

@@ -22,10 +22,12 @@ static int status_of(int st)
     }
 }
 
-static int reply(h2o_req_t *req, int st, json_t *doc, const char *err)
+static int reply(h2o_req_t *req, int st, json_t *doc, char *err)
 {
-    if (st != LEDGER_OK)
+    if (st != LEDGER_OK) {
+        ledger_one_line(err);
         return http_reply_error(req, status_of(st), "%s", err);
+    }
     return http_reply_json(req, 200, doc);
 }
 
@@ -68,6 +70,7 @@ static json_t *body_object(h2o_req_t *req)
                              JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(doc)) {
         json_decref(doc);
+        ledger_one_line(jerr.text);
         http_reply_error(req, 400, "the body must be a JSON object: %s", doc ? "not an object" : jerr.text);
         return NULL;
     }
