@@ -4,7 +4,7 @@ ASAN    ?= build-asan
 RELEASE ?= build-release
 FUZZ    ?= build-fuzz
 PREFIX  ?= /usr/local
-FUZZ_SECONDS ?= 15
+FUZZ_SECONDS ?= 10
 JOBS    ?= $(shell nproc)
 
 .PHONY: all deps deps-test build release run install test test-asan fuzz bench soak clean
