@@ -98,6 +98,16 @@ static int account_key(uint8_t akey[SMT_KEY_BYTES], const char *id, char *err, s
     return LEDGER_OK;
 }
 
+/* account_key, then read_begin_at: the start of a read of one account. */
+static int read_account_at(struct node *n, const char *org_id, const char *id, uint8_t okey[SMT_KEY_BYTES],
+                           uint8_t akey[SMT_KEY_BYTES], MDB_txn **txn, uint64_t *pulse, char *err, size_t errlen)
+{
+    *txn = NULL;
+    if (account_key(akey, id, err, errlen) != LEDGER_OK)
+        return LEDGER_INVALID;
+    return read_begin_at(n, org_id, okey, txn, pulse, err, errlen);
+}
+
 static int smt_status_of(enum smt_status st, uint64_t pulse, ledger *l, char *err, size_t errlen)
 {
     if (st == SMT_PRUNED)
@@ -239,10 +249,8 @@ int ledger_get_account(struct node *n, const char *org_id, const char *id, uint6
                    size_t errlen)
 {
     uint8_t okey[SMT_KEY_BYTES], akey[SMT_KEY_BYTES];
-    if (account_key(akey, id, err, errlen) != LEDGER_OK)
-        return LEDGER_INVALID;
     MDB_txn *txn;
-    int st = read_begin_at(n, org_id, okey, &txn, &pulse, err, errlen);
+    int st = read_account_at(n, org_id, id, okey, akey, &txn, &pulse, err, errlen);
     if (st != LEDGER_OK)
         return read_end(txn, st);
     const uint8_t *value;
@@ -281,10 +289,8 @@ int ledger_proof(struct node *n, const char *org_id, const char *id, uint64_t pu
                  size_t errlen)
 {
     uint8_t okey[SMT_KEY_BYTES], akey[SMT_KEY_BYTES];
-    if (account_key(akey, id, err, errlen) != LEDGER_OK)
-        return LEDGER_INVALID;
     MDB_txn *txn;
-    int st = read_begin_at(n, org_id, okey, &txn, &pulse, err, errlen);
+    int st = read_account_at(n, org_id, id, okey, akey, &txn, &pulse, err, errlen);
     if (st != LEDGER_OK)
         return read_end(txn, st);
     smt_proof *proof = malloc(sizeof *proof);
