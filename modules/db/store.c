@@ -22,6 +22,7 @@
  */
 #include "internal.h"
 
+#include "bigendian.h"
 #include "ids.h"
 
 #include <stdio.h>
@@ -35,29 +36,8 @@
 #define PART_HASH 16
 #define META_HEADER 33 /* type(1) expire(8) count(8) head(8) tail(8) */
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
-}
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-void db_index_bytes(uint8_t out[DB_INDEX_BYTES], int64_t index) { put_u64(out, (uint64_t)index ^ (1ULL << 63)); }
-int64_t db_index_from(const uint8_t in[DB_INDEX_BYTES]) { return (int64_t)(get_u64(in) ^ (1ULL << 63)); }
+void db_index_bytes(uint8_t out[DB_INDEX_BYTES], int64_t index) { put_be64(out, (uint64_t)index ^ (1ULL << 63)); }
+int64_t db_index_from(const uint8_t in[DB_INDEX_BYTES]) { return (int64_t)(get_be64(in) ^ (1ULL << 63)); }
 
 /* IEEE 754 bits made to sort as the numbers do: flip all bits of negatives,
  * the sign bit of the rest. -0.0 is stored as 0.0, as Redis treats them. */
@@ -68,12 +48,12 @@ void db_score_bytes(uint8_t out[DB_SCORE_BYTES], double score)
     uint64_t bits;
     memcpy(&bits, &score, 8);
     bits = (bits >> 63) ? ~bits : bits | (1ULL << 63);
-    put_u64(out, bits);
+    put_be64(out, bits);
 }
 
 double db_score_from(const uint8_t in[DB_SCORE_BYTES])
 {
-    uint64_t bits = get_u64(in);
+    uint64_t bits = get_be64(in);
     bits = (bits >> 63) ? bits & ~(1ULL << 63) : ~bits;
     double d;
     memcpy(&d, &bits, 8);
@@ -142,7 +122,7 @@ static int part(db_buf *b, const void *p, size_t n)
 static void rec_prefix(db_buf *b, uint32_t dbno, char kind, const void *key, size_t keylen)
 {
     uint8_t head[5];
-    put_u32(head, dbno);
+    put_be32(head, dbno);
     head[4] = (uint8_t)kind;
     b->len = 0;
     db_buf_append(b, head, 5);
@@ -155,7 +135,7 @@ static int rec_key(db_buf *b, uint32_t dbno, char kind, const void *key, size_t 
                    size_t sublen)
 {
     uint8_t head[5];
-    put_u32(head, dbno);
+    put_be32(head, dbno);
     head[4] = (uint8_t)kind;
     b->len = 0;
     db_buf_append(b, head, 5);
@@ -178,7 +158,7 @@ static int split_value(const MDB_val *v, const uint8_t **payload, size_t *plen, 
     if (p[0] & LONG) {
         if (v->mv_size < 5)
             return 0;
-        *wlen = get_u32(p + 1);
+        *wlen = get_be32(p + 1);
         if (v->mv_size < 5 + *wlen)
             return 0;
         *whole = p + 5;
@@ -213,7 +193,7 @@ static int rec_find(db_client *c, MDB_cursor *cur, const db_buf *rk, uint32_t ep
         sk = (uint8_t *)big.buf;
     }
     memcpy(sk, rk->buf, rk->len);
-    put_u32(sk + rk->len, ~epoch);
+    put_be32(sk + rk->len, ~epoch);
     k->mv_data = sk;
     k->mv_size = rk->len + 4;
     int rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
@@ -284,7 +264,7 @@ static int rec_put(db_client *c, const db_buf *rk, const void *whole, size_t wle
         return -1;
     uint32_t e = c->write_epoch;
     int was_live = found && v.mv_size >= 1 && !(((uint8_t *)v.mv_data)[0] & TOMBSTONE);
-    int same_epoch = found && ~get_u32((uint8_t *)k.mv_data + rk->len) == e;
+    int same_epoch = found && ~get_be32((uint8_t *)k.mv_data + rk->len) == e;
     if (!val) {
         if (!was_live)
             return 0;
@@ -312,7 +292,7 @@ static int rec_put(db_client *c, const db_buf *rk, const void *whole, size_t wle
         kb = (uint8_t *)big.buf;
     }
     memcpy(kb, rk->buf, rk->len);
-    put_u32(kb + rk->len, ~e);
+    put_be32(kb + rk->len, ~e);
     k.mv_data = kb;
     k.mv_size = rk->len + 4;
     if (!val)
@@ -325,7 +305,7 @@ static int rec_put(db_client *c, const db_buf *rk, const void *whole, size_t wle
         uint8_t *out = v.mv_data;
         out[0] = (uint8_t)((val ? LIVE : TOMBSTONE) | (whole ? LONG : 0));
         if (whole) {
-            put_u32(out + 1, (uint32_t)wlen);
+            put_be32(out + 1, (uint32_t)wlen);
             memcpy(out + 5, whole, wlen);
         }
         if (val && vallen)
@@ -483,7 +463,7 @@ static int group_next(db_iter *it, const uint8_t **gkey, size_t *gkeylen, const 
         MDB_val best = {0, NULL};
         /* walk the group: newest first forward, oldest first in reverse */
         for (;;) {
-            uint32_t e = ~get_u32((uint8_t *)k.mv_data + glen);
+            uint32_t e = ~get_be32((uint8_t *)k.mv_data + glen);
             if (e <= read && (it->reverse || !have)) {
                 best = v;
                 have = 1;
@@ -546,10 +526,10 @@ void db_iter_close(db_iter *it)
 static void meta_decode(db_meta *m, const uint8_t *p)
 {
     m->type = p[0];
-    m->expire_ms = (int64_t)get_u64(p + 1);
-    m->count = (int64_t)get_u64(p + 9);
-    m->head = (int64_t)get_u64(p + 17);
-    m->tail = (int64_t)get_u64(p + 25);
+    m->expire_ms = (int64_t)get_be64(p + 1);
+    m->count = (int64_t)get_be64(p + 9);
+    m->head = (int64_t)get_be64(p + 17);
+    m->tail = (int64_t)get_be64(p + 25);
 }
 
 static int expired(const db_client *c, const db_meta *m)
@@ -621,8 +601,8 @@ static int recall_expiry(db_client *c, const void *key, size_t keylen, int64_t *
 static void expire_key(db_buf *b, uint32_t dbno, int64_t when, const void *key, size_t keylen)
 {
     uint8_t head[12];
-    put_u32(head, dbno);
-    put_u64(head + 4, (uint64_t)when);
+    put_be32(head, dbno);
+    put_be64(head + 4, (uint64_t)when);
     b->len = 0;
     db_buf_append(b, head, 12);
     db_buf_append(b, key, keylen);
@@ -713,14 +693,14 @@ int db_meta_write(db_client *c, const void *key, size_t keylen, const db_meta *m
         c->read_epoch = UINT32_MAX;
         int had = rec_get(c, &rk, &old, &oldlen);
         c->read_epoch = saved;
-        old_expire = had > 0 && oldlen >= META_HEADER ? (int64_t)get_u64(old + 1) : 0;
+        old_expire = had > 0 && oldlen >= META_HEADER ? (int64_t)get_be64(old + 1) : 0;
     }
     uint8_t head[META_HEADER];
     head[0] = meta->type;
-    put_u64(head + 1, (uint64_t)meta->expire_ms);
-    put_u64(head + 9, (uint64_t)meta->count);
-    put_u64(head + 17, (uint64_t)meta->head);
-    put_u64(head + 25, (uint64_t)meta->tail);
+    put_be64(head + 1, (uint64_t)meta->expire_ms);
+    put_be64(head + 9, (uint64_t)meta->count);
+    put_be64(head + 17, (uint64_t)meta->head);
+    put_be64(head + 25, (uint64_t)meta->tail);
     db_buf_append(&rec, head, sizeof head);
     db_buf_append(&rec, val, vallen);
     int rc = rec_put(c, &rk, hashed ? key : NULL, keylen, rec.buf, rec.len);
@@ -853,7 +833,7 @@ int db_copy_key(db_client *c, const void *key, size_t keylen, const void *dst, s
 static void epoch_key(uint8_t out[9], uint32_t dbno)
 {
     memcpy(out, "epoch", 5);
-    put_u32(out + 5, dbno);
+    put_be32(out + 5, dbno);
 }
 
 /* Read on every command, changed only by MM.BACKUP: cached (db_commit
@@ -865,7 +845,7 @@ uint32_t db_epoch(db_client *c, uint32_t dbno)
     uint8_t kb[9];
     epoch_key(kb, dbno);
     MDB_val k = {sizeof kb, kb}, v;
-    uint32_t e = mdb_get(c->txn, c->db->info, &k, &v) == 0 && v.mv_size == 4 ? get_u32(v.mv_data) : 1;
+    uint32_t e = mdb_get(c->txn, c->db->info, &k, &v) == 0 && v.mv_size == 4 ? get_be32(v.mv_data) : 1;
     c->db->epoch_dbno = dbno;
     c->db->epoch_value = e;
     return e;
@@ -875,7 +855,7 @@ int db_epoch_set(db_client *c, uint32_t dbno, uint32_t epoch)
 {
     uint8_t kb[9], vb[4];
     epoch_key(kb, dbno);
-    put_u32(vb, epoch);
+    put_be32(vb, epoch);
     MDB_val k = {sizeof kb, kb}, v = {4, vb};
     int rc = mdb_put(c->txn, c->db->info, &k, &v, 0);
     c->db->epoch_dbno = 0;
@@ -899,8 +879,8 @@ int db_expire_due(db_client *c, int max)
         const uint8_t *p = k.mv_data;
         if (k.mv_size < 12)
             break;
-        uint32_t dbno = get_u32(p);
-        if ((int64_t)get_u64(p + 4) <= c->now_ms) {
+        uint32_t dbno = get_be32(p);
+        if ((int64_t)get_be64(p + 4) <= c->now_ms) {
             uint32_t len = (uint32_t)k.mv_size;
             db_buf_append(&batch, &len, sizeof len);
             db_buf_append(&batch, k.mv_data, k.mv_size);
@@ -908,7 +888,7 @@ int db_expire_due(db_client *c, int max)
             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
         } else { /* next database */
             uint8_t next[4];
-            put_u32(next, dbno + 1);
+            put_be32(next, dbno + 1);
             if (dbno == UINT32_MAX)
                 break;
             k.mv_data = next, k.mv_size = 4;
@@ -922,7 +902,7 @@ int db_expire_due(db_client *c, int max)
         uint32_t len;
         memcpy(&len, batch.buf + off, sizeof len);
         const uint8_t *p = (const uint8_t *)batch.buf + off + sizeof len;
-        c->dbno = get_u32(p);
+        c->dbno = get_be32(p);
         c->write_epoch = db_epoch(c, c->dbno);
         db_delete(c, p + 12, len - 12);
         c->db->stat_expired++;

@@ -104,6 +104,20 @@ static int check_text(const char *text, const char *flag)
     return 0;
 }
 
+/* A call's answer: the JSON document, or NULL after cli_fail (status not
+ * 200: the node's reason; no JSON: say so). */
+static json_t *org_answer(int status, json_t *doc, const char *err, const char *method, const char *path)
+{
+    if (status != 200) {
+        json_decref(doc);
+        cli_fail("%s", err);
+        return NULL;
+    }
+    if (!doc)
+        cli_fail("the node's answer to %s %s is not JSON", method, path);
+    return doc;
+}
+
 /* GETs /api/v0/org/ and what fmt makes: the reply (200), or NULL after
  * cli_fail with the node's one-line reason. */
 static json_t *org_get(session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -116,14 +130,8 @@ static json_t *org_get(session *s, const char *fmt, ...)
     vsnprintf(path + n, sizeof path - (size_t)n, fmt, ap);
     va_end(ap);
     json_t *doc = NULL;
-    if (cli_call(&s->h, NULL, "GET", path, &doc, err, sizeof err) != 200) {
-        json_decref(doc);
-        cli_fail("%s", err);
-        return NULL;
-    }
-    if (!doc)
-        cli_fail("the node's answer to GET %s is not JSON", path);
-    return doc;
+    int status = cli_call(&s->h, NULL, "GET", path, &doc, err, sizeof err);
+    return org_answer(status, doc, err, "GET", path);
 }
 
 /* POSTs body (JSON) to /api/v0/org/<what>, signed by the session's key. */
@@ -132,14 +140,8 @@ static json_t *org_post(session *s, const char *what, const char *body, size_t l
     char path[128], err[512];
     snprintf(path, sizeof path, "/api/v0/org/%s", what);
     json_t *doc = NULL;
-    if (cli_call_body(&s->h, &s->key, "POST", path, body, len, &doc, err, sizeof err) != 200) {
-        json_decref(doc);
-        cli_fail("%s", err);
-        return NULL;
-    }
-    if (!doc)
-        cli_fail("the node's answer to POST %s is not JSON", path);
-    return doc;
+    int status = cli_call_body(&s->h, &s->key, "POST", path, body, len, &doc, err, sizeof err);
+    return org_answer(status, doc, err, "POST", path);
 }
 
 /* The org's newest pulse: 0, or 1 after cli_fail. */

@@ -10,6 +10,7 @@
 #ifndef LEITHER_LEDGER_IMPL_H
 #define LEITHER_LEDGER_IMPL_H
 
+#include "bigendian.h"
 #include "ledger.h"
 #include "ledger_node.h"
 #include "node.h"
@@ -139,11 +140,6 @@ typedef struct ledger {
 #define IDX_FROM 'F'  /* + account(20) hash(32) -> "": pending offers by payer */
 #define IDX_TO 'T'    /* + account(20) hash(32) -> "": by payee */
 #define IDX_EXP 'E'   /* + expires(8) hash(32) -> "" */
-
-void put_be64(uint8_t *p, uint64_t v);
-uint64_t get_be64(const uint8_t *p);
-void put_be32(uint8_t *p, uint32_t v);
-uint32_t get_be32(const uint8_t *p);
 
 /* The org of ID text: the registry's entry (under l->lock) or NULL. */
 ledger_org *ledger_find(ledger *l, const uint8_t key[SMT_KEY_BYTES]);

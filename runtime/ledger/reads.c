@@ -80,6 +80,34 @@ static int resolve_pulse(ledger *l, MDB_txn *txn, const uint8_t okey[SMT_KEY_BYT
     return LEDGER_OK;
 }
 
+/* read_begin, then resolve_pulse on *pulse: the start of every read at a pulse. */
+static int read_begin_at(struct node *n, const char *org_id, uint8_t okey[SMT_KEY_BYTES], MDB_txn **txn,
+                         uint64_t *pulse, char *err, size_t errlen)
+{
+    int st = read_begin(n, org_id, okey, txn, NULL, err, errlen);
+    if (st == LEDGER_OK)
+        st = resolve_pulse(n->ledger, *txn, okey, org_id, pulse, err, errlen);
+    return st;
+}
+
+/* id= as an account's tree key. */
+static int account_key(uint8_t akey[SMT_KEY_BYTES], const char *id, char *err, size_t errlen)
+{
+    if (!id || ledger_key_of(akey, id) != 0)
+        return ERR("id= must be a Leither ID"), LEDGER_INVALID;
+    return LEDGER_OK;
+}
+
+/* account_key, then read_begin_at: the start of a read of one account. */
+static int read_account_at(struct node *n, const char *org_id, const char *id, uint8_t okey[SMT_KEY_BYTES],
+                           uint8_t akey[SMT_KEY_BYTES], MDB_txn **txn, uint64_t *pulse, char *err, size_t errlen)
+{
+    *txn = NULL;
+    if (account_key(akey, id, err, errlen) != LEDGER_OK)
+        return LEDGER_INVALID;
+    return read_begin_at(n, org_id, okey, txn, pulse, err, errlen);
+}
+
 static int smt_status_of(enum smt_status st, uint64_t pulse, ledger *l, char *err, size_t errlen)
 {
     if (st == SMT_PRUNED)
@@ -194,9 +222,7 @@ static int list_accounts(struct node *n, const char *org_id, uint64_t pulse, siz
 {
     uint8_t okey[SMT_KEY_BYTES];
     MDB_txn *txn;
-    int st = read_begin(n, org_id, okey, &txn, NULL, err, errlen);
-    if (st == LEDGER_OK)
-        st = resolve_pulse(n->ledger, txn, okey, org_id, &pulse, err, errlen);
+    int st = read_begin_at(n, org_id, okey, &txn, &pulse, err, errlen);
     if (st != LEDGER_OK)
         return read_end(txn, st);
     each_ctx c = {json_array(), limit, full};
@@ -223,12 +249,8 @@ int ledger_get_account(struct node *n, const char *org_id, const char *id, uint6
                    size_t errlen)
 {
     uint8_t okey[SMT_KEY_BYTES], akey[SMT_KEY_BYTES];
-    if (!id || ledger_key_of(akey, id) != 0)
-        return ERR("id= must be a Leither ID"), LEDGER_INVALID;
     MDB_txn *txn;
-    int st = read_begin(n, org_id, okey, &txn, NULL, err, errlen);
-    if (st == LEDGER_OK)
-        st = resolve_pulse(n->ledger, txn, okey, org_id, &pulse, err, errlen);
+    int st = read_account_at(n, org_id, id, okey, akey, &txn, &pulse, err, errlen);
     if (st != LEDGER_OK)
         return read_end(txn, st);
     const uint8_t *value;
@@ -254,9 +276,7 @@ int ledger_root(struct node *n, const char *org_id, uint64_t pulse, json_t **out
 {
     uint8_t okey[SMT_KEY_BYTES];
     MDB_txn *txn;
-    int st = read_begin(n, org_id, okey, &txn, NULL, err, errlen);
-    if (st == LEDGER_OK)
-        st = resolve_pulse(n->ledger, txn, okey, org_id, &pulse, err, errlen);
+    int st = read_begin_at(n, org_id, okey, &txn, &pulse, err, errlen);
     if (st != LEDGER_OK)
         return read_end(txn, st);
     json_t *header = header_at(n->ledger, txn, okey, pulse);
@@ -269,12 +289,8 @@ int ledger_proof(struct node *n, const char *org_id, const char *id, uint64_t pu
                  size_t errlen)
 {
     uint8_t okey[SMT_KEY_BYTES], akey[SMT_KEY_BYTES];
-    if (!id || ledger_key_of(akey, id) != 0)
-        return ERR("id= must be a Leither ID"), LEDGER_INVALID;
     MDB_txn *txn;
-    int st = read_begin(n, org_id, okey, &txn, NULL, err, errlen);
-    if (st == LEDGER_OK)
-        st = resolve_pulse(n->ledger, txn, okey, org_id, &pulse, err, errlen);
+    int st = read_account_at(n, org_id, id, okey, akey, &txn, &pulse, err, errlen);
     if (st != LEDGER_OK)
         return read_end(txn, st);
     smt_proof *proof = malloc(sizeof *proof);
@@ -529,8 +545,8 @@ int ledger_offers(struct node *n, const char *org_id, const char *id, size_t lim
                   size_t errlen)
 {
     uint8_t okey[SMT_KEY_BYTES], akey[SMT_KEY_BYTES], prefix[2 * SMT_KEY_BYTES + 1];
-    if (!id || ledger_key_of(akey, id) != 0)
-        return ERR("id= must be a Leither ID"), LEDGER_INVALID;
+    if (account_key(akey, id, err, errlen) != LEDGER_OK)
+        return LEDGER_INVALID;
     MDB_txn *txn;
     int st = read_begin(n, org_id, okey, &txn, NULL, err, errlen);
     if (st != LEDGER_OK)

@@ -2,6 +2,7 @@
  * bytes, signatures, hashes and the pulse's transaction root. Pure. */
 #include "ledger.h"
 
+#include "bigendian.h"
 #include "errbuf.h"
 
 #include <sodium.h>
@@ -9,31 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = v << 8 | p[i];
-    return v;
-}
-
 void ledger_account_encode(const ledger_account *a, uint8_t out[LEDGER_ACCOUNT_BYTES])
 {
     out[0] = a->role;
-    put_u64(out + 1, a->balance);
-    put_u64(out + 9, a->nonce);
+    put_be64(out + 1, a->balance);
+    put_be64(out + 9, a->nonce);
 }
 
 int ledger_account_decode(ledger_account *a, const uint8_t *in, size_t len)
 {
     if (len != LEDGER_ACCOUNT_BYTES || in[0] < LEDGER_GUEST || in[0] > LEDGER_SUPERVISOR) return -1;
     a->role = in[0];
-    a->balance = get_u64(in + 1);
-    a->nonce = get_u64(in + 9);
+    a->balance = get_be64(in + 1);
+    a->nonce = get_be64(in + 9);
     return 0;
 }
 

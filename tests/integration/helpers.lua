@@ -177,6 +177,40 @@ function M.alive(pid)
   return stat ~= nil and stat:match("%) (%a)") ~= "Z"
 end
 
+-- Polls pred every 0.05 s for up to `seconds`; whether it came true.
+function M.wait_for(pred, seconds)
+  for _ = 1, seconds * 20 do
+    if pred() then return true end
+    os.execute("sleep 0.05")
+  end
+  return pred()
+end
+
+-- Whether a killed process is gone with all its threads: its leader may
+-- show as a zombie while other threads (one in fdatasync, say) still hold
+-- the process's files, its listening sockets among them.
+local function gone(pid)
+  local r = M.sh("ls /proc/" .. tonumber(pid) .. "/task 2>/dev/null | wc -l")
+  return not M.alive(pid) and tonumber(r.out) <= 1
+end
+
+-- Kills the node with SIGKILL and waits until it is gone.
+function M.kill_node(node)
+  assert(M.sh("kill -9 " .. tonumber(node.pid)).code == 0, "kill -9 failed")
+  assert(M.wait_for(function() return gone(node.pid) end, 10), "the node survived SIGKILL")
+end
+
+-- Starts a killed node again on its home; node.pid becomes the new one.
+function M.restart_node(node)
+  local r
+  M.wait_for(function() -- a port may stay taken a moment after the kill
+    r = M.leither("run", "-d", "--home", node.home)
+    return r.code == 0 or not r.err:find("already in use", 1, true)
+  end, 5)
+  assert(r.code == 0, "the node did not restart: " .. tostring(r.err))
+  node.pid = M.decode(M.leither("status", "--home", node.home, "--json").out).Pid
+end
+
 -- RESP: redis-cli against a node's db_port or a real redis-server.
 
 -- Runs a script (one command a line) through redis-cli; returns its output

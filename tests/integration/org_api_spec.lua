@@ -4,9 +4,8 @@
 -- a transaction handed in unsigned (its own signature is what counts).
 -- Transactions are signed with org_tx (org_tx.c).
 local t = require("helpers")
+local o = require("org_helpers")
 local json = require("dkjson")
-
-local ORG_TX = os.getenv("ORG_TX") or "../../build/tests/org_tx"
 
 describe("org API", function()
   local node, dir, org
@@ -37,26 +36,14 @@ describe("org API", function()
     return status, doc
   end
 
-  local function sign(who, tx)
-    local input = os.tmpname()
-    t.write(input, json.encode(tx))
-    local r = t.sh(t.quote(ORG_TX) .. " sign " .. t.quote(keys[who]) .. " < " .. t.quote(input))
-    os.remove(input)
-    assert(r.code == 0, r.err)
-    return (r.out:gsub("\n$", ""))
-  end
+  local function sign(who, tx) return o.sign(keys[who], tx) end
 
   local function pulse()
     local _, doc = api("root?org=" .. org)
     return doc.Pulse
   end
 
-  local function final(hash)
-    return t.eventually(function()
-      local status, doc = api("tx?org=" .. org .. "&tx=" .. hash)
-      if status == 200 and doc.State ~= "queued" and doc.State ~= "pending" then return doc end
-    end, 15)
-  end
+  local function final(hash) return o.decided(node, org, hash) end
 
   -- submits unsigned (anyone may hand a transaction in) and waits for its pulse
   local function apply(who, tx)
@@ -77,10 +64,7 @@ describe("org API", function()
     dir = t.tmpdir()
     ids.owner_key = node.id
     keys.owner_key = node.home .. "/keys/node.key"
-    for _, who in ipairs({ "alice", "bob", "carol" }) do
-      keys[who] = dir .. "/" .. who .. ".key"
-      ids[who] = t.decode(t.ok(t.leither("lpki", "genkey", "-o", keys[who], "--json"))).ID
-    end
+    o.genkeys(dir, { "alice", "bob", "carol" }, keys, ids)
   end)
 
   teardown(function()
@@ -213,10 +197,7 @@ describe("org ledger_retention_pulses", function()
     end
     local function submit(keyfile, tx)
       local input = os.tmpname()
-      t.write(input, json.encode(tx))
-      local r = t.sh(t.quote(ORG_TX) .. " sign " .. t.quote(keyfile) .. " < " .. t.quote(input))
-      os.remove(input)
-      t.write(input, r.out)
+      t.write(input, o.sign(keyfile, tx))
       local c = t.curl(node.url .. "/api/v0/org/submit", "-X POST --data-binary @" .. t.quote(input))
       os.remove(input)
       local doc = t.decode(c.body)

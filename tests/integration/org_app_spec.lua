@@ -2,9 +2,7 @@
 -- API, submit takes a transaction a user signed elsewhere and refuses a
 -- forged one with its one-line reason, the app itself signs nothing.
 local t = require("helpers")
-local json = require("dkjson")
-
-local ORG_TX = os.getenv("ORG_TX") or "../../build/tests/org_tx"
+local o = require("org_helpers")
 
 local APP = [[
 app.get("/org/:org", function(req)
@@ -37,8 +35,7 @@ describe("leither.org in an app", function()
   setup(function()
     node = t.start_node()
     dir = t.tmpdir()
-    keys.alice = dir .. "/alice.key"
-    ids.alice = t.decode(t.ok(t.leither("lpki", "genkey", "-o", keys.alice, "--json"))).ID
+    o.genkeys(dir, { "alice" }, keys, ids)
     org = t.decode(t.ok(cli("org", "create", "Sandboxed", "--json"))).Org
     t.sh("mkdir -p " .. t.quote(dir .. "/orgapp/server"))
     t.write(dir .. "/orgapp/manifest.json", '{"name": "orgapp", "database": false}')
@@ -51,16 +48,7 @@ describe("leither.org in an app", function()
     if dir then t.rmtree(dir) end
   end)
 
-  local function sign(who, tx, alter)
-    local input = os.tmpname()
-    t.write(input, json.encode(tx))
-    local args = { t.quote(ORG_TX), "sign", t.quote(keys[who]) }
-    for k, v in pairs(alter or {}) do args[#args + 1] = t.quote(k .. "=" .. v) end
-    local r = t.sh(table.concat(args, " ") .. " < " .. t.quote(input))
-    os.remove(input)
-    assert(r.code == 0, r.err)
-    return (r.out:gsub("\n$", ""))
-  end
+  local function sign(who, tx, alter) return o.sign(keys[who], tx, alter) end
 
   local function submit(bytes)
     local file = os.tmpname()

@@ -2,40 +2,18 @@
 -- restarted on the same home. Every transfer the CLI reported final must
 -- be there (balances and nonces add up), and `org verify` must pass.
 local t = require("helpers")
+local o = require("org_helpers")
 
 local LOAD_SECONDS = 5
 local FUNDS = 1000000
 
 local function sleep(s) os.execute("sleep " .. s) end
 
-local function wait_for(pred, seconds)
-  for _ = 1, seconds * 20 do
-    if pred() then return true end
-    sleep(0.05)
-  end
-  return pred()
-end
-
--- Whether a killed process is gone with all its threads.
-local function gone(pid)
-  local r = t.sh("ls /proc/" .. tonumber(pid) .. "/task 2>/dev/null | wc -l")
-  return not t.alive(pid) and tonumber(r.out) <= 1
-end
-
 describe("org ledger after SIGKILL", function()
   local node, dir, org
   local keys, ids = {}, {}
 
-  local function as(who, ...)
-    local args = { ... }
-    args[#args + 1] = "--home"
-    args[#args + 1] = node.home
-    if who ~= "owner" then
-      args[#args + 1] = "-k"
-      args[#args + 1] = keys[who]
-    end
-    return t.leither(table.unpack(args))
-  end
+  local as = o.as_in(function() return node end, keys)
   local function account(who)
     return t.decode(t.ok(as("owner", "org", "balance", org, ids[who], "--json")))
   end
@@ -59,10 +37,7 @@ describe("org ledger after SIGKILL", function()
   setup(function()
     node = t.start_node()
     dir = t.tmpdir()
-    for _, who in ipairs({ "alice", "bob", "carol", "dave" }) do
-      keys[who] = dir .. "/" .. who .. ".key"
-      ids[who] = t.decode(t.ok(t.leither("lpki", "genkey", "-o", keys[who], "--json"))).ID
-    end
+    o.genkeys(dir, { "alice", "bob", "carol", "dave" }, keys, ids)
     org = t.decode(t.ok(as("owner", "org", "create", "Crashy", "--json"))).Org
     for _, who in ipairs({ "alice", "bob", "carol", "dave" }) do t.ok(as(who, "org", "apply", org)) end
     t.ok(as("owner", "org", "issue", org, ids.alice, tostring(FUNDS), "--reason", "stream funds"))
@@ -80,18 +55,11 @@ describe("org ledger after SIGKILL", function()
     for who, base in pairs(streams) do
       assert(not t.exists(base .. ".rc"), who .. "'s stream stopped before the kill: " .. tostring(t.slurp(base .. ".err")))
     end
-    assert(t.sh("kill -9 " .. tonumber(node.pid)).code == 0, "kill -9 failed")
-    assert(wait_for(function() return gone(node.pid) end, 10), "the node survived SIGKILL")
+    t.kill_node(node)
     for who, base in pairs(streams) do
-      assert(wait_for(function() return t.exists(base .. ".rc") end, 90), who .. "'s stream did not stop")
+      assert(t.wait_for(function() return t.exists(base .. ".rc") end, 90), who .. "'s stream did not stop")
     end
-    local r
-    wait_for(function() -- a port may stay taken a moment after the kill
-      r = t.leither("run", "-d", "--home", node.home)
-      return r.code == 0 or not r.err:find("already in use", 1, true)
-    end, 5)
-    assert(r.code == 0, "the node did not restart: " .. tostring(r.err))
-    node.pid = t.decode(t.leither("status", "--home", node.home, "--json").out).Pid
+    t.restart_node(node)
 
     local total = 0
     for payer, payee in pairs({ alice = "bob", carol = "dave" }) do

@@ -6,9 +6,9 @@
 -- Transactions the CLI never makes (forged, replayed, expired) come from
 -- org_tx (org_tx.c): signed with ledger.h's formats, then altered.
 local t = require("helpers")
+local o = require("org_helpers")
 local json = require("dkjson")
 
-local ORG_TX = os.getenv("ORG_TX") or "../../build/tests/org_tx"
 local U64_MAX = "18446744073709551615"
 
 -- A CLI failure as users see it: exit 1 and one line "leither: reason".
@@ -24,23 +24,9 @@ describe("org", function()
   local keys, ids = {}, {}
 
   -- leither as who (a key file, or the node key for "owner") on the node
-  local function as(who, ...)
-    local args = { ... }
-    args[#args + 1] = "--home"
-    args[#args + 1] = node.home
-    if who ~= "owner" then
-      args[#args + 1] = "-k"
-      args[#args + 1] = keys[who]
-    end
-    return t.leither(table.unpack(args))
-  end
+  local as = o.as_in(function() return node end, keys)
   local function ok(r) return t.ok(r) end
   local function js(r) return t.decode(ok(r)) end
-
-  local function api(path)
-    local r = t.curl(node.url .. "/api/v0/org/" .. path)
-    return r.status, (r.body and r.body ~= "") and t.decode(r.body) or nil
-  end
 
   -- The ledger as a whole: its pulse, root and every account.
   local function snapshot()
@@ -65,20 +51,11 @@ describe("org", function()
 
   -- org_tx sign: tx (a table) signed by who's key, then fields altered
   -- (name = JSON text); returns the transaction's bytes.
-  local function sign(who, tx, alter)
-    local input = os.tmpname()
-    t.write(input, json.encode(tx))
-    local args = { t.quote(ORG_TX), "sign", t.quote(keys[who]) }
-    for k, v in pairs(alter or {}) do args[#args + 1] = t.quote(k .. "=" .. v) end
-    local r = t.sh(table.concat(args, " ") .. " < " .. t.quote(input))
-    os.remove(input)
-    assert(r.code == 0, r.err)
-    return (r.out:gsub("\n$", ""))
-  end
+  local function sign(who, tx, alter) return o.sign(keys[who], tx, alter) end
   local function hash_of(bytes)
     local input = os.tmpname()
     t.write(input, bytes)
-    local r = t.sh(t.quote(ORG_TX) .. " hash < " .. t.quote(input))
+    local r = t.sh(t.quote(o.ORG_TX) .. " hash < " .. t.quote(input))
     os.remove(input)
     return (r.out:gsub("\n$", ""))
   end
@@ -96,12 +73,7 @@ describe("org", function()
   end
 
   -- The state of a submitted transaction once the node has decided.
-  local function decided(hash)
-    return t.eventually(function()
-      local status, doc = api("tx?org=" .. org .. "&tx=" .. hash)
-      if status == 200 and doc.State ~= "queued" and doc.State ~= "pending" then return doc end
-    end, 15)
-  end
+  local function decided(hash) return o.decided(node, org, hash) end
 
   -- A raw transaction the node must refuse, at submit or when its pulse
   -- comes: one line of reason either way.
@@ -139,10 +111,7 @@ describe("org", function()
     dir = t.tmpdir()
     ids.owner, ids.owner_key = node.id, node.id
     keys.owner_key = node.home .. "/keys/node.key"
-    for _, who in ipairs({ "alice", "bob", "carol", "dave", "mallory" }) do
-      keys[who] = dir .. "/" .. who .. ".key"
-      ids[who] = js(t.leither("lpki", "genkey", "-o", keys[who], "--json")).ID
-    end
+    o.genkeys(dir, { "alice", "bob", "carol", "dave", "mallory" }, keys, ids)
   end)
 
   teardown(function()

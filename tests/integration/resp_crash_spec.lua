@@ -45,22 +45,6 @@ local function start_writer(dir, port, w)
   w.base = base
 end
 
--- Whether a killed process is gone with all its threads: its leader may
--- show as a zombie while other threads (one in fdatasync, say) still hold
--- the process's files, its listening sockets among them.
-local function gone(pid)
-  local r = t.sh("ls /proc/" .. tonumber(pid) .. "/task 2>/dev/null | wc -l")
-  return not t.alive(pid) and tonumber(r.out) <= 1
-end
-
-local function wait_for(pred, seconds)
-  for _ = 1, seconds * 20 do
-    if pred() then return true end
-    sleep(0.05)
-  end
-  return pred()
-end
-
 -- The indexes a writer printed: they must be 0..n-1 (it writes in order);
 -- returns n.
 local function acknowledged(w)
@@ -186,10 +170,9 @@ local function load_and_kill(node, dir, round)
     for _, w in ipairs(writers) do
       assert(not t.exists(w.base .. ".rc"), w.name .. " stopped before the kill: " .. tostring(t.slurp(w.base .. ".err")))
     end
-    assert(t.sh("kill -9 " .. tonumber(node.pid)).code == 0, "kill -9 failed")
-    assert(wait_for(function() return gone(node.pid) end, 10), "the node survived SIGKILL")
+    t.kill_node(node)
     for _, w in ipairs(writers) do
-      assert(wait_for(function() return t.exists(w.base .. ".rc") end, 20), w.name .. " did not exit")
+      assert(t.wait_for(function() return t.exists(w.base .. ".rc") end, 20), w.name .. " did not exit")
       local rc = (t.slurp(w.base .. ".rc") or ""):gsub("%s+$", "")
       assert.are.equal("0", rc, w.name .. " exited " .. rc .. ": " .. tostring(t.slurp(w.base .. ".err")))
     end
@@ -201,14 +184,8 @@ local function load_and_kill(node, dir, round)
     end
     error(err, 0)
   end
-  local r
-  wait_for(function() -- a port may stay taken a moment after the kill
-    r = t.leither("run", "-d", "--home", node.home)
-    return r.code == 0 or not r.err:find("already in use", 1, true)
-  end, 5)
-  assert(r.code == 0, "the node did not restart: " .. tostring(r.err))
-  node.pid = t.decode(t.leither("status", "--home", node.home, "--json").out).Pid
-  assert(wait_for(function() return t.redis(node.db_port, "PING") == "PONG" end, 10), "no PONG after the restart")
+  t.restart_node(node)
+  assert(t.wait_for(function() return t.redis(node.db_port, "PING") == "PONG" end, 10), "no PONG after the restart")
   return writers
 end
 

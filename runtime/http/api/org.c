@@ -105,152 +105,148 @@ int api_org_submit(h2o_req_t *req, node *n, const char *signer)
     return reply(req, st, out, err);
 }
 
+/* What a read takes from its query, and what it answers. */
+typedef struct {
+    const char *org, *id, *tx; /* NULL when absent */
+    uint64_t pulse, from;      /* 0 when absent */
+    size_t limit;
+    char org_buf[64], id_buf[64], tx_buf[64];
+    json_t *out;
+    char err[512];
+} org_read;
+
+/* The read's answer, st being the ledger call's status. It takes r, not
+ * r->out: C leaves the order of arguments open, and r->out is only set
+ * once the call it takes the status of has run. */
+static int answer(h2o_req_t *req, org_read *r, int st) { return reply(req, st, r->out, r->err); }
+
+enum { TAKES_PULSE = 1, TAKES_FROM = 2, TAKES_LIMIT = 4 };
+
+/* Parses the query into *r (?pulse=, ?from=, ?limit= as `takes` says;
+ * limit defaults to limit_def): 0, or -1 after replying 400. */
+static int read_query(h2o_req_t *req, org_read *r, unsigned takes, size_t limit_def, size_t limit_max)
+{
+    r->org = param(req, "org", r->org_buf, sizeof r->org_buf);
+    r->id = param(req, "id", r->id_buf, sizeof r->id_buf);
+    r->tx = param(req, "tx", r->tx_buf, sizeof r->tx_buf);
+    r->pulse = r->from = 0;
+    r->limit = 0;
+    r->out = NULL;
+    if ((takes & TAKES_PULSE) && pulse_param(req, &r->pulse) != 0)
+        return -1;
+    if ((takes & TAKES_FROM) && number_param(req, "from", INT64_MAX, &r->from) != 0)
+        return -1;
+    if ((takes & TAKES_LIMIT) && limit_param(req, limit_def, limit_max, &r->limit) != 0)
+        return -1;
+    return 0;
+}
+
 int api_org_tx(h2o_req_t *req, node *n, const char *signer)
 {
     (void)signer;
-    char org[64], tx[64], err[512];
-    json_t *out = NULL;
-    int st = ledger_tx_status(n, param(req, "org", org, sizeof org), param(req, "tx", tx, sizeof tx), &out, err,
-                              sizeof err);
-    return reply(req, st, out, err);
+    org_read r;
+    if (read_query(req, &r, 0, 0, 0) != 0)
+        return 0;
+    return answer(req, &r, ledger_tx_status(n, r.org, r.tx, &r.out, r.err, sizeof r.err));
 }
 
 int api_org_show(h2o_req_t *req, node *n, const char *signer)
 {
     (void)signer;
-    char org[64], err[512];
-    json_t *out = NULL;
-    int st = ledger_show(n, param(req, "org", org, sizeof org), &out, err, sizeof err);
-    return reply(req, st, out, err);
+    org_read r;
+    if (read_query(req, &r, 0, 0, 0) != 0)
+        return 0;
+    return answer(req, &r, ledger_show(n, r.org, &r.out, r.err, sizeof r.err));
 }
 
 int api_org_list(h2o_req_t *req, node *n, const char *signer)
 {
     (void)signer;
-    char err[512];
-    size_t limit;
-    if (limit_param(req, LEDGER_LIST_MAX, LEDGER_LIST_MAX, &limit) != 0)
+    org_read r;
+    if (read_query(req, &r, TAKES_LIMIT, LEDGER_LIST_MAX, LEDGER_LIST_MAX) != 0)
         return 0;
-    json_t *out = NULL;
-    int st = ledger_list(n, limit, &out, err, sizeof err);
-    return reply(req, st, out, err);
+    return answer(req, &r, ledger_list(n, r.limit, &r.out, r.err, sizeof r.err));
 }
 
 int api_org_members(h2o_req_t *req, node *n, const char *signer)
 {
     (void)signer;
-    char org[64], err[512];
-    size_t limit;
-    if (limit_param(req, LEDGER_ACCOUNTS_MAX, LEDGER_ACCOUNTS_MAX, &limit) != 0)
+    org_read r;
+    if (read_query(req, &r, TAKES_LIMIT, LEDGER_ACCOUNTS_MAX, LEDGER_ACCOUNTS_MAX) != 0)
         return 0;
-    json_t *out = NULL;
-    int st = ledger_members(n, param(req, "org", org, sizeof org), limit, &out, err, sizeof err);
-    return reply(req, st, out, err);
+    return answer(req, &r, ledger_members(n, r.org, r.limit, &r.out, r.err, sizeof r.err));
 }
 
 int api_org_account(h2o_req_t *req, node *n, const char *signer)
 {
     (void)signer;
-    char org[64], id[64], err[512];
-    uint64_t pulse;
-    if (pulse_param(req, &pulse) != 0)
+    org_read r;
+    if (read_query(req, &r, TAKES_PULSE, 0, 0) != 0)
         return 0;
-    json_t *out = NULL;
-    int st = ledger_get_account(n, param(req, "org", org, sizeof org), param(req, "id", id, sizeof id), pulse, &out, err,
-                            sizeof err);
-    return reply(req, st, out, err);
+    return answer(req, &r, ledger_get_account(n, r.org, r.id, r.pulse, &r.out, r.err, sizeof r.err));
 }
 
 int api_org_root(h2o_req_t *req, node *n, const char *signer)
 {
     (void)signer;
-    char org[64], err[512];
-    uint64_t pulse;
-    if (pulse_param(req, &pulse) != 0)
+    org_read r;
+    if (read_query(req, &r, TAKES_PULSE, 0, 0) != 0)
         return 0;
-    json_t *out = NULL;
-    int st = ledger_root(n, param(req, "org", org, sizeof org), pulse, &out, err, sizeof err);
-    return reply(req, st, out, err);
+    return answer(req, &r, ledger_root(n, r.org, r.pulse, &r.out, r.err, sizeof r.err));
 }
 
 int api_org_proof(h2o_req_t *req, node *n, const char *signer)
 {
     (void)signer;
-    char org[64], id[64], err[512];
-    uint64_t pulse;
-    if (pulse_param(req, &pulse) != 0)
+    org_read r;
+    if (read_query(req, &r, TAKES_PULSE, 0, 0) != 0)
         return 0;
-    json_t *out = NULL;
-    int st = ledger_proof(n, param(req, "org", org, sizeof org), param(req, "id", id, sizeof id), pulse, &out, err,
-                          sizeof err);
-    return reply(req, st, out, err);
+    return answer(req, &r, ledger_proof(n, r.org, r.id, r.pulse, &r.out, r.err, sizeof r.err));
 }
 
 int api_org_accounts(h2o_req_t *req, node *n, const char *signer)
 {
     (void)signer;
-    char org[64], err[512];
-    uint64_t pulse;
-    size_t limit;
-    if (pulse_param(req, &pulse) != 0 || limit_param(req, LEDGER_ACCOUNTS_MAX, LEDGER_ACCOUNTS_MAX, &limit) != 0)
+    org_read r;
+    if (read_query(req, &r, TAKES_PULSE | TAKES_LIMIT, LEDGER_ACCOUNTS_MAX, LEDGER_ACCOUNTS_MAX) != 0)
         return 0;
-    json_t *out = NULL;
-    int st = ledger_accounts(n, param(req, "org", org, sizeof org), pulse, limit, &out, err, sizeof err);
-    return reply(req, st, out, err);
+    return answer(req, &r, ledger_accounts(n, r.org, r.pulse, r.limit, &r.out, r.err, sizeof r.err));
 }
 
 int api_org_history(h2o_req_t *req, node *n, const char *signer)
 {
     (void)signer;
-    char org[64], id[64], err[512];
-    uint64_t from;
-    size_t limit;
-    if (number_param(req, "from", INT64_MAX, &from) != 0 ||
-        limit_param(req, LEDGER_LIST_DEFAULT, LEDGER_LIST_MAX, &limit) != 0)
+    org_read r;
+    if (read_query(req, &r, TAKES_FROM | TAKES_LIMIT, LEDGER_LIST_DEFAULT, LEDGER_LIST_MAX) != 0)
         return 0;
-    json_t *out = NULL;
-    int st = ledger_history(n, param(req, "org", org, sizeof org), param(req, "id", id, sizeof id), from, limit, &out,
-                            err, sizeof err);
-    return reply(req, st, out, err);
+    return answer(req, &r, ledger_history(n, r.org, r.id, r.from, r.limit, &r.out, r.err, sizeof r.err));
 }
 
 int api_org_pulses(h2o_req_t *req, node *n, const char *signer)
 {
     (void)signer;
-    char org[64], err[512];
-    uint64_t from;
-    size_t limit;
-    if (number_param(req, "from", INT64_MAX, &from) != 0 ||
-        limit_param(req, LEDGER_LIST_DEFAULT, LEDGER_LIST_MAX, &limit) != 0)
+    org_read r;
+    if (read_query(req, &r, TAKES_FROM | TAKES_LIMIT, LEDGER_LIST_DEFAULT, LEDGER_LIST_MAX) != 0)
         return 0;
-    json_t *out = NULL;
-    int st = ledger_pulses(n, param(req, "org", org, sizeof org), from, limit, &out, err, sizeof err);
-    return reply(req, st, out, err);
+    return answer(req, &r, ledger_pulses(n, r.org, r.from, r.limit, &r.out, r.err, sizeof r.err));
 }
 
 int api_org_log(h2o_req_t *req, node *n, const char *signer)
 {
     (void)signer;
-    char org[64], err[512];
-    uint64_t pulse;
-    if (pulse_param(req, &pulse) != 0)
+    org_read r;
+    if (read_query(req, &r, TAKES_PULSE, 0, 0) != 0)
         return 0;
-    json_t *out = NULL;
-    int st = ledger_log(n, param(req, "org", org, sizeof org), pulse, &out, err, sizeof err);
-    return reply(req, st, out, err);
+    return answer(req, &r, ledger_log(n, r.org, r.pulse, &r.out, r.err, sizeof r.err));
 }
 
 int api_org_offers(h2o_req_t *req, node *n, const char *signer)
 {
     (void)signer;
-    char org[64], id[64], err[512];
-    size_t limit;
-    if (limit_param(req, LEDGER_LIST_DEFAULT, LEDGER_LIST_MAX, &limit) != 0)
+    org_read r;
+    if (read_query(req, &r, TAKES_LIMIT, LEDGER_LIST_DEFAULT, LEDGER_LIST_MAX) != 0)
         return 0;
-    json_t *out = NULL;
-    int st = ledger_offers(n, param(req, "org", org, sizeof org), param(req, "id", id, sizeof id), limit, &out, err,
-                           sizeof err);
-    return reply(req, st, out, err);
+    return answer(req, &r, ledger_offers(n, r.org, r.id, r.limit, &r.out, r.err, sizeof r.err));
 }
 
 /* POST {"Org"} queues a replay; GET ?job= reads it. */
