@@ -50,7 +50,9 @@
  *             records, all under its own version, so a version's writes are
  *             appends; a record may hold several levels (see smt.c)
  *   latest    (tree, key) -> the newest value: reads of the newest version
- *             touch one record
+ *             touch one record, or two: a commit writes its changes to a
+ *             recent part of the table, read first, which smt_prune merges
+ *             into the base part
  *   stale     (tree, version, node) written in the same transaction as the
  *             version that made the node stale
  *   roots     (tree, version) -> root hash
@@ -208,8 +210,11 @@ int smt_each(smt_store *s, MDB_txn *txn, const uint8_t tree[SMT_KEY_BYTES], uint
              char *err, size_t errlen);
 
 /* Removes, in txn, at most max_nodes nodes that versions at or before
- * newest - retention made stale and that no checkpoint needs. The number
- * removed (0 when nothing is left to prune), or -1 with err. (Removing a
+ * newest - retention made stale and that no checkpoint needs, after merging
+ * the latest values the commits wrote since the last call (each merged value
+ * counts as a node; this happens before any version is beyond the
+ * retention too). The number removed and merged (0 when nothing is left to
+ * do), or -1 with err. (Removing a
  * node rewrites its old page: pruning every few dozen versions with a
  * max_nodes as many times larger writes several times less than pruning
  * after every version; tests/bench/smt.sh measures both.) */

@@ -13,7 +13,9 @@
 #   tests/bench/smt.sh [path/to/smt_bench]     (default: build/tests/smt_bench)
 #   ACCOUNTS=1000000 RETENTION=20 (versions kept by the pruning phase)
 #   PRUNE_EVERY=20 (commits between pruning runs in that phase; each run
-#   may remove PRUNE_EVERY x (4 x batch + 1000) nodes)
+#   may remove PRUNE_EVERY x (4 x batch + 1000) nodes, and merge as many
+#   latest values as it made (PRUNE_EVERY x batch); the phases without
+#   pruning run these merges too, as the ledger does)
 #   SMT_BENCH_BIG=1: 10,000,000 accounts
 #
 # Goals (issue 14): >= 100k committed updates/s at 1e6 accounts (batch
