@@ -187,9 +187,10 @@ uint64_t smt_latest(smt_store *s, MDB_txn *txn, const uint8_t tree[SMT_KEY_BYTES
 enum smt_status smt_root(smt_store *s, MDB_txn *txn, const uint8_t tree[SMT_KEY_BYTES], uint64_t version,
                          uint8_t root[SMT_HASH_BYTES], char *err, size_t errlen);
 
-/* key's value at version (SMT_LATEST: the newest, one read of the latest
- * table). SMT_OK with *value pointing into LMDB's memory (valid until txn
- * ends) and *len, SMT_NOT_FOUND, SMT_PRUNED, SMT_ERROR. */
+/* key's value at version (SMT_LATEST: the newest, one or two reads of the
+ * latest table: its recent part, then its base). SMT_OK with *value
+ * pointing into LMDB's memory (valid until txn ends) and *len,
+ * SMT_NOT_FOUND, SMT_PRUNED, SMT_ERROR. */
 #define SMT_LATEST UINT64_MAX
 enum smt_status smt_get(smt_store *s, MDB_txn *txn, const uint8_t tree[SMT_KEY_BYTES], uint64_t version,
                         const uint8_t key[SMT_KEY_BYTES], const uint8_t **value, size_t *len, char *err,
