@@ -14,7 +14,8 @@
  *   nodes  key  tree(20) | version(8, big-endian) | D(1) | first 4D bits
  *               of the path, zero-padded to 20 bytes         (49 bytes)
  *          val  present(2) | leaves(2) (bit 15 - s: slot s), then per
- *               present slot: version(8) hash(32) [key(20) for a leaf],
+ *               present slot: version (a varint: 7 bits a byte, low
+ *               first, 1 to 10 bytes) hash(32) [key(20) for a leaf],
  *               then the hash of every descendant at levels 1..3 (heap
  *               order) that holds two leaves or more: the untouched ones
  *               are never hashed again, and a proof reads its siblings
@@ -60,7 +61,7 @@
 #define LATEST_BASE 0
 #define LATEST_RECENT 1
 #define MERGE_CHUNK 256
-#define RECORD_MAX (4 + 16 * (8 + SMT_HASH_BYTES + SMT_KEY_BYTES) + 14 * SMT_HASH_BYTES)
+#define RECORD_MAX (4 + 16 * (10 + SMT_HASH_BYTES + SMT_KEY_BYTES) + 14 * SMT_HASH_BYTES)
 
 struct smt_store {
     MDB_env *env;
@@ -106,6 +107,34 @@ static uint64_t get_u64(const uint8_t *p)
     for (int i = 0; i < 8; i++)
         v = v << 8 | p[i];
     return v;
+}
+
+/* A version in a record: 7 bits a byte, low first, the high bit set on
+ * every byte but the last (a pulse-a-second tree takes 3 bytes for its
+ * first 24 days, 4 for 8 years, instead of 8). */
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* 0 when in[0..len) does not hold a whole varint of at most 64 bits */
+static size_t get_varint(const uint8_t *in, size_t len, uint64_t *v)
+{
+    *v = 0;
+    for (size_t n = 0; n < len && n < 10; n++) {
+        if (n == 9 && in[n] > 1)
+            return 0;
+        *v |= (uint64_t)(in[n] & 0x7f) << (7 * n);
+        if (!(in[n] & 0x80))
+            return n + 1;
+    }
+    return 0;
 }
 
 static unsigned nibble(const uint8_t *key, unsigned d) { return d % 2 ? key[d / 2] & 0x0f : key[d / 2] >> 4; }
@@ -240,9 +269,9 @@ static size_t record_encode(const record *r, uint8_t *out)
         if (r->s[s].type == T_EMPTY)
             continue;
         present |= 0x8000u >> s;
-        put_u64(out + at, r->s[s].version);
-        memcpy(out + at + 8, r->s[s].hash, SMT_HASH_BYTES);
-        at += 8 + SMT_HASH_BYTES;
+        at += put_varint(out + at, r->s[s].version);
+        memcpy(out + at, r->s[s].hash, SMT_HASH_BYTES);
+        at += SMT_HASH_BYTES;
         if (r->s[s].type == T_LEAF) {
             leaves |= 0x8000u >> s;
             memcpy(out + at, r->s[s].key, SMT_KEY_BYTES);
@@ -277,12 +306,13 @@ static int record_decode(record *r, const uint8_t *in, size_t len)
             continue;
         }
         int leaf = (leaves & (0x8000u >> s)) != 0;
-        if (len - at < 8 + SMT_HASH_BYTES + (leaf ? SMT_KEY_BYTES : 0))
+        size_t vn = get_varint(in + at, len - at, &x->version);
+        if (vn == 0 || len - at - vn < SMT_HASH_BYTES + (leaf ? SMT_KEY_BYTES : 0))
             return -1;
+        at += vn;
         x->type = leaf ? T_LEAF : T_INNER;
-        x->version = get_u64(in + at);
-        memcpy(x->hash, in + at + 8, SMT_HASH_BYTES);
-        at += 8 + SMT_HASH_BYTES;
+        memcpy(x->hash, in + at, SMT_HASH_BYTES);
+        at += SMT_HASH_BYTES;
         if (leaf) {
             memcpy(x->key, in + at, SMT_KEY_BYTES);
             at += SMT_KEY_BYTES;
