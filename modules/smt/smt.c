@@ -16,10 +16,13 @@
  *          val  present(2) | leaves(2) (bit 15 - s: slot s), then per
  *               present slot: version (a varint: 7 bits a byte, low
  *               first, 1 to 10 bytes) hash(32) [key(20) for a leaf],
- *               then the hash of every descendant at levels 1..3 (heap
- *               order) that holds two leaves or more: the untouched ones
- *               are never hashed again, and a proof reads its siblings
- *               straight from the records on its path
+ *               then the hash of every descendant at levels 1 and 2
+ *               (heap order) that holds two leaves or more: the untouched
+ *               ones are never hashed again, and a proof reads its
+ *               siblings from the records on its path. Level 3's are one
+ *               hash of two slots away: hashed again when needed (one hash
+ *               a touched pair, one a proof's record) rather than stored
+ *               (up to 256 bytes a record)
  *          leaf records: tree | version | 0xff | key -> the value
  *   latest 0 | tree | key -> the newest value merged so far (the base), and
  *          1 | tree | key -> 1 | the value, or 0 (deleted): the changes of
@@ -61,7 +64,7 @@
 #define LATEST_BASE 0
 #define LATEST_RECENT 1
 #define MERGE_CHUNK 256
-#define RECORD_MAX (4 + 16 * (10 + SMT_HASH_BYTES + SMT_KEY_BYTES) + 14 * SMT_HASH_BYTES)
+#define RECORD_MAX (4 + 16 * (10 + SMT_HASH_BYTES + SMT_KEY_BYTES) + 6 * SMT_HASH_BYTES)
 
 struct smt_store {
     MDB_env *env;
@@ -85,6 +88,8 @@ typedef struct {
     uint8_t type[32];
     uint8_t hash[32][SMT_HASH_BYTES];
     int8_t leaf_slot[32]; /* for a node of type leaf: its slot */
+    uint8_t level3_known; /* bit i - 8: hash[i] of the inner node i (8..15) is
+                             computed (records do not keep them) */
 } record;
 
 static const uint8_t zero_hash[SMT_HASH_BYTES];
@@ -240,6 +245,19 @@ static void record_types(record *r)
     }
 }
 
+/* The hash of node i: an inner node just above the slots is hashed from
+ * them the first time it is asked for. */
+static const uint8_t *hash_of(record *r, int i)
+{
+    if (r->type[i] == T_EMPTY)
+        return zero_hash;
+    if (i >= 8 && i < 16 && r->type[i] == T_INNER && !(r->level3_known >> (i - 8) & 1)) {
+        smt_node_hash(r->hash[i], hash_of(r, 2 * i), hash_of(r, 2 * i + 1));
+        r->level3_known |= (uint8_t)(1u << (i - 8));
+    }
+    return r->hash[i];
+}
+
 /* Hashes the inner nodes above the slots in dirty (bit s: slot s). */
 static void record_rehash(record *r, unsigned dirty)
 {
@@ -253,9 +271,9 @@ static void record_rehash(record *r, unsigned dirty)
             int i = width + j;
             if (!(up >> j & 1) || r->type[i] != T_INNER)
                 continue;
-            const uint8_t *l = r->type[2 * i] == T_EMPTY ? zero_hash : r->hash[2 * i];
-            const uint8_t *rt = r->type[2 * i + 1] == T_EMPTY ? zero_hash : r->hash[2 * i + 1];
-            smt_node_hash(r->hash[i], l, rt);
+            smt_node_hash(r->hash[i], hash_of(r, 2 * i), hash_of(r, 2 * i + 1));
+            if (width == 8)
+                r->level3_known |= (uint8_t)(1u << j);
         }
         level = up;
     }
@@ -282,7 +300,7 @@ static size_t record_encode(const record *r, uint8_t *out)
     out[1] = (uint8_t)present;
     out[2] = (uint8_t)(leaves >> 8);
     out[3] = (uint8_t)leaves;
-    for (int i = 2; i < 16; i++)
+    for (int i = 2; i < 8; i++)
         if (r->type[i] == T_INNER) {
             memcpy(out + at, r->hash[i], SMT_HASH_BYTES);
             at += SMT_HASH_BYTES;
@@ -319,7 +337,8 @@ static int record_decode(record *r, const uint8_t *in, size_t len)
         }
     }
     record_types(r);
-    for (int i = 2; i < 16; i++)
+    r->level3_known = 0;
+    for (int i = 2; i < 8; i++)
         if (r->type[i] == T_INNER) {
             if (len - at < SMT_HASH_BYTES)
                 return -1;
@@ -531,7 +550,7 @@ static enum smt_status walk(smt_store *s, MDB_txn *txn, const uint8_t tree[SMT_K
             unsigned bit = nib >> (3 - level) & 1, sib = 2 * i + (1 - bit);
             if (p && r.type[sib] != T_EMPTY) {
                 p->bitmap[depth / 8] |= (uint8_t)(0x80 >> depth % 8);
-                memcpy(p->siblings[p->nsiblings++], r.hash[sib], SMT_HASH_BYTES);
+                memcpy(p->siblings[p->nsiblings++], hash_of(&r, (int)sib), SMT_HASH_BYTES);
             }
             i = 2 * i + bit;
         }

@@ -61,8 +61,9 @@
  * a slot is empty, a leaf (key, leaf hash, the version of its value's
  * record) or a child record (its version and hash), so reading a path is
  * one lookup per four levels with no search for versions; a record keeps
- * the hashes of its inner nodes, so a commit hashes only touched nodes and
- * a proof reads its siblings. Values sit in leaf records (tree, version,
+ * the hashes of its inner nodes (but those just above its slots, one hash
+ * away), so a commit hashes only touched nodes and their siblings' pairs,
+ * and a proof reads its siblings. Values sit in leaf records (tree, version,
  * 0xff, key). A record other than the root holds two leaves or more.
  * Pruning removes nodes made stale by versions older than the newest minus
  * the retention (ledger_retention_pulses), in bounded batches, and keeps
