@@ -114,6 +114,11 @@ static long last_pruned;
 static double in_tree_s, in_prune_s, in_lmdb_commit_s; /* where a commit's time goes */
 
 static uint64_t prune_every = 1; /* commits between pruning runs */
+/* nodes a pruning pass may remove in a write transaction of its own, as the
+ * ledger's passes (PRUNE_BATCH), repeated while it fills them; 0: one pass
+ * in the commit's own transaction, bounded by what the versions since the
+ * last run made stale */
+static size_t prune_batch = 32768;
 
 static void commit(smt_update *u, size_t n, uint64_t retention)
 {
@@ -131,16 +136,27 @@ static void commit(smt_update *u, size_t n, uint64_t retention)
      * also merges the recent latest values (up to n a version) into their
      * base; without a retention, nothing is pruned (a retention no version
      * reaches) */
-    if (version % prune_every == 0 &&
-        (pruned = smt_prune(store, txn, tree, retention ? retention : UINT64_MAX / 2, prune_every * (5 * n + 1000),
-                            err, sizeof err)) < 0)
+    uint64_t keep = retention ? retention : UINT64_MAX / 2;
+    int run = version % prune_every == 0;
+    if (run && !prune_batch &&
+        (pruned = smt_prune(store, txn, tree, keep, prune_every * (5 * n + 1000), err, sizeof err)) < 0)
         die("prune", err);
     double t2 = now();
     if (mdb_txn_commit(txn) != 0)
         die("lmdb", "cannot commit");
+    double t3 = now();
     in_tree_s += t1 - t0;
     in_prune_s += t2 - t1;
-    in_lmdb_commit_s += now() - t2;
+    in_lmdb_commit_s += t3 - t2;
+    for (long got = (long)prune_batch; run && prune_batch && got >= (long)prune_batch; pruned += got) {
+        if (mdb_txn_begin(env, NULL, 0, &txn) != 0)
+            die("lmdb", "cannot begin");
+        if ((got = smt_prune(store, txn, tree, keep, prune_batch, err, sizeof err)) < 0)
+            die("prune", err);
+        if (mdb_txn_commit(txn) != 0)
+            die("lmdb", "cannot commit");
+    }
+    in_prune_s += now() - t3; /* with its own commits */
     last_pruned = pruned;
 }
 
@@ -259,7 +275,7 @@ static double ideal_hashes_per_update(size_t batch)
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        die("usage", "smt_bench DIR [ACCOUNTS] [RETENTION] [PRUNE_EVERY]");
+        die("usage", "smt_bench DIR [ACCOUNTS] [RETENTION] [PRUNE_EVERY] [PRUNE_BATCH]");
     dir = argv[1];
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (sodium_init() < 0) /* as the node does: libsodium's fastest BLAKE2b for this CPU */
@@ -267,6 +283,8 @@ int main(int argc, char **argv)
     naccounts = argc > 2 ? strtoull(argv[2], NULL, 10) : 1000000;
     uint64_t retention = argc > 3 ? strtoull(argv[3], NULL, 10) : 20;
     prune_every = argc > 4 && strtoull(argv[4], NULL, 10) > 0 ? strtoull(argv[4], NULL, 10) : 1;
+    if (argc > 5)
+        prune_batch = strtoull(argv[5], NULL, 10);
     char err[256];
     if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 32) || mdb_env_set_mapsize(env, (size_t)256 << 30) ||
         mdb_env_open(env, dir, 0, 0600))
@@ -395,8 +413,11 @@ int main(int argc, char **argv)
     double rate = update_rate(steady, 10, 2 * (retention > prune_every ? retention : prune_every), retention, &done);
     rounds = done / steady;
     uint64_t pages_b = disk_pages_bytes(), file_b = file_bytes();
-    printf("%-52s %12.0f /s  (batch %zu, pruning every %llu commits, retention %llu versions)\n",
-           "committed updates with pruning", rate, steady, (unsigned long long)prune_every,
+    char passes[96] = "in the commit's transaction";
+    if (prune_batch)
+        snprintf(passes, sizeof passes, "in passes of %zu nodes, each a transaction of its own", prune_batch);
+    printf("%-52s %12.0f /s  (batch %zu, pruning every %llu commits %s, retention %llu versions)\n",
+           "committed updates with pruning", rate, steady, (unsigned long long)prune_every, passes,
            (unsigned long long)retention);
     double spent = in_tree_s + in_prune_s + in_lmdb_commit_s,
            per_update = (double)(written_bytes() - w0) / (double)done;
