@@ -118,7 +118,7 @@ static uint64_t prune_every = 1; /* commits between pruning runs */
  * ledger's passes (PRUNE_BATCH), repeated while it fills them; 0: one pass
  * in the commit's own transaction, bounded by what the versions since the
  * last run made stale */
-static size_t prune_batch = 32768;
+static size_t prune_batch = 0;
 
 static void commit(smt_update *u, size_t n, uint64_t retention)
 {
