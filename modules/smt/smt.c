@@ -32,7 +32,9 @@
  *          of its own in the base, about 4 KB a commit writes and syncs; the
  *          recent part is a few pages while it is small, and smt_prune
  *          merges it into the base in key order, many versions' changes to
- *          a page at once (tests/bench/smt.sh measures it)
+ *          a page at once (tests/bench/smt.sh at 1e6 accounts, batches
+ *          of 10,000, merged every 20 versions: 5.4 KB written per update
+ *          before, 2.8 KB with this and the smaller records)
  *   stale  tree | version that made them stale | chunk(4) -> up to
  *          STALE_CHUNK node keys from their version on (version, D or
  *          0xff, path: 29 bytes each, sorted): one write per chunk, and
