@@ -50,7 +50,9 @@
  *             records, all under its own version, so a version's writes are
  *             appends; a record may hold several levels (see smt.c)
  *   latest    (tree, key) -> the newest value: reads of the newest version
- *             touch one record
+ *             touch one record, or two: a commit writes its changes to a
+ *             recent part of the table, read first, which smt_prune merges
+ *             into the base part
  *   stale     (tree, version, node) written in the same transaction as the
  *             version that made the node stale
  *   roots     (tree, version) -> root hash
@@ -59,8 +61,9 @@
  * a slot is empty, a leaf (key, leaf hash, the version of its value's
  * record) or a child record (its version and hash), so reading a path is
  * one lookup per four levels with no search for versions; a record keeps
- * the hashes of its inner nodes, so a commit hashes only touched nodes and
- * a proof reads its siblings. Values sit in leaf records (tree, version,
+ * the hashes of its inner nodes (but those just above its slots, one hash
+ * away), so a commit hashes only touched nodes and their siblings' pairs,
+ * and a proof reads its siblings. Values sit in leaf records (tree, version,
  * 0xff, key). A record other than the root holds two leaves or more.
  * Pruning removes nodes made stale by versions older than the newest minus
  * the retention (ledger_retention_pulses), in bounded batches, and keeps
@@ -185,9 +188,10 @@ uint64_t smt_latest(smt_store *s, MDB_txn *txn, const uint8_t tree[SMT_KEY_BYTES
 enum smt_status smt_root(smt_store *s, MDB_txn *txn, const uint8_t tree[SMT_KEY_BYTES], uint64_t version,
                          uint8_t root[SMT_HASH_BYTES], char *err, size_t errlen);
 
-/* key's value at version (SMT_LATEST: the newest, one read of the latest
- * table). SMT_OK with *value pointing into LMDB's memory (valid until txn
- * ends) and *len, SMT_NOT_FOUND, SMT_PRUNED, SMT_ERROR. */
+/* key's value at version (SMT_LATEST: the newest, one or two reads of the
+ * latest table: its recent part, then its base). SMT_OK with *value
+ * pointing into LMDB's memory (valid until txn ends) and *len,
+ * SMT_NOT_FOUND, SMT_PRUNED, SMT_ERROR. */
 #define SMT_LATEST UINT64_MAX
 enum smt_status smt_get(smt_store *s, MDB_txn *txn, const uint8_t tree[SMT_KEY_BYTES], uint64_t version,
                         const uint8_t key[SMT_KEY_BYTES], const uint8_t **value, size_t *len, char *err,
@@ -208,8 +212,11 @@ int smt_each(smt_store *s, MDB_txn *txn, const uint8_t tree[SMT_KEY_BYTES], uint
              char *err, size_t errlen);
 
 /* Removes, in txn, at most max_nodes nodes that versions at or before
- * newest - retention made stale and that no checkpoint needs. The number
- * removed (0 when nothing is left to prune), or -1 with err. (Removing a
+ * newest - retention made stale and that no checkpoint needs, after merging
+ * the latest values the commits wrote since the last call (each merged value
+ * counts as a node; this happens before any version is beyond the
+ * retention too). The number removed and merged (0 when nothing is left to
+ * do), or -1 with err. (Removing a
  * node rewrites its old page: pruning every few dozen versions with a
  * max_nodes as many times larger writes several times less than pruning
  * after every version; tests/bench/smt.sh measures both.) */

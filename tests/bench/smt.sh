@@ -12,8 +12,13 @@
 #
 #   tests/bench/smt.sh [path/to/smt_bench]     (default: build/tests/smt_bench)
 #   ACCOUNTS=1000000 RETENTION=20 (versions kept by the pruning phase)
-#   PRUNE_EVERY=20 (commits between pruning runs in that phase; each run
-#   may remove PRUNE_EVERY x (4 x batch + 1000) nodes)
+#   PRUNE_EVERY=20 (commits between pruning runs; a run merges the latest
+#   values the commits since the last one wrote, then prunes; the phases
+#   without pruning run these merges too, as the ledger does)
+#   PRUNE_BATCH=0 (nodes a pruning pass removes in a write transaction
+#   of its own, repeated while it fills it, as the ledger's passes with
+#   32768; 0, the default: one pass in the commit's own transaction, the
+#   way of the figures in issue 14)
 #   SMT_BENCH_BIG=1: 10,000,000 accounts
 #
 # Goals (issue 14): >= 100k committed updates/s at 1e6 accounts (batch
@@ -30,9 +35,10 @@ ACCOUNTS=${ACCOUNTS:-1000000}
 [ "${SMT_BENCH_BIG:-0}" = 1 ] && ACCOUNTS=10000000
 RETENTION=${RETENTION:-20}
 PRUNE_EVERY=${PRUNE_EVERY:-20}
+PRUNE_BATCH=${PRUNE_BATCH:-0}
 
 work=$(mktemp -d /tmp/leither-bench-smt-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 echo "smt: $ACCOUNTS accounts, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-"$BIN" "$work" "$ACCOUNTS" "$RETENTION" "$PRUNE_EVERY"
+"$BIN" "$work" "$ACCOUNTS" "$RETENTION" "$PRUNE_EVERY" "$PRUNE_BATCH"

@@ -114,6 +114,11 @@ static long last_pruned;
 static double in_tree_s, in_prune_s, in_lmdb_commit_s; /* where a commit's time goes */
 
 static uint64_t prune_every = 1; /* commits between pruning runs */
+/* nodes a pruning pass may remove in a write transaction of its own, as the
+ * ledger's passes (PRUNE_BATCH), repeated while it fills them; 0: one pass
+ * in the commit's own transaction, bounded by what the versions since the
+ * last run made stale */
+static size_t prune_batch = 0;
 
 static void commit(smt_update *u, size_t n, uint64_t retention)
 {
@@ -127,15 +132,31 @@ static void commit(smt_update *u, size_t n, uint64_t retention)
         die("commit", err);
     double t1 = now();
     long pruned = 0;
-    if (retention && version % prune_every == 0 &&
-        (pruned = smt_prune(store, txn, tree, retention, prune_every * (4 * n + 1000), err, sizeof err)) < 0)
+    /* as the ledger does: a pruning pass every prune_every versions, which
+     * also merges the recent latest values (up to n a version) into their
+     * base; without a retention, nothing is pruned (a retention no version
+     * reaches) */
+    uint64_t keep = retention ? retention : UINT64_MAX / 2;
+    int run = version % prune_every == 0;
+    if (run && !prune_batch &&
+        (pruned = smt_prune(store, txn, tree, keep, prune_every * (5 * n + 1000), err, sizeof err)) < 0)
         die("prune", err);
     double t2 = now();
     if (mdb_txn_commit(txn) != 0)
         die("lmdb", "cannot commit");
+    double t3 = now();
     in_tree_s += t1 - t0;
     in_prune_s += t2 - t1;
-    in_lmdb_commit_s += now() - t2;
+    in_lmdb_commit_s += t3 - t2;
+    for (long got = (long)prune_batch; run && prune_batch && got >= (long)prune_batch; pruned += got) {
+        if (mdb_txn_begin(env, NULL, 0, &txn) != 0)
+            die("lmdb", "cannot begin");
+        if ((got = smt_prune(store, txn, tree, keep, prune_batch, err, sizeof err)) < 0)
+            die("prune", err);
+        if (mdb_txn_commit(txn) != 0)
+            die("lmdb", "cannot commit");
+    }
+    in_prune_s += now() - t3; /* with its own commits */
     last_pruned = pruned;
 }
 
@@ -167,9 +188,10 @@ static double update_rate(size_t batch, double seconds, size_t min_batches, uint
         die("memory", "out of memory");
     size_t batches = 0;
     double t0 = now(), spent = 0;
-    /* with pruning, stop right after a pruning run, as it started, so that
-     * the store's pages compare like with like */
-    while (batches < min_batches || spent < seconds || (retention && version % prune_every != 0)) {
+    /* whole cycles of pruning runs (the caller starts right after one, see
+     * align_to_pruning): stop right after one, so that the time and the
+     * store's pages compare like with like */
+    while (version % prune_every != 0 || batches < min_batches || spent < seconds) {
         for (size_t i = 0; i < batch; i++) {
             memcpy(u[i].key, keys + (rng() % naccounts) * SMT_KEY_BYTES, SMT_KEY_BYTES);
             account_value(values[i]);
@@ -187,6 +209,15 @@ static double update_rate(size_t batch, double seconds, size_t min_batches, uint
     free(values);
     *done = batches * batch;
     return (double)(batches * batch) / spent;
+}
+
+/* commits of `batch` updates, not measured, up to right after a pruning run
+ * (update_rate stops there) */
+static void align_to_pruning(size_t batch, uint64_t retention)
+{
+    size_t done;
+    if (version % prune_every != 0)
+        (void)update_rate(batch, 0, 1, retention, &done);
 }
 
 static int cmp_size(const void *a, const void *b)
@@ -244,7 +275,7 @@ static double ideal_hashes_per_update(size_t batch)
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        die("usage", "smt_bench DIR [ACCOUNTS] [RETENTION] [PRUNE_EVERY]");
+        die("usage", "smt_bench DIR [ACCOUNTS] [RETENTION] [PRUNE_EVERY] [PRUNE_BATCH]");
     dir = argv[1];
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (sodium_init() < 0) /* as the node does: libsodium's fastest BLAKE2b for this CPU */
@@ -252,6 +283,8 @@ int main(int argc, char **argv)
     naccounts = argc > 2 ? strtoull(argv[2], NULL, 10) : 1000000;
     uint64_t retention = argc > 3 ? strtoull(argv[3], NULL, 10) : 20;
     prune_every = argc > 4 && strtoull(argv[4], NULL, 10) > 0 ? strtoull(argv[4], NULL, 10) : 1;
+    if (argc > 5)
+        prune_batch = strtoull(argv[5], NULL, 10);
     char err[256];
     if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 32) || mdb_env_set_mapsize(env, (size_t)256 << 30) ||
         mdb_env_open(env, dir, 0, 0600))
@@ -301,11 +334,12 @@ int main(int argc, char **argv)
     size_t updates_total = 0, done;
     static const size_t batches[] = {1, 100, 10000};
     for (int b = 0; b < 3; b++) {
+        align_to_pruning(batches[b], 0);
         in_tree_s = in_prune_s = in_lmdb_commit_s = 0;
         uint64_t w0 = written_bytes();
         double rate = update_rate(batches[b], 5, batches[b] == 10000 ? 5 : 20, 0, &done);
         double per_update = (double)(written_bytes() - w0) / (double)done;
-        double spent = in_tree_s + in_lmdb_commit_s;
+        double spent = in_tree_s + in_prune_s + in_lmdb_commit_s;
         updates_total += done;
         double ideal = ideal_hashes_per_update(batches[b]);
         double ceiling = hash_rate / ideal;
@@ -313,9 +347,10 @@ int main(int argc, char **argv)
         snprintf(label, sizeof label, "committed updates, batch %zu", batches[b]);
         printf("%-52s %12.0f /s  (hash-only ceiling %.0f /s = %.0f hashes/s / %.1f hashes per update; ratio %.2f)\n",
                label, rate, ceiling, hash_rate, ideal, rate / ceiling);
-        printf("%-52s %11.0f%% in smt_commit, %.0f%% in mdb_txn_commit (writes, fsync); %.0f B written per update "
-               "(disk ceiling %.0f /s)\n",
-               "", 100 * in_tree_s / spent, 100 * in_lmdb_commit_s / spent, per_update, disk_rate / per_update);
+        printf("%-52s %11.0f%% in smt_commit, %.0f%% in smt_prune (merging), %.0f%% in mdb_txn_commit (writes, fsync); "
+               "%.0f B written per update (disk ceiling %.0f /s)\n",
+               "", 100 * in_tree_s / spent, 100 * in_prune_s / spent, 100 * in_lmdb_commit_s / spent, per_update,
+               disk_rate / per_update);
     }
     uint64_t pages1 = disk_pages_bytes();
     printf("%-52s %12.0f B  (%zu updates over %llu versions, no pruning)\n", "store growth per update",
@@ -370,7 +405,7 @@ int main(int argc, char **argv)
     size_t steady = 10000, rounds = 0;
     do /* reach the steady state: the backlog of the runs above pruned */
         (void)update_rate(steady, 0, 1, retention, &done);
-    while (last_pruned >= (long)(prune_every * (4 * steady + 1000)));
+    while (last_pruned >= (long)(prune_every * (5 * steady + 1000)));
     (void)update_rate(steady, 0, retention, retention, &done);
     in_tree_s = in_prune_s = in_lmdb_commit_s = 0;
     uint64_t w0 = written_bytes();
@@ -378,8 +413,11 @@ int main(int argc, char **argv)
     double rate = update_rate(steady, 10, 2 * (retention > prune_every ? retention : prune_every), retention, &done);
     rounds = done / steady;
     uint64_t pages_b = disk_pages_bytes(), file_b = file_bytes();
-    printf("%-52s %12.0f /s  (batch %zu, pruning every %llu commits, retention %llu versions)\n",
-           "committed updates with pruning", rate, steady, (unsigned long long)prune_every,
+    char passes[96] = "in the commit's transaction";
+    if (prune_batch)
+        snprintf(passes, sizeof passes, "in passes of %zu nodes, each a transaction of its own", prune_batch);
+    printf("%-52s %12.0f /s  (batch %zu, pruning every %llu commits %s, retention %llu versions)\n",
+           "committed updates with pruning", rate, steady, (unsigned long long)prune_every, passes,
            (unsigned long long)retention);
     double spent = in_tree_s + in_prune_s + in_lmdb_commit_s,
            per_update = (double)(written_bytes() - w0) / (double)done;

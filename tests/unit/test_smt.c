@@ -554,7 +554,7 @@ static void pruning_keeps_retention_and_checkpoints(void **state)
 {
     (void)state;
     static fixture f;
-    enum { RUN = 120, RETENTION = 7, EVERY = 5 };
+    enum { RUN = 140, RETENTION = 7, EVERY = 5 }; /* past 127: versions of two varint bytes */
     static model_value history[RUN + 1][POOL];
     static smt_update u[300];
     static uint8_t values[300][VMAX];
@@ -601,6 +601,58 @@ static void pruning_keeps_retention_and_checkpoints(void **state)
      * little) */
     uint64_t entries_at_end = node_entries(&f);
     assert_true(entries_at_end < entries_at_60 * 2);
+    fixture_close(&f);
+}
+
+/* The latest values live in two parts (the commits' recent changes, and a
+ * base that pruning passes merge them into): whatever was merged so far,
+ * reads of the newest version are the model's, for each of two trees. */
+static void latest_values_through_partial_merges(void **state)
+{
+    (void)state;
+    static fixture f;
+    enum { RUN = 40 };
+    static model_value m[2][POOL];
+    static smt_update u[300];
+    static uint8_t values[300][VMAX];
+    char err[256] = "";
+    fixture_open(&f);
+    uint8_t trees[2][SMT_KEY_BYTES];
+    memset(trees[0], 0xee, SMT_KEY_BYTES);
+    memset(trees[1], 0x11, SMT_KEY_BYTES);
+    for (uint64_t v = 1; v <= RUN + 1; v++) {
+        for (int t = 0; t < 2; t++) {
+            MDB_txn *txn;
+            uint8_t root[32];
+            size_t n = random_batch(&f, m[t], u, values, v < 4 ? 300 : 40);
+            assert_int_equal(mdb_txn_begin(f.env, NULL, 0, &txn), 0);
+            assert_int_equal(smt_commit(f.s, txn, trees[t], v, u, n, root, err, sizeof err), 0);
+            /* a pass of a random size (the last one takes everything); no
+             * version reaches the retention, so it only merges */
+            size_t budget = v == RUN + 1 ? 100000 : rng() % 50;
+            long got = smt_prune(f.s, txn, trees[t], UINT64_MAX / 2, budget, err, sizeof err);
+            assert_true(got >= 0 && (size_t)got <= budget);
+            if (v == RUN + 1)
+                assert_int_equal(smt_prune(f.s, txn, trees[t], UINT64_MAX / 2, 100000, err, sizeof err), 0);
+            assert_int_equal(mdb_txn_commit(txn), 0);
+            assert_int_equal(mdb_txn_begin(f.env, NULL, MDB_RDONLY, &txn), 0);
+            for (int k = 0; k < POOL; k++) {
+                const uint8_t *value;
+                size_t len;
+                enum smt_status st = smt_get(f.s, txn, trees[t], SMT_LATEST, f.keys[k], &value, &len, err, sizeof err);
+                if (m[t][k].present) {
+                    assert_int_equal(st, SMT_OK);
+                    assert_int_equal(len, m[t][k].len);
+                    assert_memory_equal(value, m[t][k].v, len);
+                } else {
+                    assert_int_equal(st, SMT_NOT_FOUND);
+                }
+            }
+            if (v % 8 == 0 || v == RUN + 1)
+                check_version(&f, txn, trees[t], v, m[t], 7);
+            mdb_txn_abort(txn);
+        }
+    }
     fixture_close(&f);
 }
 
@@ -668,6 +720,7 @@ int main(void)
         cmocka_unit_test(tampered_proofs_refused),
         cmocka_unit_test(store_matches_naive_tree),
         cmocka_unit_test(pruning_keeps_retention_and_checkpoints),
+        cmocka_unit_test(latest_values_through_partial_merges),
         cmocka_unit_test(empty_commits_and_corrupt_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
