@@ -31,12 +31,6 @@ static int reply(h2o_req_t *req, int st, json_t *doc, char *err)
     return http_reply_json(req, 200, doc);
 }
 
-/* ?name= as a query value: the buffer, or NULL (absent). */
-static const char *param(h2o_req_t *req, const char *name, char *buf, size_t cap)
-{
-    return http_query(req, name, buf, cap);
-}
-
 /* ?name=N (1 or more): 0 with *v (0 when absent), or -1 after replying 400. */
 static int number_param(h2o_req_t *req, const char *name, uint64_t max, uint64_t *v)
 {
@@ -50,17 +44,6 @@ static int number_param(h2o_req_t *req, const char *name, uint64_t max, uint64_t
     }
     return 0;
 }
-
-static int limit_param(h2o_req_t *req, size_t def, size_t max, size_t *limit)
-{
-    uint64_t v;
-    if (number_param(req, "limit", max, &v) != 0)
-        return -1;
-    *limit = v ? (size_t)v : def;
-    return 0;
-}
-
-static int pulse_param(h2o_req_t *req, uint64_t *pulse) { return number_param(req, "pulse", INT64_MAX, pulse); }
 
 /* The body as a JSON object, or NULL after replying 400. */
 static json_t *body_object(h2o_req_t *req)
@@ -126,18 +109,19 @@ enum { TAKES_PULSE = 1, TAKES_FROM = 2, TAKES_LIMIT = 4 };
  * limit defaults to limit_def): 0, or -1 after replying 400. */
 static int read_query(h2o_req_t *req, org_read *r, unsigned takes, size_t limit_def, size_t limit_max)
 {
-    r->org = param(req, "org", r->org_buf, sizeof r->org_buf);
-    r->id = param(req, "id", r->id_buf, sizeof r->id_buf);
-    r->tx = param(req, "tx", r->tx_buf, sizeof r->tx_buf);
+    r->org = http_query(req, "org", r->org_buf, sizeof r->org_buf);
+    r->id = http_query(req, "id", r->id_buf, sizeof r->id_buf);
+    r->tx = http_query(req, "tx", r->tx_buf, sizeof r->tx_buf);
     r->pulse = r->from = 0;
-    r->limit = 0;
     r->out = NULL;
-    if ((takes & TAKES_PULSE) && pulse_param(req, &r->pulse) != 0)
+    if ((takes & TAKES_PULSE) && number_param(req, "pulse", INT64_MAX, &r->pulse) != 0)
         return -1;
     if ((takes & TAKES_FROM) && number_param(req, "from", INT64_MAX, &r->from) != 0)
         return -1;
-    if ((takes & TAKES_LIMIT) && limit_param(req, limit_def, limit_max, &r->limit) != 0)
+    uint64_t limit = 0;
+    if ((takes & TAKES_LIMIT) && number_param(req, "limit", limit_max, &limit) != 0)
         return -1;
+    r->limit = limit ? (size_t)limit : limit_def;
     return 0;
 }
 
