@@ -1111,7 +1111,8 @@ enum contract_status contract_call(const char *src, size_t len, const char *fn, 
     if (st == CONTRACT_OK) {
         out->result = c.result ? c.result : json_null();
         out->events = c.events;
-        qsort(c.writes, c.nwrites, sizeof *c.writes, write_cmp);
+        if (c.nwrites)
+            qsort(c.writes, c.nwrites, sizeof *c.writes, write_cmp);
         out->writes = c.writes;
         out->nwrites = c.nwrites;
         c.result = c.events = NULL;

@@ -351,6 +351,16 @@ static void hostile(void **state)
         { "ledger.transfer(ctx.contract, 'bob', 1.5)", CONTRACT_ERROR, "must be an integer" },
         { "ledger.mint('bob', 1)", CONTRACT_ERROR, "ledger.mint is not available here" },
         { "storage.set(('k'):rep(300), 1)", CONTRACT_ERROR, "a key has 1 to" },
+        { "local _ = ('%p'):format({})", CONTRACT_ERROR, "'%p' is not available" },
+        { "pcall(function() for i = 1, 1000 do storage.set('k' .. i, ('x'):rep(60000)) end end)",
+          CONTRACT_OUT_OF_GAS, "out of gas" },
+        { "local t = {} for i = 1, 300 do t[i] = i end pcall(table.sort, t, function(a, b) while true do end end)",
+          CONTRACT_OUT_OF_GAS, "out of gas" },
+        { "local t = setmetatable({}, { __index = function(t, k) while true do end end }) pcall(next, t)"
+          " for k in pairs(t) do end local x = t.x",
+          CONTRACT_OUT_OF_GAS, "out of gas" },
+        { "error(setmetatable({}, { __tostring = function() return 'obj' end }))", CONTRACT_ERROR,
+          "error object is not a string" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char src[1024];
