@@ -24,6 +24,8 @@ typedef struct {
     const json_t *args;
     size_t srclen;
     json_t *pending; /* the value being converted: freed if a Lua error interrupts */
+    size_t conv_left; /* bytes of JSON text the value being converted may still take (about) */
+    size_t conv_max;
     json_t *result;
     json_t *events;
     contract_write *writes;
@@ -411,6 +413,12 @@ static void to_json(call *c, lua_State *L, int idx, int depth, const char *what,
 {
     idx = lua_absindex(L, idx);
     sandbox_charge(L, 1);
+    /* bounds the C memory a conversion takes outside the state's cap: each
+     * element costs at least its separator, each string its bytes */
+    size_t cost = 2 + (lua_type(L, idx) == LUA_TSTRING ? lua_rawlen(L, idx) : 0);
+    if (cost > c->conv_left)
+        luaL_error(L, "a value of more than %d bytes of JSON cannot be %s by a contract", (int)c->conv_max, what);
+    c->conv_left -= cost;
     json_t *v = NULL;
     switch (lua_type(L, idx)) {
     case LUA_TNIL:
@@ -495,9 +503,15 @@ static void park(call *c, json_t *v)
     c->pending = v;
 }
 
-static json_t *take_json(call *c, lua_State *L, int idx, const char *what)
+static void conv_begin(call *c, size_t max)
+{
+    c->conv_left = c->conv_max = max;
+}
+
+static json_t *take_json(call *c, lua_State *L, int idx, const char *what, size_t max)
 {
     park(c, NULL);
+    conv_begin(c, max);
     to_json(c, L, idx, 0, what, NULL, NULL, 0);
     json_t *v = c->pending;
     c->pending = NULL;
@@ -672,8 +686,10 @@ static int api_storage_get(lua_State *L)
         const contract_host *h =
             host_of(L, c, "storage.get", c->host ? (const void *)c->host->storage_get : NULL);
         char err[256] = "";
-        if (h->storage_get(h->arg, key, klen, &fetched, &tlen, err, sizeof err))
+        if (h->storage_get(h->arg, key, klen, &fetched, &tlen, err, sizeof err)) {
+            free(fetched);
             return luaL_error(L, "storage.get: %s", err);
+        }
         text = fetched;
     }
     if (!text) {
@@ -704,7 +720,7 @@ static int api_storage_set(lua_State *L)
     char *text = NULL;
     size_t tlen = 0;
     if (!lua_isnil(L, 2)) {
-        json_t *v = take_json(c, L, 2, "stored");
+        json_t *v = take_json(c, L, 2, "stored", CONTRACT_VALUE_MAX);
         text = dump_canonical(v);
         json_decref(v);
         if (!text)
@@ -768,10 +784,12 @@ static int api_emit(lua_State *L)
     park(c, ev);
     if (!ev || json_object_set_new(ev, "name", json_stringn(name, nlen)))
         return luaL_error(L, "out of memory");
-    if (lua_isnil(L, 2))
+    if (lua_isnil(L, 2)) {
         json_object_set_new(ev, "fields", json_object());
-    else
+    } else {
+        conv_begin(c, CONTRACT_EVENT_MAX);
         to_json(c, L, 2, 0, "emitted", ev, "fields", 6);
+    }
     char *text = dump_canonical(ev);
     size_t tlen = text ? strlen(text) : 0;
     free(text);
@@ -958,7 +976,7 @@ static int run(lua_State *L)
     for (size_t i = 0; i < nargs; i++)
         push_json(L, json_array_get(c->args, i));
     lua_call(L, (int)nargs, 1);
-    c->result = take_json(c, L, -1, "returned");
+    c->result = take_json(c, L, -1, "returned", CONTRACT_RESULT_MAX);
     return 0;
 }
 

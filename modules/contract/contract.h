@@ -51,7 +51,9 @@
  * becomes an array, one with only string keys an object (keys sorted),
  * an empty table an empty object; anything else (mixed keys, a float
  * anywhere, a function, a non-UTF-8 string, nesting deeper than
- * CONTRACT_JSON_DEPTH, a cycle) is an error naming what was refused.
+ * CONTRACT_JSON_DEPTH, a cycle, a value longer than its limit: about
+ * CONTRACT_VALUE_MAX, CONTRACT_EVENT_MAX or CONTRACT_RESULT_MAX bytes, each
+ * element counted as its bytes + 2) is an error naming what was refused.
  * Floats may be computed with but never returned, stored or emitted.
  *
  * Gas of a call = VM instructions counted by the sandbox's hook (in steps of
@@ -87,6 +89,7 @@
 #define CONTRACT_KEY_MAX 256            /* bytes of a storage key (at least 1) */
 #define CONTRACT_VALUE_MAX 65536        /* bytes of a stored value's JSON text */
 #define CONTRACT_EVENT_MAX 16384        /* bytes of an event's JSON text (name and fields) */
+#define CONTRACT_RESULT_MAX 65536       /* bytes of a call's result as JSON text */
 #define CONTRACT_EVENTS_MAX 256         /* events per call */
 #define CONTRACT_WRITES_MAX 1024        /* distinct storage keys written per call */
 #define CONTRACT_GAS_CALL 1000          /* charged once per call, so no call is free */

@@ -359,6 +359,11 @@ static void hostile(void **state)
         { "local t = setmetatable({}, { __index = function(t, k) while true do end end }) pcall(next, t)"
           " for k in pairs(t) do end local x = t.x",
           CONTRACT_OUT_OF_GAS, "out of gas" },
+        { "local t = {} for i = 1, 40000 do t[i] = i end storage.set('big', t)", CONTRACT_ERROR,
+          "more than 65536 bytes of JSON cannot be stored" },
+        { "local t = {} for i = 1, 10 do t[i] = ('x'):rep(10000) end do return t end", CONTRACT_ERROR,
+          "more than 65536 bytes of JSON cannot be returned" },
+        { "emit('e', { ('x'):rep(20000) })", CONTRACT_ERROR, "more than 16384 bytes of JSON cannot be emitted" },
         { "error(setmetatable({}, { __tostring = function() return 'obj' end }))", CONTRACT_ERROR,
           "error object is not a string" },
     };
