@@ -354,6 +354,56 @@ static int det_sort(lua_State *L)
     return 0;
 }
 
+/* --- integer arithmetic for money: overflow is an error, not a wrap ------- */
+
+static lua_Integer int_arg(lua_State *L, int i)
+{
+    if (!lua_isinteger(L, i))
+        luaL_typeerror(L, i, "integer");
+    return lua_tointeger(L, i);
+}
+
+static int checked(lua_State *L, int overflow, lua_Integer r)
+{
+    if (overflow)
+        return luaL_error(L, "integer overflow");
+    lua_pushinteger(L, r);
+    return 1;
+}
+
+static int math_add(lua_State *L)
+{
+    long long r;
+    int overflow = __builtin_add_overflow((long long)int_arg(L, 1), (long long)int_arg(L, 2), &r);
+    return checked(L, overflow, r);
+}
+
+static int math_sub(lua_State *L)
+{
+    long long r;
+    int overflow = __builtin_sub_overflow((long long)int_arg(L, 1), (long long)int_arg(L, 2), &r);
+    return checked(L, overflow, r);
+}
+
+static int math_mul(lua_State *L)
+{
+    long long r;
+    int overflow = __builtin_mul_overflow((long long)int_arg(L, 1), (long long)int_arg(L, 2), &r);
+    return checked(L, overflow, r);
+}
+
+/* a * b // d with a 128-bit product: shares in basis points of any amount */
+static int math_muldiv(lua_State *L)
+{
+    __int128 a = int_arg(L, 1), b = int_arg(L, 2), d = int_arg(L, 3);
+    if (d == 0)
+        return luaL_error(L, "math.muldiv: division by zero");
+    __int128 p = a * b, q = p / d;
+    if ((p % d != 0) && ((p < 0) != (d < 0)))
+        q--; /* floor, as // */
+    return checked(L, q > INT64_MAX || q < INT64_MIN, (lua_Integer)q);
+}
+
 /* --- JSON <-> Lua ------------------------------------------------------------ */
 
 static int utf8_valid(const unsigned char *s, size_t len)
@@ -912,6 +962,9 @@ static int setup(lua_State *L)
     lua_setfield(L, -2, "random");
     lua_pushnil(L);
     lua_setfield(L, -2, "randomseed");
+    static const luaL_Reg money[] = { { "add", math_add }, { "sub", math_sub }, { "mul", math_mul },
+                                      { "muldiv", math_muldiv }, { NULL, NULL } };
+    luaL_setfuncs(L, money, 0);
     lua_pop(L, 1);
 
     const contract_host *h = c->host;

@@ -25,7 +25,10 @@
  *    a stable merge sort; Lua's quicksort picks pivots from clock() and
  *    time() above 100 elements, so its comparisons, gas and the order of
  *    equal elements would differ between runs), math without random and
- *    randomseed, utf8;
+ *    randomseed but with integer arithmetic for money that raises "integer
+ *    overflow" instead of wrapping as Lua's operators do: math.add(a, b),
+ *    math.sub(a, b), math.mul(a, b), math.muldiv(a, b, d) (a * b // d with
+ *    a 128-bit product, floored; for shares in basis points), utf8;
  *  - no os, io, debug, package, coroutine (refused: a yield across the
  *    engine's C boundary and the sandbox's per-coroutine budgets are not
  *    needed by reward rules; a later issue may allow them);

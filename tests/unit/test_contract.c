@@ -364,6 +364,12 @@ static void hostile(void **state)
         { "local t = {} for i = 1, 10 do t[i] = ('x'):rep(10000) end do return t end", CONTRACT_ERROR,
           "more than 65536 bytes of JSON cannot be returned" },
         { "emit('e', { ('x'):rep(20000) })", CONTRACT_ERROR, "more than 16384 bytes of JSON cannot be emitted" },
+        { "math.add(math.maxinteger, 1)", CONTRACT_ERROR, "integer overflow" },
+        { "math.mul(math.mininteger, -1)", CONTRACT_ERROR, "integer overflow" },
+        { "math.muldiv(math.maxinteger, 3, 2)", CONTRACT_ERROR, "integer overflow" },
+        { "math.add(1, 0.5)", CONTRACT_ERROR, "integer expected" },
+        { "assert(math.muldiv(math.maxinteger, 2500, 10000) == math.maxinteger // 4 and math.muldiv(-7, 1, 2) == -4"
+          " and math.sub(0, 5) == -5) error('checked')", CONTRACT_ERROR, "checked" },
         { "error(setmetatable({}, { __tostring = function() return 'obj' end }))", CONTRACT_ERROR,
           "error object is not a string" },
     };
