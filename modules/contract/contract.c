@@ -987,7 +987,8 @@ static int setup(lua_State *L)
     lua_setfield(L, 2, "emit");
     lua_pushcfunction(L, api_random);
     lua_setfield(L, 2, "random");
-    return 0;
+    lua_newthread(L); /* the call's thread: made here, where a memory error is caught */
+    return 1;
 }
 
 static int valid_name(const char *s)
@@ -1101,16 +1102,12 @@ static enum contract_status execute(call *c, const char *src, size_t len, const 
     enum contract_status st = CONTRACT_ERROR;
     lua_pushcfunction(L, setup);
     lua_pushlightuserdata(L, c);
-    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
         snprintf(err, errlen, "cannot set up the contract state: %s", lua_tostring(L, -1));
         st = CONTRACT_MEMORY;
         goto out;
     }
-    lua_State *co = lua_newthread(L);
-    if (!co) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
+    lua_State *co = lua_tothread(L, -1); /* anchored on L's stack */
     lua_pushcfunction(co, run);
     if (sandbox_load(sb, src, len, "contract", err, errlen) != SANDBOX_OK) {
         if (sandbox_spent(sb))

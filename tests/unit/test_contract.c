@@ -394,6 +394,20 @@ static void hostile(void **state)
             assert_int_equal(o.gas_used, small.gas);
         world_free(&w);
     }
+    /* a state too small to set up: a clean memory error, no crash */
+    {
+        world w0;
+        world_init(&w0);
+        contract_outcome o0;
+        char e0[256];
+        for (size_t mem = 4096; mem < 200000; mem += 4096) {
+            contract_limits tiny = { mem, 100000, 60000 };
+            enum contract_status st = call_in(&w0, PAY_SRC, "pay", "[\"bob\", 1, \"x\"]", &tiny, &o0, e0, sizeof e0);
+            assert_true(st == CONTRACT_OK || st == CONTRACT_MEMORY);
+            contract_outcome_free(&o0);
+        }
+        world_free(&w0);
+    }
     /* what a pcall caught leaves nothing behind: the half event is gone */
     world w;
     world_init(&w);
