@@ -69,6 +69,17 @@
  * answers, never on time or addresses: the same call gives the same result,
  * gas, writes and events in every process (same architecture and Lua build).
  *
+ * KNOWN HOLE, not closed by this engine: '#' on a table that is not a
+ * sequence (has holes) gives any border, and which one depends on the
+ * table's array size, i.e. on when it was last rehashed; with deletions in
+ * its hash part, that moment depends on string-hash collisions, i.e. on the
+ * per-state random seed (time and addresses, not settable without patching
+ * Lua). Two processes then disagree (seen: "#t" 3 in one, 7 in another, in
+ * the ASan build). The same timing moves the memory a call uses, so a call
+ * that ends at the memory cap might end a little earlier or later in another
+ * process. Contract authors must use '#' on sequences only; the embedder
+ * must decide how to live with this (see the c15engine report).
+ *
  * Writes and events are buffered by the engine (storage.get sees the call's
  * own earlier writes) and reported only when the call succeeds. Ledger
  * operations go straight to the embedder's callbacks: the embedder runs each
