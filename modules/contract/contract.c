@@ -289,6 +289,159 @@ static int det_setmetatable(lua_State *L)
     return 1;
 }
 
+/* --- lengths that depend on the content only ------------------------------ */
+
+/* A border of t (t[n] ~= nil and t[n + 1] == nil, or 0) found by doubling
+ * then bisection over raw reads: a function of the table's content, unlike
+ * Lua's '#', which starts from the array part's size (see contract.h). For
+ * a sequence it is its length. */
+static lua_Integer content_border(lua_State *L, int t)
+{
+    t = lua_absindex(L, t);
+    int present = lua_rawgeti(L, t, 1) != LUA_TNIL;
+    lua_pop(L, 1);
+    if (!present)
+        return 0;
+    lua_Integer lo = 1, hi = 2;
+    uint64_t steps = 0;
+    for (;;) {
+        steps++;
+        present = lua_rawgeti(L, t, hi) != LUA_TNIL;
+        lua_pop(L, 1);
+        if (!present)
+            break;
+        lo = hi;
+        if (hi > LUA_MAXINTEGER / 2) {
+            present = lua_rawgeti(L, t, LUA_MAXINTEGER) != LUA_TNIL;
+            lua_pop(L, 1);
+            if (present)
+                return LUA_MAXINTEGER;
+            hi = LUA_MAXINTEGER;
+            break;
+        }
+        hi *= 2;
+    }
+    while (hi - lo > 1) {
+        steps++;
+        lua_Integer mid = lo + (hi - lo) / 2;
+        present = lua_rawgeti(L, t, mid) != LUA_TNIL;
+        lua_pop(L, 1);
+        if (present)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    sandbox_charge(L, steps / 4 + 1);
+    return lo;
+}
+
+/* The length of the value at idx: strings their bytes, tables their __len
+ * or content_border, anything else as '#' would (its __len or an error). */
+static lua_Integer det_length(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) == LUA_TSTRING)
+        return (lua_Integer)lua_rawlen(L, idx);
+    if (lua_type(L, idx) == LUA_TTABLE && luaL_getmetafield(L, idx, "__len") == LUA_TNIL)
+        return content_border(L, idx);
+    if (lua_type(L, idx) == LUA_TTABLE)
+        lua_pop(L, 1);
+    lua_len(L, idx);
+    int isnum;
+    lua_Integer n = lua_tointegerx(L, -1, &isnum);
+    lua_pop(L, 1);
+    if (!isnum)
+        luaL_error(L, "object length is not an integer");
+    return n;
+}
+
+static int det_len(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    lua_pushinteger(L, det_length(L, 1));
+    return 1;
+}
+
+static int det_rawlen(lua_State *L)
+{
+    int t = lua_type(L, 1);
+    luaL_argexpected(L, t == LUA_TTABLE || t == LUA_TSTRING, 1, "table or string");
+    lua_pushinteger(L, t == LUA_TSTRING ? (lua_Integer)lua_rawlen(L, 1) : content_border(L, 1));
+    return 1;
+}
+
+static int det_insert(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_Integer e = det_length(L, 1);
+    if (e == LUA_MAXINTEGER)
+        return luaL_error(L, "table.insert: the table is full");
+    e++; /* first empty slot */
+    lua_Integer pos;
+    switch (lua_gettop(L)) {
+    case 2: pos = e; break;
+    case 3:
+        pos = luaL_checkinteger(L, 2);
+        luaL_argcheck(L, (lua_Unsigned)pos - 1u < (lua_Unsigned)e, 2, "position out of bounds");
+        sandbox_charge(L, (uint64_t)(e - pos) + 1);
+        for (lua_Integer i = e; i > pos; i--) {
+            lua_geti(L, 1, i - 1);
+            lua_seti(L, 1, i);
+        }
+        break;
+    default: return luaL_error(L, "wrong number of arguments to 'insert'");
+    }
+    lua_seti(L, 1, pos); /* the value, on top */
+    return 0;
+}
+
+static int det_remove(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_Integer size = det_length(L, 1);
+    lua_Integer pos = luaL_optinteger(L, 2, size);
+    if (pos != size)
+        luaL_argcheck(L, (lua_Unsigned)pos - 1u <= (lua_Unsigned)size, 2, "position out of bounds");
+    lua_geti(L, 1, pos);
+    if (pos < size)
+        sandbox_charge(L, (uint64_t)(size - pos) + 1);
+    for (; pos < size; pos++) {
+        lua_geti(L, 1, pos + 1);
+        lua_seti(L, 1, pos);
+    }
+    lua_pushnil(L);
+    lua_seti(L, 1, pos);
+    return 1;
+}
+
+/* table.concat/unpack with the end of the range (argument `at`) given
+ * explicitly when omitted, then the sandbox's metered function (upvalue 1). */
+static int with_end(lua_State *L, int at)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (lua_gettop(L) < at)
+        lua_settop(L, at);
+    if (lua_isnil(L, at)) {
+        lua_pushinteger(L, det_length(L, 1));
+        lua_replace(L, at);
+    }
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+static int det_concat(lua_State *L)
+{
+    return with_end(L, 4);
+}
+
+static int det_unpack(lua_State *L)
+{
+    return with_end(L, 3);
+}
+
 static int sort_less(lua_State *L, int has_comp, int a, int b)
 {
     a = lua_absindex(L, a);
@@ -309,7 +462,7 @@ static int sort_less(lua_State *L, int has_comp, int a, int b)
 static int det_sort(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    lua_Integer n = luaL_len(L, 1);
+    lua_Integer n = det_length(L, 1);
     int has_comp = !lua_isnoneornil(L, 2);
     if (has_comp)
         luaL_checktype(L, 2, LUA_TFUNCTION);
@@ -953,10 +1106,17 @@ static int setup(lua_State *L)
     lua_getfield(L, 2, "string"); /* 3 */
     wrap(L, 3, "format", det_format);
     lua_pop(L, 1);
-    lua_getfield(L, 2, "table");
-    lua_pushcfunction(L, det_sort);
-    lua_setfield(L, -2, "sort");
+    lua_getfield(L, 2, "table"); /* 3 */
+    static const luaL_Reg tables[] = { { "sort", det_sort }, { "insert", det_insert }, { "remove", det_remove },
+                                       { NULL, NULL } };
+    luaL_setfuncs(L, tables, 0);
+    wrap(L, 3, "concat", det_concat);
+    wrap(L, 3, "unpack", det_unpack);
     lua_pop(L, 1);
+    lua_pushcfunction(L, det_len);
+    lua_setfield(L, 2, "len");
+    lua_pushcfunction(L, det_rawlen);
+    lua_setfield(L, 2, "rawlen");
     lua_getfield(L, 2, "math");
     lua_pushnil(L);
     lua_setfield(L, -2, "random");

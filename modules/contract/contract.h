@@ -15,7 +15,10 @@
  * What contract code gets (everything else is absent; naming a removed
  * global raises "X is not available in contracts"):
  *  - the base library without load, require, collectgarbage, print, dofile,
- *    loadfile; pairs and next in the deterministic order below; tostring
+ *    loadfile; pairs and next in the deterministic order below; len(v)
+ *    and rawlen(v) that depend on the table's content only (strings: their
+ *    bytes; tables: __len if any (len only), else a border found by doubling
+ *    then bisection over raw reads: for a sequence its length); tostring
  *    that never shows an address ("table", "function", "thread",
  *    "userdata"; __tostring and __name are still honoured); setmetatable
  *    refusing __gc and __mode (finalizers and weak tables depend on the
@@ -29,6 +32,8 @@
  *    overflow" instead of wrapping as Lua's operators do: math.add(a, b),
  *    math.sub(a, b), math.mul(a, b), math.muldiv(a, b, d) (a * b // d with
  *    a 128-bit product, floored; for shares in basis points), utf8;
+ *    table.insert/remove/concat/unpack take their lengths from len(), not
+ *    from Lua's '#';
  *  - no os, io, debug, package, coroutine (refused: a yield across the
  *    engine's C boundary and the sandbox's per-coroutine budgets are not
  *    needed by reward rules; a later issue may allow them);
@@ -77,8 +82,10 @@
  * Lua). Two processes then disagree (seen: "#t" 3 in one, 7 in another, in
  * the ASan build). The same timing moves the memory a call uses, so a call
  * that ends at the memory cap might end a little earlier or later in another
- * process. Contract authors must use '#' on sequences only; the embedder
- * must decide how to live with this (see the c15engine report).
+ * process. len(t), rawlen and the table functions avoid it; the '#'
+ * operator itself cannot be replaced without patching Lua, so contract
+ * authors must use '#' on sequences only (or len()); the embedder must
+ * decide how to live with this (see the c15engine report).
  *
  * Writes and events are buffered by the engine (storage.get sees the call's
  * own earlier writes) and reported only when the call succeeds. Ledger

@@ -370,6 +370,13 @@ static void hostile(void **state)
         { "math.add(1, 0.5)", CONTRACT_ERROR, "integer expected" },
         { "assert(math.muldiv(math.maxinteger, 2500, 10000) == math.maxinteger // 4 and math.muldiv(-7, 1, 2) == -4"
           " and math.sub(0, 5) == -5) error('checked')", CONTRACT_ERROR, "checked" },
+        { "local t = { 1, 2, 3 } table.insert(t, 4) table.insert(t, 1, 0) assert(table.concat(t, ',') == '0,1,2,3,4')"
+          " assert(table.remove(t) == 4 and table.remove(t, 1) == 0 and len(t) == 3 and rawlen(t) == 3)"
+          " assert(select('#', table.unpack(t)) == 3 and table.concat(t, '-', 2) == '2-3')"
+          " local h = { 1, 2, nil, 4 } assert(len(h) == 4 and rawlen(h) == 4 and len('abc') == 3)"
+          " assert(len(setmetatable({}, { __len = function() return 7 end })) == 7) error('lengths ok')",
+          CONTRACT_ERROR, "lengths ok" },
+        { "table.insert({}, 5, 1)", CONTRACT_ERROR, "position out of bounds" },
         { "error(setmetatable({}, { __tostring = function() return 'obj' end }))", CONTRACT_ERROR,
           "error object is not a string" },
     };
@@ -439,6 +446,11 @@ static int print_outcomes(void)
         { "return { f = function() local t, lens = {}, {} for r = 1, 50 do for i = 1, 40 do t['k' .. r .. '_' .. i] = i end "
           "for i = 1, 40, 3 do t['k' .. r .. '_' .. i] = nil end t[r] = r lens[#lens + 1] = #t end "
           "local n = 0 for k in pairs(t) do n = n + 1 end return { n = n, lens = table.concat(lens, ',') } end }",
+          "f", NULL },
+        /* the same with holes, measured by len(): the content decides */
+        { "return { f = function() local t, lens = {}, {} for r = 1, 50 do for i = 1, 40 do t['k' .. r .. '_' .. i] = i end "
+          "for i = 1, 40, 3 do t['k' .. r .. '_' .. i] = nil end if r % 4 ~= 0 then t[r] = r end lens[#lens + 1] = len(t) end "
+          "table.insert(t, 'x') return { lens = table.concat(lens, ','), last = table.remove(t), n = len(t) } end }",
           "f", NULL },
         { "return { f = function() local t = {} for i = 1, 1e9 do t['k' .. i] = { i } if i % 3 == 0 then "
           "t['k' .. (i - 1)] = nil end end end }",
