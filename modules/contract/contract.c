@@ -1151,6 +1151,78 @@ static int setup(lua_State *L)
     return 1;
 }
 
+/* If src[i] opens a long bracket ([[, [=[, ...), its level (number of
+ * '='); else -1. */
+static int long_bracket(const char *src, size_t len, size_t i)
+{
+    if (src[i] != '[')
+        return -1;
+    size_t j = i + 1;
+    while (j < len && src[j] == '=')
+        j++;
+    return j < len && src[j] == '[' ? (int)(j - i - 1) : -1;
+}
+
+/* Skips a long bracket of `level` opened at i; returns the index after it
+ * (len when unterminated: the compiler reports that). */
+static size_t skip_long(const char *src, size_t len, size_t i, int level, int *line)
+{
+    for (i += (size_t)level + 2; i < len; i++) {
+        if (src[i] == '\n')
+            (*line)++;
+        if (src[i] == ']') {
+            size_t j = i + 1;
+            while (j < len && src[j] == '=')
+                j++;
+            if (j < len && src[j] == ']' && (int)(j - i - 1) == level)
+                return j + 1;
+        }
+    }
+    return len;
+}
+
+/* The length operator '#' follows the table's internal layout (contract.h):
+ * refused wherever it appears as a token (not in strings or comments). */
+static int refuse_length_operator(const char *src, size_t len, char *err, size_t errlen)
+{
+    int line = 1;
+    size_t i = 0;
+    while (i < len) {
+        char ch = src[i];
+        int level;
+        if (ch == '\n') {
+            line++;
+            i++;
+        } else if (ch == '-' && i + 1 < len && src[i + 1] == '-') {
+            i += 2;
+            if (i < len && (level = long_bracket(src, len, i)) >= 0) {
+                i = skip_long(src, len, i, level, &line);
+            } else {
+                while (i < len && src[i] != '\n')
+                    i++;
+            }
+        } else if ((level = long_bracket(src, len, i)) >= 0) {
+            i = skip_long(src, len, i, level, &line);
+        } else if (ch == '"' || ch == '\'') {
+            for (i++; i < len && src[i] != ch && src[i] != '\n'; i++) {
+                if (src[i] == '\\' && i + 1 < len) {
+                    i++;
+                    if (src[i] == '\n')
+                        line++;
+                }
+            }
+            i++;
+        } else if (ch == '#') {
+            snprintf(err, errlen,
+                     "contract:%d: the length operator '#' is not available in contracts (use len(x))", line);
+            return -1;
+        } else {
+            i++;
+        }
+    }
+    return 0;
+}
+
 static int valid_name(const char *s)
 {
     if (!s || !(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
@@ -1252,6 +1324,8 @@ static enum contract_status execute(call *c, const char *src, size_t len, const 
         memcpy(seed + CONTRACT_SEED_BYTES, c->host->seed_call, CONTRACT_SEED_BYTES);
         crypto_generichash(c->rng_key, sizeof c->rng_key, seed, sizeof seed, NULL, 0);
     }
+    if (refuse_length_operator(src, len, err, errlen))
+        return CONTRACT_ERROR;
     char why[256];
     sandbox *sb = sandbox_new(&sl, NULL, NULL, why, sizeof why);
     if (!sb) {

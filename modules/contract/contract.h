@@ -74,7 +74,7 @@
  * answers, never on time or addresses: the same call gives the same result,
  * gas, writes and events in every process (same architecture and Lua build).
  *
- * KNOWN HOLE, not closed by this engine: '#' on a table that is not a
+ * A HOLE IN PLAIN LUA: '#' on a table that is not a
  * sequence (has holes) gives any border, and which one depends on the
  * table's array size, i.e. on when it was last rehashed; with deletions in
  * its hash part, that moment depends on string-hash collisions, i.e. on the
@@ -82,10 +82,12 @@
  * Lua). Two processes then disagree (seen: "#t" 3 in one, 7 in another, in
  * the ASan build). The same timing moves the memory a call uses, so a call
  * that ends at the memory cap might end a little earlier or later in another
- * process. len(t), rawlen and the table functions avoid it; the '#'
- * operator itself cannot be replaced without patching Lua, so contract
- * authors must use '#' on sequences only (or len()); the embedder must
- * decide how to live with this (see the c15engine report).
+ * process. So the '#' operator is refused in contract source (a scan of
+ * the text outside strings and comments: "contract:LINE: the length
+ * operator '#' is not available in contracts (use len(x))"); len(x),
+ * rawlen and the table functions give content-only lengths instead. The
+ * memory-cap timing remains: the embedder should keep the cap far above
+ * what the gas limit lets a call allocate, so gas runs out first.
  *
  * Writes and events are buffered by the engine (storage.get sees the call's
  * own earlier writes) and reported only when the call succeeds. Ledger
