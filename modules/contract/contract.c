@@ -1122,6 +1122,14 @@ static int setup(lua_State *L)
     lua_setfield(L, -2, "random");
     lua_pushnil(L);
     lua_setfield(L, -2, "randomseed");
+    /* libm's transcendental functions are not correctly rounded: two glibc
+     * versions may differ in the last bit, which math.floor can make an
+     * integer's difference */
+    static const char *const libm[] = { "sin", "cos", "tan", "asin", "acos", "atan", "exp", "log", NULL };
+    for (size_t i = 0; libm[i]; i++) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, libm[i]);
+    }
     static const luaL_Reg money[] = { { "add", math_add }, { "sub", math_sub }, { "mul", math_mul },
                                       { "muldiv", math_muldiv }, { NULL, NULL } };
     luaL_setfuncs(L, money, 0);

@@ -27,8 +27,11 @@
  *    functions with the tostring above), table (sort is the engine's own:
  *    a stable merge sort; Lua's quicksort picks pivots from clock() and
  *    time() above 100 elements, so its comparisons, gas and the order of
- *    equal elements would differ between runs), math without random and
- *    randomseed but with integer arithmetic for money that raises "integer
+ *    equal elements would differ between runs), math without random,
+ *    randomseed and the libm functions sin, cos, tan, asin, acos, atan,
+ *    exp, log (not correctly rounded: another glibc may give another last
+ *    bit; the '^' operator calls pow() and has the same weakness, so
+ *    contracts should keep to integers) but with integer arithmetic for money that raises "integer
  *    overflow" instead of wrapping as Lua's operators do: math.add(a, b),
  *    math.sub(a, b), math.mul(a, b), math.muldiv(a, b, d) (a * b // d with
  *    a 128-bit product, floored; for shares in basis points), utf8;

@@ -339,6 +339,7 @@ static void hostile(void **state)
         { "collectgarbage('count')", CONTRACT_ERROR, "collectgarbage is not available in contracts" },
         { "coroutine.create(print)", CONTRACT_ERROR, "coroutine is not available in contracts" },
         { "math.random(1, 2)", CONTRACT_ERROR, "field 'random'" },
+        { "math.sin(1)", CONTRACT_ERROR, "field 'sin'" },
         { "string.dump(tostring)", CONTRACT_ERROR, "field 'dump'" },
         { "string.format('%p', {})", CONTRACT_ERROR, "'%p' is not available" },
         { "setmetatable({}, { __gc = function() end })", CONTRACT_ERROR, "__gc" },
