@@ -98,6 +98,9 @@
  * call inside its own transaction and throws the transaction away when the
  * call fails; that is what makes a call all-or-nothing.
  *
+ * The process must stay in the "C" locale (no setlocale): string.lower,
+ * upper and the pattern classes (%a, %l, ...) follow the C library's ctype.
+ *
  * Thread rule: no global state; each call owns its state, so calls may run
  * in parallel in different threads (the host callbacks are called from the
  * calling thread and must then be thread-safe themselves). An outcome
