@@ -9,8 +9,8 @@
  * Lua module does. Every call runs in a FRESH state: the chunk is compiled
  * and run, then the named function is called with the JSON arguments. So a
  * contract keeps nothing between calls except through storage.set, memory
- * use and collection pacing depend only on the call, and the chunk's top
- * level is part of every call's gas.
+ * use and collection pacing depend on the call alone (but see the hole
+ * below), and the chunk's top level is part of every call's gas.
  *
  * What contract code gets (everything else is absent; naming a removed
  * global raises "X is not available in contracts"):
@@ -20,7 +20,7 @@
  *    bytes; tables: __len if any (len only), else a border found by doubling
  *    then bisection over raw reads: for a sequence its length); tostring
  *    that never shows an address ("table", "function", "thread",
- *    "userdata"; __tostring and __name are still honoured); setmetatable
+ *    "userdata"; __tostring is honoured, __name is not); setmetatable
  *    refusing __gc and __mode (finalizers and weak tables depend on the
  *    collector's timing);
  *  - string (sandbox's, metered; format refuses '%p' and formats tables and
@@ -31,8 +31,9 @@
  *    randomseed and the libm functions sin, cos, tan, asin, acos, atan,
  *    exp, log (not correctly rounded: another glibc may give another last
  *    bit; the '^' operator calls pow() and has the same weakness, so
- *    contracts should keep to integers) but with integer arithmetic for money that raises "integer
- *    overflow" instead of wrapping as Lua's operators do: math.add(a, b),
+ *    contracts should keep to integers) but with integer arithmetic for
+ *    money that raises "integer overflow" instead of wrapping as Lua's
+ *    operators do: math.add(a, b),
  *    math.sub(a, b), math.mul(a, b), math.muldiv(a, b, d) (a * b // d with
  *    a 128-bit product, floored; for shares in basis points), utf8;
  *    table.insert/remove/concat/unpack take their lengths from len(), not
@@ -49,8 +50,9 @@
  *
  * Deterministic order of pairs/next: integer keys ascending, then string
  * keys byte-wise (memcmp, shorter first on a common prefix). Any other key
- * (a float, a boolean, a table, a function) raises "pairs: a <type> key
- * cannot be iterated in contracts". pairs(t) sorts a snapshot of the keys
+ * (a float, a boolean, a table, a function) raises "pairs: only integer
+ * and string keys can be iterated in contracts" (the same words whichever
+ * bad key is met first, so the message is deterministic too). pairs(t) sorts a snapshot of the keys
  * (charged n log n); next(t, k) scans the table (charged n per step): loops
  * should use pairs. __pairs is not consulted.
  *
@@ -153,7 +155,7 @@ typedef struct {
     int (*mint)(void *arg, const char *to, int64_t amount, const char *reason, char *err, size_t errlen);
     /* The committed value of key (the JSON text storage.set stored), or
      * *value = NULL when there is none; *value is malloc'd, the engine frees
-     * it. */
+     * it (also when the callback fails). */
     int (*storage_get)(void *arg, const uint8_t *key, size_t keylen, char **value, size_t *valuelen, char *err,
                        size_t errlen);
 } contract_host;
