@@ -1366,10 +1366,10 @@ static enum contract_status execute(call *c, const char *src, size_t len, const 
         st = CONTRACT_OK;
     } else if (ss == SANDBOX_LIMIT) {
         st = limit_status(err);
-        if (st == CONTRACT_OUT_OF_GAS) {
-            *gas_used = gas;
+        if (st == CONTRACT_OUT_OF_GAS || st == CONTRACT_MEMORY)
+            *gas_used = gas; /* where the memory cap is met varies a little (contract.h) */
+        if (st == CONTRACT_OUT_OF_GAS)
             snprintf(err, errlen, "out of gas (%llu)", (unsigned long long)gas);
-        }
     } else if (ss == SANDBOX_YIELD) {
         snprintf(err, errlen, "a contract cannot yield");
     } else {

@@ -91,8 +91,13 @@
  * the text outside strings and comments: "contract:LINE: the length
  * operator '#' is not available in contracts (use len(x))"); len(x),
  * rawlen and the table functions give content-only lengths instead. The
- * memory-cap timing remains: the embedder should keep the cap far above
- * what the gas limit lets a call allocate, so gas runs out first.
+ * memory-cap timing remains: a call that ends at the cap reports the whole
+ * gas limit as used (so the exact moment does not show), but a call that
+ * comes within a few table resizes of the cap may pass in one process and
+ * fail in another, and one that meets the cap and runs out of gas at about
+ * the same time may report either: the embedder should record
+ * CONTRACT_MEMORY and CONTRACT_OUT_OF_GAS under one receipt ("resource
+ * limit") and keep memory_max well above what its contracts need.
  *
  * Writes and events are buffered by the engine (storage.get sees the call's
  * own earlier writes) and reported only when the call succeeds. Ledger
@@ -181,7 +186,8 @@ typedef struct {
 
 typedef struct {
     json_t *result;          /* the call's return value (json null for none) */
-    uint64_t gas_used;       /* also set on failure: what the call burnt */
+    uint64_t gas_used;       /* also set on failure: what the call burnt (the whole
+                                limit on CONTRACT_OUT_OF_GAS and CONTRACT_MEMORY) */
     json_t *events;          /* array of {"name": str, "fields": value}, in emit order */
     contract_write *writes;  /* sorted by key */
     size_t nwrites;
