@@ -123,7 +123,7 @@
 #define CONTRACT_SEED_BYTES 32          /* previous root, call hash */
 #define CONTRACT_JSON_DEPTH 32          /* nesting of arguments, results, values, events */
 #define CONTRACT_KEY_MAX 256            /* bytes of a storage key (at least 1) */
-#define CONTRACT_VALUE_MAX 65536        /* bytes of a stored value's JSON text */
+#define CONTRACT_VALUE_MAX 4096         /* bytes of a stored value's JSON text (SMT_VALUE_MAX: it is a tree leaf) */
 #define CONTRACT_EVENT_MAX 16384        /* bytes of an event's JSON text (name and fields) */
 #define CONTRACT_RESULT_MAX 65536       /* bytes of a call's result as JSON text */
 #define CONTRACT_EVENTS_MAX 256         /* events per call */

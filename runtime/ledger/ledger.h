@@ -22,7 +22,7 @@
  * ACCOUNTS
  * Tree key: the account's Leither ID decoded from base64url (20 bytes).
  * Value: exactly LEDGER_ACCOUNT_BYTES = 17 bytes: role (1 guest, 2 member,
- * 3 supervisor), balance (u64 big-endian), nonce (u64 big-endian, the count
+ * 3 supervisor, 4 contract), balance (u64 big-endian), nonce (u64 big-endian, the count
  * of transfers the account has paid). Amounts are u64; in JSON they are
  * decimal strings ("0" .. "18446744073709551615"), never numbers. No floats
  * anywhere in the ledger.
@@ -116,6 +116,86 @@
  *        pulses, never on an HTTP worker
  * A pulse parameter beyond the newest is 404; one that was pruned says so.
  *
+ * CONTRACTS (issue 15). Lua reward contracts run by modules/contract (its
+ * header is the engine's contract: sandbox, gas, determinism, JSON values).
+ * runtime/ledger/contracts.c applies them; the formats here are the
+ * published part.
+ *   Account: a contract has an account keyed by its ID (role 4,
+ *     LEDGER_CONTRACT: it holds tokens, it never signs, it is not a member).
+ *   Its ID is its MiMei's ID: AppType "contract", Ext "", Mark
+ *     "contract:" ORG "/" NAME, authored by the deployer (mimei.h's rule,
+ *     so the ID follows from deployer, org and name). The MiMei is a file
+ *     MiMei whose content is the source: one raw block (CID v1, codec raw),
+ *     at most LEDGER_SOURCE_MAX bytes, published by the deployer before
+ *     the deploy is submitted.
+ *   Record: the tree key contract_meta_key(ID) = BLAKE2b-160("contract" ||
+ *     ID's 20 bytes) holds the contract's record, canonical JSON (compact,
+ *     keys sorted): {"Name", "MID", "Source" (the CID text), "Deployer",
+ *     "Deployed" (pulse), "Calls" (integer: calls applied, failed ones
+ *     too), "Failed" (integer), "Gas" (decimal: gas used by all its calls
+ *     and its init), "MintCap" (decimal: the total it may ever mint, "0"
+ *     unless granted), "Minted" (decimal), "Receipts" (base64url of the
+ *     receipt chain: R0 = 32 zero bytes, Rn = H(Rn-1 || receipt bytes))}.
+ *     So the state root commits to every call's outcome.
+ *   Storage: storage key K of contract ID is the tree key
+ *     contract_storage_key(ID, K) = BLAKE2b-160("contract-storage" || ID's
+ *     20 bytes || K); its value is the canonical JSON text storage.set
+ *     stored (at most CONTRACT_VALUE_MAX = SMT_VALUE_MAX bytes). A proof of
+ *     it is an ordinary tree proof under the pulse's root.
+ * Transactions (fields beyond the common ones):
+ *   deploy  "Salt", "Name" (1..64 bytes of [A-Za-z0-9_.-]), "MID" (must be
+ *           the rule's ID for Signer, Org, Name), "Source" (CID text),
+ *           "?Init" (a JSON array: init(...) is called once, in the deploy),
+ *           "?Gas" (decimal, for init; default LEDGER_GAS_DEFAULT).
+ *           Signer: the supervisor or a member. Refused when the ID has an
+ *           account already. At submit the node checks that the MiMei is on
+ *           it (AppType "contract", Author = Signer), that the source
+ *           block is in its store, and contract_check. A deploy whose init
+ *           fails is left out with its reason (nothing is created).
+ *   grant   "Salt", "Contract", "MintCap" (decimal): signer is the
+ *           supervisor; sets the record's MintCap (mint is refused when
+ *           Minted + amount > MintCap).
+ *   call    "Salt", "Contract", "Function" ([A-Za-z_][A-Za-z0-9_]{0,63}),
+ *           "Args" (a JSON array without floats), "Gas" (decimal, 1 ..
+ *           LEDGER_GAS_MAX), "MaxSpend" (decimal, may be "0": what the
+ *           contract may transfer from the caller's account in this call).
+ *           Signer: any account holder of the org. Applied in the pulse,
+ *           in order with the other transactions: the call runs on the
+ *           accounts and storage as the earlier transactions of the batch
+ *           left them; ctx.caller = Signer, ctx.contract = Contract,
+ *           ctx.pulse = the pulse; random()'s seed is (the previous pulse's
+ *           root, the call's hash). Host rules: transfer from the contract's
+ *           account, or from the caller's up to MaxSpend in total; to an
+ *           existing account; no overdraft, no u64 overflow; mint as the
+ *           record says; balance of any ID (0 when no account).
+ *           A call that fails (error, out of gas, memory, no such function)
+ *           is still in the pulse's log: its receipt (status, error, gas)
+ *           is recorded and chained, its record counts it, and it changes
+ *           no balance and no storage. A call the node could not finish
+ *           within its wall-clock net (CONTRACT_WALL) is left out with that
+ *           reason, as a rule failure is.
+ * Receipt of a call (and of a deploy with Init): canonical JSON {"Tx"
+ *   (hash, base64url), "Status" ("ok" | "error" | "limit" (out of gas or
+ *   memory: one word, since the engine cannot tell the two apart the same
+ *   way in every process) | "no function"), "Error" ("" when ok), "Gas"
+ *   (integer), "Result" (JSON, null when none or failed), "Events"
+ *   ([{"name", "fields"}...])}; its bytes are what the chain hashes.
+ * Submit also refuses a call when the queued calls' Gas would pass
+ * LEDGER_PULSE_GAS (503 busy): a pulse's work is bounded.
+ *
+ * The API for contracts (reads open to anyone; deploy, grant and call go
+ * through POST org/submit):
+ *   GET org/tx?...  gains "Receipt" (above, with "Pulse") for calls and deploys
+ *   GET contract/list?org=  -> [{"Contract", "Name", "Deployer", "Deployed"}...]
+ *   GET contract/show?org=&contract=[&pulse=]  -> the record's fields and
+ *       {"Contract", "Org", "Balance", "Pulse", "Root"}
+ *   GET contract/events?org=[&contract=][&from=][&limit=]  -> [{"Pulse",
+ *       "Tx", "Contract", "Name", "Fields"}...] oldest first
+ *   GET contract/storage?org=&contract=&key=[&pulse=]  -> {"Contract",
+ *       "Key", "Pulse", "Root", "TreeKey" (base64url), "Kind", "Proof",
+ *       "Value" (the JSON value, or null), "Bytes" (base64url of the stored
+ *       text, or null)}
+ *
  * Settings (SystemVars.json): ledger_retention_pulses (default 86400): tree
  * versions older than the newest minus this are pruned, checkpoints kept.
  */
@@ -137,8 +217,14 @@
 /* the largest transaction the node takes, in bytes */
 #define LEDGER_TX_MAX 8192
 #define LEDGER_RETENTION_DEFAULT 86400
+/* contracts */
+#define LEDGER_SOURCE_MAX 65536           /* bytes of a contract's source */
+#define LEDGER_GAS_DEFAULT 1000000ULL     /* a call's gas when the CLI is not told */
+#define LEDGER_GAS_MAX 10000000ULL        /* a call's gas at most (CONTRACT_GAS_DEFAULT) */
+#define LEDGER_PULSE_GAS 200000000ULL     /* the queued calls' gas at most */
+#define LEDGER_CONTRACT_WALL_MS 2000      /* the node's wall-clock net per call */
 
-enum ledger_role { LEDGER_GUEST = 1, LEDGER_MEMBER = 2, LEDGER_SUPERVISOR = 3 };
+enum ledger_role { LEDGER_GUEST = 1, LEDGER_MEMBER = 2, LEDGER_SUPERVISOR = 3, LEDGER_CONTRACT = 4 };
 
 typedef struct {
     uint8_t role; /* enum ledger_role */
@@ -150,9 +236,9 @@ typedef struct {
 
 /* The 17 bytes of an account. */
 void ledger_account_encode(const ledger_account *a, uint8_t out[LEDGER_ACCOUNT_BYTES]);
-/* 0, or -1 when not 17 bytes or the role is not 1..3. */
+/* 0, or -1 when not 17 bytes or the role is not 1..4. */
 int ledger_account_decode(ledger_account *a, const uint8_t *in, size_t len);
-/* "guest", "member", "supervisor" (NULL for anything else); and back (0 when unknown). */
+/* "guest", "member", "supervisor", "contract" (NULL for anything else); and back (0 when unknown). */
 const char *ledger_role_name(int role);
 int ledger_role_parse(const char *name);
 
@@ -181,6 +267,15 @@ void ledger_salt(char *out);
 
 /* RFC 6962 tree hash (BLAKE2b-256) of n transactions' bytes. */
 void ledger_tx_root(uint8_t out[SMT_HASH_BYTES], const char *const *txs, const size_t *lens, size_t n);
+
+/* The tree keys of a contract's record and of its storage key (CONTRACTS
+ * above); contract is the contract's ID as a tree key. */
+void contract_meta_key(uint8_t out[SMT_KEY_BYTES], const uint8_t contract[SMT_KEY_BYTES]);
+void contract_storage_key(uint8_t out[SMT_KEY_BYTES], const uint8_t contract[SMT_KEY_BYTES], const uint8_t *key,
+                          size_t keylen);
+/* The contract's MiMei ID (= its ID) for deployer, org and name; out needs
+ * IDS_LID_LEN + 1. */
+void contract_id(char *out, const char *deployer, const char *org, const char *name);
 
 /* --- ledger.c: the node's ledgers ----------------------------------------- */
 

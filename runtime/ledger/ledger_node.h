@@ -65,4 +65,15 @@ int ledger_offers(struct node *n, const char *org, const char *id, size_t limit,
 int ledger_verify_start(struct node *n, const char *org, json_t **out, char *err, size_t errlen);
 int ledger_verify_job(struct node *n, long job, json_t **out, char *err, size_t errlen);
 
+/* Contracts (ledger.h's CONTRACTS): pulse 0 stands for the newest. */
+int ledger_contract_list(struct node *n, const char *org, size_t limit, json_t **out, char *err, size_t errlen);
+int ledger_contract_show(struct node *n, const char *org, const char *contract, uint64_t pulse, json_t **out,
+                         char *err, size_t errlen);
+/* contract NULL: every contract's events. from 0: the newest `limit`, oldest first. */
+int ledger_contract_events(struct node *n, const char *org, const char *contract, uint64_t from, size_t limit,
+                           json_t **out, char *err, size_t errlen);
+/* key: the storage key's bytes as text (UTF-8, 1..CONTRACT_KEY_MAX bytes). */
+int ledger_contract_storage(struct node *n, const char *org, const char *contract, const char *key, uint64_t pulse,
+                            json_t **out, char *err, size_t errlen);
+
 #endif
